@@ -1,0 +1,24 @@
+import { defineConfig } from "vitest/config";
+
+// Three layers (DESIGN section 10): unit (pure, fast), integration (Probot + nock, real SQLite,
+// real git, real child processes) and, later, e2e (the GitHub simulator and real processes).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});

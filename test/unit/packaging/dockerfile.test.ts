@@ -66,7 +66,7 @@ describe("Dockerfile", () => {
 
     expect(users.at(-1)).not.toMatch(/^(root|0)$/);
     expect(dockerfile).toMatch(/HOST=0\.0\.0\.0/);
-    expect(dockerfile).toMatch(/^HEALTHCHECK .*\/ping/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK [^\n]*\\\n[^\n]*\/ping/m);
     expect(dockerfile).toMatch(/^VOLUME \["\/data"\]/m);
   });
 

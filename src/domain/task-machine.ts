@@ -1,0 +1,847 @@
+/**
+ * The task state machine (DESIGN sections 1-2): a pure function of (task, event, now, policy)
+ * that answers with the next snapshot and the effects to apply, or says why nothing happens.
+ * It never throws for an event that does not fit: an illegal event is `rejected`, an expected
+ * no-op (a trigger for an active task, a stale head SHA, a duplicate) is `ignored`.
+ *
+ * Semantics chosen where the design is silent (docs/lifecycle.md has the full table):
+ * - Every job counts one attempt when it is enqueued; a new job may start only while every
+ *   budget limit has room (`used < limit`), otherwise the task is blocked with the reason and the
+ *   job it wanted to run is kept as its resume point.
+ * - A lost lease re-queues the same job at once without using an attempt (the runner failed, not
+ *   the agent); it counts toward `maxLostLeases` (whole task, not consecutive) and its lease time
+ *   toward the minutes budget. The lost lease that reaches the cap blocks the task.
+ * - A failed job is retried with exponential backoff while the budget allows; `fatal` failures
+ *   block at once.
+ * - A person starting a blocked or canceled task again (label, card, `/kanbot run`,
+ *   `/kanbot retry`, or a revise request on a blocked PR) grants a fresh budget: `used` is reset,
+ *   `spent` keeps the lifetime totals. The task resumes the job it stopped at; with an open PR
+ *   and no such job it re-opens the gate (`evaluate-checks`); without a PR it starts `implement`
+ *   (waiting first if dependencies are open; dependencies are not consulted once a PR exists).
+ * - A person pushing to the branch of a blocked task re-opens the gate on the new head without
+ *   resetting the budget. A done task never starts again (open a new issue).
+ * - A passing gate on the current head while a fix-checks job is pending cancels that job (a
+ *   flaky check re-run turned green) and moves to review; other check results while a job is
+ *   pending are ignored, since the job will push a new head.
+ */
+import {
+  addAttempt,
+  addJobCost,
+  addLostLease,
+  describeSpentLimit,
+  noBudgetUsed,
+  spentLimit,
+  type BudgetLimit,
+  type JobCost,
+} from "./budget.js";
+import { backoffDelaySeconds, retryAt } from "./backoff.js";
+import type {
+  BlockCause,
+  CancelEvent,
+  ChecksFailedEvent,
+  ChecksPassedEvent,
+  HeadPushedEvent,
+  IgnoreCode,
+  JobFailedEvent,
+  JobLostEvent,
+  JobSucceededEvent,
+  RejectCode,
+  ReviseRequestedEvent,
+  TaskDecision,
+  TaskEffect,
+  TaskEvent,
+  TaskIgnored,
+  TaskJob,
+  TaskPolicy,
+  TaskPullRequest,
+  TaskRejected,
+  TaskSnapshot,
+  TaskTransition,
+} from "./task.js";
+import type { TaskState } from "./types.js";
+
+/**
+ * Decides what `event` does to `task` (null: the issue has no task yet) at time `now`.
+ * Apply the returned effects in order, then store the returned snapshot.
+ */
+export function transitionTask(
+  task: TaskSnapshot | null,
+  event: TaskEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (task === null) return onNoTask(event, now, policy);
+  switch (event.type) {
+    case "triggered":
+      return onTriggered(task, event.dependenciesOpen, now, policy);
+    case "retry":
+      return onRetry(task, event.dependenciesOpen, now, policy);
+    case "dependencies-cleared":
+      return onDependenciesCleared(task, now, policy);
+    case "job-claimed":
+      return onJobClaimed(task, event.jobId, now);
+    case "job-succeeded":
+      return onJobSucceeded(task, event, now);
+    case "job-failed":
+      return onJobFailed(task, event, now, policy);
+    case "job-lost":
+      return onJobLost(task, event, now, policy);
+    case "checks-passed":
+      return onChecksPassed(task, event, now);
+    case "checks-failed":
+      return onChecksFailed(task, event, now, policy);
+    case "revise-requested":
+      return onReviseRequested(task, event, now, policy);
+    case "base-moved-with-conflict":
+      return onBaseMoved(task, event.headSha, now, policy);
+    case "head-pushed":
+      return onHeadPushed(task, event, now);
+    case "pr-merged":
+      return onPrMerged(task, now, policy);
+    case "pr-closed-unmerged":
+      return onPrClosedUnmerged(task, now);
+    case "cancel":
+      return onCancel(task, event, now);
+    case "needs-human":
+      return onNeedsHuman(task, event.reason, now);
+  }
+}
+
+/** True for the states in which the task has a job in the store (queued or leased). */
+export function hasLiveJob(state: TaskState): boolean {
+  return state === "queued" || state === "running";
+}
+
+/** True for the states from which a task still moves without a person starting it again. */
+export function isActive(state: TaskState): boolean {
+  return state !== "done" && state !== "blocked" && state !== "canceled";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting and re-starting
+// ---------------------------------------------------------------------------------------------
+
+function onNoTask(event: TaskEvent, now: Date, policy: TaskPolicy): TaskDecision {
+  if (event.type === "retry") {
+    return rejected(
+      "no-task",
+      "there is no task to retry on this issue; start one with `/kanbot run`",
+    );
+  }
+  if (event.type !== "triggered") {
+    return rejected("no-task", `${event.type} does not apply: kanbot has no task for this issue`);
+  }
+  const task: TaskSnapshot = {
+    state: "waiting",
+    enteredAt: now,
+    job: null,
+    pr: null,
+    used: noBudgetUsed(),
+    spent: noBudgetUsed(),
+    failures: 0,
+    blocker: null,
+  };
+  return start(task, null, event.dependenciesOpen, now, policy);
+}
+
+function onTriggered(
+  task: TaskSnapshot,
+  dependenciesOpen: boolean,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (isActive(task.state)) {
+    return ignored(
+      "already-active",
+      `the task is already ${task.state}; a trigger changes nothing`,
+    );
+  }
+  if (task.state === "done") return doneRejection("start it again");
+  return rerun(task, dependenciesOpen, now, policy);
+}
+
+function onRetry(
+  task: TaskSnapshot,
+  dependenciesOpen: boolean,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (task.state === "blocked" || task.state === "canceled") {
+    return rerun(task, dependenciesOpen, now, policy);
+  }
+  if (task.state === "done") return doneRejection("retry it");
+  if (task.state === "queued" && task.job?.notBefore) {
+    return rejected(
+      "illegal-transition",
+      `nothing to retry: the next attempt is already queued (not before ${task.job.notBefore.toISOString()})`,
+    );
+  }
+  return rejected(
+    "illegal-transition",
+    `nothing to retry: the task is ${task.state}; retry applies to blocked or canceled tasks`,
+  );
+}
+
+/** A person starts a blocked or canceled task again: fresh budget, resume where it stopped. */
+function rerun(
+  task: TaskSnapshot,
+  dependenciesOpen: boolean,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  const fresh: TaskSnapshot = { ...task, used: noBudgetUsed(), failures: 0, blocker: null };
+  if (fresh.pr === null) return start(fresh, task.state, dependenciesOpen, now, policy);
+  if (fresh.job !== null) {
+    return startJob(
+      fresh,
+      task.state,
+      { ...fresh.job, id: null, notBefore: null },
+      now,
+      policy,
+      [],
+      "Started again by a person with a fresh budget",
+    );
+  }
+  const headSha = fresh.pr.headSha;
+  return transition(task.state, { ...fresh, state: "checks", enteredAt: now }, [
+    { type: "evaluate-checks", headSha },
+    ...mirror("checks", `Started again by a person: re-checking the PR at ${short(headSha)}.`),
+  ]);
+}
+
+/** Starts work without a PR: wait for dependencies, else queue `implement`. */
+function start(
+  task: TaskSnapshot,
+  from: TaskState | null,
+  dependenciesOpen: boolean,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  const job: TaskJob = { id: null, kind: "implement", instructions: null, notBefore: null };
+  if (dependenciesOpen) {
+    return transition(from, { ...task, state: "waiting", enteredAt: now, job }, [
+      ...mirror("waiting", "Accepted; waiting for the issues it depends on to close."),
+    ]);
+  }
+  return startJob(
+    task,
+    from,
+    job,
+    now,
+    policy,
+    [],
+    from === null ? "Accepted" : "Started again by a person with a fresh budget",
+  );
+}
+
+function onDependenciesCleared(task: TaskSnapshot, now: Date, policy: TaskPolicy): TaskDecision {
+  if (task.state !== "waiting") {
+    return illegal(task, "dependencies-cleared", "only a waiting task waits for its dependencies");
+  }
+  const job = task.job ?? { id: null, kind: "implement", instructions: null, notBefore: null };
+  return startJob(task, "waiting", job, now, policy, [], "Dependencies closed");
+}
+
+/**
+ * Queues `job` as a new attempt if the budget has room, else blocks the task with the spent
+ * limit and keeps `job` as the point to resume from. `before` effects come first (e.g.
+ * cancel-job); `note` opens the progress comment's timeline entry.
+ */
+function startJob(
+  task: TaskSnapshot,
+  from: TaskState | null,
+  job: TaskJob,
+  now: Date,
+  policy: TaskPolicy,
+  before: TaskEffect[],
+  note: string,
+  error: string | null = null,
+): TaskDecision {
+  const limit = spentLimit(policy.budget, task.used);
+  if (limit !== null) {
+    const message = describeSpentLimit(limit, policy.budget, task.used);
+    return block(
+      task,
+      from,
+      { ...job, id: null, notBefore: null },
+      limitCause(limit),
+      message,
+      error,
+      now,
+      before,
+      `${note}; no ${job.kind} job started: ${message}.`,
+    );
+  }
+  const used = addAttempt(task.used);
+  const spent = addAttempt(task.spent);
+  const next: TaskSnapshot = {
+    ...task,
+    state: "queued",
+    enteredAt: now,
+    job: { ...job, id: null },
+    used,
+    spent,
+  };
+  const wait = job.notBefore === null ? "" : `, not before ${job.notBefore.toISOString()}`;
+  return transition(from, next, [
+    ...before,
+    {
+      type: "enqueue-job",
+      kind: job.kind,
+      instructions: job.instructions,
+      notBefore: job.notBefore,
+      attempt: used.attempts,
+      replacesLostJob: false,
+    },
+    ...mirror(
+      "queued",
+      `${note}; queued a ${job.kind} job (attempt ${used.attempts} of ${policy.budget.attempts}${wait}).`,
+    ),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+function onJobClaimed(task: TaskSnapshot, jobId: string, now: Date): TaskDecision {
+  if (task.state !== "queued" || task.job === null) {
+    return illegal(task, "job-claimed", "only a queued job can be claimed");
+  }
+  const stale = staleJob(task.job, jobId);
+  if (stale) return stale;
+  const job: TaskJob = { ...task.job, id: task.job.id ?? jobId };
+  return transition("queued", { ...task, state: "running", enteredAt: now, job }, [
+    ...mirror("running", `A runner picked up the ${job.kind} job (attempt ${task.used.attempts}).`),
+  ]);
+}
+
+function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date): TaskDecision {
+  if (task.state !== "running" || task.job === null) {
+    return illegal(task, "job-succeeded", "no job of this task is running");
+  }
+  const stale = staleJob(task.job, event.jobId);
+  if (stale) return stale;
+  const kind = task.job.kind;
+  const next: TaskSnapshot = {
+    ...withCost(task, event),
+    state: "checks",
+    enteredAt: now,
+    job: null,
+    failures: 0,
+    pr: { headSha: event.headSha, draft: task.pr?.draft ?? true },
+  };
+  const sha = short(event.headSha);
+  if (task.pr === null) {
+    return transition("running", next, [
+      { type: "open-pr", headSha: event.headSha, draft: true },
+      ...mirror(
+        "checks",
+        `The ${kind} job pushed ${sha}; opened a draft PR, waiting for its checks.`,
+      ),
+    ]);
+  }
+  const unchanged = task.pr.headSha === event.headSha;
+  return transition("running", next, [
+    { type: "update-pr", headSha: event.headSha },
+    ...(unchanged
+      ? [{ type: "evaluate-checks", headSha: event.headSha } satisfies TaskEffect]
+      : []),
+    ...mirror(
+      "checks",
+      unchanged
+        ? `The ${kind} job finished without new commits; re-checking ${sha}.`
+        : `The ${kind} job pushed ${sha}; waiting for its checks.`,
+    ),
+  ]);
+}
+
+function onJobFailed(
+  task: TaskSnapshot,
+  event: JobFailedEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (task.state !== "running" || task.job === null) {
+    return illegal(task, "job-failed", "no job of this task is running");
+  }
+  const stale = staleJob(task.job, event.jobId);
+  if (stale) return stale;
+  const failures = task.failures + 1;
+  const charged: TaskSnapshot = { ...withCost(task, event), failures };
+  const job: TaskJob = { ...task.job, id: null, notBefore: null };
+  if (event.fatal) {
+    const message = `the ${job.kind} job failed with an error only a person can fix; fix it, then comment \`/kanbot retry\``;
+    return block(
+      charged,
+      "running",
+      job,
+      "needs-human",
+      message,
+      event.error,
+      now,
+      [],
+      `Blocked: ${message}.`,
+    );
+  }
+  const delay = backoffDelaySeconds(failures, policy.backoff);
+  const retry: TaskJob = {
+    ...job,
+    notBefore: delay > 0 ? retryAt(now, failures, policy.backoff) : null,
+  };
+  return startJob(
+    charged,
+    "running",
+    retry,
+    now,
+    policy,
+    [],
+    `The ${job.kind} job failed: ${firstLine(event.error)}`,
+    event.error,
+  );
+}
+
+function onJobLost(
+  task: TaskSnapshot,
+  event: JobLostEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (task.state !== "running" || task.job === null) {
+    return illegal(task, "job-lost", "no job of this task holds a lease");
+  }
+  const stale = staleJob(task.job, event.jobId);
+  if (stale) return stale;
+  const cost: JobCost = { minutes: event.minutes, usd: 0 };
+  const charged: TaskSnapshot = {
+    ...task,
+    used: addLostLease(addJobCost(task.used, cost)),
+    spent: addLostLease(addJobCost(task.spent, cost)),
+  };
+  const job: TaskJob = { ...task.job, id: null, notBefore: null };
+  const lost = charged.used.lostLeases;
+  if (lost >= policy.maxLostLeases) {
+    const message = `the ${job.kind} job lost its runner ${lost} times (the lease expired each time); check the runners' logs, then comment \`/kanbot retry\``;
+    return block(
+      charged,
+      "running",
+      job,
+      "lost-leases",
+      message,
+      null,
+      now,
+      [],
+      `Blocked: ${message}.`,
+    );
+  }
+  // The attempts limit is not consulted: a lost lease does not use an attempt. Time and cost are.
+  const limit = spentLimit(policy.budget, { ...charged.used, attempts: 0 });
+  if (limit !== null) {
+    const message = describeSpentLimit(limit, policy.budget, charged.used);
+    return block(
+      charged,
+      "running",
+      job,
+      limitCause(limit),
+      message,
+      null,
+      now,
+      [],
+      `The ${job.kind} job lost its runner; ${message}.`,
+    );
+  }
+  return transition("running", { ...charged, state: "queued", enteredAt: now, job }, [
+    {
+      type: "enqueue-job",
+      kind: job.kind,
+      instructions: job.instructions,
+      notBefore: null,
+      attempt: charged.used.attempts,
+      replacesLostJob: true,
+    },
+    ...mirror(
+      "queued",
+      `The ${job.kind} job lost its runner (lease expired, ${lost} of ${policy.maxLostLeases}); queued it again.`,
+    ),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pull request: checks, review, conflicts, pushes, merge and close
+// ---------------------------------------------------------------------------------------------
+
+function onChecksPassed(task: TaskSnapshot, event: ChecksPassedEvent, now: Date): TaskDecision {
+  const pr = prGuard(task, "checks-passed", event.headSha);
+  if (isDecision(pr)) return pr;
+  if (task.state === "review")
+    return ignored("duplicate", "the checks already passed on this head");
+  if (hasLiveJob(task.state) && task.job?.kind !== "fix-checks") {
+    return ignored(
+      "job-in-progress",
+      `a ${task.job?.kind ?? "new"} job will push a new head; the gate re-opens on it`,
+    );
+  }
+  const before: TaskEffect[] = hasLiveJob(task.state)
+    ? [
+        {
+          type: "cancel-job",
+          reason: `the checks passed on ${short(pr.headSha)} before the fix-checks job finished`,
+        },
+      ]
+    : [];
+  return transition(
+    task.state,
+    { ...task, state: "review", enteredAt: now, job: null, pr: { ...pr, draft: false } },
+    [
+      ...before,
+      ...(pr.draft ? [{ type: "mark-pr-ready" } satisfies TaskEffect] : []),
+      { type: "request-review" },
+      ...mirror("review", `The checks passed on ${short(pr.headSha)}; the PR is ready for review.`),
+    ],
+  );
+}
+
+function onChecksFailed(
+  task: TaskSnapshot,
+  event: ChecksFailedEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  const guard = prGuard(task, "checks-failed", event.headSha);
+  if (isDecision(guard)) return guard;
+  if (hasLiveJob(task.state)) {
+    return ignored(
+      "job-in-progress",
+      `a ${task.job?.kind ?? "new"} job is already pending for this PR`,
+    );
+  }
+  const job: TaskJob = {
+    id: null,
+    kind: "fix-checks",
+    instructions: event.summary,
+    notBefore: null,
+  };
+  return startJob(
+    task,
+    task.state,
+    job,
+    now,
+    policy,
+    [],
+    `Checks failed on ${short(event.headSha)}`,
+    event.summary,
+  );
+}
+
+function onReviseRequested(
+  task: TaskSnapshot,
+  event: ReviseRequestedEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  const guard = prGuard(task, "revise-requested", null, true);
+  if (isDecision(guard)) return guard;
+  if (hasLiveJob(task.state)) {
+    return rejected(
+      "job-in-progress",
+      `a ${task.job?.kind ?? "new"} job is ${task.state === "queued" ? "queued" : "running"}; ask again once it has pushed`,
+    );
+  }
+  const job: TaskJob = {
+    id: null,
+    kind: "revise",
+    instructions: event.instructions,
+    notBefore: null,
+  };
+  const by =
+    event.source === "review" ? "A review requested changes" : "A person asked for changes";
+  if (task.state === "blocked") {
+    const fresh: TaskSnapshot = { ...task, used: noBudgetUsed(), failures: 0, blocker: null };
+    return startJob(
+      fresh,
+      "blocked",
+      job,
+      now,
+      policy,
+      [],
+      `${by}; started again with a fresh budget`,
+    );
+  }
+  return startJob(task, task.state, job, now, policy, [], by);
+}
+
+function onBaseMoved(
+  task: TaskSnapshot,
+  headSha: string,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  const guard = prGuard(task, "base-moved-with-conflict", headSha);
+  if (isDecision(guard)) return guard;
+  if (hasLiveJob(task.state)) {
+    return ignored(
+      "job-in-progress",
+      `a ${task.job?.kind ?? "new"} job is pending; conflicts are checked again on its head`,
+    );
+  }
+  const job: TaskJob = { id: null, kind: "rebase", instructions: null, notBefore: null };
+  return startJob(
+    task,
+    task.state,
+    job,
+    now,
+    policy,
+    [],
+    `The base branch moved and ${short(headSha)} conflicts with it`,
+  );
+}
+
+function onHeadPushed(task: TaskSnapshot, event: HeadPushedEvent, now: Date): TaskDecision {
+  if (task.state === "done") return doneRejection("push to it");
+  if (task.pr === null) return noPr(task, "head-pushed");
+  if (task.pr.headSha === event.headSha)
+    return ignored("duplicate", "the PR head is already at this SHA");
+  const pr = { ...task.pr, headSha: event.headSha };
+  const sha = short(event.headSha);
+  switch (task.state) {
+    case "canceled":
+      return transition("canceled", { ...task, pr }, []);
+    case "queued":
+    case "running":
+      return transition(task.state, { ...task, pr }, [
+        {
+          type: "update-progress-comment",
+          note: `A person pushed ${sha}; the ${task.job?.kind ?? "pending"} job builds on it.`,
+        },
+      ]);
+    case "checks":
+      return transition("checks", { ...task, pr }, [
+        {
+          type: "update-progress-comment",
+          note: `A person pushed ${sha}; waiting for its checks.`,
+        },
+      ]);
+    default:
+      // review, blocked: a person's push re-opens the gate on the new head (budget unchanged).
+      return transition(
+        task.state,
+        { ...task, state: "checks", enteredAt: now, pr, job: null, blocker: null },
+        [...mirror("checks", `A person pushed ${sha}; waiting for its checks.`)],
+      );
+  }
+}
+
+function onPrMerged(task: TaskSnapshot, now: Date, policy: TaskPolicy): TaskDecision {
+  if (task.state === "done") return ignored("duplicate", "the task is already done");
+  if (task.pr === null) return noPr(task, "pr-merged");
+  return transition(
+    task.state,
+    { ...task, state: "done", enteredAt: now, job: null, blocker: null },
+    [
+      ...cancelLiveJob(task, "the PR was merged"),
+      ...mirror("done", "The PR was merged; done."),
+      ...(policy.deleteBranchOnMerge ? [{ type: "delete-branch" } satisfies TaskEffect] : []),
+    ],
+  );
+}
+
+function onPrClosedUnmerged(task: TaskSnapshot, now: Date): TaskDecision {
+  if (task.state === "done") return doneRejection("close its PR");
+  if (task.pr === null) return noPr(task, "pr-closed-unmerged");
+  const next: TaskSnapshot = { ...task, state: "canceled", pr: null, job: null, blocker: null };
+  if (task.state === "canceled") {
+    return transition("canceled", next, [
+      { type: "update-progress-comment", note: "The PR was closed without merging." },
+    ]);
+  }
+  return transition(task.state, { ...next, enteredAt: now }, [
+    ...cancelLiveJob(task, "the PR was closed without merging"),
+    ...mirror(
+      "canceled",
+      "The PR was closed without merging; canceled. Add the trigger label to start over.",
+    ),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// People stopping the task, and errors only people can fix
+// ---------------------------------------------------------------------------------------------
+
+const CANCEL_NOTES: Record<CancelEvent["source"], string> = {
+  command: "Canceled by `/kanbot cancel`.",
+  "label-removed": "Canceled: the state label was removed.",
+  "issue-closed": "Canceled: the issue was closed.",
+};
+
+function onCancel(task: TaskSnapshot, event: CancelEvent, now: Date): TaskDecision {
+  if (task.state === "canceled") return ignored("duplicate", "the task is already canceled");
+  if (task.state === "done") return doneRejection("cancel it");
+  const job =
+    hasLiveJob(task.state) && task.job ? { ...task.job, id: null, notBefore: null } : task.job;
+  return transition(
+    task.state,
+    { ...task, state: "canceled", enteredAt: now, job, blocker: null },
+    [
+      ...cancelLiveJob(task, "canceled by a person"),
+      ...mirror("canceled", CANCEL_NOTES[event.source]),
+    ],
+  );
+}
+
+function onNeedsHuman(task: TaskSnapshot, reason: string, now: Date): TaskDecision {
+  if (!isActive(task.state)) {
+    return illegal(task, "needs-human", "the task is not active");
+  }
+  const job =
+    hasLiveJob(task.state) && task.job ? { ...task.job, id: null, notBefore: null } : task.job;
+  return block(
+    task,
+    task.state,
+    job,
+    "needs-human",
+    reason,
+    reason,
+    now,
+    cancelLiveJob(task, "the task needs a person"),
+    `Blocked: ${reason}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+function block(
+  task: TaskSnapshot,
+  from: TaskState | null,
+  job: TaskJob | null,
+  cause: BlockCause,
+  message: string,
+  error: string | null,
+  now: Date,
+  before: TaskEffect[],
+  note: string,
+): TaskTransition {
+  const next: TaskSnapshot = {
+    ...task,
+    state: "blocked",
+    enteredAt: now,
+    job,
+    blocker: { cause, message, error },
+  };
+  return transition(from, next, [...before, ...mirror("blocked", note)]);
+}
+
+/** The label, the board (unless canceled: the card stays) and the progress comment. */
+function mirror(state: TaskState, note: string): TaskEffect[] {
+  const effects: TaskEffect[] = [{ type: "set-label", state }];
+  if (state !== "canceled") effects.push({ type: "update-board", state });
+  effects.push({ type: "update-progress-comment", note });
+  return effects;
+}
+
+function cancelLiveJob(task: TaskSnapshot, reason: string): TaskEffect[] {
+  return hasLiveJob(task.state) ? [{ type: "cancel-job", reason }] : [];
+}
+
+/**
+ * Rejections and stale-SHA answers shared by every event about the task's PR; on success, the
+ * PR. A blocked task accepts only what `allowBlocked` says (a person's revise request).
+ */
+function prGuard(
+  task: TaskSnapshot,
+  type: TaskEvent["type"],
+  headSha: string | null,
+  allowBlocked = false,
+): TaskPullRequest | TaskRejected | TaskIgnored {
+  if (task.state === "done")
+    return rejected("illegal-transition", `${type} does not apply: the task is done`);
+  if (task.pr === null) return noPr(task, type);
+  if (task.state === "canceled") {
+    return illegal(task, type, "start it again with the trigger label or `/kanbot run`");
+  }
+  if (task.state === "blocked" && !allowBlocked) {
+    return illegal(
+      task,
+      type,
+      "a blocked task waits for a person: `/kanbot retry`, a push or a review",
+    );
+  }
+  if (headSha !== null && headSha !== task.pr.headSha) {
+    return ignored(
+      "stale-sha",
+      `${type} is about ${short(headSha)}, but the PR head is ${short(task.pr.headSha)}`,
+    );
+  }
+  return task.pr;
+}
+
+function isDecision(value: TaskPullRequest | TaskDecision): value is TaskDecision {
+  return "outcome" in value;
+}
+
+function staleJob(job: TaskJob, jobId: string): TaskIgnored | null {
+  if (job.id === null || job.id === jobId) return null;
+  return ignored(
+    "stale-job",
+    `the event is about job ${jobId}, but the task's current job is ${job.id}`,
+  );
+}
+
+function withCost(task: TaskSnapshot, cost: JobCost): TaskSnapshot {
+  return { ...task, used: addJobCost(task.used, cost), spent: addJobCost(task.spent, cost) };
+}
+
+function limitCause(limit: BudgetLimit): BlockCause {
+  switch (limit) {
+    case "attempts":
+      return "attempts-spent";
+    case "minutes":
+      return "minutes-spent";
+    case "usd":
+      return "usd-spent";
+  }
+}
+
+function transition(
+  from: TaskState | null,
+  task: TaskSnapshot,
+  effects: TaskEffect[],
+): TaskTransition {
+  return { outcome: "transition", from, to: task.state, task, effects };
+}
+
+function ignored(code: IgnoreCode, reason: string): TaskIgnored {
+  return { outcome: "ignored", code, reason };
+}
+
+function rejected(code: RejectCode, reason: string): TaskRejected {
+  return { outcome: "rejected", code, reason };
+}
+
+function illegal(task: TaskSnapshot, type: TaskEvent["type"], why: string): TaskRejected {
+  return rejected("illegal-transition", `${type} does not apply to a ${task.state} task: ${why}`);
+}
+
+function noPr(task: TaskSnapshot, type: TaskEvent["type"]): TaskRejected {
+  return rejected(
+    "no-pull-request",
+    `${type} does not apply: the ${task.state} task has no open PR`,
+  );
+}
+
+function doneRejection(action: string): TaskRejected {
+  return rejected(
+    "illegal-transition",
+    `the task is done (its PR was merged), so kanbot will not ${action}; open a new issue for follow-up work`,
+  );
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0]?.trim() ?? "";
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}

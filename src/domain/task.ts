@@ -1,0 +1,396 @@
+/**
+ * The task state machine's data: what it knows about a task (the snapshot), what can happen to
+ * it (events), what it asks the edges to do (effects) and its answer (a decision). The machine
+ * itself is in task-machine.ts; docs/lifecycle.md draws it.
+ */
+import type { BackoffPolicy } from "./backoff.js";
+import type { Budget, BudgetUsed, JobKind, TaskState } from "./types.js";
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The task's current job: live in the store while the task is `queued` or `running`; only
+ * planned while `waiting` (enqueued when the dependencies close); the job to resume while
+ * `blocked` or `canceled` (null there means "re-open the gate" when a PR exists, else
+ * "implement"); null in `checks`, `review` and `done`.
+ */
+export interface TaskJob {
+  /**
+   * The store's id of the job, once known (recorded from `job-claimed`, or set by the caller
+   * after applying `enqueue-job`). When both this and an event's `jobId` are known and differ,
+   * the event is about an older job and is ignored.
+   */
+  id: string | null;
+  kind: JobKind;
+  /** What the agent is asked beyond the issue: the failing checks (fix-checks) or the
+   * reviewer's request (revise). */
+  instructions: string | null;
+  /** Earliest time a runner may claim the job (a retry's backoff); null: at once. */
+  notBefore: Date | null;
+}
+
+/** The task's open pull request, as far as the machine needs to know it. */
+export interface TaskPullRequest {
+  /** The head SHA the app accepted last (from the current lease holder or a person's push).
+   * Check and conflict events about any other SHA are stale and ignored. */
+  headSha: string;
+  /** Draft until its checks first pass. A PR once marked ready stays ready. */
+  draft: boolean;
+}
+
+/** Why a task is blocked. */
+export type BlockCause =
+  "attempts-spent" | "minutes-spent" | "usd-spent" | "lost-leases" | "needs-human";
+
+export const BLOCK_CAUSES = [
+  "attempts-spent",
+  "minutes-spent",
+  "usd-spent",
+  "lost-leases",
+  "needs-human",
+] as const satisfies readonly BlockCause[];
+
+export interface TaskBlocker {
+  cause: BlockCause;
+  /** What happened and what to do next, for the progress comment. */
+  message: string;
+  /** The real error text of the job or check that stopped the task, when there is one. */
+  error: string | null;
+}
+
+/** Everything the machine needs to know about one task (one per issue). */
+export interface TaskSnapshot {
+  state: TaskState;
+  /** When the task entered its current state (the app's clock). */
+  enteredAt: Date;
+  job: TaskJob | null;
+  /** Present once the first job succeeded and the PR was opened; null again after it is
+   * closed unmerged. Always present in `checks`, `review` and `done`. */
+  pr: TaskPullRequest | null;
+  /** Spent since the task was last started by a person: counts against the budget. */
+  used: BudgetUsed;
+  /** Spent over the task's whole life: shown in the progress comment and the PR body. */
+  spent: BudgetUsed;
+  /** Consecutive failed jobs; drives the retry backoff. Reset by a success or a re-run. */
+  failures: number;
+  /** Set exactly while the task is `blocked`. */
+  blocker: TaskBlocker | null;
+}
+
+/** The inputs from configuration (`.github/kanbot.yml` and app settings). */
+export interface TaskPolicy {
+  budget: Budget;
+  /** Lost leases allowed before the task is blocked; the one that reaches it blocks. */
+  maxLostLeases: number;
+  backoff: BackoffPolicy;
+  /** Delete the task branch once its PR is merged. */
+  deleteBranchOnMerge: boolean;
+}
+
+export const DEFAULT_MAX_LOST_LEASES = 3;
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/** Where a trigger came from: the `agent:ready` label, the card moved to Ready, `/kanbot run`. */
+export type TriggerSource = "label" | "card" | "command";
+
+/** Where a cancel came from: `/kanbot cancel`, the state label removed by a person, or the
+ * issue closed by a person while no PR of the task is merged (the handler checks that). */
+export type CancelSource = "command" | "label-removed" | "issue-closed";
+
+/** Where a revise request came from: a review with changes requested, or `/kanbot <text>` on
+ * the PR. */
+export type ReviseSource = "review" | "command";
+
+/** A person started the task, or started a blocked or canceled task again. */
+export interface TriggeredEvent {
+  type: "triggered";
+  source: TriggerSource;
+  /** Whether any dependency of the issue is still open (only consulted before a PR exists). */
+  dependenciesOpen: boolean;
+}
+
+/** `/kanbot retry`: start a blocked or canceled task again. */
+export interface RetryEvent {
+  type: "retry";
+  dependenciesOpen: boolean;
+}
+
+/** The last open dependency of a waiting task closed. */
+export interface DependenciesClearedEvent {
+  type: "dependencies-cleared";
+}
+
+/** A runner claimed the task's queued job. */
+export interface JobClaimedEvent {
+  type: "job-claimed";
+  jobId: string;
+}
+
+/** The current lease holder reported success and pushed `headSha`. */
+export interface JobSucceededEvent {
+  type: "job-succeeded";
+  jobId: string;
+  headSha: string;
+  minutes: number;
+  usd: number;
+}
+
+/** The current lease holder reported failure (agent error, validation still failing, timeout). */
+export interface JobFailedEvent {
+  type: "job-failed";
+  jobId: string;
+  /** The real error text, shown to maintainers when the task ends blocked. */
+  error: string;
+  minutes: number;
+  usd: number;
+  /** True when retrying cannot help and only a person can fix it (e.g. the change touches
+   * `.github/workflows/`, which the app may not push). */
+  fatal: boolean;
+}
+
+/** The job's lease expired before its runner reported (the runner died or lost the network). */
+export interface JobLostEvent {
+  type: "job-lost";
+  jobId: string;
+  /** Minutes the lease was held, by the app's clock. */
+  minutes: number;
+}
+
+/** Every required check passed on `headSha` (decided by the gate). */
+export interface ChecksPassedEvent {
+  type: "checks-passed";
+  headSha: string;
+}
+
+/** A required check failed on `headSha`. */
+export interface ChecksFailedEvent {
+  type: "checks-failed";
+  headSha: string;
+  /** The failing checks' names, conclusions, output and log tails, for the fix-checks prompt. */
+  summary: string;
+}
+
+/** A reviewer requested changes, or a person commented `/kanbot <instructions>` on the PR. */
+export interface ReviseRequestedEvent {
+  type: "revise-requested";
+  source: ReviseSource;
+  instructions: string;
+}
+
+/** The base branch moved and the PR at `headSha` no longer merges cleanly. */
+export interface BaseMovedWithConflictEvent {
+  type: "base-moved-with-conflict";
+  headSha: string;
+}
+
+/** Someone other than kanbot pushed to the task branch; the PR head is now `headSha`. */
+export interface HeadPushedEvent {
+  type: "head-pushed";
+  headSha: string;
+}
+
+/** The task's PR was merged. */
+export interface PrMergedEvent {
+  type: "pr-merged";
+}
+
+/** The task's PR was closed without merging. */
+export interface PrClosedUnmergedEvent {
+  type: "pr-closed-unmerged";
+}
+
+/** A person stopped the task. */
+export interface CancelEvent {
+  type: "cancel";
+  source: CancelSource;
+}
+
+/** An error only a person can fix (missing permission, branch protection refuses the push,
+ * invalid config, a dependency cycle...). */
+export interface NeedsHumanEvent {
+  type: "needs-human";
+  reason: string;
+}
+
+export type TaskEvent =
+  | TriggeredEvent
+  | RetryEvent
+  | DependenciesClearedEvent
+  | JobClaimedEvent
+  | JobSucceededEvent
+  | JobFailedEvent
+  | JobLostEvent
+  | ChecksPassedEvent
+  | ChecksFailedEvent
+  | ReviseRequestedEvent
+  | BaseMovedWithConflictEvent
+  | HeadPushedEvent
+  | PrMergedEvent
+  | PrClosedUnmergedEvent
+  | CancelEvent
+  | NeedsHumanEvent;
+
+export type TaskEventType = TaskEvent["type"];
+
+export const TASK_EVENT_TYPES = [
+  "triggered",
+  "retry",
+  "dependencies-cleared",
+  "job-claimed",
+  "job-succeeded",
+  "job-failed",
+  "job-lost",
+  "checks-passed",
+  "checks-failed",
+  "revise-requested",
+  "base-moved-with-conflict",
+  "head-pushed",
+  "pr-merged",
+  "pr-closed-unmerged",
+  "cancel",
+  "needs-human",
+] as const satisfies readonly TaskEventType[];
+
+// ---------------------------------------------------------------------------------------------
+// Effects (apply them in the order given)
+// ---------------------------------------------------------------------------------------------
+
+/** Put a new job in the queue. */
+export interface EnqueueJobEffect {
+  type: "enqueue-job";
+  kind: JobKind;
+  instructions: string | null;
+  /** Earliest claim time (a retry's backoff); null: at once. */
+  notBefore: Date | null;
+  /** The attempt number this job counts as (1-based, against `budget.attempts`). */
+  attempt: number;
+  /** True when this re-queues a job whose lease was lost: it does not use an attempt. If the
+   * store already re-queued the lost job itself, the applier treats this effect as done. */
+  replacesLostJob: boolean;
+}
+
+/** Cancel the task's queued or leased job (and revoke its tokens; the runner learns it from
+ * its next heartbeat). */
+export interface CancelJobEffect {
+  type: "cancel-job";
+  reason: string;
+}
+
+/** Make the issue carry exactly the label of `state` and not the trigger label. For
+ * `canceled` that means removing every state label. */
+export interface SetLabelEffect {
+  type: "set-label";
+  state: TaskState;
+}
+
+/** Move the issue's card to the column mapped to `state`. Never emitted for `canceled`
+ * (the card stays where it is). */
+export interface UpdateBoardEffect {
+  type: "update-board";
+  state: TaskState;
+}
+
+/** Re-render the sticky progress comment from the new snapshot, adding `note` to its
+ * timeline. */
+export interface UpdateProgressCommentEffect {
+  type: "update-progress-comment";
+  note: string;
+}
+
+/** Open the task's PR from the branch at `headSha` (`Closes #N` in the body). */
+export interface OpenPrEffect {
+  type: "open-pr";
+  headSha: string;
+  draft: boolean;
+}
+
+/** Refresh the PR (body: summary, attempts, time, cost) after a follow-up job pushed
+ * `headSha`. */
+export interface UpdatePrEffect {
+  type: "update-pr";
+  headSha: string;
+}
+
+/** Take the PR out of draft. */
+export interface MarkPrReadyEffect {
+  type: "mark-pr-ready";
+}
+
+/** Request a review (from the person who started the task, or as configured). */
+export interface RequestReviewEffect {
+  type: "request-review";
+}
+
+/** Delete the task branch. */
+export interface DeleteBranchEffect {
+  type: "delete-branch";
+}
+
+/** Ask the gate to decide now from the checks already on `headSha` (no new check event will
+ * come because the head did not change). */
+export interface EvaluateChecksEffect {
+  type: "evaluate-checks";
+  headSha: string;
+}
+
+export type TaskEffect =
+  | EnqueueJobEffect
+  | CancelJobEffect
+  | SetLabelEffect
+  | UpdateBoardEffect
+  | UpdateProgressCommentEffect
+  | OpenPrEffect
+  | UpdatePrEffect
+  | MarkPrReadyEffect
+  | RequestReviewEffect
+  | DeleteBranchEffect
+  | EvaluateChecksEffect;
+
+export type TaskEffectType = TaskEffect["type"];
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+// ---------------------------------------------------------------------------------------------
+
+/** The event moves the task (possibly to the same state with new facts). */
+export interface TaskTransition {
+  outcome: "transition";
+  /** null when the event created the task. */
+  from: TaskState | null;
+  to: TaskState;
+  task: TaskSnapshot;
+  effects: TaskEffect[];
+}
+
+/**
+ * The event is expected and deliberately changes nothing: a trigger for an active task, an
+ * event about a stale head SHA or an older job, a duplicate, or a check result while a job
+ * that will push a new head is pending.
+ */
+export type IgnoreCode =
+  "already-active" | "stale-sha" | "stale-job" | "duplicate" | "job-in-progress";
+
+export interface TaskIgnored {
+  outcome: "ignored";
+  code: IgnoreCode;
+  reason: string;
+}
+
+/**
+ * The event is not legal in the task's state. Nothing happens; the handler logs the reason and,
+ * when a person asked, may reply with it.
+ */
+export type RejectCode = "no-task" | "no-pull-request" | "job-in-progress" | "illegal-transition";
+
+export interface TaskRejected {
+  outcome: "rejected";
+  code: RejectCode;
+  reason: string;
+}
+
+export type TaskDecision = TaskTransition | TaskIgnored | TaskRejected;

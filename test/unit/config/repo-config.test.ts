@@ -1,10 +1,10 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 
+import type { RepoConfig } from "../../../src/config/repo-config.js";
 import {
   DEFAULT_REPO_CONFIG,
   formatRepoConfigErrors,
   parseRepoConfig,
-  RepoConfig,
   type RepoConfigError,
   type RepoConfigResult,
 } from "../../../src/config/repo-config.js";

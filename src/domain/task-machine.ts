@@ -153,7 +153,7 @@ function onTriggered(
   if (isActive(task.state)) {
     return ignored(
       "already-active",
-      `the task is already ${task.state}; a trigger changes nothing`,
+      `the task is already ${describeState(task.state)}; a trigger changes nothing`,
     );
   }
   if (task.state === "done") return doneRejection("start it again");
@@ -178,7 +178,7 @@ function onRetry(
   }
   return rejected(
     "illegal-transition",
-    `nothing to retry: the task is ${task.state}; retry applies to blocked or canceled tasks`,
+    `nothing to retry: the task is ${describeState(task.state)}; retry applies to blocked or canceled tasks`,
   );
 }
 
@@ -295,7 +295,7 @@ function startJob(
     },
     ...mirror(
       "queued",
-      `${note}; queued a ${job.kind} job (attempt ${used.attempts} of ${policy.budget.attempts}${wait}).`,
+      `${note}; queued ${article(job.kind)} ${job.kind} job (attempt ${used.attempts} of ${policy.budget.attempts}${wait}).`,
     ),
   ]);
 }
@@ -700,7 +700,7 @@ function onNeedsHuman(task: TaskSnapshot, reason: string, now: Date): TaskDecisi
     job,
     "needs-human",
     reason,
-    reason,
+    null,
     now,
     cancelLiveJob(task, "the task needs a person"),
     `Blocked: ${reason}`,
@@ -820,13 +820,16 @@ function rejected(code: RejectCode, reason: string): TaskRejected {
 }
 
 function illegal(task: TaskSnapshot, type: TaskEvent["type"], why: string): TaskRejected {
-  return rejected("illegal-transition", `${type} does not apply to a ${task.state} task: ${why}`);
+  return rejected(
+    "illegal-transition",
+    `${type} does not apply while the task is ${describeState(task.state)}: ${why}`,
+  );
 }
 
 function noPr(task: TaskSnapshot, type: TaskEvent["type"]): TaskRejected {
   return rejected(
     "no-pull-request",
-    `${type} does not apply: the ${task.state} task has no open PR`,
+    `${type} does not apply: the task (${task.state}) has no open PR`,
   );
 }
 
@@ -835,6 +838,26 @@ function doneRejection(action: string): TaskRejected {
     "illegal-transition",
     `the task is done (its PR was merged), so kanbot will not ${action}; open a new issue for follow-up work`,
   );
+}
+
+const STATE_WORDS: Record<TaskState, string> = {
+  waiting: "waiting for its dependencies",
+  queued: "queued",
+  running: "running",
+  checks: "waiting for its PR's checks",
+  review: "in review",
+  done: "done",
+  blocked: "blocked",
+  canceled: "canceled",
+};
+
+/** The state in words for reasons and notes ("the task is in review"). */
+export function describeState(state: TaskState): string {
+  return STATE_WORDS[state];
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? "an" : "a";
 }
 
 function short(sha: string): string {

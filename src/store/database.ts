@@ -1,0 +1,121 @@
+/**
+ * Opens the Kysely handle for a store location and applies the migrations. Internal to the
+ * store: callers use `openStore`, which never tells them which engine is underneath.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import type { DatabaseConnection, Driver } from "kysely";
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+} from "kysely";
+import pg from "pg";
+import type { Logger } from "pino";
+import { storeMigrations, type StoreDialect } from "./migrations.js";
+import type { StoreDatabase } from "./schema.js";
+import type { StoreLocation } from "./store-url.js";
+
+export interface DatabaseOptions {
+  /** SQLite: how long a writer waits for another process's write lock. Default 10 s. */
+  sqliteBusyTimeoutMs?: number;
+  /** Postgres: connections in the pool. Default 10. */
+  postgresPoolSize?: number;
+}
+
+export interface StoreDatabaseHandle {
+  db: Kysely<StoreDatabase>;
+  dialect: StoreDialect;
+  /** Postgres only: a fresh dedicated client (for LISTEN); the caller ends it. */
+  connectListener?: () => Promise<pg.Client>;
+}
+
+/**
+ * SQLite transactions start with `BEGIN IMMEDIATE`: they take the write lock up front (waiting
+ * up to busy_timeout), so a transaction that reads and then writes can never fail with
+ * SQLITE_BUSY half way because another process wrote in between.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #database: BetterSqlite3.Database;
+  constructor(database: BetterSqlite3.Database) {
+    super({ database });
+    this.#database = database;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.#database });
+  }
+}
+
+const INT8_OID = 20;
+
+/** bigint columns (times in ms, ids, installation ids) fit in a double: read them as numbers. */
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: (oid, format) =>
+    oid === INT8_OID && format !== "binary"
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format),
+};
+
+export function openDatabase(
+  location: StoreLocation,
+  options: DatabaseOptions = {},
+): StoreDatabaseHandle {
+  if (location.dialect === "postgres") {
+    const pool = new pg.Pool({
+      connectionString: location.connectionString,
+      max: options.postgresPoolSize ?? 10,
+      types: pgTypes,
+    });
+    return {
+      db: new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }),
+      dialect: "postgres",
+      connectListener: async () => {
+        const client = new pg.Client({ connectionString: location.connectionString });
+        await client.connect();
+        return client;
+      },
+    };
+  }
+
+  if (location.path !== ":memory:") {
+    mkdirSync(dirname(location.path), { recursive: true });
+  }
+  const database = new BetterSqlite3(location.path);
+  // busy_timeout first: switching to WAL itself needs a lock another process may hold.
+  database.pragma(`busy_timeout = ${Math.trunc(options.sqliteBusyTimeoutMs ?? 10_000)}`);
+  database.pragma("journal_mode = WAL");
+  database.pragma("synchronous = NORMAL");
+  database.pragma("foreign_keys = ON");
+  return {
+    db: new Kysely<StoreDatabase>({ dialect: new ImmediateSqliteDialect(database) }),
+    dialect: "sqlite",
+  };
+}
+
+/** Applies every pending migration; throws with the migration's name if one fails. */
+export async function migrateDatabase(handle: StoreDatabaseHandle, log: Logger): Promise<void> {
+  const migrator = new Migrator({ db: handle.db, provider: storeMigrations(handle.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  for (const result of results ?? []) {
+    if (result.status === "Success") {
+      log.info({ migration: result.migrationName }, "store migration applied");
+    } else if (result.status === "Error") {
+      log.error({ migration: result.migrationName }, "store migration failed");
+    }
+  }
+  if (error !== undefined) {
+    throw new Error("the job store's schema migration failed; the database was left unchanged", {
+      cause: error,
+    });
+  }
+}

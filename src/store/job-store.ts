@@ -1,0 +1,162 @@
+/**
+ * The job store's port, in domain words. One implementation (`KyselyJobStore`) serves SQLite
+ * and Postgres; callers get it from `openStore` and never learn which engine is underneath.
+ *
+ * Times always come from the store's injected clock, never from a runner. Expected outcomes are
+ * typed results or the named errors of `./errors.js` (for instance `StaleLeaseError`).
+ */
+import type {
+  AuditEntry,
+  AuditFilter,
+  CancelJobResult,
+  ClaimedJob,
+  Delivery,
+  DeliveryFilter,
+  ExpiredLeaseSweep,
+  HeartbeatResult,
+  Job,
+  JobOutcome,
+  LogChunk,
+  NewAuditEntry,
+  NewDelivery,
+  NewJob,
+  NewTask,
+  QueueFilter,
+  RecordDeliveryResult,
+  RegisteredRunner,
+  RegistrationTokenGrant,
+  Runner,
+  RunnerCapabilities,
+  RunnerRegistration,
+  RunnerUpdate,
+  Task,
+  TaskChanges,
+  TaskFilter,
+} from "./types.js";
+
+export interface JobStore {
+  // --- tasks -------------------------------------------------------------------------------
+
+  /**
+   * Creates the task for `repo` + `issueNumber`, or, if it exists, refreshes the facts GitHub
+   * owns (title, body, installation id) and leaves its state, budget and history alone.
+   */
+  upsertTask(task: NewTask): Promise<{ task: Task; created: boolean }>;
+  getTask(taskId: number): Promise<Task | undefined>;
+  findTask(repo: string, issueNumber: number): Promise<Task | undefined>;
+  listTasks(filter?: TaskFilter): Promise<Task[]>;
+  /**
+   * Applies `changes` and bumps the version. With `expectedVersion`, throws
+   * `TaskVersionConflictError` when the task changed since it was read.
+   */
+  updateTask(
+    taskId: number,
+    changes: TaskChanges,
+    options?: { expectedVersion?: number; actor?: string },
+  ): Promise<Task>;
+
+  // --- jobs and leases ---------------------------------------------------------------------
+
+  /** Queues a new attempt of the task; wakes waiting claimers. */
+  enqueueJob(job: NewJob): Promise<Job>;
+  getJob(jobId: number): Promise<Job | undefined>;
+  listJobs(taskId: number): Promise<Job[]>;
+  /** Jobs in hand-out order (priority, then age). */
+  listQueue(filter?: QueueFilter): Promise<Job[]>;
+  /**
+   * Atomically leases the best eligible job for a runner (its agents include the job's agent,
+   * its labels include every required label, its repository allowlist, if any, includes the
+   * job's repository, and the job's backoff is over), or returns undefined. The lease token is
+   * new for every claim: it fences out every earlier holder.
+   */
+  claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined>;
+  /** Extends a live lease; throws `StaleLeaseError` when the token no longer holds the job. */
+  heartbeat(
+    jobId: number,
+    leaseToken: string,
+    report: { phase?: string; leaseMs: number },
+  ): Promise<HeartbeatResult>;
+  /** Returns the job if `leaseToken` holds a live lease on it; else `StaleLeaseError`. */
+  assertLease(jobId: number, leaseToken: string): Promise<Job>;
+  /**
+   * Records the runner's outcome. Repeating the same outcome with the same token returns the
+   * finished job again; a stale token throws `StaleLeaseError`; a different outcome from the same
+   * holder throws `JobAlreadyFinishedError`.
+   */
+  completeJob(jobId: number, leaseToken: string, outcome: JobOutcome): Promise<Job>;
+  /** Cancels a queued job at once, or asks the runner holding it to stop. */
+  cancelJob(jobId: number, actor?: string): Promise<CancelJobResult>;
+  /** `cancelJob` for every unfinished job of a task. */
+  cancelTaskJobs(taskId: number, actor?: string): Promise<CancelJobResult[]>;
+  /**
+   * Ends every expired lease: the job becomes `lost` (or `canceled` if a cancel was pending),
+   * the task's lost-lease count goes up, and a new attempt is queued unless the task has now
+   * lost more leases than the cap (reported as `exhausted`, for the caller to block the task).
+   */
+  requeueExpiredLeases(): Promise<ExpiredLeaseSweep>;
+  /**
+   * Calls `listener` when a job may have become claimable (enqueued or requeued), in this
+   * process and, on Postgres, in every replica. Returns the unsubscribe function.
+   */
+  onJobQueued(listener: () => void): () => void;
+
+  // --- logs --------------------------------------------------------------------------------
+
+  /** Stores chunk `seq` of a job's log; a repeated `seq` is ignored (`appended: false`). */
+  appendLog(
+    jobId: number,
+    leaseToken: string,
+    seq: number,
+    text: string,
+  ): Promise<{ appended: boolean }>;
+  readLog(jobId: number, options?: { afterSeq?: number; limit?: number }): Promise<LogChunk[]>;
+
+  // --- runners -----------------------------------------------------------------------------
+
+  /** A one-time registration token for a new runner, valid for `ttlMs`. */
+  createRegistrationToken(ttlMs: number): Promise<RegistrationTokenGrant>;
+  /** Spends a registration token and creates the runner; `RegistrationTokenError` if invalid. */
+  registerRunner(registration: RunnerRegistration): Promise<RegisteredRunner>;
+  /** The unrevoked runner holding `token`, marked as seen now; undefined for unknown tokens. */
+  authenticateRunner(token: string): Promise<Runner | undefined>;
+  getRunner(runnerId: string): Promise<Runner | undefined>;
+  listRunners(): Promise<Runner[]>;
+  updateRunner(runnerId: string, update: RunnerUpdate): Promise<Runner>;
+  /** The runner's token stops working at once; jobs it holds end when their leases expire. */
+  revokeRunner(runnerId: string, actor?: string): Promise<Runner>;
+  /** Every agent name some unrevoked runner offers (for validating repo config). */
+  listOfferedAgents(): Promise<string[]>;
+
+  // --- webhook inbox -----------------------------------------------------------------------
+
+  /** Records a delivery once; the same `X-GitHub-Delivery` again is a `duplicate`. */
+  recordDelivery(delivery: NewDelivery): Promise<RecordDeliveryResult>;
+  /**
+   * Hands out up to `limit` due deliveries, oldest first, at most one per ordering key and never
+   * one with an older pending delivery of the same key ahead of it. Each is held for `holdMs`
+   * (default 60 s) so other workers skip it; a crashed worker's hold simply runs out.
+   */
+  nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]>;
+  markDeliveryDone(deliveryId: string): Promise<Delivery>;
+  /**
+   * Schedules a retry with exponential backoff, or marks the delivery `failed` for good when it
+   * ran out of attempts or `permanent` is set. A failed delivery no longer holds up its key.
+   */
+  markDeliveryFailed(
+    deliveryId: string,
+    error: string,
+    options?: { permanent?: boolean },
+  ): Promise<Delivery>;
+  getDelivery(deliveryId: string): Promise<Delivery | undefined>;
+  listDeliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
+
+  // --- audit -------------------------------------------------------------------------------
+
+  /** Records a decision. The store records its own (claims, losses, cancels…) by itself. */
+  audit(entry: NewAuditEntry): Promise<void>;
+  /** Newest first. */
+  listAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
+
+  /** Closes the connections. The store must not be used afterwards. */
+  close(): Promise<void>;
+}

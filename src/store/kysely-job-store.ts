@@ -1,0 +1,1188 @@
+/**
+ * The job store on Kysely, for SQLite and Postgres. The few places where the engines differ
+ * (the label-match predicate, `FOR UPDATE SKIP LOCKED`, queue wake-ups) are marked; every
+ * other query is the same on both.
+ */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type { Expression, Kysely, SqlBool, Transaction, Updateable } from "kysely";
+import { sql } from "kysely";
+import type pg from "pg";
+import type { Logger } from "pino";
+import {
+  DeliveryNotFoundError,
+  JobAlreadyFinishedError,
+  JobNotFoundError,
+  MissingAgentError,
+  RegistrationTokenError,
+  RunnerNotFoundError,
+  StaleLeaseError,
+  TaskNotFoundError,
+  TaskVersionConflictError,
+} from "./errors.js";
+import type { StoreDatabaseHandle } from "./database.js";
+import type { JobStore } from "./job-store.js";
+import type { StoreDialect } from "./migrations.js";
+import {
+  fromStringListText,
+  toAuditEntry,
+  toDelivery,
+  toJob,
+  toJsonText,
+  toLogChunk,
+  toRunner,
+  toStringListText,
+  toTask,
+} from "./rows.js";
+import type { StoreDatabase, TasksTable } from "./schema.js";
+import type {
+  AuditEntry,
+  AuditFilter,
+  CancelJobResult,
+  ClaimedJob,
+  Delivery,
+  DeliveryFilter,
+  ExpiredLeaseSweep,
+  HeartbeatResult,
+  Job,
+  JobOutcome,
+  LogChunk,
+  NewAuditEntry,
+  NewDelivery,
+  NewJob,
+  NewTask,
+  QueueFilter,
+  RecordDeliveryResult,
+  RegisteredRunner,
+  RegistrationTokenGrant,
+  Runner,
+  RunnerCapabilities,
+  RunnerRegistration,
+  RunnerUpdate,
+  Task,
+  TaskChanges,
+  TaskFilter,
+} from "./types.js";
+
+/** Tunables of the store's policies. */
+export interface StorePolicy {
+  /** Lost leases a task may have that are still retried; the next loss is `exhausted`. */
+  maxLostLeases: number;
+  /** Processing attempts of a webhook delivery before it is marked `failed`. */
+  deliveryMaxAttempts: number;
+  /** First retry delay of a failed delivery; doubles per attempt. */
+  deliveryBackoffBaseMs: number;
+  /** Longest retry delay of a failed delivery. */
+  deliveryBackoffMaxMs: number;
+}
+
+export const DEFAULT_STORE_POLICY: StorePolicy = {
+  maxLostLeases: 3,
+  deliveryMaxAttempts: 8,
+  deliveryBackoffBaseMs: 5_000,
+  deliveryBackoffMaxMs: 10 * 60_000,
+};
+
+/** Postgres channel that tells every replica a job may be claimable. */
+const JOB_QUEUED_CHANNEL = "kanbot_job_queued";
+const ERROR_TEXT_LIMIT = 8_000;
+const SYSTEM_ACTOR = "kanbot";
+
+type Db = Kysely<StoreDatabase> | Transaction<StoreDatabase>;
+
+/** SHA-256 hex of a secret token: the only form in which the store keeps tokens. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+function newSecret(prefix: string): string {
+  return `${prefix}${randomBytes(32).toString("base64url")}`;
+}
+
+function runnerActor(runnerId: string): string {
+  return `runner:${runnerId}`;
+}
+
+function truncate(text: string): string {
+  return text.length > ERROR_TEXT_LIMIT ? `${text.slice(0, ERROR_TEXT_LIMIT)}…` : text;
+}
+
+/** Postgres text cannot hold NUL; agents' output sometimes does. Same result on both engines. */
+function withoutNul(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
+}
+
+export interface KyselyJobStoreOptions {
+  now: () => Date;
+  log: Logger;
+  policy: StorePolicy;
+}
+
+export class KyselyJobStore implements JobStore {
+  readonly #db: Kysely<StoreDatabase>;
+  readonly #dialect: StoreDialect;
+  readonly #connectListener: (() => Promise<pg.Client>) | undefined;
+  readonly #now: () => Date;
+  readonly #log: Logger;
+  readonly #policy: StorePolicy;
+  /** Identifies this store's own NOTIFYs, so its listeners are not woken twice. */
+  readonly #instanceId = randomUUID();
+  readonly #queueEvents = new EventEmitter();
+  #listener: pg.Client | undefined;
+  #listenerStarting: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(handle: StoreDatabaseHandle, options: KyselyJobStoreOptions) {
+    this.#db = handle.db;
+    this.#dialect = handle.dialect;
+    this.#connectListener = handle.connectListener;
+    this.#now = options.now;
+    this.#log = options.log;
+    this.#policy = options.policy;
+    this.#queueEvents.setMaxListeners(0);
+  }
+
+  #ms(): number {
+    return this.#now().getTime();
+  }
+
+  // --- tasks -------------------------------------------------------------------------------
+
+  async upsertTask(task: NewTask): Promise<{ task: Task; created: boolean }> {
+    const now = this.#ms();
+    return this.#db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto("tasks")
+        .values({
+          repo: task.repo,
+          installation_id: task.installationId,
+          issue_number: task.issueNumber,
+          title: task.title,
+          body: task.body,
+          state: task.state,
+          agent: task.agent ?? null,
+          required_labels: toStringListText(task.requiredLabels ?? []),
+          priority: task.priority ?? 2,
+          budget_attempts: task.budget.attempts,
+          budget_minutes: task.budget.minutes,
+          budget_usd: task.budget.usd,
+          used_attempts: 0,
+          used_minutes: 0,
+          used_usd: 0,
+          used_lost_leases: 0,
+          started_by: task.startedBy ?? null,
+          branch: task.branch ?? null,
+          pr_number: null,
+          head_sha: null,
+          last_attempt: 0,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.columns(["repo", "issue_number"]).doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (inserted) {
+        await this.#audit(trx, now, {
+          taskId: inserted.id,
+          actor: task.startedBy ?? SYSTEM_ACTOR,
+          action: "task.created",
+          detail: { repo: task.repo, issueNumber: task.issueNumber, state: task.state },
+        });
+        return { task: toTask(inserted), created: true };
+      }
+      // Only the facts GitHub owns are refreshed, and only when they changed (the version
+      // guards the caller's optimistic reads, so it must not move for nothing).
+      const refreshed = await trx
+        .updateTable("tasks")
+        .set((eb) => ({
+          title: task.title,
+          body: task.body,
+          installation_id: task.installationId,
+          version: eb("version", "+", 1),
+          updated_at: now,
+        }))
+        .where("repo", "=", task.repo)
+        .where("issue_number", "=", task.issueNumber)
+        .where((eb) =>
+          eb.or([
+            eb("title", "!=", task.title),
+            eb("body", "!=", task.body),
+            eb("installation_id", "!=", task.installationId),
+          ]),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      const row =
+        refreshed ??
+        (await trx
+          .selectFrom("tasks")
+          .selectAll()
+          .where("repo", "=", task.repo)
+          .where("issue_number", "=", task.issueNumber)
+          .executeTakeFirstOrThrow());
+      return { task: toTask(row), created: false };
+    });
+  }
+
+  async getTask(taskId: number): Promise<Task | undefined> {
+    const row = await this.#db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("id", "=", taskId)
+      .executeTakeFirst();
+    return row && toTask(row);
+  }
+
+  async findTask(repo: string, issueNumber: number): Promise<Task | undefined> {
+    const row = await this.#db
+      .selectFrom("tasks")
+      .selectAll()
+      .where("repo", "=", repo)
+      .where("issue_number", "=", issueNumber)
+      .executeTakeFirst();
+    return row && toTask(row);
+  }
+
+  async listTasks(filter: TaskFilter = {}): Promise<Task[]> {
+    const { repo, states, limit } = filter;
+    const rows = await this.#db
+      .selectFrom("tasks")
+      .selectAll()
+      .$if(repo !== undefined, (qb) => qb.where("repo", "=", repo ?? ""))
+      .$if(states !== undefined, (qb) =>
+        states && states.length > 0
+          ? qb.where("state", "in", [...states])
+          : qb.where(sql.lit(false)),
+      )
+      .orderBy("id")
+      .$if(limit !== undefined, (qb) => qb.limit(limit ?? 0))
+      .execute();
+    return rows.map(toTask);
+  }
+
+  async updateTask(
+    taskId: number,
+    changes: TaskChanges,
+    options: { expectedVersion?: number; actor?: string } = {},
+  ): Promise<Task> {
+    const now = this.#ms();
+    const columns = taskColumns(changes);
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("tasks")
+        .set((eb) => ({ ...columns, version: eb("version", "+", 1), updated_at: now }))
+        .where("id", "=", taskId)
+        .$if(options.expectedVersion !== undefined, (qb) =>
+          qb.where("version", "=", options.expectedVersion ?? 0),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) {
+        const current = await trx
+          .selectFrom("tasks")
+          .select("version")
+          .where("id", "=", taskId)
+          .executeTakeFirst();
+        if (!current) throw new TaskNotFoundError(taskId);
+        throw new TaskVersionConflictError(taskId, options.expectedVersion ?? 0, current.version);
+      }
+      await this.#audit(trx, now, {
+        taskId,
+        actor: options.actor ?? SYSTEM_ACTOR,
+        action: changes.state !== undefined ? "task.state-changed" : "task.updated",
+        detail: {
+          fields: Object.keys(changes).sort(),
+          ...(changes.state !== undefined ? { state: changes.state } : {}),
+        },
+      });
+      return toTask(row);
+    });
+  }
+
+  // --- jobs --------------------------------------------------------------------------------
+
+  async enqueueJob(job: NewJob): Promise<Job> {
+    const now = this.#ms();
+    const queued = await this.#db.transaction().execute(async (trx) => {
+      const inserted = await this.#insertJob(trx, now, job);
+      await this.#audit(trx, now, {
+        taskId: inserted.taskId,
+        jobId: inserted.id,
+        actor: job.actor ?? SYSTEM_ACTOR,
+        action: "job.enqueued",
+        detail: { kind: inserted.kind, attempt: inserted.attempt, agent: inserted.agent },
+      });
+      await this.#notifyQueued(trx);
+      return inserted;
+    });
+    this.#queueEvents.emit("queued");
+    return queued;
+  }
+
+  /** Inserts a job with the task's next attempt number (the task row is the sequence). */
+  async #insertJob(trx: Transaction<StoreDatabase>, now: number, job: NewJob): Promise<Job> {
+    const task = await trx
+      .updateTable("tasks")
+      .set((eb) => ({ last_attempt: eb("last_attempt", "+", 1) }))
+      .where("id", "=", job.taskId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!task) throw new TaskNotFoundError(job.taskId);
+    const agent = job.agent ?? task.agent;
+    if (agent === null) throw new MissingAgentError(job.taskId);
+    const row = await trx
+      .insertInto("jobs")
+      .values({
+        task_id: task.id,
+        kind: job.kind,
+        attempt: task.last_attempt,
+        status: "queued",
+        agent,
+        required_labels: job.requiredLabels
+          ? toStringListText(job.requiredLabels)
+          : task.required_labels,
+        repo: task.repo,
+        priority: job.priority ?? task.priority,
+        input: toJsonText(job.input),
+        enqueued_at: now,
+        not_before: job.notBefore?.getTime() ?? now,
+        cancel_requested: 0,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toJob(row);
+  }
+
+  async getJob(jobId: number): Promise<Job | undefined> {
+    const row = await this.#db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("id", "=", jobId)
+      .executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  async listJobs(taskId: number): Promise<Job[]> {
+    const rows = await this.#db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("task_id", "=", taskId)
+      .orderBy("attempt")
+      .execute();
+    return rows.map(toJob);
+  }
+
+  async listQueue(filter: QueueFilter = {}): Promise<Job[]> {
+    const statuses = filter.statuses ?? ["queued", "leased"];
+    if (statuses.length === 0) return [];
+    const { repo, agent, taskId, runnerId, limit } = filter;
+    const rows = await this.#db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("status", "in", [...statuses])
+      .$if(repo !== undefined, (qb) => qb.where("repo", "=", repo ?? ""))
+      .$if(agent !== undefined, (qb) => qb.where("agent", "=", agent ?? ""))
+      .$if(taskId !== undefined, (qb) => qb.where("task_id", "=", taskId ?? 0))
+      .$if(runnerId !== undefined, (qb) => qb.where("runner_id", "=", runnerId ?? ""))
+      .orderBy("priority")
+      .orderBy("enqueued_at")
+      .orderBy("id")
+      .$if(limit !== undefined, (qb) => qb.limit(limit ?? 0))
+      .execute();
+    return rows.map(toJob);
+  }
+
+  /**
+   * SQLite: one `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING *` inside a `BEGIN IMMEDIATE`
+   * transaction (one writer at a time across processes). Postgres: the same UPDATE with the
+   * sub-select `FOR UPDATE SKIP LOCKED`, so concurrent claimers take different rows instead of
+   * queueing behind one. The outer `status = 'queued'` re-check makes a double lease impossible
+   * even if the engine re-evaluates the row after a wait.
+   */
+  async claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined> {
+    if (runner.agents.length === 0) return undefined;
+    const now = this.#ms();
+    const leaseToken = newSecret("kbl_");
+    const leaseExpiresAt = now + leaseMs;
+    const claimed = await this.#db.transaction().execute(async (trx) => {
+      const candidate = trx
+        .selectFrom("jobs as candidate")
+        .select("candidate.id")
+        .where("candidate.status", "=", "queued")
+        .where("candidate.not_before", "<=", now)
+        .where("candidate.agent", "in", [...runner.agents])
+        .$if(runner.repos.length > 0, (qb) => qb.where("candidate.repo", "in", [...runner.repos]))
+        .where(this.#labelsOfferedBy(runner.labels))
+        .orderBy("candidate.priority")
+        .orderBy("candidate.enqueued_at")
+        .orderBy("candidate.id")
+        .limit(1)
+        .$if(this.#dialect === "postgres", (qb) => qb.forUpdate().skipLocked());
+      const row = await trx
+        .updateTable("jobs")
+        .set({
+          status: "leased",
+          lease_token: leaseToken,
+          lease_expires_at: leaseExpiresAt,
+          runner_id: runner.runnerId,
+          phase: null,
+          started_at: now,
+        })
+        .where("id", "=", candidate)
+        .where("status", "=", "queued")
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await this.#audit(trx, now, {
+        taskId: row.task_id,
+        jobId: row.id,
+        actor: runnerActor(runner.runnerId),
+        action: "job.claimed",
+        detail: { attempt: row.attempt, leaseExpiresAt },
+      });
+      return row;
+    });
+    if (!claimed) return undefined;
+    this.#log.debug({ jobId: claimed.id, runnerId: runner.runnerId }, "job claimed");
+    return { job: toJob(claimed), leaseToken, leaseExpiresAt: new Date(leaseExpiresAt) };
+  }
+
+  /** True when every required label of the candidate job is among `labels`. */
+  #labelsOfferedBy(labels: readonly string[]): Expression<SqlBool> {
+    const required = sql.ref("candidate.required_labels");
+    if (this.#dialect === "postgres") {
+      return sql<SqlBool>`${required}::jsonb <@ ${toStringListText(labels)}::jsonb`;
+    }
+    if (labels.length === 0) {
+      return sql<SqlBool>`json_array_length(${required}) = 0`;
+    }
+    return sql<SqlBool>`not exists (select 1 from json_each(${required}) as required_label
+      where required_label.value not in (${sql.join([...labels])}))`;
+  }
+
+  /** A live lease: the job is leased, by this token, and the lease has not run out. */
+  #holdsLease(db: Db, jobId: number, leaseToken: string, now: number) {
+    return db
+      .selectFrom("jobs")
+      .where("id", "=", jobId)
+      .where("status", "=", "leased")
+      .where("lease_token", "=", leaseToken)
+      .where("lease_expires_at", ">", now);
+  }
+
+  async #staleOrMissing(jobId: number): Promise<Error> {
+    const exists = await this.#db
+      .selectFrom("jobs")
+      .select("id")
+      .where("id", "=", jobId)
+      .executeTakeFirst();
+    return exists ? new StaleLeaseError(jobId) : new JobNotFoundError(jobId);
+  }
+
+  async heartbeat(
+    jobId: number,
+    leaseToken: string,
+    report: { phase?: string; leaseMs: number },
+  ): Promise<HeartbeatResult> {
+    const now = this.#ms();
+    const row = await this.#db
+      .updateTable("jobs")
+      .set({
+        lease_expires_at: now + report.leaseMs,
+        ...(report.phase !== undefined ? { phase: report.phase } : {}),
+      })
+      .where("id", "=", jobId)
+      .where("status", "=", "leased")
+      .where("lease_token", "=", leaseToken)
+      .where("lease_expires_at", ">", now)
+      .returning(["cancel_requested", "lease_expires_at"])
+      .executeTakeFirst();
+    if (!row) {
+      this.#log.info({ jobId }, "heartbeat with a stale lease rejected");
+      throw await this.#staleOrMissing(jobId);
+    }
+    return {
+      canceled: row.cancel_requested !== 0,
+      leaseExpiresAt: new Date(row.lease_expires_at ?? now + report.leaseMs),
+    };
+  }
+
+  async assertLease(jobId: number, leaseToken: string): Promise<Job> {
+    const row = await this.#holdsLease(this.#db, jobId, leaseToken, this.#ms())
+      .selectAll()
+      .executeTakeFirst();
+    if (!row) throw await this.#staleOrMissing(jobId);
+    return toJob(row);
+  }
+
+  async completeJob(jobId: number, leaseToken: string, outcome: JobOutcome): Promise<Job> {
+    const now = this.#ms();
+    const result = toJsonText(outcome.result);
+    const error = outcome.error === undefined ? null : truncate(withoutNul(outcome.error));
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("jobs")
+        .set({ status: outcome.status, result, error, finished_at: now })
+        .where("id", "=", jobId)
+        .where("status", "=", "leased")
+        .where("lease_token", "=", leaseToken)
+        .where("lease_expires_at", ">", now)
+        .returningAll()
+        .executeTakeFirst();
+      if (row) {
+        await this.#audit(trx, now, {
+          taskId: row.task_id,
+          jobId,
+          actor: row.runner_id ? runnerActor(row.runner_id) : SYSTEM_ACTOR,
+          action: "job.finished",
+          detail: { status: outcome.status },
+        });
+        return toJob(row);
+      }
+      const current = await trx
+        .selectFrom("jobs")
+        .selectAll()
+        .where("id", "=", jobId)
+        .executeTakeFirst();
+      if (!current) throw new JobNotFoundError(jobId);
+      const finishedByThisLease =
+        current.lease_token === leaseToken &&
+        (current.status === "succeeded" ||
+          current.status === "failed" ||
+          current.status === "canceled") &&
+        current.finished_at !== null;
+      if (!finishedByThisLease) {
+        this.#log.info({ jobId }, "completion with a stale lease rejected");
+        throw new StaleLeaseError(jobId);
+      }
+      if (
+        current.status === outcome.status &&
+        current.result === result &&
+        current.error === error
+      ) {
+        return toJob(current); // a retried completion: same answer, no change
+      }
+      throw new JobAlreadyFinishedError(jobId, toJob(current).status);
+    });
+  }
+
+  async cancelJob(jobId: number, actor: string = SYSTEM_ACTOR): Promise<CancelJobResult> {
+    const now = this.#ms();
+    return this.#db.transaction().execute((trx) => this.#cancelJob(trx, jobId, actor, now));
+  }
+
+  async #cancelJob(
+    trx: Transaction<StoreDatabase>,
+    jobId: number,
+    actor: string,
+    now: number,
+  ): Promise<CancelJobResult> {
+    const canceled = await trx
+      .updateTable("jobs")
+      .set({ status: "canceled", finished_at: now })
+      .where("id", "=", jobId)
+      .where("status", "=", "queued")
+      .returningAll()
+      .executeTakeFirst();
+    if (canceled) {
+      await this.#audit(trx, now, {
+        taskId: canceled.task_id,
+        jobId,
+        actor,
+        action: "job.canceled",
+      });
+      return { outcome: "canceled", job: toJob(canceled) };
+    }
+    const requested = await trx
+      .updateTable("jobs")
+      .set({ cancel_requested: 1 })
+      .where("id", "=", jobId)
+      .where("status", "=", "leased")
+      .returningAll()
+      .executeTakeFirst();
+    if (requested) {
+      await this.#audit(trx, now, {
+        taskId: requested.task_id,
+        jobId,
+        actor,
+        action: "job.cancel-requested",
+      });
+      return { outcome: "cancel-requested", job: toJob(requested) };
+    }
+    const current = await trx
+      .selectFrom("jobs")
+      .selectAll()
+      .where("id", "=", jobId)
+      .executeTakeFirst();
+    if (!current) throw new JobNotFoundError(jobId);
+    return { outcome: "already-finished", job: toJob(current) };
+  }
+
+  async cancelTaskJobs(taskId: number, actor: string = SYSTEM_ACTOR): Promise<CancelJobResult[]> {
+    const now = this.#ms();
+    return this.#db.transaction().execute(async (trx) => {
+      const open = await trx
+        .selectFrom("jobs")
+        .select("id")
+        .where("task_id", "=", taskId)
+        .where("status", "in", ["queued", "leased"])
+        .orderBy("id")
+        .execute();
+      const results: CancelJobResult[] = [];
+      for (const { id } of open) {
+        results.push(await this.#cancelJob(trx, id, actor, now));
+      }
+      return results;
+    });
+  }
+
+  async requeueExpiredLeases(): Promise<ExpiredLeaseSweep> {
+    const now = this.#ms();
+    const sweep: ExpiredLeaseSweep = { lost: [], requeued: [], exhausted: [], canceled: [] };
+    await this.#db.transaction().execute(async (trx) => {
+      const ended = await trx
+        .updateTable("jobs")
+        .set({
+          status: sql<string>`case when cancel_requested = 0 then 'lost' else 'canceled' end`,
+          error: "the lease expired: the runner stopped sending heartbeats",
+          finished_at: now,
+        })
+        .where("status", "=", "leased")
+        .where("lease_expires_at", "<=", now)
+        .returningAll()
+        .execute();
+      ended.sort((a, b) => a.id - b.id);
+      for (const row of ended) {
+        const job = toJob(row);
+        if (job.status === "canceled") {
+          sweep.canceled.push(job);
+          await this.#audit(trx, now, {
+            taskId: job.taskId,
+            jobId: job.id,
+            actor: SYSTEM_ACTOR,
+            action: "job.canceled",
+            detail: {
+              reason: "lease expired after a cancel request",
+              runnerId: job.runnerId ?? null,
+            },
+          });
+          continue;
+        }
+        sweep.lost.push(job);
+        const task = await trx
+          .updateTable("tasks")
+          .set((eb) => ({
+            used_lost_leases: eb("used_lost_leases", "+", 1),
+            version: eb("version", "+", 1),
+            updated_at: now,
+          }))
+          .where("id", "=", job.taskId)
+          .returning(["used_lost_leases"])
+          .executeTakeFirstOrThrow();
+        this.#log.warn({ jobId: job.id, runnerId: job.runnerId }, "lease expired");
+        const exhausted = task.used_lost_leases > this.#policy.maxLostLeases;
+        await this.#audit(trx, now, {
+          taskId: job.taskId,
+          jobId: job.id,
+          actor: SYSTEM_ACTOR,
+          action: "job.lost",
+          detail: {
+            runnerId: job.runnerId ?? null,
+            lostLeases: task.used_lost_leases,
+            retried: !exhausted,
+          },
+        });
+        if (exhausted) {
+          sweep.exhausted.push(job);
+          continue;
+        }
+        const retry = await this.#insertJob(trx, now, {
+          taskId: job.taskId,
+          kind: job.kind,
+          agent: job.agent,
+          requiredLabels: job.requiredLabels,
+          priority: job.priority,
+          ...(job.input !== undefined ? { input: job.input } : {}),
+        });
+        sweep.requeued.push(retry);
+        await this.#audit(trx, now, {
+          taskId: retry.taskId,
+          jobId: retry.id,
+          actor: SYSTEM_ACTOR,
+          action: "job.enqueued",
+          detail: { kind: retry.kind, attempt: retry.attempt, retryOf: job.id },
+        });
+      }
+      if (sweep.requeued.length > 0) await this.#notifyQueued(trx);
+    });
+    if (sweep.requeued.length > 0) this.#queueEvents.emit("queued");
+    return sweep;
+  }
+
+  // --- queue wake-ups ----------------------------------------------------------------------
+
+  onJobQueued(listener: () => void): () => void {
+    this.#queueEvents.on("queued", listener);
+    if (this.#dialect === "postgres") this.#startListener();
+    return () => {
+      this.#queueEvents.off("queued", listener);
+    };
+  }
+
+  /** Postgres: NOTIFY is delivered when the transaction commits, to every replica. */
+  async #notifyQueued(trx: Transaction<StoreDatabase>): Promise<void> {
+    if (this.#dialect !== "postgres") return;
+    await sql`select pg_notify(${JOB_QUEUED_CHANNEL}, ${this.#instanceId})`.execute(trx);
+  }
+
+  #startListener(): void {
+    if (this.#listener || this.#listenerStarting || this.#closed || !this.#connectListener) return;
+    const connect = this.#connectListener;
+    this.#listenerStarting = (async () => {
+      try {
+        const client = await connect();
+        client.on("notification", (message) => {
+          if (message.channel === JOB_QUEUED_CHANNEL && message.payload !== this.#instanceId) {
+            this.#queueEvents.emit("queued");
+          }
+        });
+        client.on("error", (error) => {
+          this.#log.warn({ err: error }, "queue listener connection lost");
+          this.#listener = undefined;
+          void client.end().catch(() => undefined);
+          if (!this.#closed) setTimeout(() => this.#startListener(), 1_000).unref();
+        });
+        await client.query(`listen ${JOB_QUEUED_CHANNEL}`);
+        if (this.#closed) {
+          await client.end();
+          return;
+        }
+        this.#listener = client;
+      } catch (error) {
+        this.#log.warn({ err: error }, "queue listener could not connect");
+        if (!this.#closed) setTimeout(() => this.#startListener(), 1_000).unref();
+      } finally {
+        this.#listenerStarting = undefined;
+      }
+    })();
+  }
+
+  // --- logs --------------------------------------------------------------------------------
+
+  async appendLog(
+    jobId: number,
+    leaseToken: string,
+    seq: number,
+    text: string,
+  ): Promise<{ appended: boolean }> {
+    const now = this.#ms();
+    // One statement: the chunk is written only while the lease is live, and once per seq.
+    const inserted = await this.#db
+      .insertInto("log_chunks")
+      .columns(["job_id", "seq", "text", "received_at"])
+      .expression(
+        this.#holdsLease(this.#db, jobId, leaseToken, now).select((eb) => [
+          "id",
+          eb.val(seq).as("seq"),
+          eb.val(withoutNul(text)).as("text"),
+          eb.val(now).as("received_at"),
+        ]),
+      )
+      .onConflict((oc) => oc.columns(["job_id", "seq"]).doNothing())
+      .executeTakeFirst();
+    if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return { appended: true };
+    const live = await this.#holdsLease(this.#db, jobId, leaseToken, now)
+      .select("id")
+      .executeTakeFirst();
+    if (!live) throw await this.#staleOrMissing(jobId);
+    return { appended: false };
+  }
+
+  async readLog(
+    jobId: number,
+    options: { afterSeq?: number; limit?: number } = {},
+  ): Promise<LogChunk[]> {
+    const { afterSeq, limit } = options;
+    const rows = await this.#db
+      .selectFrom("log_chunks")
+      .selectAll()
+      .where("job_id", "=", jobId)
+      .$if(afterSeq !== undefined, (qb) => qb.where("seq", ">", afterSeq ?? 0))
+      .orderBy("seq")
+      .$if(limit !== undefined, (qb) => qb.limit(limit ?? 0))
+      .execute();
+    return rows.map(toLogChunk);
+  }
+
+  // --- runners -----------------------------------------------------------------------------
+
+  async createRegistrationToken(ttlMs: number): Promise<RegistrationTokenGrant> {
+    const now = this.#ms();
+    const token = newSecret("kbreg_");
+    const expiresAt = now + ttlMs;
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto("registration_tokens")
+        .values({ token_hash: hashToken(token), created_at: now, expires_at: expiresAt })
+        .execute();
+      await this.#audit(trx, now, {
+        actor: SYSTEM_ACTOR,
+        action: "runner.registration-token-created",
+        detail: { expiresAt },
+      });
+    });
+    return { token, expiresAt: new Date(expiresAt) };
+  }
+
+  async registerRunner(registration: RunnerRegistration): Promise<RegisteredRunner> {
+    const now = this.#ms();
+    const runnerId = randomUUID();
+    const token = newSecret("kbr_");
+    const tokenHash = hashToken(registration.registrationToken);
+    return this.#db.transaction().execute(async (trx) => {
+      const spent = await trx
+        .updateTable("registration_tokens")
+        .set({ used_at: now, runner_id: runnerId })
+        .where("token_hash", "=", tokenHash)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .returning("token_hash")
+        .executeTakeFirst();
+      if (!spent) {
+        const known = await trx
+          .selectFrom("registration_tokens")
+          .select(["used_at"])
+          .where("token_hash", "=", tokenHash)
+          .executeTakeFirst();
+        throw new RegistrationTokenError(
+          !known ? "unknown" : known.used_at !== null ? "used" : "expired",
+        );
+      }
+      const row = await trx
+        .insertInto("runners")
+        .values({
+          id: runnerId,
+          name: registration.name,
+          token_hash: hashToken(token),
+          agents: toStringListText(registration.agents),
+          labels: toStringListText(registration.labels),
+          repos: toStringListText(registration.repos),
+          registered_at: now,
+          last_seen_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await this.#audit(trx, now, {
+        actor: runnerActor(runnerId),
+        action: "runner.registered",
+        detail: {
+          name: registration.name,
+          agents: [...registration.agents],
+          labels: [...registration.labels],
+          repos: [...registration.repos],
+        },
+      });
+      return { runner: toRunner(row), token };
+    });
+  }
+
+  async authenticateRunner(token: string): Promise<Runner | undefined> {
+    const row = await this.#db
+      .updateTable("runners")
+      .set({ last_seen_at: this.#ms() })
+      .where("token_hash", "=", hashToken(token))
+      .where("revoked_at", "is", null)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRunner(row);
+  }
+
+  async getRunner(runnerId: string): Promise<Runner | undefined> {
+    const row = await this.#db
+      .selectFrom("runners")
+      .selectAll()
+      .where("id", "=", runnerId)
+      .executeTakeFirst();
+    return row && toRunner(row);
+  }
+
+  async listRunners(): Promise<Runner[]> {
+    const rows = await this.#db
+      .selectFrom("runners")
+      .selectAll()
+      .orderBy("registered_at")
+      .orderBy("id")
+      .execute();
+    return rows.map(toRunner);
+  }
+
+  async updateRunner(runnerId: string, update: RunnerUpdate): Promise<Runner> {
+    const row = await this.#db
+      .updateTable("runners")
+      .set({
+        ...(update.name !== undefined ? { name: update.name } : {}),
+        ...(update.agents !== undefined ? { agents: toStringListText(update.agents) } : {}),
+        ...(update.labels !== undefined ? { labels: toStringListText(update.labels) } : {}),
+        ...(update.repos !== undefined ? { repos: toStringListText(update.repos) } : {}),
+        last_seen_at: this.#ms(),
+      })
+      .where("id", "=", runnerId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new RunnerNotFoundError(runnerId);
+    return toRunner(row);
+  }
+
+  async revokeRunner(runnerId: string, actor: string = SYSTEM_ACTOR): Promise<Runner> {
+    const now = this.#ms();
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable("runners")
+        .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(now)) }))
+        .where("id", "=", runnerId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) throw new RunnerNotFoundError(runnerId);
+      await this.#audit(trx, now, { actor, action: "runner.revoked", detail: { runnerId } });
+      return toRunner(row);
+    });
+  }
+
+  async listOfferedAgents(): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom("runners")
+      .select("agents")
+      .where("revoked_at", "is", null)
+      .execute();
+    return [...new Set(rows.flatMap((row) => fromStringListText(row.agents)))].sort();
+  }
+
+  // --- webhook inbox -----------------------------------------------------------------------
+
+  async recordDelivery(delivery: NewDelivery): Promise<RecordDeliveryResult> {
+    const now = this.#ms();
+    const row = await this.#db
+      .insertInto("deliveries")
+      .values({
+        delivery_id: delivery.deliveryId,
+        event: delivery.event,
+        action: delivery.action ?? null,
+        installation_id: delivery.installationId ?? null,
+        payload: withoutNul(JSON.stringify(delivery.payload)),
+        ordering_key: delivery.orderingKey,
+        status: "pending",
+        attempts: 0,
+        next_attempt_at: now,
+        received_at: now,
+      })
+      .onConflict((oc) => oc.column("delivery_id").doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (row) return { outcome: "inserted", delivery: toDelivery(row) };
+    const existing = await this.getDelivery(delivery.deliveryId);
+    if (!existing) throw new DeliveryNotFoundError(delivery.deliveryId);
+    this.#log.debug({ deliveryId: delivery.deliveryId }, "duplicate webhook delivery ignored");
+    return { outcome: "duplicate", delivery: existing };
+  }
+
+  async nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]> {
+    if (options.limit <= 0) return [];
+    const now = this.#ms();
+    const holdUntil = now + (options.holdMs ?? 60_000);
+    const rows = await this.#db.transaction().execute((trx) => {
+      const due = trx
+        .selectFrom("deliveries as d")
+        .select("d.id")
+        .where("d.status", "=", "pending")
+        .where("d.next_attempt_at", "<=", now)
+        .where((eb) => eb.or([eb("d.locked_until", "is", null), eb("d.locked_until", "<=", now)]))
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("deliveries as older")
+                .select("older.id")
+                .whereRef("older.ordering_key", "=", "d.ordering_key")
+                .where("older.status", "=", "pending")
+                .whereRef("older.id", "<", "d.id"),
+            ),
+          ),
+        )
+        .orderBy("d.id")
+        .limit(options.limit)
+        .$if(this.#dialect === "postgres", (qb) => qb.forUpdate().skipLocked());
+      return trx
+        .updateTable("deliveries")
+        .set({ locked_until: holdUntil })
+        .where("id", "in", due)
+        .where("status", "=", "pending")
+        .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<=", now)]))
+        .returningAll()
+        .execute();
+    });
+    return rows.sort((a, b) => a.id - b.id).map(toDelivery);
+  }
+
+  async markDeliveryDone(deliveryId: string): Promise<Delivery> {
+    const now = this.#ms();
+    const row = await this.#db
+      .updateTable("deliveries")
+      .set((eb) => ({
+        status: "done",
+        attempts: eb("attempts", "+", 1),
+        processed_at: now,
+        locked_until: null,
+      }))
+      .where("delivery_id", "=", deliveryId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new DeliveryNotFoundError(deliveryId);
+    return toDelivery(row);
+  }
+
+  async markDeliveryFailed(
+    deliveryId: string,
+    error: string,
+    options: { permanent?: boolean } = {},
+  ): Promise<Delivery> {
+    const now = this.#ms();
+    return this.#db.transaction().execute(async (trx) => {
+      const current = await trx
+        .selectFrom("deliveries")
+        .select(["attempts"])
+        .where("delivery_id", "=", deliveryId)
+        .executeTakeFirst();
+      if (!current) throw new DeliveryNotFoundError(deliveryId);
+      const attempts = current.attempts + 1;
+      const giveUp = options.permanent === true || attempts >= this.#policy.deliveryMaxAttempts;
+      const delay = Math.min(
+        this.#policy.deliveryBackoffBaseMs * 2 ** (attempts - 1),
+        this.#policy.deliveryBackoffMaxMs,
+      );
+      const row = await trx
+        .updateTable("deliveries")
+        .set({
+          status: giveUp ? "failed" : "pending",
+          attempts,
+          last_error: truncate(withoutNul(error)),
+          next_attempt_at: giveUp ? now : now + delay,
+          processed_at: giveUp ? now : null,
+          locked_until: null,
+        })
+        .where("delivery_id", "=", deliveryId)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (giveUp) {
+        this.#log.error({ deliveryId, attempts }, "webhook delivery failed for good");
+        await this.#audit(trx, now, {
+          actor: SYSTEM_ACTOR,
+          action: "delivery.failed",
+          detail: { deliveryId, event: row.event, attempts, error: truncate(error) },
+        });
+      } else {
+        this.#log.warn(
+          { deliveryId, attempts, retryInMs: delay },
+          "webhook delivery will be retried",
+        );
+      }
+      return toDelivery(row);
+    });
+  }
+
+  async getDelivery(deliveryId: string): Promise<Delivery | undefined> {
+    const row = await this.#db
+      .selectFrom("deliveries")
+      .selectAll()
+      .where("delivery_id", "=", deliveryId)
+      .executeTakeFirst();
+    return row && toDelivery(row);
+  }
+
+  async listDeliveries(filter: DeliveryFilter = {}): Promise<Delivery[]> {
+    const { statuses, orderingKey, limit } = filter;
+    if (statuses && statuses.length === 0) return [];
+    const rows = await this.#db
+      .selectFrom("deliveries")
+      .selectAll()
+      .$if(statuses !== undefined, (qb) => qb.where("status", "in", [...(statuses ?? [])]))
+      .$if(orderingKey !== undefined, (qb) => qb.where("ordering_key", "=", orderingKey ?? ""))
+      .orderBy("id")
+      .$if(limit !== undefined, (qb) => qb.limit(limit ?? 0))
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  // --- audit -------------------------------------------------------------------------------
+
+  async audit(entry: NewAuditEntry): Promise<void> {
+    await this.#audit(this.#db, this.#ms(), entry);
+  }
+
+  async #audit(db: Db, at: number, entry: NewAuditEntry): Promise<void> {
+    await db
+      .insertInto("audit_log")
+      .values({
+        at,
+        task_id: entry.taskId ?? null,
+        job_id: entry.jobId ?? null,
+        actor: entry.actor,
+        action: entry.action,
+        detail: toJsonText(entry.detail),
+      })
+      .execute();
+  }
+
+  async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    const { taskId, jobId, action, limit } = filter;
+    const rows = await this.#db
+      .selectFrom("audit_log")
+      .selectAll()
+      .$if(taskId !== undefined, (qb) => qb.where("task_id", "=", taskId ?? 0))
+      .$if(jobId !== undefined, (qb) => qb.where("job_id", "=", jobId ?? 0))
+      .$if(action !== undefined, (qb) => qb.where("action", "=", action ?? ""))
+      .orderBy("id", "desc")
+      .$if(limit !== undefined, (qb) => qb.limit(limit ?? 0))
+      .execute();
+    return rows.map(toAuditEntry);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queueEvents.removeAllListeners();
+    await this.#listenerStarting;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (listener) await listener.end().catch(() => undefined);
+    await this.#db.destroy();
+  }
+}
+
+/** Task changes as column values; `used` is merged field by field. */
+function taskColumns(changes: TaskChanges): Updateable<TasksTable> {
+  const columns: Updateable<TasksTable> = {};
+  if (changes.installationId !== undefined) columns.installation_id = changes.installationId;
+  if (changes.title !== undefined) columns.title = changes.title;
+  if (changes.body !== undefined) columns.body = changes.body;
+  if (changes.state !== undefined) columns.state = changes.state;
+  if (changes.agent !== undefined) columns.agent = changes.agent;
+  if (changes.requiredLabels !== undefined) {
+    columns.required_labels = toStringListText(changes.requiredLabels);
+  }
+  if (changes.priority !== undefined) columns.priority = changes.priority;
+  if (changes.budget !== undefined) {
+    columns.budget_attempts = changes.budget.attempts;
+    columns.budget_minutes = changes.budget.minutes;
+    columns.budget_usd = changes.budget.usd;
+  }
+  const used = changes.used ?? {};
+  if (used.attempts !== undefined) columns.used_attempts = used.attempts;
+  if (used.minutes !== undefined) columns.used_minutes = used.minutes;
+  if (used.usd !== undefined) columns.used_usd = used.usd;
+  if (used.lostLeases !== undefined) columns.used_lost_leases = used.lostLeases;
+  if (changes.startedBy !== undefined) columns.started_by = changes.startedBy;
+  if (changes.branch !== undefined) columns.branch = changes.branch;
+  if (changes.prNumber !== undefined) columns.pr_number = changes.prNumber;
+  if (changes.headSha !== undefined) columns.head_sha = changes.headSha;
+  return columns;
+}

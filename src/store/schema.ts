@@ -1,0 +1,133 @@
+/**
+ * The database tables as Kysely sees them. Shared by both dialects: times are epoch
+ * milliseconds (bigint), booleans are 0/1 integers and lists/objects are JSON text, so rows
+ * read the same from SQLite and Postgres.
+ */
+import type { Generated } from "kysely";
+
+export interface TasksTable {
+  id: Generated<number>;
+  repo: string;
+  installation_id: number;
+  issue_number: number;
+  title: string;
+  body: string;
+  state: string;
+  agent: string | null;
+  /** JSON array of strings. */
+  required_labels: string;
+  priority: number;
+  budget_attempts: number;
+  budget_minutes: number;
+  budget_usd: number;
+  used_attempts: number;
+  used_minutes: number;
+  used_usd: number;
+  used_lost_leases: number;
+  started_by: string | null;
+  branch: string | null;
+  pr_number: number | null;
+  head_sha: string | null;
+  /** The attempt number of the task's latest job (a per-task sequence). */
+  last_attempt: number;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface JobsTable {
+  id: Generated<number>;
+  task_id: number;
+  kind: string;
+  attempt: number;
+  status: string;
+  agent: string;
+  /** JSON array of strings. */
+  required_labels: string;
+  repo: string;
+  priority: number;
+  /** JSON or null. */
+  input: string | null;
+  enqueued_at: number;
+  not_before: number;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  runner_id: string | null;
+  phase: string | null;
+  cancel_requested: number;
+  /** JSON or null. */
+  result: string | null;
+  error: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface RunnersTable {
+  id: string;
+  name: string;
+  /** SHA-256 hex of the runner token. */
+  token_hash: string;
+  /** JSON arrays of strings. */
+  agents: string;
+  labels: string;
+  repos: string;
+  registered_at: number;
+  last_seen_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface RegistrationTokensTable {
+  /** SHA-256 hex of the one-time token. */
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  runner_id: string | null;
+}
+
+export interface LogChunksTable {
+  job_id: number;
+  seq: number;
+  text: string;
+  received_at: number;
+}
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  delivery_id: string;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  /** JSON. */
+  payload: string;
+  ordering_key: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  /** Set while a worker holds the delivery; a crashed worker's hold simply runs out. */
+  locked_until: number | null;
+  last_error: string | null;
+  received_at: number;
+  processed_at: number | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  task_id: number | null;
+  job_id: number | null;
+  actor: string;
+  action: string;
+  /** JSON or null. */
+  detail: string | null;
+}
+
+export interface StoreDatabase {
+  tasks: TasksTable;
+  jobs: JobsTable;
+  runners: RunnersTable;
+  registration_tokens: RegistrationTokensTable;
+  log_chunks: LogChunksTable;
+  deliveries: DeliveriesTable;
+  audit_log: AuditLogTable;
+}

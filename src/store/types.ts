@@ -1,0 +1,303 @@
+/**
+ * The records the job store reads and writes, in domain words. The vocabulary itself (states,
+ * kinds, priorities, budgets) lives in `src/domain/types.ts`; this file only adds the shapes that
+ * exist because there is a store: rows with ids, leases, deliveries, audit entries.
+ */
+import type {
+  Budget,
+  BudgetUsed,
+  JobKind,
+  JobStatus,
+  Priority,
+  TaskState,
+} from "../domain/types.js";
+
+/** Any value that survives `JSON.stringify` / `JSON.parse` unchanged. */
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One issue that kanbot works on (one per repository + issue number). */
+export interface Task {
+  id: number;
+  /** `owner/name`, as GitHub's `full_name`. */
+  repo: string;
+  installationId: number;
+  issueNumber: number;
+  title: string;
+  /** The issue text the prompt is built from. */
+  body: string;
+  state: TaskState;
+  /** The agent chosen by routing; undefined until routed. */
+  agent: string | undefined;
+  /** `runs-on:<label>` requirements; a runner must offer every one of them. */
+  requiredLabels: string[];
+  priority: Priority;
+  budget: Budget;
+  used: BudgetUsed;
+  /** GitHub login of the person whose action started the task. */
+  startedBy: string | undefined;
+  branch: string | undefined;
+  prNumber: number | undefined;
+  /** The head SHA reported by the current lease holder; the only SHA a PR may be opened from. */
+  headSha: string | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Bumped on every change; pass it back as `expectedVersion` for optimistic concurrency. */
+  version: number;
+}
+
+/** What a caller supplies to create a task. */
+export interface NewTask {
+  repo: string;
+  installationId: number;
+  issueNumber: number;
+  title: string;
+  body: string;
+  state: TaskState;
+  agent?: string;
+  requiredLabels?: string[];
+  /** Default 2 (P2). */
+  priority?: Priority;
+  budget: Budget;
+  startedBy?: string;
+  branch?: string;
+}
+
+/** The fields a caller may change on a task. `used` is merged field by field. */
+export interface TaskChanges {
+  installationId?: number;
+  title?: string;
+  body?: string;
+  state?: TaskState;
+  agent?: string | null;
+  requiredLabels?: string[];
+  priority?: Priority;
+  budget?: Budget;
+  used?: Partial<BudgetUsed>;
+  startedBy?: string | null;
+  branch?: string | null;
+  prNumber?: number | null;
+  headSha?: string | null;
+}
+
+export interface TaskFilter {
+  repo?: string;
+  states?: readonly TaskState[];
+  limit?: number;
+}
+
+/** One attempt at a task. The lease token is never part of it: only the claimer learns it. */
+export interface Job {
+  id: number;
+  taskId: number;
+  kind: JobKind;
+  /** 1 for the task's first job, then 2, 3… over every kind, retries of lost jobs included. */
+  attempt: number;
+  status: JobStatus;
+  agent: string;
+  requiredLabels: string[];
+  repo: string;
+  priority: Priority;
+  /** Kind-specific input: failing checks' output for `fix-checks`, instructions for `revise`. */
+  input: JsonValue | undefined;
+  enqueuedAt: Date;
+  /** The job is not handed out before this time (retry backoff). */
+  notBefore: Date;
+  runnerId: string | undefined;
+  leaseExpiresAt: Date | undefined;
+  /** Free-form phase reported with heartbeats (`setup`, `agent`, `validate`, `push`…). */
+  phase: string | undefined;
+  cancelRequested: boolean;
+  result: JsonValue | undefined;
+  error: string | undefined;
+  startedAt: Date | undefined;
+  finishedAt: Date | undefined;
+}
+
+export interface NewJob {
+  taskId: number;
+  kind: JobKind;
+  /** Defaults to the task's agent; one of the two must be set. */
+  agent?: string;
+  /** Defaults to the task's required labels. */
+  requiredLabels?: string[];
+  /** Defaults to the task's priority. */
+  priority?: Priority;
+  input?: JsonValue;
+  /** Defaults to now. */
+  notBefore?: Date;
+  /** Who decided to queue it, for the audit log. Default `kanbot`. */
+  actor?: string;
+}
+
+/** What a runner offers; sent with every claim. */
+export interface RunnerCapabilities {
+  runnerId: string;
+  agents: readonly string[];
+  labels: readonly string[];
+  /** `owner/name` allowlist; empty means every repository. */
+  repos: readonly string[];
+}
+
+/** A job handed to a runner, with the fencing token that proves the runner still holds it. */
+export interface ClaimedJob {
+  job: Job;
+  leaseToken: string;
+  leaseExpiresAt: Date;
+}
+
+export interface HeartbeatResult {
+  /** True once someone asked to cancel the job: the runner should stop and report `canceled`. */
+  canceled: boolean;
+  leaseExpiresAt: Date;
+}
+
+/** What a runner reports when it finishes a job. */
+export interface JobOutcome {
+  status: "succeeded" | "failed" | "canceled";
+  result?: JsonValue;
+  error?: string;
+}
+
+export type CancelJobResult =
+  /** The job was queued and will never be handed out. */
+  | { outcome: "canceled"; job: Job }
+  /** A runner holds the job; its next heartbeat answers `canceled: true`. */
+  | { outcome: "cancel-requested"; job: Job }
+  /** The job had already finished; nothing changed. */
+  | { outcome: "already-finished"; job: Job };
+
+/** What `requeueExpiredLeases` did; every list holds the jobs as they are after the sweep. */
+export interface ExpiredLeaseSweep {
+  /** Jobs whose lease expired, now `lost`. */
+  lost: Job[];
+  /** The new attempts queued for lost jobs (same kind, agent, labels and input). */
+  requeued: Job[];
+  /** Lost jobs whose task has now lost more leases than the cap: block the task. */
+  exhausted: Job[];
+  /** Jobs whose lease expired after a cancel was requested: ended `canceled`, not retried. */
+  canceled: Job[];
+}
+
+export interface QueueFilter {
+  /** Default: `queued` and `leased`. */
+  statuses?: readonly JobStatus[];
+  repo?: string;
+  agent?: string;
+  taskId?: number;
+  runnerId?: string;
+  limit?: number;
+}
+
+export interface LogChunk {
+  jobId: number;
+  seq: number;
+  text: string;
+  receivedAt: Date;
+}
+
+/** A registered workstation runner. Its token is stored only as a SHA-256 hash. */
+export interface Runner {
+  id: string;
+  name: string;
+  agents: string[];
+  labels: string[];
+  repos: string[];
+  registeredAt: Date;
+  lastSeenAt: Date | undefined;
+  revokedAt: Date | undefined;
+}
+
+export interface RunnerRegistration {
+  /** The one-time registration token an admin handed out. */
+  registrationToken: string;
+  name: string;
+  agents: readonly string[];
+  labels: readonly string[];
+  repos: readonly string[];
+}
+
+export interface RegisteredRunner {
+  runner: Runner;
+  /** The long-lived runner token, returned once and stored only hashed. */
+  token: string;
+}
+
+export interface RegistrationTokenGrant {
+  /** Shown once to the admin; stored only hashed. */
+  token: string;
+  expiresAt: Date;
+}
+
+export interface RunnerUpdate {
+  name?: string;
+  agents?: readonly string[];
+  labels?: readonly string[];
+  repos?: readonly string[];
+}
+
+/** Processing state of a webhook delivery in the inbox. */
+export type DeliveryStatus = "pending" | "done" | "failed";
+
+/** A webhook delivery recorded in the inbox (DESIGN section 8). */
+export interface Delivery {
+  /** The `X-GitHub-Delivery` header. */
+  deliveryId: string;
+  event: string;
+  action: string | undefined;
+  installationId: number | undefined;
+  payload: JsonValue;
+  /** Deliveries with the same key are handed out one at a time, oldest first (`owner/repo#12`). */
+  orderingKey: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | undefined;
+  receivedAt: Date;
+  processedAt: Date | undefined;
+}
+
+export interface NewDelivery {
+  deliveryId: string;
+  event: string;
+  action?: string;
+  installationId?: number;
+  payload: JsonValue;
+  orderingKey: string;
+}
+
+export type RecordDeliveryResult =
+  { outcome: "inserted"; delivery: Delivery } | { outcome: "duplicate"; delivery: Delivery };
+
+export interface DeliveryFilter {
+  statuses?: readonly DeliveryStatus[];
+  orderingKey?: string;
+  limit?: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: Date;
+  taskId: number | undefined;
+  jobId: number | undefined;
+  /** `kanbot`, `runner:<id>` or a GitHub login. */
+  actor: string;
+  /** A dotted verb such as `job.claimed`, `task.state-changed`. */
+  action: string;
+  detail: JsonValue | undefined;
+}
+
+export interface NewAuditEntry {
+  taskId?: number;
+  jobId?: number;
+  actor: string;
+  action: string;
+  detail?: JsonValue;
+}
+
+export interface AuditFilter {
+  taskId?: number;
+  jobId?: number;
+  action?: string;
+  limit?: number;
+}

@@ -1,0 +1,124 @@
+/**
+ * Fresh databases for the store's integration tests: a SQLite file in a temporary folder, or a
+ * freshly created database on the local PostgreSQL (one per test file, dropped afterwards).
+ *
+ * Postgres tests never skip: when the server is unreachable, creating the database throws with
+ * a message that says what to start or which variable to set.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import pg from "pg";
+import { pino } from "pino";
+import { migrateDatabase, openDatabase } from "../../src/store/database.js";
+import type { StoreDatabase } from "../../src/store/schema.js";
+import { parseStoreUrl, redactUrl } from "../../src/store/store-url.js";
+
+export type StoreEngine = "sqlite" | "postgres";
+
+export const STORE_ENGINES: readonly StoreEngine[] = ["sqlite", "postgres"];
+
+/** The Postgres the tests use to create their throwaway databases. */
+export const TEST_POSTGRES_URL =
+  process.env["KANBOT_TEST_POSTGRES_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export interface TestDatabase {
+  engine: StoreEngine;
+  /** What to pass to `openStore({ url })`. */
+  url: string;
+  /** A direct handle on the tables, for arranging and inspecting rows behind the store. */
+  raw: Kysely<StoreDatabase>;
+  /** Deletes every row (the schema stays). */
+  reset(): Promise<void>;
+  /** Closes the direct handle and deletes the database. */
+  drop(): Promise<void>;
+}
+
+const TABLES = [
+  "audit_log",
+  "log_chunks",
+  "deliveries",
+  "registration_tokens",
+  "runners",
+  "jobs",
+  "tasks",
+] as const;
+
+export async function createTestDatabase(engine: StoreEngine): Promise<TestDatabase> {
+  const created = engine === "sqlite" ? await createSqlite() : await createPostgres();
+  const handle = openDatabase(parseStoreUrl(created.url), { postgresPoolSize: 2 });
+  await migrateDatabase(handle, pino({ level: "silent" }));
+  return {
+    engine,
+    url: created.url,
+    raw: handle.db,
+    async reset() {
+      if (engine === "postgres") {
+        await sql`truncate ${sql.join(TABLES.map((table) => sql.table(table)))} restart identity cascade`.execute(
+          handle.db,
+        );
+        return;
+      }
+      for (const table of TABLES) {
+        await handle.db.deleteFrom(table).execute();
+      }
+    },
+    async drop() {
+      await handle.db.destroy();
+      await created.drop();
+    },
+  };
+}
+
+async function createSqlite(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "kanbot-store-"));
+  return {
+    url: `sqlite:${join(dir, "kanbot.sqlite")}`,
+    drop: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+async function adminClient(): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: TEST_POSTGRES_URL,
+    connectionTimeoutMillis: 5_000,
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is unreachable at ${redactUrl(TEST_POSTGRES_URL)} ` +
+        `(${error instanceof Error ? error.message : String(error)}). ` +
+        "The job store's Postgres tests need it and never skip: start PostgreSQL on " +
+        "127.0.0.1:5432 (trust auth, database `test`) or point KANBOT_TEST_POSTGRES_URL at one.",
+      { cause: error },
+    );
+  }
+  return client;
+}
+
+async function createPostgres(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `kanbot_store_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const admin = await adminClient();
+  try {
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = await adminClient();
+      try {
+        await client.query(`drop database if exists "${name}" with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

@@ -9,6 +9,7 @@ import {
   progressMarker,
   renderProgressComment,
   trimError,
+  type CommentLike,
   type ProgressView,
   type TimelineEntry,
 } from "../../../src/domain/progress-comment.js";
@@ -53,7 +54,7 @@ describe("findProgressComment", () => {
   const bot = "kanbot[bot]";
   const marker = progressMarker(issue);
 
-  it.each([
+  it.each<[string, CommentLike[], number | undefined]>([
     [
       "the bot's comment with the marker",
       [

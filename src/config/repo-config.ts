@@ -233,8 +233,8 @@ export const RepoConfig = section({
     minutes: wholeNumber(1).default(60),
     /** Agent cost in US dollars summed over all jobs. Default `10`. */
     usd: positiveAmount().default(10),
-    /** Jobs lost because their runner vanished; one more blocks the task. Default `2`. */
-    lostLeases: wholeNumber(0).default(2),
+    /** Jobs that may be lost to a vanished runner (lease expired); the one that reaches this number blocks the task. Default `3`. */
+    lostLeases: wholeNumber(1).default(3),
   } satisfies Record<keyof Budget | "lostLeases", z.ZodType>).prefault({}),
   /** The gate: which checks on the PR head must pass before review. */
   checks: section({

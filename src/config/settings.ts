@@ -327,26 +327,12 @@ function isBase64(value: string): boolean {
   return value.length > 0 && Buffer.from(value, "base64").toString("base64") === value;
 }
 
-/** Where the job store lives, as the store opens it. */
-export type DatabaseLocation =
-  { dialect: "sqlite"; filename: string } | { dialect: "postgres"; connectionString: string };
-
 const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 
 /**
- * Reads a DATABASE_URL that `Settings` accepted: a path or `sqlite:<path>` (`sqlite:///abs`,
- * `sqlite::memory:`) is SQLite; `postgres://` and `postgresql://` are Postgres.
+ * Checks the forms the store accepts (`parseStoreUrl` in src/store/store-url.ts reads them; a
+ * test keeps the two in agreement): a file path, `sqlite:<path>`, or a postgres(ql):// URL.
  */
-export function databaseLocation(databaseUrl: string): DatabaseLocation {
-  const value = databaseUrl.trim();
-  if (/^postgres(ql)?:\/\//i.test(value)) return { dialect: "postgres", connectionString: value };
-  if (/^sqlite:/i.test(value)) {
-    const rest = value.slice("sqlite:".length);
-    return { dialect: "sqlite", filename: rest.startsWith("//") ? rest.slice(2) : rest };
-  }
-  return { dialect: "sqlite", filename: value };
-}
-
 function databaseUrlProblem(value: string): string | undefined {
   const scheme = URL_SCHEME.exec(value)?.[1]?.toLowerCase();
   if (scheme === "postgres" || scheme === "postgresql") {
@@ -357,8 +343,10 @@ function databaseUrlProblem(value: string): string | undefined {
   if (scheme !== undefined && scheme !== "sqlite") {
     return `uses an unsupported database "${scheme}:": expected a SQLite file path, sqlite:<path> or a postgres:// URL`;
   }
-  const location = databaseLocation(value);
-  if (location.dialect === "sqlite" && location.filename === "") {
+  const sqliteFile = /^sqlite:/i.test(value)
+    ? value.slice("sqlite:".length).replace(/^\/\//, "")
+    : value;
+  if (sqliteFile === "") {
     return "names no SQLite file: expected a file path such as ./data/kanbot.sqlite or sqlite:./data/kanbot.sqlite";
   }
   return undefined;

@@ -65,7 +65,7 @@ describe("defaults", () => {
     });
     expect(config.setup).toEqual({ commands: [], copyFiles: [] });
     expect(config.validation).toEqual({ commands: [], rounds: 2 });
-    expect(config.budget).toEqual({ attempts: 5, minutes: 60, usd: 10, lostLeases: 2 });
+    expect(config.budget).toEqual({ attempts: 5, minutes: 60, usd: 10, lostLeases: 3 });
     expect(config.checks).toEqual({ noChecksWaitMinutes: 10, rerunFailedOnce: false });
     expect(config.board).toEqual({
       statusField: "Status",
@@ -128,7 +128,7 @@ describe("a full valid file", () => {
       "    - npm run lint",
       "    - npm test",
       "  rounds: 0",
-      "budget: { attempts: 3, minutes: 30, usd: 2.5, lostLeases: 0 }",
+      "budget: { attempts: 3, minutes: 30, usd: 2.5, lostLeases: 1 }",
       "checks:",
       "  required: [build, test (20)]",
       "  noChecksWaitMinutes: 0",
@@ -167,7 +167,7 @@ describe("a full valid file", () => {
       },
       setup: { commands: ["npm ci"], copyFiles: [".env", "config/local.json"] },
       validation: { commands: ["npm run lint", "npm test"], rounds: 0 },
-      budget: { attempts: 3, minutes: 30, usd: 2.5, lostLeases: 0 },
+      budget: { attempts: 3, minutes: 30, usd: 2.5, lostLeases: 1 },
       checks: { required: ["build", "test (20)"], noChecksWaitMinutes: 0, rerunFailedOnce: true },
       board: {
         project: 7,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  databaseLocation,
   formatSettingsProblems,
   hasAppCredentials,
   parseSettings,
@@ -12,6 +11,7 @@ import {
   type SettingsProblem,
   type SettingsResult,
 } from "../../../src/config/settings.js";
+import { parseStoreUrl } from "../../../src/store/store-url.js";
 
 const PEM =
   "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD9\n-----END RSA PRIVATE KEY-----";
@@ -299,21 +299,27 @@ describe("defaults and typed values", () => {
   });
 });
 
-describe("databaseLocation", () => {
+describe("DATABASE_URL forms agree with the store", () => {
   it.each([
-    ["./data/kanbot.sqlite", { dialect: "sqlite", filename: "./data/kanbot.sqlite" }],
-    ["/var/lib/kanbot/db.sqlite", { dialect: "sqlite", filename: "/var/lib/kanbot/db.sqlite" }],
-    ["sqlite:./data/k.sqlite", { dialect: "sqlite", filename: "./data/k.sqlite" }],
-    ["sqlite:///var/lib/k.sqlite", { dialect: "sqlite", filename: "/var/lib/k.sqlite" }],
-    ["sqlite::memory:", { dialect: "sqlite", filename: ":memory:" }],
+    ["./data/kanbot.sqlite", { dialect: "sqlite", path: "./data/kanbot.sqlite" }],
+    ["/var/lib/kanbot/db.sqlite", { dialect: "sqlite", path: "/var/lib/kanbot/db.sqlite" }],
+    ["sqlite:./data/k.sqlite", { dialect: "sqlite", path: "./data/k.sqlite" }],
+    ["sqlite:///var/lib/k.sqlite", { dialect: "sqlite", path: "/var/lib/k.sqlite" }],
+    ["sqlite::memory:", { dialect: "sqlite", path: ":memory:" }],
+    [":memory:", { dialect: "sqlite", path: ":memory:" }],
     [
       "postgres://u:p@db:5432/kanbot",
       { dialect: "postgres", connectionString: "postgres://u:p@db:5432/kanbot" },
     ],
     ["postgresql://db/kanbot", { dialect: "postgres", connectionString: "postgresql://db/kanbot" }],
-  ])("%s", (url, expected) => {
+  ])("%s is accepted and opened by the store as expected", (url, expected) => {
     const result = settingsOf(parseSettings({ DATABASE_URL: url }));
 
-    expect(databaseLocation(result.settings.DATABASE_URL)).toEqual(expected);
+    expect(parseStoreUrl(result.settings.DATABASE_URL)).toEqual(expected);
+  });
+
+  it.each(["mysql://localhost/kanbot", "sqlite:", "sqlite://"])("%s is refused by both", (url) => {
+    expect(parseSettings({ DATABASE_URL: url }).ok).toBe(false);
+    expect(() => parseStoreUrl(url)).toThrow();
   });
 });

@@ -89,9 +89,16 @@ export interface GraphQLMatch {
   variables?: Record<string, unknown> | ((variables: Record<string, unknown>) => boolean);
 }
 
-/** A reply body, or a function of the request's path and (parsed) body that returns one. */
+/** What a reply function learns about the request besides its path and body. */
+export interface MockRequestInfo {
+  /** Request headers, lower-cased names. */
+  headers: Record<string, string | string[] | number | undefined>;
+}
+
+/** A reply body, or a function of the request's path, (parsed) body and headers that returns one. */
 export type MockReplyBody =
-  nock.ReplyBody | ((uri: string, requestBody: nock.Body) => nock.ReplyBody);
+  | nock.ReplyBody
+  | ((uri: string, requestBody: nock.Body, request: MockRequestInfo) => nock.ReplyBody);
 
 /** A declared request waiting for its answer; nothing is mocked until `reply…` is called. */
 export interface PendingReply {
@@ -197,6 +204,11 @@ function matchesText(expected: string | RegExp | undefined, actual: unknown): bo
   return typeof expected === "string" ? expected === actual : expected.test(actual);
 }
 
+/** Whether an Accept header asks for a file's raw bytes (`application/vnd.github.raw`, `…v3.raw`). */
+function wantsRaw(accept: unknown): boolean {
+  return /application\/vnd\.github(\.v3)?\.raw/.test(String(accept ?? ""));
+}
+
 function labelNames(value: unknown): string[] | undefined {
   const labels = isRecord(value) ? value.labels : value;
   if (!Array.isArray(labels)) {
@@ -238,7 +250,14 @@ class MockedRequest implements PendingReply {
     const interceptor = this.#declare(this.#count);
     const answer = this.#wrapBody(body);
     if (typeof answer === "function") {
-      interceptor.reply(status, (uri, requestBody) => answer(uri, requestBody), headers);
+      // Two parameters exactly: nock treats a three-parameter reply function as callback-style.
+      interceptor.reply(
+        status,
+        function (this: nock.ReplyFnContext, uri: string, requestBody: nock.Body) {
+          return answer(uri, requestBody, { headers: this.req.headers });
+        },
+        headers,
+      );
     } else {
       interceptor.reply(status, answer, headers);
     }
@@ -465,14 +484,14 @@ export class GitHubMock {
       );
     };
     const wrapBody = (body: MockReplyBody | undefined): MockReplyBody => {
-      return (uri, requestBody) => {
+      return (uri, requestBody, info) => {
         const request = readGraphQLRequest(requestBody);
         const errors = request === undefined ? undefined : this.#checkGraphQL(request);
         if (errors !== undefined) {
           // GitHub answers an invalid document with 200 and `errors`; the test fails in verify().
           return { errors: errors.split("\n").map((message) => ({ message })) };
         }
-        return typeof body === "function" ? body(uri, requestBody) : (body ?? "");
+        return typeof body === "function" ? body(uri, requestBody, info) : (body ?? "");
       };
     };
     return this.#pending(
@@ -515,8 +534,9 @@ export class GitHubMock {
 
   /**
    * `GET /repos/{owner}/{repo}/contents/{path}` -> 200 with `text` base64-encoded as GitHub
-   * sends it, or 404 when `text` is null (the file does not exist). Pass `ref` when the code asks
-   * for a branch; without it the request must carry no query (the default branch).
+   * sends it, or the raw text when the request asks for `application/vnd.github.raw` (as
+   * Probot's `context.config()` does), or 404 when `text` is null (no such file). Pass `ref` when
+   * the code asks for a branch; without it the request must carry no query (the default branch).
    */
   repositoryContent(
     repo: RepoRef,
@@ -531,13 +551,20 @@ export class GitHubMock {
       this.#restRequest(operation, query, "").replyError(404);
       return this;
     }
+    const file = fakeContentFile(repo, path, text, options.ref ?? "main", this.urls);
     return this.#named(
       "GET",
       "/repos/{owner}/{repo}/contents/{path}",
       params,
       query,
       200,
-      fakeContentFile(repo, path, text, options.ref ?? "main", this.urls),
+      (_uri, _body, request) => (wantsRaw(request.headers.accept) ? text : file),
+      {
+        "content-type": (request) =>
+          wantsRaw(request.getHeader("accept"))
+            ? "text/plain; charset=utf-8"
+            : "application/json; charset=utf-8",
+      },
     );
   }
 
@@ -777,17 +804,19 @@ export class GitHubMock {
     params: Record<string, string | number>,
     options: RestMockOptions,
     status: number,
-    body: nock.Body | ((uri: string, requestBody: nock.Body) => nock.Body),
+    body:
+      nock.Body | ((uri: string, requestBody: nock.Body, request: MockRequestInfo) => nock.Body),
+    headers?: nock.ReplyHeaders,
   ): this {
     const operation = this.#resolve(method, template, params);
-    const sample = typeof body === "function" ? body("", {}) : body;
+    const sample = typeof body === "function" ? body("", {}, { headers: {} }) : body;
     const problems = checkResponseShape(operation, status, sample);
     if (problems.length > 0) {
       throw new Error(
         `GitHub mock: the ${operation.operationId} body is not shaped like GitHub's (${operation.description}):\n${problems.join("\n")}`,
       );
     }
-    this.#restRequest(operation, options, "").reply(status, body);
+    this.#restRequest(operation, options, "").reply(status, body, headers);
     return this;
   }
 

@@ -544,6 +544,32 @@ describe("a Probot app through setupGitHubMock", () => {
     await receive("issues", payload);
   });
 
+  it.each([
+    ["the repository's file", "agents:\n  default: codex\n", { agents: { default: "codex" } }],
+    ["no file (Probot then looks in the owner's .github repository)", null, null],
+  ])(
+    "serves .github/kanbot.yml to Probot's context.config(): %s",
+    async (_case, yaml, expected) => {
+      const payload = webhookExample("issues", "labeled");
+      const target = { owner: payload.repository.owner.login, repo: payload.repository.name };
+      gh.installationToken().repoConfig(target, yaml);
+      if (yaml === null) {
+        gh.repoConfig({ owner: target.owner, repo: ".github" }, null);
+      }
+      let config: unknown;
+      const readConfig: ApplicationFunction = (probot) => {
+        probot.on("issues.labeled", async (context) => {
+          config = await context.config("kanbot.yml");
+        });
+      };
+      const { receive } = await createTestProbot({ app: readConfig, baseUrl: gh.baseUrl });
+
+      await receive("issues", payload);
+
+      expect(config).toEqual(expected);
+    },
+  );
+
   it("gives the app an Octokit that neither retries nor throttles", async () => {
     const reset = String(Math.floor(Date.now() / 1000) + 1);
     gh.installationToken()

@@ -34,35 +34,31 @@ export const MAX_REPO_CONFIG_BYTES = 256 * 1024;
 // Field builders, each with a message that says what was expected and what was found.
 // ---------------------------------------------------------------------------------------------
 
-function got(input: unknown): string {
-  return describeValue(input);
-}
-
 /** A whole number ≥ `min`. */
 function wholeNumber(min: number) {
   const message = (iss: { input?: unknown }): string =>
-    `expected a whole number ≥ ${min}, got ${got(iss.input)}`;
+    `expected a whole number ≥ ${min}, got ${describeValue(iss.input)}`;
   return z.number({ error: message }).int({ error: message }).min(min, { error: message });
 }
 
 /** A number > 0 (decimals allowed). */
 function positiveAmount() {
   const message = (iss: { input?: unknown }): string =>
-    `expected a number greater than 0, got ${got(iss.input)}`;
+    `expected a number greater than 0, got ${describeValue(iss.input)}`;
   return z.number({ error: message }).positive({ error: message });
 }
 
 /** `true` or `false`. */
 function yesNo() {
   return z.boolean({
-    error: (iss) => `expected true or false, got ${got(iss.input)}`,
+    error: (iss) => `expected true or false, got ${describeValue(iss.input)}`,
   });
 }
 
 /** A non-empty piece of text on one line; `what` names it in messages ("a label name"). */
 function line(what: string, options: { max?: number; pattern?: RegExp; hint?: string } = {}) {
   const message = (iss: { input?: unknown }): string =>
-    `expected ${what}${options.hint === undefined ? "" : ` (${options.hint})`}, got ${got(iss.input)}`;
+    `expected ${what}${options.hint === undefined ? "" : ` (${options.hint})`}, got ${describeValue(iss.input)}`;
   let schema = z
     .string({ error: message })
     .trim()
@@ -75,7 +71,7 @@ function line(what: string, options: { max?: number; pattern?: RegExp; hint?: st
 
 /** A list of `item`s; `what` names the list in messages ("a list of commands"). */
 function listOf<T extends z.ZodType>(item: T, what: string) {
-  return z.array(item, { error: (iss) => `expected ${what}, got ${got(iss.input)}` });
+  return z.array(item, { error: (iss) => `expected ${what}, got ${describeValue(iss.input)}` });
 }
 
 /** One of a fixed set of words, suggesting the closest on a typo. */
@@ -83,7 +79,7 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, {
     error: (iss) => {
       const input = typeof iss.input === "string" ? iss.input : "";
-      return `expected one of ${values.join(", ")}, got ${got(iss.input)}${didYouMean(input, values)}`;
+      return `expected one of ${values.join(", ")}, got ${describeValue(iss.input)}${didYouMean(input, values)}`;
     },
   });
 }
@@ -93,7 +89,7 @@ function section<T extends z.ZodRawShape>(shape: T) {
   return z.strictObject(shape, {
     error: (iss) =>
       iss.code === "invalid_type"
-        ? `expected a mapping of fields (name: value lines), got ${got(iss.input)}`
+        ? `expected a mapping of fields (name: value lines), got ${describeValue(iss.input)}`
         : undefined,
   });
 }
@@ -105,8 +101,8 @@ const columnName = line("a column name", { max: 100 });
 const fieldName = line("a project field name", { max: 100 });
 const command = line("a command", { hint: "one line, run from the repository root" });
 const repoPath = line("a path inside the repository", {
-  pattern: /^(?!\/)(?!~)(?!.*(^|\/)\.\.(\/|$))[^\\]+$/,
-  hint: 'relative, without a leading "/" or any ".."',
+  pattern: /^(?!\/)(?!~)(?!.*(^|\/)\.\.(\/|$))(?!(.*\/)?\.git(\/|$))[^\\]+$/,
+  hint: 'relative, without a leading "/", any ".." or ".git"',
 });
 const glob = line("a path pattern", { hint: 'such as ".github/workflows/**"' });
 const runnerLabel = line("a runner label", { max: 100, pattern: /^\S+$/, hint: "one word" });

@@ -350,7 +350,7 @@ describe("errors a maintainer can act on", () => {
       {
         path: "setup.copyFiles[1]",
         message:
-          'expected a path inside the repository (relative, without a leading "/" or any ".."), got "../../.ssh/id_rsa"',
+          'expected a path inside the repository (relative, without a leading "/", any ".." or ".git"), got "../../.ssh/id_rsa"',
         line: 2,
         column: 21,
       },
@@ -361,7 +361,16 @@ describe("errors a maintainer can act on", () => {
       {
         path: "setup.copyFiles[0]",
         message:
-          'expected a path inside the repository (relative, without a leading "/" or any ".."), got "/etc/passwd"',
+          'expected a path inside the repository (relative, without a leading "/", any ".." or ".git"), got "/etc/passwd"',
+      },
+    ],
+    [
+      "a copied file from git's own directory",
+      yaml("setup:", "  copyFiles: [.git/config]"),
+      {
+        path: "setup.copyFiles[0]",
+        message:
+          'expected a path inside the repository (relative, without a leading "/", any ".." or ".git"), got ".git/config"',
       },
     ],
     [

@@ -1,0 +1,72 @@
+import type { Logger } from "pino";
+import type { JobStore, JsonValue } from "../store/index.js";
+
+/** The few fields of a webhook payload that decide where an event is queued. */
+interface PayloadShape {
+  action?: unknown;
+  installation?: { id?: unknown } | null;
+  repository?: { full_name?: unknown } | null;
+  issue?: { number?: unknown } | null;
+  pull_request?: { number?: unknown } | null;
+  check_suite?: { head_sha?: unknown } | null;
+  check_run?: { head_sha?: unknown } | null;
+  sha?: unknown;
+  projects_v2_item?: { content_node_id?: unknown } | null;
+}
+
+/**
+ * Events for one issue (or PR) are processed in order; events about different issues may run in
+ * parallel. The key is `owner/repo#N` where the payload names an issue or PR, `owner/repo@sha`
+ * for check and status events (resolved to a PR later), the item's content for board events,
+ * else the repository or installation.
+ */
+export function orderingKey(event: string, payload: PayloadShape): string {
+  const repo =
+    typeof payload.repository?.full_name === "string" ? payload.repository.full_name : undefined;
+  const number = payload.issue?.number ?? payload.pull_request?.number;
+  if (repo && typeof number === "number") return `${repo}#${number}`;
+  const sha = payload.check_suite?.head_sha ?? payload.check_run?.head_sha ?? payload.sha;
+  if (repo && typeof sha === "string") return `${repo}@${sha}`;
+  const content = payload.projects_v2_item?.content_node_id;
+  if (event === "projects_v2_item" && typeof content === "string") return `node:${content}`;
+  if (repo) return repo;
+  const installation = payload.installation?.id;
+  return typeof installation === "number" ? `installation:${installation}` : `event:${event}`;
+}
+
+export interface IncomingDelivery {
+  /** `X-GitHub-Delivery`. */
+  id: string;
+  /** `X-GitHub-Event`. */
+  name: string;
+  payload: unknown;
+}
+
+/**
+ * Step one of the durable inbox (DESIGN section 8): store the verified delivery and return. No
+ * GitHub call happens here, so GitHub always gets its answer at once; the inbox worker does the
+ * rest. A redelivery of the same `X-GitHub-Delivery` is recorded once.
+ */
+export async function recordDelivery(
+  store: JobStore,
+  delivery: IncomingDelivery,
+  log: Logger,
+): Promise<"inserted" | "duplicate"> {
+  const payload = (delivery.payload ?? {}) as PayloadShape;
+  const installationId =
+    typeof payload.installation?.id === "number" ? payload.installation.id : undefined;
+  const result = await store.recordDelivery({
+    deliveryId: delivery.id,
+    event: delivery.name,
+    ...(typeof payload.action === "string" ? { action: payload.action } : {}),
+    ...(installationId !== undefined ? { installationId } : {}),
+    payload: delivery.payload as JsonValue,
+    orderingKey: orderingKey(delivery.name, payload),
+  });
+  if (result.outcome === "duplicate") {
+    log.info({ deliveryId: delivery.id, event: delivery.name }, "duplicate delivery ignored");
+  } else {
+    log.debug({ deliveryId: delivery.id, event: delivery.name }, "delivery recorded");
+  }
+  return result.outcome;
+}

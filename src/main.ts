@@ -1,0 +1,156 @@
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { pino, type Logger } from "pino";
+import { Probot, Server, run as runProbot } from "probot";
+import {
+  formatSettingsProblems,
+  parseSettings,
+  type Settings,
+  type SettingsProblem,
+} from "./config/settings.js";
+import kanbotApp from "./index.js";
+import { packageInfo } from "./package-info.js";
+import { openStore, type JobStore } from "./store/index.js";
+
+export interface CliStreams {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+export interface RunningApp {
+  server: Server;
+  store: JobStore;
+  /** Stops the HTTP server, then closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The private key from PRIVATE_KEY (PEM, `\n`-escaped PEM or base64 PEM) or PRIVATE_KEY_PATH. */
+function readPrivateKey(settings: Settings): string {
+  if (settings.PRIVATE_KEY_PATH !== undefined) {
+    return readFileSync(settings.PRIVATE_KEY_PATH, "utf8");
+  }
+  const raw = settings.PRIVATE_KEY ?? "";
+  if (raw.includes("-----BEGIN")) return raw.replace(/\\n/g, "\n");
+  return Buffer.from(raw, "base64").toString("utf8");
+}
+
+function baseUrl(settings: Settings): string {
+  return settings.GHE_HOST
+    ? `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}/api/v3`
+    : "https://api.github.com";
+}
+
+function createLogger(settings: Settings): Logger {
+  return pino({
+    name: "kanbot",
+    level: settings.LOG_LEVEL,
+    messageKey: settings.LOG_MESSAGE_KEY,
+    ...(settings.LOG_LEVEL_IN_STRING
+      ? { formatters: { level: (label: string) => ({ level: label }) } }
+      : {}),
+  });
+}
+
+function warnLines(problems: readonly SettingsProblem[]): string {
+  return problems.length === 0 ? "" : `${formatSettingsProblems(problems)}\n`;
+}
+
+/**
+ * The composition root of the app server (`kanbot start`):
+ * 1. validate the settings (exit 1 with one line per bad setting);
+ * 2. no GitHub App credentials at all -> Probot's setup flow from app.yml, as `probot run` does;
+ * 3. open the job store (applying migrations);
+ * 4. start Probot's server with the kanbot app function.
+ */
+export async function startApp(
+  env: Record<string, string | undefined>,
+  io: CliStreams,
+): Promise<RunningApp | { exitCode: number }> {
+  // 1. Settings.
+  const parsed = parseSettings(env);
+  if (!parsed.ok) {
+    io.stderr.write(
+      `kanbot: cannot start, ${parsed.problems.length} setting(s) need fixing:\n${formatSettingsProblems(parsed.problems)}\n`,
+    );
+    return { exitCode: 1 };
+  }
+  const { settings } = parsed;
+  io.stderr.write(warnLines(parsed.warnings));
+
+  // 2. Setup flow.
+  if (parsed.mode === "setup") {
+    await startSetupFlow(settings, io);
+    return { exitCode: 0 };
+  }
+
+  let privateKey: string;
+  try {
+    privateKey = readPrivateKey(settings);
+  } catch (error) {
+    io.stderr.write(
+      `kanbot: cannot start: PRIVATE_KEY_PATH: cannot read ${settings.PRIVATE_KEY_PATH} (${(error as NodeJS.ErrnoException).code ?? String(error)}); point it at the App's .pem file\n`,
+    );
+    return { exitCode: 1 };
+  }
+
+  // 3. Store.
+  const log = createLogger(settings);
+  const store = await openStore({ url: settings.DATABASE_URL, log: log.child({ name: "store" }) });
+
+  // 4. Server.
+  const server = new Server({
+    host: settings.HOST,
+    port: settings.PORT,
+    webhookPath: settings.WEBHOOK_PATH,
+    ...(settings.WEBHOOK_PROXY_URL ? { webhookProxy: settings.WEBHOOK_PROXY_URL } : {}),
+    log,
+    Probot: Probot.defaults({
+      appId: settings.APP_ID,
+      privateKey,
+      secret: settings.WEBHOOK_SECRET,
+      baseUrl: baseUrl(settings),
+      log,
+    }),
+  });
+  await server.load(kanbotApp({ store }));
+  await server.start();
+  log.info(
+    { host: settings.HOST, port: server.port, webhookPath: settings.WEBHOOK_PATH },
+    "kanbot is listening: verified webhook deliveries are recorded in the inbox",
+  );
+  return {
+    server,
+    store,
+    async stop() {
+      await server.stop();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Probot's own setup flow: a local page that registers the GitHub App from app.yml and writes
+ * its credentials to .env. Probot would fetch smee-client at run time to create a webhook proxy;
+ * kanbot downloads nothing at run time, so that step is off unless WEBHOOK_PROXY_URL is set.
+ */
+async function startSetupFlow(settings: Settings, io: CliStreams): Promise<void> {
+  if (!existsSync(path.join(process.cwd(), "app.yml"))) process.chdir(packageInfo().root);
+  process.env.NO_SMEE_SETUP ??= "true";
+  io.stdout.write(
+    [
+      "kanbot: no GitHub App credentials (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH) are set.",
+      `Starting Probot's setup flow: open http://${settings.HOST}:${settings.PORT} to register the`,
+      "GitHub App from app.yml; its credentials are then written to .env in " + process.cwd() + ".",
+      "Restart `kanbot start` afterwards. To receive webhooks on this machine, set",
+      "WEBHOOK_PROXY_URL to a smee.io channel first.",
+      "",
+    ].join("\n"),
+  );
+  await runProbot(() => undefined, {
+    env: {
+      ...process.env,
+      HOST: settings.HOST,
+      PORT: String(settings.PORT),
+    },
+  });
+}

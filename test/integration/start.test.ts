@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/index.js";
+import { webhookExample } from "../helpers/github-webhooks.js";
+import { signWebhook, testPrivateKey, TEST_WEBHOOK_SECRET } from "../helpers/probot.js";
+
+const root = path.resolve(import.meta.dirname, "../..");
+const cli = path.join(root, "src/cli.ts");
+const tsx = path.join(root, "node_modules/tsx/dist/esm/index.mjs");
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "kanbot-start-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** `kanbot start` as a real process, from source, with only the given environment. */
+function startKanbot(env: Record<string, string>, cwd: string): Started {
+  const child = spawn(process.execPath, ["--import", tsx, cli, "start"], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: cwd, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { child, output: () => output, exited };
+}
+
+/** Polls `url` until it answers (the server is up) or the process exits. */
+async function waitForHttp(url: string, started: Started): Promise<Response> {
+  let exited = false;
+  void started.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`kanbot exited before listening:\n${started.output()}`);
+    try {
+      return await fetch(url, { redirect: "manual" });
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+describe("kanbot start", () => {
+  it("exits 1 with one line per bad setting: name, problem and example", async () => {
+    const started = startKanbot(
+      { APP_ID: "abc", PORT: "99999", LOG_LEVEL: "loud", WEBHOOK_SECRET: "s3cret-value" },
+      tempDir(),
+    );
+
+    const code = await started.exited;
+
+    expect(code).toBe(1);
+    const lines = started.output().trim().split("\n");
+    expect(lines[0]).toMatch(/cannot start, 4 setting\(s\) need fixing/);
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^APP_ID: .*"abc".*\(example: APP_ID=\d+\)$/),
+      expect.stringMatching(/^PORT: .*"99999".*\(example: PORT=3000\)$/),
+      expect.stringMatching(/^LOG_LEVEL: .*"loud".*\(example: LOG_LEVEL=info\)$/),
+      expect.stringMatching(/^PRIVATE_KEY_PATH: missing.*\(example: PRIVATE_KEY_PATH=.+\)$/),
+    ]);
+    expect(started.output()).not.toContain("s3cret-value");
+  });
+
+  it("runs Probot's setup flow from app.yml when there are no credentials at all", async () => {
+    const port = await freePort();
+    const started = startKanbot({ HOST: "127.0.0.1", PORT: String(port) }, tempDir());
+
+    const page = await waitForHttp(`http://127.0.0.1:${port}/probot`, started);
+    const html = await page.text();
+
+    expect(page.status).toBe(200);
+    // The manifest posted to GitHub is app.yml's: kanbot's name and its permissions.
+    expect(html).toContain("kanbot");
+    expect(html).toContain("organization_projects");
+    expect(started.output()).toContain("no GitHub App credentials");
+  });
+
+  it("with credentials, verifies webhooks and records each delivery once in the durable inbox", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const keyPath = path.join(dir, "app.pem");
+    writeFileSync(keyPath, testPrivateKey());
+    const database = path.join(dir, "data", "kanbot.sqlite");
+    const started = startKanbot(
+      {
+        APP_ID: "123456",
+        PRIVATE_KEY_PATH: keyPath,
+        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        DATABASE_URL: database,
+        LOG_LEVEL: "warn",
+      },
+      dir,
+    );
+    const ping = await waitForHttp(`http://127.0.0.1:${port}/ping`, started);
+    const payload = webhookExample("issues", "labeled");
+    const body = JSON.stringify(payload);
+    const deliver = (signature: string) =>
+      fetch(`http://127.0.0.1:${port}/api/github/webhooks`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "issues",
+          "x-github-delivery": "delivery-1",
+          "x-hub-signature-256": signature,
+        },
+        body,
+      });
+
+    const first = await deliver(signWebhook(body));
+    const again = await deliver(signWebhook(body));
+    const forged = await deliver(signWebhook(body, "not-the-secret"));
+    started.child.kill("SIGTERM");
+    const code = await started.exited;
+
+    expect(await ping.text()).toBe("PONG");
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(forged.status).toBe(400);
+    expect(code).toBe(0);
+    const store = await openStore({ url: database });
+    try {
+      const deliveries = await store.listDeliveries();
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0]).toMatchObject({
+        deliveryId: "delivery-1",
+        event: "issues",
+        action: "labeled",
+        status: "pending",
+        orderingKey: `${payload.repository.full_name}#${payload.issue.number}`,
+      });
+    } finally {
+      await store.close();
+    }
+  });
+});

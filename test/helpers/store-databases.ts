@@ -10,7 +10,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
-import { sql } from "kysely";
 import pg from "pg";
 import { pino } from "pino";
 import { migrateDatabase, openDatabase } from "../../src/store/database.js";
@@ -56,12 +55,6 @@ export async function createTestDatabase(engine: StoreEngine): Promise<TestDatab
     url: created.url,
     raw: handle.db,
     async reset() {
-      if (engine === "postgres") {
-        await sql`truncate ${sql.join(TABLES.map((table) => sql.table(table)))} restart identity cascade`.execute(
-          handle.db,
-        );
-        return;
-      }
       for (const table of TABLES) {
         await handle.db.deleteFrom(table).execute();
       }

@@ -7,6 +7,8 @@ import type { NewTask, RunnerCapabilities } from "../../src/store/types.js";
 export interface ManualClock {
   now: () => Date;
   advance(ms: number): void;
+  /** Back to the start time (for a store shared by several tests). */
+  reset(): void;
 }
 
 export function manualClock(start = Date.parse("2026-01-01T00:00:00.000Z")): ManualClock {
@@ -15,6 +17,9 @@ export function manualClock(start = Date.parse("2026-01-01T00:00:00.000Z")): Man
     now: () => new Date(current),
     advance(ms: number) {
       current += ms;
+    },
+    reset() {
+      current = start;
     },
   };
 }

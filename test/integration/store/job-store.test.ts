@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   JobAlreadyFinishedError,
   JobNotFoundError,
@@ -20,22 +20,21 @@ const LEASE_MS = 60_000;
 
 describe.each(STORE_ENGINES)("job store on %s", (engine) => {
   let database: TestDatabase;
-  let clock: ManualClock;
+  const clock: ManualClock = manualClock();
   let store: JobStore;
 
+  // One database and one store per engine; every test starts from empty tables and the same time.
   beforeAll(async () => {
     database = await createTestDatabase(engine);
+    store = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 2 });
   });
   afterAll(async () => {
+    await store?.close();
     await database?.drop();
   });
   beforeEach(async () => {
     await database.reset();
-    clock = manualClock();
-    store = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 2 });
-  });
-  afterEach(async () => {
-    await store.close();
+    clock.reset();
   });
 
   describe("tasks", () => {
@@ -198,6 +197,28 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
       await expect(woken).resolves.toBeUndefined();
       unsubscribe();
     });
+
+    // Only Postgres serves several app replicas; SQLite's wake-ups are in-process (above).
+    if (engine === "postgres") {
+      it("wakes claimers of another replica through NOTIFY", async () => {
+        const { task } = await store.upsertTask(newTask());
+        const replica = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 1 });
+        let woken = false;
+        const unsubscribe = replica.onJobQueued(() => {
+          woken = true;
+        });
+
+        // The replica's LISTEN connection comes up in the background: queue until it hears one.
+        while (!woken) {
+          await store.enqueueJob({ taskId: task.id, kind: "implement" });
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+
+        expect(woken).toBe(true);
+        unsubscribe();
+        await replica.close();
+      });
+    }
   });
 
   describe("leases are fencing tokens", () => {

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore } from "../../../src/store/index.js";
+import { startClaimers, type Claimers } from "../../helpers/store-claim-race.js";
+import {
+  createTestDatabase,
+  STORE_ENGINES,
+  type TestDatabase,
+} from "../../helpers/store-databases.js";
+import { newTask } from "../../helpers/store-fixtures.js";
+
+const CLAIMERS = 8;
+const TASKS = 40;
+const JOBS_PER_TASK = 10;
+const JOBS = TASKS * JOBS_PER_TASK;
+
+// One set of claimer processes serves every round: starting TypeScript processes is the slow
+// part, and each round still opens a fresh connection per process.
+let claimers: Claimers;
+beforeAll(() => {
+  claimers = startClaimers(CLAIMERS);
+});
+afterAll(async () => {
+  await claimers?.stop();
+});
+
+describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(engine);
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  async function seedQueue(): Promise<number[]> {
+    await database.reset();
+    const store = await openStore({ url: database.url });
+    const jobIds: number[] = [];
+    for (let issue = 1; issue <= TASKS; issue += 1) {
+      const { task } = await store.upsertTask(newTask({ issueNumber: issue }));
+      for (let i = 0; i < JOBS_PER_TASK; i += 1) {
+        jobIds.push((await store.enqueueJob({ taskId: task.id, kind: "implement" })).id);
+      }
+    }
+    await store.close();
+    return jobIds;
+  }
+
+  it(`never hands the same job to two of ${CLAIMERS} claimers and loses none of ${JOBS}`, async () => {
+    const jobIds = await seedQueue();
+
+    const race = await claimers.race(database.url, "atomic");
+
+    const rows = await database.raw
+      .selectFrom("jobs")
+      .select(["id", "status", "runner_id"])
+      .orderBy("id")
+      .execute();
+    expect(race.claimedTwice).toEqual([]);
+    expect(race.claims.map(([, jobId]) => jobId).sort((a, b) => a - b)).toEqual(jobIds);
+    expect(rows.filter((row) => row.status !== "leased")).toEqual([]);
+    const holder = new Map(race.claims.map(([claimer, jobId]) => [jobId, claimer]));
+    expect(rows.filter((row) => row.runner_id !== holder.get(row.id))).toEqual([]);
+    // Not a timing assertion: it only checks that the race had more than one contestant.
+    expect(new Set(race.claims.map(([claimer]) => claimer)).size).toBeGreaterThan(1);
+  });
+
+  it("detects double claims when the claim is a naive select-then-update", async () => {
+    await seedQueue();
+
+    const race = await claimers.race(database.url, "naive");
+
+    expect(race.claimedTwice.length).toBeGreaterThan(0);
+  });
+});

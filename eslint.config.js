@@ -18,12 +18,18 @@ export default tseslint.config(
       },
     },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/consistent-type-imports": "error",
       "func-style": ["error", "declaration", { allowArrowFunctions: true }],
       "no-restricted-syntax": [
         "error",
-        { selector: "TSEnumDeclaration", message: "Use a string union instead of an enum (STYLE.md)." },
+        {
+          selector: "TSEnumDeclaration",
+          message: "Use a string union instead of an enum (STYLE.md).",
+        },
       ],
     },
   },

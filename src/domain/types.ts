@@ -5,14 +5,7 @@
 
 /** The state of a task: exactly one at a time, mirrored to a label and a board column. */
 export type TaskState =
-  | "waiting"
-  | "queued"
-  | "running"
-  | "checks"
-  | "review"
-  | "done"
-  | "blocked"
-  | "canceled";
+  "waiting" | "queued" | "running" | "checks" | "review" | "done" | "blocked" | "canceled";
 
 export const TASK_STATES = [
   "waiting",

@@ -1,0 +1,128 @@
+/**
+ * Codex CLI (`@openai/codex`, checked against 0.169.0).
+ *
+ * Command: `codex exec --json --sandbox workspace-write --skip-git-repo-check [--model m] -`, the
+ * prompt on stdin (`-` means "read instructions from stdin", `codex exec --help`). A follow-up
+ * is `codex exec resume --json --skip-git-repo-check -c sandbox_mode="workspace-write"
+ * [--model m] <session id> -`: `exec resume` has no `--sandbox` flag, so the same setting goes
+ * through `-c` (a config.toml override). `--skip-git-repo-check` only matters outside a git
+ * repository; a worktree is one, but the flag keeps a misconfigured workdir from hanging on a
+ * question.
+ *
+ * Output (`--json`): JSONL events, defined in codex-rs/exec/src/exec_events.rs: `thread.started`
+ * `{thread_id}` (the session id for `resume`), `turn.started`, `item.started|updated|completed`
+ * `{item:{id,type,…}}` where an `agent_message` item carries the agent's `text`,
+ * `turn.completed {usage}`, `turn.failed {error:{message}}`, and `error {message}`, which in
+ * practice also reports retries ("Reconnecting... 2/5") and is therefore not fatal by itself.
+ * Codex reports tokens, not dollars: `costUsd` stays undefined.
+ */
+import {
+  clip,
+  describeExit,
+  exitedCleanly,
+  parseJsonLine,
+  recordField,
+  stringField,
+} from "./shared.js";
+import type {
+  AgentAdapter,
+  AgentCommand,
+  AgentConfig,
+  AgentInvocation,
+  AgentOutputParser,
+} from "./types.js";
+
+export const CODEX_CREDENTIALS = ["OPENAI_API_KEY", "CODEX_API_KEY"] as const;
+export const CODEX_ENV_ALLOW = [
+  "CODEX_HOME",
+  "OPENAI_BASE_URL",
+  "OPENAI_ORG_ID",
+  "OPENAI_PROJECT_ID",
+] as const;
+
+export const codexAdapter: AgentAdapter = {
+  name: "codex",
+  supportsResume: true,
+  buildCommand: buildCodexCommand,
+  createParser: createCodexParser,
+};
+
+export function buildCodexCommand(
+  invocation: AgentInvocation,
+  config: AgentConfig = {},
+): AgentCommand {
+  const sandbox = config.sandbox ?? "workspace-write";
+  const model = config.model === undefined ? [] : ["--model", config.model];
+  const args =
+    invocation.sessionId === undefined
+      ? ["exec", "--json", "--sandbox", sandbox, "--skip-git-repo-check", ...model]
+      : [
+          "exec",
+          "resume",
+          "--json",
+          "--skip-git-repo-check",
+          "-c",
+          `sandbox_mode="${sandbox}"`,
+          ...model,
+        ];
+  args.push(...(config.extraArgs ?? []));
+  if (invocation.sessionId !== undefined) args.push(invocation.sessionId);
+  args.push("-");
+  return {
+    command: config.command ?? "codex",
+    args,
+    env: { ...config.env },
+    envAllow: [...CODEX_ENV_ALLOW, ...(config.envAllow ?? [])],
+    credentials: [...CODEX_CREDENTIALS, ...(config.credentials ?? [])],
+    stdinFile: invocation.promptFile,
+  };
+}
+
+export function createCodexParser(): AgentOutputParser {
+  let sessionId: string | undefined;
+  let lastMessage = "";
+  let completed = false;
+  let failure: string | undefined;
+  let lastError: string | undefined;
+
+  return {
+    line(line, stream) {
+      if (stream !== "stdout") return;
+      const event = parseJsonLine(line);
+      if (event === undefined) return;
+      switch (event.type) {
+        case "thread.started":
+          sessionId = stringField(event, "thread_id") ?? sessionId;
+          break;
+        case "item.completed": {
+          const item = recordField(event, "item");
+          if (item?.type === "agent_message")
+            lastMessage = stringField(item, "text") ?? lastMessage;
+          if (item?.type === "error") lastError = stringField(item, "message") ?? lastError;
+          break;
+        }
+        case "turn.completed":
+          completed = true;
+          break;
+        case "turn.failed":
+          failure = stringField(recordField(event, "error"), "message") ?? "the turn failed";
+          break;
+        case "error":
+          lastError = stringField(event, "message") ?? lastError;
+          break;
+      }
+    },
+    finish(exit) {
+      const success = completed && failure === undefined && exitedCleanly(exit);
+      let error: string | undefined;
+      if (!success) {
+        if (failure !== undefined) error = `codex reported a failed turn: ${failure}`;
+        else if (exitedCleanly(exit)) error = "codex exited without completing its turn";
+        else error = describeExit("codex", exit);
+        if (failure === undefined && lastError !== undefined)
+          error += `\nlast error event: ${lastError}`;
+      }
+      return { success, summary: clip(lastMessage), sessionId, error };
+    },
+  };
+}

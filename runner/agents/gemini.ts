@@ -1,0 +1,129 @@
+/**
+ * Gemini CLI (`@google/gemini-cli`, checked against 0.61.0).
+ *
+ * Command: `gemini --skip-trust --output-format stream-json --approval-mode yolo [--model m]
+ * [--resume <session id>]`, the prompt on stdin. Facts (from `gemini --help` and running it):
+ * - with stdin not a terminal the CLI runs headless and takes stdin as the prompt;
+ * - without `--skip-trust` (or `GEMINI_CLI_TRUST_WORKSPACE=true`) a headless run in a folder
+ *   never trusted before exits 55 ("Gemini CLI is not running in a trusted directory"), and a
+ *   fresh worktree is always such a folder;
+ * - `--approval-mode`: `default` | `auto_edit` (edits only) | `yolo` (every tool) | `plan`;
+ *   headless there is nobody to approve, so `yolo` is the default here (configurable);
+ * - `--resume` takes "latest", an index or a session id.
+ *
+ * Output (`stream-json`, packages/core/src/output/types.ts and the non-interactive runner):
+ * `init {session_id, model}`, `message {role, content, delta?}` (assistant text arrives in
+ * deltas), `tool_use`, `tool_result`, `error {severity, message}` (warnings too), and last
+ * `result {status: "success"|"error", error?: {type, message}, stats}`. No cost in dollars.
+ */
+import {
+  clip,
+  describeExit,
+  exitedCleanly,
+  parseJsonLine,
+  recordField,
+  stringField,
+} from "./shared.js";
+import type {
+  AgentAdapter,
+  AgentCommand,
+  AgentConfig,
+  AgentInvocation,
+  AgentOutputParser,
+} from "./types.js";
+
+export const GEMINI_CREDENTIALS = [
+  "GEMINI_API_KEY",
+  "GOOGLE_API_KEY",
+  "GOOGLE_APPLICATION_CREDENTIALS",
+] as const;
+export const GEMINI_ENV_ALLOW = [
+  "GOOGLE_GENAI_USE_VERTEXAI",
+  "GOOGLE_GENAI_USE_GCA",
+  "GOOGLE_CLOUD_PROJECT",
+  "GOOGLE_CLOUD_LOCATION",
+  "GEMINI_MODEL",
+] as const;
+
+export const geminiAdapter: AgentAdapter = {
+  name: "gemini",
+  supportsResume: true,
+  buildCommand: buildGeminiCommand,
+  createParser: createGeminiParser,
+};
+
+export function buildGeminiCommand(
+  invocation: AgentInvocation,
+  config: AgentConfig = {},
+): AgentCommand {
+  const args = [
+    "--skip-trust",
+    "--output-format",
+    "stream-json",
+    "--approval-mode",
+    config.approvalMode ?? "yolo",
+  ];
+  if (config.model !== undefined) args.push("--model", config.model);
+  if (invocation.sessionId !== undefined) args.push("--resume", invocation.sessionId);
+  args.push(...(config.extraArgs ?? []));
+  return {
+    command: config.command ?? "gemini",
+    args,
+    env: { ...config.env },
+    envAllow: [...GEMINI_ENV_ALLOW, ...(config.envAllow ?? [])],
+    credentials: [...GEMINI_CREDENTIALS, ...(config.credentials ?? [])],
+    stdinFile: invocation.promptFile,
+  };
+}
+
+export function createGeminiParser(): AgentOutputParser {
+  let sessionId: string | undefined;
+  let current = "";
+  let lastMessage = "";
+  let result: Record<string, unknown> | undefined;
+  let lastError: string | undefined;
+
+  return {
+    line(line, stream) {
+      if (stream !== "stdout") return;
+      const event = parseJsonLine(line);
+      if (event === undefined) return;
+      switch (event.type) {
+        case "init":
+          sessionId = stringField(event, "session_id") ?? sessionId;
+          break;
+        case "message":
+          if (event.role !== "assistant") break;
+          current =
+            event.delta === true
+              ? current + (stringField(event, "content") ?? "")
+              : (stringField(event, "content") ?? "");
+          lastMessage = current;
+          break;
+        case "tool_use":
+          // Text after a tool call starts a new message: the summary is the last one.
+          current = "";
+          break;
+        case "error":
+          if (event.severity === "error") lastError = stringField(event, "message") ?? lastError;
+          break;
+        case "result":
+          result = event;
+          break;
+      }
+    },
+    finish(exit) {
+      const status = stringField(result, "status");
+      const success = status === "success" && exitedCleanly(exit);
+      let error: string | undefined;
+      if (!success) {
+        const reported = stringField(recordField(result, "error"), "message") ?? lastError;
+        if (reported !== undefined) error = `gemini reported an error: ${reported}`;
+        else if (result === undefined)
+          error = `${describeExit("gemini", exit)}\n(no result event in its output)`;
+        else error = describeExit("gemini", exit);
+      }
+      return { success, summary: clip(lastMessage), sessionId, error };
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/** Helpers the adapters share: JSON lines, exit descriptions, summaries of plain-text output. */
+import type { AgentExit } from "./types.js";
+
+/** The longest summary kept from an agent's output. */
+export const MAX_SUMMARY_CHARS = 8_000;
+
+/** Parses one line of JSONL output into an object; undefined for anything else (banners, noise). */
+export function parseJsonLine(line: string): Record<string, unknown> | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return isRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function stringField(
+  object: Record<string, unknown> | undefined,
+  key: string,
+): string | undefined {
+  const value = object?.[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function numberField(
+  object: Record<string, unknown> | undefined,
+  key: string,
+): number | undefined {
+  const value = object?.[key];
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+export function recordField(
+  object: Record<string, unknown> | undefined,
+  key: string,
+): Record<string, unknown> | undefined {
+  const value = object?.[key];
+  return isRecord(value) ? value : undefined;
+}
+
+/** Whether the process ended by itself with code 0. */
+export function exitedCleanly(exit: AgentExit): boolean {
+  return exit.reason === "exit" && exit.exitCode === 0;
+}
+
+/** What a person reads when the process itself failed (limits, signals, exit codes). */
+export function describeExit(agent: string, exit: AgentExit): string {
+  const tail = exit.stderrTail.trim() === "" ? "" : `\n${lastLines(exit.stderrTail, 10)}`;
+  switch (exit.reason) {
+    case "timeout":
+      return `${agent} was stopped: it reached the job's time limit${tail}`;
+    case "silence":
+      return `${agent} was stopped: it printed nothing for longer than the silence limit${tail}`;
+    case "canceled":
+      return `${agent} was canceled${tail}`;
+    case "exit":
+      if (exit.signal !== null) return `${agent} was killed by ${exit.signal}${tail}`;
+      return `${agent} exited with code ${exit.exitCode ?? "unknown"}${tail}`;
+  }
+}
+
+/** The last `count` non-empty lines of `text`. */
+export function lastLines(text: string, count: number): string {
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .slice(-count)
+    .join("\n");
+}
+
+/** Keeps the end of a long text (an agent's conclusion comes last). */
+export function clip(text: string, max = MAX_SUMMARY_CHARS): string {
+  const trimmed = text.trim();
+  return trimmed.length <= max ? trimmed : `…${trimmed.slice(trimmed.length - max + 1)}`;
+}
+
+/** A bounded list of the last lines seen, for plain-text CLIs. */
+export function lineTail(limit: number): { push(line: string): void; text(): string } {
+  const lines: string[] = [];
+  return {
+    push(line) {
+      lines.push(line);
+      if (lines.length > limit) lines.shift();
+    },
+    text() {
+      return lines.join("\n");
+    },
+  };
+}

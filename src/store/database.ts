@@ -5,12 +5,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import type { DatabaseConnection, Driver } from "kysely";
+import type { DatabaseConnection, DialectAdapter, Driver } from "kysely";
 import {
   CompiledQuery,
   Kysely,
   Migrator,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
 } from "kysely";
@@ -45,6 +46,16 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+/**
+ * SQLite does support transactional DDL; saying so makes Kysely's Migrator run inside one
+ * `BEGIN IMMEDIATE` transaction, so processes opening a new database together migrate it once.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #database: BetterSqlite3.Database;
   constructor(database: BetterSqlite3.Database) {
@@ -53,6 +64,9 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createDriver(): Driver {
     return new ImmediateSqliteDriver({ database: this.#database });
+  }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
   }
 }
 
@@ -114,7 +128,7 @@ export async function migrateDatabase(handle: StoreDatabaseHandle, log: Logger):
     }
   }
   if (error !== undefined) {
-    throw new Error("the job store's schema migration failed; the database was left unchanged", {
+    throw new Error("the job store's schema migration failed and was rolled back; see the cause", {
       cause: error,
     });
   }

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../../src/store/index.js";
 import { startClaimers, type Claimers } from "../../helpers/store-claim-race.js";
@@ -9,9 +10,11 @@ import {
 import { newTask } from "../../helpers/store-fixtures.js";
 
 const CLAIMERS = 8;
-const TASKS = 40;
 const JOBS_PER_TASK = 10;
+const TASKS = 40;
 const JOBS = TASKS * JOBS_PER_TASK;
+/** The naive claim only has to be caught once; a smaller queue keeps its slow rounds short. */
+const NAIVE_TASKS = 20;
 
 // One set of claimer processes serves every round: starting TypeScript processes is the slow
 // part, and each round still opens a fresh connection per process.
@@ -33,11 +36,11 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
     await database?.drop();
   });
 
-  async function seedQueue(): Promise<number[]> {
+  async function seedQueue(tasks: number): Promise<number[]> {
     await database.reset();
     const store = await openStore({ url: database.url });
     const jobIds: number[] = [];
-    for (let issue = 1; issue <= TASKS; issue += 1) {
+    for (let issue = 1; issue <= tasks; issue += 1) {
       const { task } = await store.upsertTask(newTask({ issueNumber: issue }));
       for (let i = 0; i < JOBS_PER_TASK; i += 1) {
         jobIds.push((await store.enqueueJob({ taskId: task.id, kind: "implement" })).id);
@@ -48,7 +51,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
   }
 
   it(`never hands the same job to two of ${CLAIMERS} claimers and loses none of ${JOBS}`, async () => {
-    const jobIds = await seedQueue();
+    const jobIds = await seedQueue(TASKS);
 
     const race = await claimers.race(database.url, "atomic");
 
@@ -66,11 +69,26 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
     expect(new Set(race.claims.map(([claimer]) => claimer)).size).toBeGreaterThan(1);
   });
 
-  it("detects double claims when the claim is a naive select-then-update", async () => {
-    await seedQueue();
+  it(`detects double claims among ${NAIVE_TASKS * JOBS_PER_TASK} jobs when the claim is a naive select-then-update`, async () => {
+    await seedQueue(NAIVE_TASKS);
 
     const race = await claimers.race(database.url, "naive");
 
     expect(race.claimedTwice.length).toBeGreaterThan(0);
+  });
+
+  it(`migrates a brand-new database once when ${CLAIMERS} processes open it together`, async () => {
+    const fresh = await createTestDatabase(engine, { migrate: false });
+    try {
+      const race = await claimers.race(fresh.url, "atomic");
+
+      const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
+        fresh.raw,
+      );
+      expect(race.claims).toEqual([]);
+      expect(applied.rows.map((row) => row.name)).toEqual(["0001_initial"]);
+    } finally {
+      await fresh.drop();
+    }
   });
 });

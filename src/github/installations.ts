@@ -1,0 +1,64 @@
+/**
+ * App-level calls (authenticated as the app, not as one installation): which installations
+ * exist, and the port for one of them. The inbox worker and reconciliation on start use these;
+ * handlers get `context.octokit` from Probot instead.
+ */
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { toGitHubError } from "./errors.js";
+import { createGitHubPort, type InstallationOctokit } from "./octokit-port.js";
+import type { GitHubPort } from "./port.js";
+
+/** One installation of the app: where it is installed. */
+export interface Installation {
+  id: number;
+  /** The organisation's or user's login. */
+  account: string;
+  /** Suspended installations get no calls; kanbot skips them. */
+  suspended: boolean;
+}
+
+/**
+ * Every installation of the app (`GET /app/installations`, paginated), with the app's own
+ * Octokit (`await app.auth()` without an installation id).
+ */
+export async function listInstallations(appOctokit: InstallationOctokit): Promise<Installation[]> {
+  try {
+    const installations = await appOctokit.paginate(appOctokit.rest.apps.listInstallations, {
+      per_page: 100,
+    });
+    return installations.map((installation) => ({
+      id: installation.id,
+      account: accountName(installation.account),
+      suspended: installation.suspended_at !== null && installation.suspended_at !== undefined,
+    }));
+  } catch (error) {
+    throw toGitHubError(error, "list the app's installations");
+  }
+}
+
+/** An installation's account: a user or organisation login, or an enterprise's slug. */
+function accountName(account: unknown): string {
+  if (typeof account !== "object" || account === null) return "";
+  const { login, slug } = account as { login?: unknown; slug?: unknown };
+  if (typeof login === "string") return login;
+  return typeof slug === "string" ? slug : "";
+}
+
+/**
+ * The port for one installation, outside a webhook handler (the inbox worker): Probot mints
+ * (and caches) the installation token.
+ */
+export async function gitHubPortForInstallation(
+  app: Pick<Probot, "auth">,
+  installationId: number,
+  options: { log: Logger },
+): Promise<GitHubPort> {
+  let octokit: InstallationOctokit;
+  try {
+    octokit = await app.auth(installationId);
+  } catch (error) {
+    throw toGitHubError(error, `get a token for installation ${installationId}`);
+  }
+  return createGitHubPort(octokit, options);
+}

@@ -1,0 +1,643 @@
+/**
+ * The GitHub port on Octokit: REST for repositories, issues, labels, comments and dependencies;
+ * GraphQL (./graphql.ts) for the Projects v2 board. It uses the installation Octokit Probot gives
+ * (`context.octokit`, or `await app.auth(installationId)` in the inbox worker), so GitHub
+ * Enterprise Server works through Probot's base URL: REST at `https://<GHE_HOST>/api/v3`, and
+ * GraphQL at `https://<GHE_HOST>/api/graphql`, which Octokit derives from it.
+ *
+ * Expected outcomes are handled where they happen (a 404 for a missing file, label, person,
+ * issue or project becomes a return value); everything else is thrown as a `GitHubError`.
+ */
+import type { Logger } from "pino";
+import type { ProbotOctokit } from "probot";
+import type { IssueRef, RepoRef } from "../domain/dependencies.js";
+import { sameLabel, type LabelDefinition } from "../domain/labels.js";
+import { permissionFromApi, type PermissionLevel } from "../domain/permission.js";
+import {
+  GitHubError,
+  isGitHubStatus,
+  isGraphQLErrorOfType,
+  toGitHubError,
+  type GitHubErrorKind,
+} from "./errors.js";
+import {
+  ADD_PROJECT_ITEM,
+  FIND_PROJECT,
+  ISSUE_PROJECT_ITEMS,
+  RESOLVE_PROJECT_ITEM,
+  SET_SINGLE_SELECT,
+} from "./graphql.js";
+import type {
+  GitHubPort,
+  IssueComment,
+  IssueFacts,
+  IssueState,
+  LinkedIssueFacts,
+  ProjectBoard,
+  ProjectItem,
+  ResolvedProjectItem,
+  SingleSelectField,
+} from "./port.js";
+
+/** The installation Octokit Probot hands out (`context.octokit`, `await app.auth(id)`). */
+export type InstallationOctokit = ProbotOctokit;
+
+export interface GitHubPortOptions {
+  /** `context.log` in a handler, the worker's logger in the inbox. */
+  log: Logger;
+}
+
+/** Page size for every paginated REST list (GitHub's maximum). */
+const PER_PAGE = 100;
+
+/** The port for one installation, on its authenticated Octokit. */
+export function createGitHubPort(
+  octokit: InstallationOctokit,
+  options: GitHubPortOptions,
+): GitHubPort {
+  return new OctokitGitHubPort(octokit, options.log);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub's answers, as far as the port reads them.
+
+interface RestUser {
+  login: string;
+  type?: string;
+}
+
+interface RestLabel {
+  name?: string;
+}
+
+interface RestIssue {
+  number: number;
+  node_id: string;
+  title: string;
+  body?: string | null;
+  state: string;
+  state_reason?: string | null;
+  labels: (string | RestLabel)[];
+  user: RestUser | null;
+  pull_request?: unknown;
+  html_url: string;
+  repository_url: string;
+}
+
+interface RestComment {
+  id: number;
+  body?: string;
+  user: RestUser | null;
+  created_at: string;
+  html_url: string;
+}
+
+interface SingleSelectValueNode {
+  name?: string | null;
+  field?: { name?: string } | null;
+}
+
+interface FieldValues {
+  nodes?: (SingleSelectValueNode | null)[] | null;
+}
+
+interface FindProjectData {
+  organization: {
+    login: string;
+    projectV2: {
+      id: string;
+      number: number;
+      title: string;
+      fields: {
+        nodes?: ({ id?: string; name?: string; options?: { id: string; name: string }[] } | null)[];
+      };
+    } | null;
+  } | null;
+}
+
+interface IssueProjectItemsData {
+  node: {
+    projectItems?: {
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      nodes?: ({ id: string; project: { id: string }; fieldValues: FieldValues } | null)[];
+    };
+  } | null;
+}
+
+interface AddProjectItemData {
+  addProjectV2ItemById: { item: { id: string; fieldValues: FieldValues } | null } | null;
+}
+
+interface ResolveProjectItemData {
+  node: {
+    id?: string;
+    project?: { number: number; owner: { login?: string } };
+    content?: { number?: number; repository?: { name: string; owner: { login: string } } } | null;
+    fieldValues?: FieldValues;
+  } | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function issueState(state: string): IssueState {
+  return state === "closed" ? "closed" : "open";
+}
+
+/** `owner/repo` from an issue's `repository_url` (`…/repos/{owner}/{repo}`, also on GHES). */
+function repoFromUrl(url: string): RepoRef | undefined {
+  const match = /\/repos\/([^/]+)\/([^/]+)\/?$/.exec(new URL(url).pathname);
+  if (match === null) return undefined;
+  return { owner: decodeURIComponent(match[1] ?? ""), repo: decodeURIComponent(match[2] ?? "") };
+}
+
+function toIssueFacts(repo: RepoRef, issue: RestIssue): IssueFacts {
+  return {
+    ref: { owner: repo.owner, repo: repo.repo, number: issue.number },
+    nodeId: issue.node_id,
+    title: issue.title,
+    body: issue.body ?? "",
+    state: issueState(issue.state),
+    stateReason: issue.state_reason ?? null,
+    labels: issue.labels.flatMap((label) => {
+      const name = typeof label === "string" ? label : label.name;
+      return name === undefined ? [] : [name];
+    }),
+    author: issue.user?.login ?? "ghost",
+    isPullRequest: issue.pull_request !== undefined && issue.pull_request !== null,
+    htmlUrl: issue.html_url,
+  };
+}
+
+function toComment(comment: RestComment): IssueComment {
+  return {
+    id: comment.id,
+    body: comment.body ?? "",
+    author: comment.user?.login ?? "ghost",
+    authorType: comment.user?.type ?? "User",
+    createdAt: comment.created_at,
+    htmlUrl: comment.html_url,
+  };
+}
+
+function toLinked(issue: RestIssue, log: Logger): LinkedIssueFacts[] {
+  const repo = repoFromUrl(issue.repository_url);
+  if (repo === undefined) {
+    log.warn({ repositoryUrl: issue.repository_url }, "linked issue has an unreadable repository");
+    return [];
+  }
+  return [{ ref: { ...repo, number: issue.number }, state: issueState(issue.state) }];
+}
+
+/** Single-select values by field name. */
+function valuesOf(fieldValues: FieldValues | undefined): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const node of fieldValues?.nodes ?? []) {
+    const field = node?.field?.name;
+    if (typeof field === "string" && typeof node?.name === "string") values[field] = node.name;
+  }
+  return values;
+}
+
+/** Whether a 422 from create-label says the label exists already (someone was faster). */
+function isAlreadyExists(error: GitHubError): boolean {
+  const cause = error.cause as { response?: { data?: { errors?: { code?: string }[] } } };
+  return (cause.response?.data?.errors ?? []).some((entry) => entry.code === "already_exists");
+}
+
+class OctokitGitHubPort implements GitHubPort {
+  readonly #octokit: InstallationOctokit;
+  readonly #log: Logger;
+
+  constructor(octokit: InstallationOctokit, log: Logger) {
+    this.#octokit = octokit;
+    this.#log = log;
+  }
+
+  /** Runs one GitHub call; anything Octokit throws leaves as a GitHubError. */
+  async #call<T>(action: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw toGitHubError(error, action);
+    }
+  }
+
+  // --- people and identity -----------------------------------------------------------------
+
+  async permissionOf(repo: RepoRef, login: string): Promise<PermissionLevel> {
+    try {
+      const { data } = await this.#call(
+        `read the permission of ${login} on ${repo.owner}/${repo.repo}`,
+        () =>
+          this.#octokit.rest.repos.getCollaboratorPermissionLevel({
+            owner: repo.owner,
+            repo: repo.repo,
+            username: login,
+          }),
+      );
+      return permissionFromApi(data);
+    } catch (error) {
+      if (!isGitHubStatus(error, 404)) throw error;
+      this.#log.debug({ ...repo, login }, "no such collaborator; permission is none");
+      return "none";
+    }
+  }
+
+  // --- repository --------------------------------------------------------------------------
+
+  async listRepositories(): Promise<RepoRef[]> {
+    const repositories = await this.#call("list the installation's repositories", () =>
+      this.#octokit.paginate(this.#octokit.rest.apps.listReposAccessibleToInstallation, {
+        per_page: PER_PAGE,
+      }),
+    );
+    return repositories
+      .filter((repository) => repository.archived !== true && repository.disabled !== true)
+      .map((repository) => ({ owner: repository.owner.login, repo: repository.name }));
+  }
+
+  async defaultBranch(repo: RepoRef): Promise<string> {
+    const { data } = await this.#call(`read the repository ${repo.owner}/${repo.repo}`, () =>
+      this.#octokit.rest.repos.get({ owner: repo.owner, repo: repo.repo }),
+    );
+    return data.default_branch;
+  }
+
+  async readFile(repo: RepoRef, path: string, ref?: string): Promise<string | undefined> {
+    try {
+      const { data } = await this.#call(`read ${path} in ${repo.owner}/${repo.repo}`, () =>
+        this.#octokit.rest.repos.getContent({
+          owner: repo.owner,
+          repo: repo.repo,
+          path,
+          ...(ref === undefined ? {} : { ref }),
+          mediaType: { format: "raw" },
+        }),
+      );
+      // With the raw media type GitHub sends a file's bytes; a directory still comes as JSON.
+      const text: unknown = data;
+      if (typeof text === "string") return text;
+      this.#log.debug({ ...repo, path }, "path is not a file; treated as missing");
+      return undefined;
+    } catch (error) {
+      if (!isGitHubStatus(error, 404)) throw error;
+      this.#log.debug({ ...repo, path, ref }, "file not found");
+      return undefined;
+    }
+  }
+
+  // --- issues and comments -----------------------------------------------------------------
+
+  async getIssue(issue: IssueRef): Promise<IssueFacts | undefined> {
+    try {
+      const { data } = await this.#call(`read issue ${formatRef(issue)}`, () =>
+        this.#octokit.rest.issues.get({
+          owner: issue.owner,
+          repo: issue.repo,
+          issue_number: issue.number,
+        }),
+      );
+      return toIssueFacts(issue, data);
+    } catch (error) {
+      if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
+      this.#log.debug({ issue: formatRef(issue), status: error.status }, "issue not found");
+      return undefined;
+    }
+  }
+
+  async listComments(issue: IssueRef): Promise<IssueComment[]> {
+    const comments = await this.#call(`list the comments of ${formatRef(issue)}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.issues.listComments, {
+        owner: issue.owner,
+        repo: issue.repo,
+        issue_number: issue.number,
+        per_page: PER_PAGE,
+      }),
+    );
+    return comments.map(toComment);
+  }
+
+  async createComment(issue: IssueRef, body: string): Promise<IssueComment> {
+    const { data } = await this.#call(`comment on ${formatRef(issue)}`, () =>
+      this.#octokit.rest.issues.createComment({
+        owner: issue.owner,
+        repo: issue.repo,
+        issue_number: issue.number,
+        body,
+      }),
+    );
+    return toComment(data);
+  }
+
+  async updateComment(repo: RepoRef, commentId: number, body: string): Promise<IssueComment> {
+    const { data } = await this.#call(
+      `edit comment ${commentId} in ${repo.owner}/${repo.repo}`,
+      () =>
+        this.#octokit.rest.issues.updateComment({
+          owner: repo.owner,
+          repo: repo.repo,
+          comment_id: commentId,
+          body,
+        }),
+    );
+    return toComment(data);
+  }
+
+  async listIssuesWithLabels(repo: RepoRef, labels: readonly string[]): Promise<IssueFacts[]> {
+    const byNumber = new Map<number, IssueFacts>();
+    for (const label of uniqueLabels(labels)) {
+      if (label.includes(",")) {
+        // GitHub splits the `labels` filter at commas, so such a label cannot be asked for.
+        this.#log.warn({ ...repo, label }, "label name with a comma cannot be listed; skipped");
+        continue;
+      }
+      const issues = await this.#call(
+        `list the issues labeled ${label} in ${repo.owner}/${repo.repo}`,
+        () =>
+          this.#octokit.paginate(this.#octokit.rest.issues.listForRepo, {
+            owner: repo.owner,
+            repo: repo.repo,
+            labels: label,
+            state: "all",
+            per_page: PER_PAGE,
+          }),
+      );
+      for (const issue of issues) {
+        if (issue.pull_request !== undefined && issue.pull_request !== null) continue;
+        if (!byNumber.has(issue.number)) byNumber.set(issue.number, toIssueFacts(repo, issue));
+      }
+    }
+    return [...byNumber.values()].sort((a, b) => a.ref.number - b.ref.number);
+  }
+
+  // --- labels ------------------------------------------------------------------------------
+
+  async ensureLabels(repo: RepoRef, labels: readonly LabelDefinition[]): Promise<void> {
+    if (labels.length === 0) return;
+    const existing = await this.#call(`list the labels of ${repo.owner}/${repo.repo}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.issues.listLabelsForRepo, {
+        owner: repo.owner,
+        repo: repo.repo,
+        per_page: PER_PAGE,
+      }),
+    );
+    const have = existing.map((label) => label.name);
+    for (const label of labels) {
+      if (have.some((name) => sameLabel(name, label.name))) continue;
+      have.push(label.name);
+      try {
+        await this.#call(`create the label ${label.name} in ${repo.owner}/${repo.repo}`, () =>
+          this.#octokit.rest.issues.createLabel({
+            owner: repo.owner,
+            repo: repo.repo,
+            name: label.name,
+            color: label.color,
+            description: label.description,
+          }),
+        );
+        this.#log.info({ ...repo, label: label.name }, "label created");
+      } catch (error) {
+        if (!isGitHubStatus(error, 422) || !isAlreadyExists(error)) throw error;
+        this.#log.debug({ ...repo, label: label.name }, "label created meanwhile by someone else");
+      }
+    }
+  }
+
+  async addLabels(issue: IssueRef, labels: readonly string[]): Promise<void> {
+    if (labels.length === 0) return;
+    await this.#call(`label ${formatRef(issue)}`, () =>
+      this.#octokit.rest.issues.addLabels({
+        owner: issue.owner,
+        repo: issue.repo,
+        issue_number: issue.number,
+        labels: [...labels],
+      }),
+    );
+  }
+
+  async removeLabel(issue: IssueRef, label: string): Promise<void> {
+    try {
+      await this.#call(`remove the label ${label} from ${formatRef(issue)}`, () =>
+        this.#octokit.rest.issues.removeLabel({
+          owner: issue.owner,
+          repo: issue.repo,
+          issue_number: issue.number,
+          name: label,
+        }),
+      );
+    } catch (error) {
+      if (!isGitHubStatus(error, 404)) throw error;
+      this.#log.debug({ issue: formatRef(issue), label }, "label was not on the issue");
+    }
+  }
+
+  // --- dependencies ------------------------------------------------------------------------
+
+  async listBlockedBy(issue: IssueRef): Promise<LinkedIssueFacts[]> {
+    try {
+      const issues = await this.#call(`list what blocks ${formatRef(issue)}`, () =>
+        this.#octokit.paginate(this.#octokit.rest.issues.listDependenciesBlockedBy, {
+          owner: issue.owner,
+          repo: issue.repo,
+          issue_number: issue.number,
+          per_page: PER_PAGE,
+        }),
+      );
+      return issues.flatMap((linked) => toLinked(linked, this.#log));
+    } catch (error) {
+      // GitHub Enterprise Server before 3.19 has no issue dependencies (404 on the route).
+      if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
+      this.#log.info(
+        { issue: formatRef(issue), status: error.status },
+        "issue dependencies not available; only body references count",
+      );
+      return [];
+    }
+  }
+
+  async listSubIssues(issue: IssueRef): Promise<LinkedIssueFacts[]> {
+    try {
+      const issues = await this.#call(`list the sub-issues of ${formatRef(issue)}`, () =>
+        this.#octokit.paginate(this.#octokit.rest.issues.listSubIssues, {
+          owner: issue.owner,
+          repo: issue.repo,
+          issue_number: issue.number,
+          per_page: PER_PAGE,
+        }),
+      );
+      return issues.flatMap((linked) => toLinked(linked, this.#log));
+    } catch (error) {
+      // GitHub Enterprise Server without sub-issues answers 404 on the route.
+      if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
+      this.#log.info(
+        { issue: formatRef(issue), status: error.status },
+        "sub-issues not available; only body references count",
+      );
+      return [];
+    }
+  }
+
+  // --- the board ---------------------------------------------------------------------------
+
+  async findProject(owner: string, number: number): Promise<ProjectBoard | undefined> {
+    let data: FindProjectData;
+    try {
+      data = await this.#call(`read project ${number} of ${owner}`, () =>
+        this.#octokit.graphql<FindProjectData>(FIND_PROJECT, { owner, number }),
+      );
+    } catch (error) {
+      if (!isGraphQLErrorOfType(error, "NOT_FOUND")) throw error;
+      this.#log.info({ owner, number }, "project not found or not visible to the app");
+      return undefined;
+    }
+    const project = data.organization?.projectV2;
+    if (data.organization === null || project === null || project === undefined) {
+      this.#log.info({ owner, number }, "project not found or not visible to the app");
+      return undefined;
+    }
+    const fields: SingleSelectField[] = (project.fields.nodes ?? []).flatMap((node) =>
+      node?.id !== undefined && node.name !== undefined && node.options !== undefined
+        ? [
+            {
+              id: node.id,
+              name: node.name,
+              options: node.options.map(({ id, name }) => ({ id, name })),
+            },
+          ]
+        : [],
+    );
+    return {
+      id: project.id,
+      owner: data.organization.login,
+      number: project.number,
+      title: project.title,
+      fields,
+    };
+  }
+
+  async findProjectItem(
+    board: ProjectBoard,
+    issueNodeId: string,
+  ): Promise<ProjectItem | undefined> {
+    let after: string | null = null;
+    for (;;) {
+      let data: IssueProjectItemsData;
+      try {
+        data = await this.#call(`read the project items of issue ${issueNodeId}`, () =>
+          this.#octokit.graphql<IssueProjectItemsData>(ISSUE_PROJECT_ITEMS, {
+            issueId: issueNodeId,
+            after,
+          }),
+        );
+      } catch (error) {
+        if (!isGraphQLErrorOfType(error, "NOT_FOUND")) throw error;
+        this.#log.info({ issueNodeId }, "issue not found for its project items");
+        return undefined;
+      }
+      const items = data.node?.projectItems;
+      if (items === undefined) return undefined;
+      const item = (items.nodes ?? []).find((node) => node?.project.id === board.id);
+      if (item !== undefined && item !== null) {
+        return { id: item.id, values: valuesOf(item.fieldValues) };
+      }
+      if (!items.pageInfo.hasNextPage || items.pageInfo.endCursor === null) return undefined;
+      after = items.pageInfo.endCursor;
+    }
+  }
+
+  async addProjectItem(board: ProjectBoard, issueNodeId: string): Promise<ProjectItem> {
+    const action = `add issue ${issueNodeId} to project ${board.number} of ${board.owner}`;
+    const data = await this.#call(action, () =>
+      this.#octokit.graphql<AddProjectItemData>(ADD_PROJECT_ITEM, {
+        projectId: board.id,
+        contentId: issueNodeId,
+      }),
+    );
+    const item = data.addProjectV2ItemById?.item;
+    if (item === undefined || item === null) {
+      throw emptyAnswer(action, "addProjectV2ItemById returned no item");
+    }
+    return { id: item.id, values: valuesOf(item.fieldValues) };
+  }
+
+  async setSingleSelect(
+    board: ProjectBoard,
+    itemId: string,
+    fieldId: string,
+    optionId: string,
+  ): Promise<void> {
+    await this.#call(
+      `set a field of item ${itemId} on project ${board.number} of ${board.owner}`,
+      () =>
+        this.#octokit.graphql(SET_SINGLE_SELECT, {
+          projectId: board.id,
+          itemId,
+          fieldId,
+          optionId,
+        }),
+    );
+  }
+
+  async resolveProjectItem(itemNodeId: string): Promise<ResolvedProjectItem | undefined> {
+    let data: ResolveProjectItemData;
+    try {
+      data = await this.#call(`resolve project item ${itemNodeId}`, () =>
+        this.#octokit.graphql<ResolveProjectItemData>(RESOLVE_PROJECT_ITEM, { itemId: itemNodeId }),
+      );
+    } catch (error) {
+      if (!isGraphQLErrorOfType(error, "NOT_FOUND")) throw error;
+      this.#log.info({ itemNodeId }, "project item no longer exists");
+      return undefined;
+    }
+    const node = data.node;
+    if (node === null || node.project === undefined || node.project.owner.login === undefined) {
+      this.#log.info({ itemNodeId }, "project item no longer exists");
+      return undefined;
+    }
+    const content = node.content;
+    const issue =
+      content?.number !== undefined && content.repository !== undefined
+        ? {
+            owner: content.repository.owner.login,
+            repo: content.repository.name,
+            number: content.number,
+          }
+        : undefined;
+    return {
+      itemId: node.id ?? itemNodeId,
+      project: { owner: node.project.owner.login, number: node.project.number },
+      issue,
+      values: valuesOf(node.fieldValues),
+    };
+  }
+}
+
+function formatRef(issue: IssueRef): string {
+  return `${issue.owner}/${issue.repo}#${issue.number}`;
+}
+
+/** Label names without case-insensitive duplicates, first spelling kept. */
+function uniqueLabels(labels: readonly string[]): string[] {
+  const unique: string[] = [];
+  for (const label of labels) {
+    if (!unique.some((seen) => sameLabel(seen, label))) unique.push(label);
+  }
+  return unique;
+}
+
+/** GitHub answered without error but without the thing asked for. */
+function emptyAnswer(action: string, githubMessage: string): GitHubError {
+  const kind: GitHubErrorKind = "other";
+  return new GitHubError({
+    action,
+    kind,
+    status: 200,
+    method: "POST",
+    url: "graphql",
+    requestId: undefined,
+    githubMessage,
+    graphqlErrors: [],
+    rateLimitResetAt: undefined,
+    permission: undefined,
+  });
+}

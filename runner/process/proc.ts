@@ -23,6 +23,8 @@ export interface ProcInfo {
   pgid: number;
   /** Start time in clock ticks since boot: with the pid, identifies one process over time. */
   startTime: string;
+  /** The state letter: `R`, `S`, `D`, `T`, `Z` (zombie: exited, waiting to be reaped)… */
+  state: string;
 }
 
 /** Reads /proc/<pid>/stat; undefined when the process is gone (or there is no /proc). */
@@ -56,7 +58,7 @@ export function parseStat(stat: string): ProcInfo | undefined {
   const startTime = rest[19];
   if (!Number.isInteger(pid) || !Number.isInteger(ppid) || startTime === undefined)
     return undefined;
-  return { pid, ppid, pgid, startTime };
+  return { pid, ppid, pgid, startTime, state: rest[0] ?? "" };
 }
 
 /** Every process /proc lists (empty without /proc). */
@@ -118,8 +120,26 @@ export async function processesWithEnv(
   return matches.filter((info): info is ProcInfo => info !== undefined);
 }
 
-/** Whether `info` still names the same live process (not a reused pid). */
+/**
+ * Whether `info` still names the same running process: not a reused pid, and not a zombie (a
+ * zombie has exited and only waits for its parent, often init, to reap it).
+ */
 export async function isSameProcess(info: ProcInfo): Promise<boolean> {
   const now = await readProcInfo(info.pid);
-  return now !== undefined && now.startTime === info.startTime;
+  return now !== undefined && now.startTime === info.startTime && now.state !== "Z";
+}
+
+/**
+ * Whether the process group still has a member that is not a zombie. Without /proc, falls back
+ * to `kill(-pgid, 0)`, which also counts zombies.
+ */
+export async function groupHasLiveMembers(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  const processes = await listProcesses();
+  if (processes.length === 0) return true;
+  return processes.some((info) => info.pgid === pgid && info.state !== "Z");
 }

@@ -5,7 +5,8 @@
  *
  * Streams arrive in chunks, and a secret may be split across two of them: the redactor keeps back
  * a tail as long as the longest form minus one character, so a form is always seen whole before
- * any part of it is released.
+ * any part of it is released, and a match is only replaced once no longer form could still be
+ * growing from the same place.
  */
 
 export const REDACTED = "[REDACTED]";
@@ -25,6 +26,9 @@ export function secretForms(secret: string): string[] {
   if (secret.length < MIN_SECRET_LENGTH) return [];
   const forms = new Set<string>([secret]);
   const bytes = Buffer.from(secret, "utf8");
+  // The secret encoded on its own, padding included (redacted whole, not leaving "Q==" behind).
+  forms.add(bytes.toString("base64"));
+  forms.add(bytes.toString("base64url"));
   for (let shift = 0; shift < 3; shift++) {
     const shifted = Buffer.concat([Buffer.alloc(shift), bytes]);
     // Characters that depend only on the secret's bits: skip those mixing in the filler bytes
@@ -51,18 +55,28 @@ export function redactText(text: string, secrets: readonly string[]): string {
 /** A redactor for one stream (keep one per stdout/stderr: their chunks interleave). */
 export function createStreamRedactor(secrets: readonly string[]): StreamRedactor {
   const pattern = compile(secrets);
-  const holdBack = Math.max(0, ...secrets.flatMap(secretForms).map((form) => form.length)) - 1;
+  const longest = Math.max(0, ...secrets.flatMap(secretForms).map((form) => form.length));
   let pending = "";
   return {
     push(chunk) {
       if (pattern === null) return chunk;
-      pending = (pending + chunk).replace(pattern, REDACTED);
-      if (pending.length <= holdBack) return "";
-      // Never cut inside a marker we just wrote: keep it whole on one side.
-      let cut = pending.length - holdBack;
-      const marker = pending.lastIndexOf(REDACTED, cut);
-      if (marker !== -1 && marker < cut && marker + REDACTED.length > cut) cut = marker;
-      const out = pending.slice(0, cut);
+      pending += chunk;
+      // A match is final when the longest form starting at the same place would fit in what we
+      // have: only then can no longer form (a padded base64, say) still be arriving.
+      const lastFinalStart = pending.length - longest;
+      let cut = Math.max(0, pending.length - longest + 1);
+      let out = "";
+      let at = 0;
+      for (const match of pending.matchAll(pattern)) {
+        if (match.index > lastFinalStart) {
+          cut = Math.min(cut, match.index);
+          break;
+        }
+        out += pending.slice(at, match.index) + REDACTED;
+        at = match.index + match[0].length;
+      }
+      cut = Math.max(cut, at);
+      out += pending.slice(at, cut);
       pending = pending.slice(cut);
       return out;
     },

@@ -18,6 +18,7 @@ import { ExecError, SpawnError, type StopReason } from "./errors.js";
 import { createOutputPipeline, type OutputStream } from "./output.js";
 import {
   descendantsOf,
+  groupHasLiveMembers,
   isSameProcess,
   listProcesses,
   processesWithEnv,
@@ -286,9 +287,9 @@ class TreeTracker {
     if (this.rootPid === undefined) return;
     await this.record();
     const outside = await this.outsiders();
-    const groupAlive = signalGroup(this.rootPid, "SIGTERM");
+    signalGroup(this.rootPid, "SIGTERM");
     for (const info of outside) signalPid(info.pid, "SIGTERM");
-    if (!groupAlive && outside.length === 0) return;
+    if (!(await groupHasLiveMembers(this.rootPid)) && outside.length === 0) return;
     await this.waitForEnd(graceMs, rootExited);
     signalGroup(this.rootPid, "SIGKILL");
     for (const info of await this.outsiders()) {
@@ -322,7 +323,7 @@ class TreeTracker {
   private async waitForEnd(graceMs: number, rootExited: () => boolean): Promise<void> {
     const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
-      const groupAlive = signalGroup(this.rootPid as number, 0);
+      const groupAlive = await groupHasLiveMembers(this.rootPid as number);
       const outside = await this.outsiders();
       if (!groupAlive && outside.length === 0 && rootExited()) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -330,13 +331,12 @@ class TreeTracker {
   }
 }
 
-/** Signals a process group; false when the group no longer exists. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+/** Signals a process group (nothing happens when it no longer exists). */
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
-    return true;
   } catch {
-    return false;
+    // Already gone.
   }
 }
 

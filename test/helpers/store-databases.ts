@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import pg from "pg";
+import { beforeAll, beforeEach } from "vitest";
 import { pino } from "pino";
 import { migrateDatabase, openDatabase } from "../../src/store/database.js";
 import type { StoreDatabase } from "../../src/store/schema.js";
@@ -121,4 +122,22 @@ async function createPostgres(): Promise<{ url: string; drop: () => Promise<void
       }
     },
   };
+}
+
+/**
+ * `beforeAll`, except that a failure (Postgres unreachable) fails every test of the block with
+ * its message, where vitest would report the tests as skipped.
+ */
+export function beforeAllOrFailEach(setup: () => Promise<void>): void {
+  let failure: unknown;
+  beforeAll(async () => {
+    try {
+      await setup();
+    } catch (error) {
+      failure = error;
+    }
+  });
+  beforeEach(() => {
+    if (failure !== undefined) throw failure;
+  });
 }

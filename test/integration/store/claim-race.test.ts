@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../../src/store/index.js";
 import { startClaimers, type Claimers } from "../../helpers/store-claim-race.js";
 import {
+  beforeAllOrFailEach,
   createTestDatabase,
   STORE_ENGINES,
   type TestDatabase,
@@ -29,7 +30,7 @@ afterAll(async () => {
 describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) => {
   let database: TestDatabase;
 
-  beforeAll(async () => {
+  beforeAllOrFailEach(async () => {
     database = await createTestDatabase(engine);
   });
   afterAll(async () => {

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type JobStore, type NewDelivery } from "../../../src/store/index.js";
 import {
+  beforeAllOrFailEach,
   createTestDatabase,
   STORE_ENGINES,
   type TestDatabase,
@@ -23,7 +24,7 @@ describe.each(STORE_ENGINES)("webhook inbox on %s", (engine) => {
   const clock = manualClock();
   let store: JobStore;
 
-  beforeAll(async () => {
+  beforeAllOrFailEach(async () => {
     database = await createTestDatabase(engine);
     store = await openStore({
       url: database.url,

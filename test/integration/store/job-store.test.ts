@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import {
   JobAlreadyFinishedError,
   JobNotFoundError,
@@ -10,6 +10,7 @@ import {
   type JobStore,
 } from "../../../src/store/index.js";
 import {
+  beforeAllOrFailEach,
   createTestDatabase,
   STORE_ENGINES,
   type TestDatabase,
@@ -24,7 +25,7 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
   let store: JobStore;
 
   // One database and one store per engine; every test starts from empty tables and the same time.
-  beforeAll(async () => {
+  beforeAllOrFailEach(async () => {
     database = await createTestDatabase(engine);
     store = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 2 });
   });

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { openStore, StaleLeaseError } from "../../../src/store/index.js";
 import {
+  beforeAllOrFailEach,
   createTestDatabase,
   STORE_ENGINES,
   type TestDatabase,
@@ -12,7 +13,7 @@ const LEASE_MS = 60_000;
 describe.each(STORE_ENGINES)("restarting the store on %s", (engine) => {
   let database: TestDatabase;
 
-  beforeAll(async () => {
+  beforeAllOrFailEach(async () => {
     database = await createTestDatabase(engine);
   });
   afterAll(async () => {

@@ -1,5 +1,7 @@
 import { startApp, type CliStreams } from "./main.js";
 import { packageInfo } from "./package-info.js";
+import { formatPlan, loadDispatchPlan } from "./services/plan-service.js";
+import { DEFAULT_DATABASE_URL, openStore } from "./store/index.js";
 
 const USAGE = `Usage: kanbot <command>
 
@@ -8,6 +10,9 @@ The kanbot GitHub App: turns labeled issues into a work queue for coding agents.
 Commands:
   start      run the app server (webhooks, runner API); with no GitHub App
              credentials, run Probot's setup flow to register the app from app.yml
+  plan --repo owner/name
+             print what would be dispatched next and why each other task is
+             not (reads the store in DATABASE_URL; no GitHub needed)
 
 Options:
   -h, --help     show this help
@@ -33,6 +38,7 @@ export async function kanbotMain(
     io.stdout.write(`${packageInfo().version}\n`);
     return 0;
   }
+  if (command === "plan") return planCommand(argv.slice(1), env, io);
   if (command !== "start") {
     io.stderr.write(
       command === undefined ? USAGE : `kanbot: unknown command "${command}"\n\n${USAGE}`,
@@ -50,4 +56,25 @@ export async function kanbotMain(
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
   return 0;
+}
+
+/** `kanbot plan --repo owner/name`: the store's view of what runs next, and why not the rest. */
+async function planCommand(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  io: CliStreams,
+): Promise<number> {
+  const at = args.indexOf("--repo");
+  const repo = at === -1 ? args.find((arg) => arg.startsWith("--repo="))?.slice(7) : args[at + 1];
+  if (repo === undefined || !/^[^/\s]+\/[^/\s]+$/.test(repo)) {
+    io.stderr.write("kanbot plan: name the repository: kanbot plan --repo owner/name\n");
+    return 2;
+  }
+  const store = await openStore({ url: env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
+  try {
+    io.stdout.write(formatPlan(await loadDispatchPlan(store, repo, new Date())));
+    return 0;
+  } finally {
+    await store.close();
+  }
 }

@@ -1,24 +1,31 @@
 import type { ApplicationFunction } from "probot";
 import { recordDelivery } from "./handlers/record-delivery.js";
+import { createRuntime, type KanbotRuntime, type RuntimeOptions } from "./inbox/kanbot-runtime.js";
 import type { JobStore } from "./store/index.js";
 
 /** What the app function needs; built by `startApp` (src/main.ts) or by a test. */
-export interface AppDependencies {
+export interface AppDependencies extends RuntimeOptions {
   store: JobStore;
+  /** Receives the inbox worker and reconciliation; the caller starts and stops them. */
+  onRuntime?: (runtime: KanbotRuntime) => void;
 }
 
 /**
  * The Probot app function: wiring only (STYLE.md). Every verified delivery goes into the durable
- * inbox; the inbox worker and the event handlers are wired here as they are built.
+ * inbox and the answer goes back to GitHub at once; the inbox worker (src/inbox/) replays the
+ * recorded events through the handlers (src/handlers/).
  */
 export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
   return (app) => {
+    const runtime = createRuntime(app, deps);
     app.onAny(async (context) => {
       await recordDelivery(
         deps.store,
         { id: context.id, name: context.name, payload: context.payload },
         app.log,
       );
+      runtime.worker.wake();
     });
+    deps.onRuntime?.(runtime);
   };
 }

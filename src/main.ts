@@ -9,6 +9,7 @@ import {
   type SettingsProblem,
 } from "./config/settings.js";
 import kanbotApp from "./index.js";
+import type { KanbotRuntime } from "./inbox/kanbot-runtime.js";
 import { packageInfo } from "./package-info.js";
 import { openStore, type JobStore } from "./store/index.js";
 
@@ -20,7 +21,8 @@ export interface CliStreams {
 export interface RunningApp {
   server: Server;
   store: JobStore;
-  /** Stops the HTTP server, then closes the store. */
+  runtime: KanbotRuntime;
+  /** Stops the HTTP server and the inbox worker, then closes the store. */
   stop(): Promise<void>;
 }
 
@@ -60,7 +62,9 @@ function warnLines(problems: readonly SettingsProblem[]): string {
  * 1. validate the settings (exit 1 with one line per bad setting);
  * 2. no GitHub App credentials at all -> Probot's setup flow from app.yml, as `probot run` does;
  * 3. open the job store (applying migrations);
- * 4. start Probot's server with the kanbot app function.
+ * 4. start Probot's server with the kanbot app function;
+ * 5. start the inbox worker and reconcile GitHub's state labels with the store (in the
+ *    background: a failure is logged and the app keeps serving).
  */
 export async function startApp(
   env: Record<string, string | undefined>,
@@ -95,7 +99,15 @@ export async function startApp(
 
   // 3. Store.
   const log = createLogger(settings);
-  const store = await openStore({ url: settings.DATABASE_URL, log: log.child({ name: "store" }) });
+  const store = await openStore({
+    url: settings.DATABASE_URL,
+    log: log.child({ name: "store" }),
+    policy: {
+      deliveryMaxAttempts: settings.KANBOT_INBOX_MAX_ATTEMPTS,
+      deliveryBackoffBaseMs: settings.KANBOT_INBOX_RETRY_BASE_MS,
+      deliveryBackoffMaxMs: settings.KANBOT_INBOX_RETRY_MAX_MS,
+    },
+  });
 
   // 4. Server.
   const server = new Server({
@@ -112,17 +124,36 @@ export async function startApp(
       log,
     }),
   });
-  await server.load(kanbotApp({ store }));
+  let runtime: KanbotRuntime | undefined;
+  await server.load(
+    kanbotApp({
+      store,
+      dryRun: settings.KANBOT_DRY_RUN,
+      host: settings.GHE_HOST ?? "github.com",
+      concurrency: settings.KANBOT_INBOX_CONCURRENCY,
+      onRuntime: (created) => (runtime = created),
+    }),
+  );
+  if (runtime === undefined) throw new Error("the kanbot app function did not build its runtime");
+  const started = runtime;
   await server.start();
+
+  // 5. Inbox worker and reconciliation.
+  started.worker.start();
+  void started.reconcile().catch((error: unknown) => {
+    log.error({ err: error }, "reconciliation at start failed; it runs again at the next start");
+  });
   log.info(
     { host: settings.HOST, port: server.port, webhookPath: settings.WEBHOOK_PATH },
-    "kanbot is listening: verified webhook deliveries are recorded in the inbox",
+    "kanbot is listening: verified webhook deliveries are recorded in the inbox and worked by the inbox worker",
   );
   return {
     server,
     store,
+    runtime: started,
     async stop() {
       await server.stop();
+      await started.worker.stop();
       await store.close();
     },
   };

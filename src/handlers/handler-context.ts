@@ -1,0 +1,33 @@
+/**
+ * What a handler gets: the service context for the delivery's installation, and the delivery's
+ * id. Each handler guards (logging why it returns early), plans with the pure domain and
+ * applies through the services (src/services/), which hold dry-run.
+ */
+import type { Context } from "probot";
+import type { IssueRef } from "../domain/dependencies.js";
+import type { ServiceContext } from "../services/service-context.js";
+
+export interface HandlerContext extends ServiceContext {
+  /** `X-GitHub-Delivery` of the event being handled. */
+  deliveryId: string;
+}
+
+/** A webhook event name with its action, as Probot names them (`issues.labeled`). */
+export type EventName = Context["name"] | `${Context["name"]}.${string}`;
+
+/** The payload of `event`, as Probot types it. */
+export type EventPayload<Event extends Context["name"]> = Context<Event>["payload"];
+
+/** A handler of one event: it returns when the event is fully applied, or throws to retry. */
+export type Handler<Event extends Context["name"]> = (
+  ctx: HandlerContext,
+  payload: EventPayload<Event>,
+) => Promise<void>;
+
+/** The issue (or PR) a payload's repository and number name. */
+export function issueRefOf(
+  repository: { name: string; owner: { login: string } },
+  number: number,
+): IssueRef {
+  return { owner: repository.owner.login, repo: repository.name, number };
+}

@@ -1,0 +1,100 @@
+/**
+ * `issue_comment.created` with a `/kanbot` command: `run [agent]`, `cancel`, `retry`, `status`.
+ * On a pull request, the command applies to the task whose PR it is. Free-text instructions
+ * (`/kanbot <text>`) are revise requests for the PR half of the loop and are only logged here.
+ */
+import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
+import type { IssueRef } from "../domain/dependencies.js";
+import { parseCommand, type Command } from "../domain/commands.js";
+import type { GuardedAction } from "../domain/permission.js";
+import { BoardLookup } from "../services/board-service.js";
+import { loadRepoConfig, reportInvalidConfig } from "../services/repo-config-service.js";
+import {
+  cancelTask,
+  refreshStatus,
+  repoName,
+  startTask,
+  type TaskEventOutcome,
+} from "../services/task-service.js";
+import { issueOfTask } from "../services/progress-service.js";
+import { authorize } from "./authorize.js";
+import { issueRefOf, type Handler, type HandlerContext } from "./handler-context.js";
+import { replyIfRejected } from "./reply.js";
+
+const ACTIONS = {
+  run: "start",
+  cancel: "cancel",
+  retry: "retry",
+  status: "status",
+  instructions: "steer",
+} as const satisfies Record<Command["kind"], GuardedAction>;
+
+export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ctx, payload) => {
+  // 1. Guard: a command, on an issue or on a task's PR.
+  const command = parseCommand(payload.comment.body ?? "");
+  if (command === undefined) return;
+  const where = issueRefOf(payload.repository, payload.issue.number);
+  const target = payload.issue.pull_request === undefined ? where : await taskIssueOfPr(ctx, where);
+  if (target === undefined) {
+    ctx.log.info(
+      { pr: where, command: command.kind },
+      "command on a pull request kanbot did not open; ignored",
+    );
+    return;
+  }
+  if (command.kind === "instructions") {
+    ctx.log.info(
+      { issue: where },
+      "instructions are revise requests on a task's PR; handled by the PR flow",
+    );
+    return;
+  }
+
+  // 2. Who may, and a usable config.
+  const actor = payload.comment.user?.login ?? payload.sender.login;
+  const loaded = await loadRepoConfig(ctx, target);
+  const minimum = loaded.ok
+    ? loaded.config.minimumPermission
+    : DEFAULT_REPO_CONFIG.minimumPermission;
+  if (!(await authorize(ctx, where, actor, minimum, ACTIONS[command.kind]))) return;
+  if (!loaded.ok) {
+    await reportInvalidConfig(ctx, where, loaded.errors);
+    return;
+  }
+  const issue = await ctx.github.getIssue(target);
+  if (issue === undefined) return;
+
+  // 3. Plan and apply.
+  const board = new BoardLookup();
+  const config = loaded.config;
+  let outcome: TaskEventOutcome;
+  switch (command.kind) {
+    case "run":
+      outcome = await startTask(ctx, {
+        issue,
+        config,
+        actor,
+        source: "command",
+        requestedAgent: command.agent,
+        board,
+      });
+      break;
+    case "retry":
+      outcome = await startTask(ctx, { issue, config, actor, source: "retry", board });
+      break;
+    case "cancel":
+      outcome = await cancelTask(ctx, { issue, config, actor, source: "command", board });
+      break;
+    case "status":
+      outcome = await refreshStatus(ctx, issue, config);
+      break;
+  }
+  await replyIfRejected(ctx, where, actor, outcome);
+};
+
+/** The issue of the task whose PR is `pr`, or undefined when kanbot did not open it. */
+async function taskIssueOfPr(ctx: HandlerContext, pr: IssueRef): Promise<IssueRef | undefined> {
+  const tasks = await ctx.store.listTasks({ repo: repoName(pr) });
+  const task = tasks.find((candidate) => candidate.prNumber === pr.number);
+  return task === undefined ? undefined : issueOfTask(task);
+}

@@ -1,0 +1,18 @@
+/**
+ * Short replies to a person whose request changed nothing (`/kanbot retry` on an active task, a
+ * trigger on a done task): what happened and what to do.
+ */
+import type { IssueRef } from "../domain/dependencies.js";
+import type { TaskEventOutcome } from "../services/task-service.js";
+import type { HandlerContext } from "./handler-context.js";
+
+/** Replies when the outcome is a rejection; ignored outcomes (no-ops) get no reply. */
+export async function replyIfRejected(
+  ctx: HandlerContext,
+  issue: IssueRef,
+  login: string,
+  outcome: TaskEventOutcome,
+): Promise<void> {
+  if (outcome.outcome !== "rejected") return;
+  await ctx.github.createComment(issue, `@${login} kanbot did nothing: ${outcome.reason}.`);
+}

@@ -1,0 +1,101 @@
+/**
+ * The app's background side, built inside the Probot app function (it needs `app.auth`): the
+ * inbox worker that replays recorded deliveries as their installation, and reconciliation at
+ * start. The composition root (src/main.ts) starts and stops them.
+ */
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { gitHubPortForInstallation, listInstallations } from "../github/installations.js";
+import type { GitHubPort } from "../github/port.js";
+import { reconcileRepository, type ReconcileReport } from "../services/reconcile-service.js";
+import { dryRunPort } from "../services/dry-run-port.js";
+import type { ServiceContext } from "../services/service-context.js";
+import type { JobStore } from "../store/index.js";
+import { botLoginOnce, installationRepositories } from "./app-identity.js";
+import { createInboxWorker, type InboxWorker } from "./inbox-worker.js";
+import { createDeliveryProcessor } from "./process-delivery.js";
+
+export interface RuntimeOptions {
+  store: JobStore;
+  /** `KANBOT_DRY_RUN`. Default false. */
+  dryRun?: boolean;
+  /** The GitHub host (`github.com`, or GHE_HOST). */
+  host?: string;
+  /** `KANBOT_INBOX_CONCURRENCY`. */
+  concurrency?: number;
+  /** How often the worker looks for due retries. Default 1000 ms. */
+  pollMs?: number;
+  now?: () => Date;
+  /** The port of one installation; default: the Octokit port on `app.auth(id)`. */
+  portFor?: (installationId: number, log: Logger) => Promise<GitHubPort>;
+}
+
+export interface KanbotRuntime {
+  worker: InboxWorker;
+  /** Re-creates tasks GitHub shows (state labels) but the store does not know, everywhere. */
+  reconcile(): Promise<ReconcileReport[]>;
+}
+
+export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRuntime {
+  const log = app.log.child({ name: "inbox" });
+  const now = options.now ?? (() => new Date());
+  const host = options.host ?? "github.com";
+  const dryRun = options.dryRun ?? false;
+  const portFor =
+    options.portFor ??
+    ((installationId: number, portLog: Logger) =>
+      gitHubPortForInstallation(app, installationId, { log: portLog }));
+  const botLogin = botLoginOnce(app);
+  const worker = createInboxWorker({
+    store: options.store,
+    log,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    process: createDeliveryProcessor({
+      store: options.store,
+      log,
+      now,
+      dryRun,
+      host,
+      portFor,
+      botLogin,
+    }),
+  });
+
+  async function reconcile(): Promise<ReconcileReport[]> {
+    const reports: ReconcileReport[] = [];
+    const reconcileLog = app.log.child({ name: "reconcile" });
+    const installations = await listInstallations(await app.auth());
+    const login = await botLogin();
+    const ensuredLabels = new Set<string>();
+    for (const installation of installations) {
+      if (installation.suspended) continue;
+      const port = await portFor(installation.id, reconcileLog);
+      const ctx: ServiceContext = {
+        store: options.store,
+        github: dryRun ? dryRunPort(port, reconcileLog) : port,
+        log: reconcileLog,
+        now,
+        botLogin: login,
+        installationId: installation.id,
+        host,
+        ensuredLabels,
+      };
+      for (const repo of await installationRepositories(app, installation.id)) {
+        try {
+          reports.push(await reconcileRepository(ctx, repo));
+        } catch (error) {
+          reconcileLog.error(
+            { err: error, repo },
+            "repository not reconciled; it is tried again at the next start",
+          );
+        }
+      }
+    }
+    const recreated = reports.reduce((sum, report) => sum + report.recreated.length, 0);
+    reconcileLog.info({ repositories: reports.length, recreated }, "reconciliation finished");
+    return reports;
+  }
+
+  return { worker, reconcile };
+}

@@ -1,0 +1,74 @@
+/**
+ * Processing one inbox delivery: skip events this version does not act on, ignore events sent
+ * by kanbot's own bot account (its label changes, board moves and comments must never trigger
+ * it), authenticate as the delivery's installation and run the event's handler.
+ */
+import type { Logger } from "pino";
+import type { GitHubPort } from "../github/port.js";
+import { handlerFor } from "../handlers/route-event.js";
+import type { HandlerContext } from "../handlers/handler-context.js";
+import { dryRunPort } from "../services/dry-run-port.js";
+import type { Delivery, JobStore } from "../store/index.js";
+
+export interface DeliveryProcessorOptions {
+  store: JobStore;
+  log: Logger;
+  now: () => Date;
+  /** `KANBOT_DRY_RUN`: GitHub writes are logged instead of made. */
+  dryRun: boolean;
+  /** The GitHub host for dependency URLs. */
+  host: string;
+  /** The port of one installation (an installation token, minted and cached by Probot). */
+  portFor: (installationId: number, log: Logger) => Promise<GitHubPort>;
+  /** kanbot's own login, `<app slug>[bot]`. */
+  botLogin: () => Promise<string>;
+}
+
+interface Sender {
+  sender?: { login?: unknown } | null;
+}
+
+export function createDeliveryProcessor(
+  options: DeliveryProcessorOptions,
+): (delivery: Delivery) => Promise<void> {
+  const ensuredLabels = new Set<string>();
+  return async (delivery) => {
+    const log = options.log.child({
+      deliveryId: delivery.deliveryId,
+      event: delivery.event,
+      action: delivery.action,
+    });
+    // 1. Events this version acts on.
+    const handler = handlerFor(delivery.event, delivery.action);
+    if (handler === undefined) {
+      log.debug("no handler for this event; recorded and skipped");
+      return;
+    }
+    // 2. kanbot's own events.
+    const payload = delivery.payload as Sender;
+    const sender = typeof payload.sender?.login === "string" ? payload.sender.login : undefined;
+    const botLogin = await options.botLogin();
+    if (sender !== undefined && sender.toLowerCase() === botLogin.toLowerCase()) {
+      log.debug({ sender }, "event sent by kanbot itself; ignored");
+      return;
+    }
+    if (delivery.installationId === undefined) {
+      log.warn("delivery names no installation; kanbot cannot act on it");
+      return;
+    }
+    // 3. The handler, as the installation.
+    const port = await options.portFor(delivery.installationId, log);
+    const ctx: HandlerContext = {
+      store: options.store,
+      github: options.dryRun ? dryRunPort(port, log) : port,
+      log,
+      now: options.now,
+      botLogin,
+      installationId: delivery.installationId,
+      host: options.host,
+      ensuredLabels,
+      deliveryId: delivery.deliveryId,
+    };
+    await handler(ctx, delivery.payload);
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The board (an organisation's Projects v2 project named by `board.project`): find the issue's
+ * item, adding it when absent, and set its Status field to the state's column. A board, field
+ * or column that does not exist is logged and skipped, never fatal: labels carry the state too.
+ */
+import type { RepoConfig } from "../config/repo-config.js";
+import type { IssueFacts, ProjectBoard, ProjectItem } from "../github/port.js";
+import type { TaskState } from "../domain/types.js";
+import type { ServiceContext } from "./service-context.js";
+
+/** Looks each board and item up once per event. */
+export class BoardLookup {
+  readonly #boards = new Map<string, Promise<ProjectBoard | undefined>>();
+  readonly #items = new Map<string, Promise<ProjectItem | undefined>>();
+
+  board(ctx: ServiceContext, owner: string, number: number): Promise<ProjectBoard | undefined> {
+    const key = `${owner.toLowerCase()}/${number}`;
+    let found = this.#boards.get(key);
+    if (found === undefined) {
+      found = ctx.github.findProject(owner, number);
+      this.#boards.set(key, found);
+    }
+    return found;
+  }
+
+  item(ctx: ServiceContext, board: ProjectBoard, nodeId: string): Promise<ProjectItem | undefined> {
+    const key = `${board.id}:${nodeId}`;
+    let found = this.#items.get(key);
+    if (found === undefined) {
+      found = ctx.github.findProjectItem(board, nodeId);
+      this.#items.set(key, found);
+    }
+    return found;
+  }
+
+  remember(board: ProjectBoard, nodeId: string, item: ProjectItem): void {
+    this.#items.set(`${board.id}:${nodeId}`, Promise.resolve(item));
+  }
+}
+
+/** The board the config names, or undefined (none configured, or the app cannot see it). */
+export async function configuredBoard(
+  ctx: ServiceContext,
+  lookup: BoardLookup,
+  config: RepoConfig,
+  issue: IssueFacts,
+): Promise<ProjectBoard | undefined> {
+  const number = config.board.project;
+  if (number === undefined) return undefined;
+  const board = await lookup.board(ctx, issue.ref.owner, number);
+  if (board === undefined) {
+    ctx.log.warn(
+      { owner: issue.ref.owner, project: number },
+      "board named in .github/kanbot.yml not found or not visible to the app; board update skipped",
+    );
+  }
+  return board;
+}
+
+/** The issue's value of the board's Priority field, when the issue is on the board. */
+export async function boardPriority(
+  ctx: ServiceContext,
+  lookup: BoardLookup,
+  config: RepoConfig,
+  issue: IssueFacts,
+): Promise<string | undefined> {
+  const board = await configuredBoard(ctx, lookup, config, issue);
+  if (board === undefined) return undefined;
+  const item = await lookup.item(ctx, board, issue.nodeId);
+  return item?.values[config.board.priorityField];
+}
+
+/** Sets the issue's card to the column of `state`; adds the issue to the board first if absent. */
+export async function moveCard(
+  ctx: ServiceContext,
+  lookup: BoardLookup,
+  config: RepoConfig,
+  issue: IssueFacts,
+  state: TaskState,
+): Promise<void> {
+  if (state === "canceled") return;
+  const board = await configuredBoard(ctx, lookup, config, issue);
+  if (board === undefined) return;
+  const fieldName = config.board.statusField;
+  const field = board.fields.find((candidate) => sameName(candidate.name, fieldName));
+  if (field === undefined) {
+    ctx.log.warn(
+      { project: board.number, field: fieldName },
+      "board has no such status field; board update skipped",
+    );
+    return;
+  }
+  const column = config.board.columns[state];
+  const option = field.options.find((candidate) => sameName(candidate.name, column));
+  if (option === undefined) {
+    ctx.log.warn(
+      { project: board.number, field: field.name, column, state },
+      "board has no column for this state; board update skipped",
+    );
+    return;
+  }
+  let item = await lookup.item(ctx, board, issue.nodeId);
+  if (item === undefined) {
+    item = await ctx.github.addProjectItem(board, issue.nodeId);
+    ctx.log.info({ project: board.number, issue: issue.ref }, "issue added to the board");
+  }
+  if (sameName(item.values[field.name] ?? "", option.name)) return;
+  await ctx.github.setSingleSelect(board, item.id, field.id, option.id);
+  lookup.remember(board, issue.nodeId, {
+    ...item,
+    values: { ...item.values, [field.name]: option.name },
+  });
+}
+
+function sameName(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}

@@ -1,0 +1,190 @@
+/**
+ * `kanbot plan --repo owner/name`: what would be dispatched next and why each other task is
+ * not. It reads the store only (tasks, the queue, registered runners and the facts recorded in
+ * the audit trail), so it works without GitHub and without the app running.
+ */
+import { formatIssueRef } from "../domain/dependencies.js";
+import type { Job, JobStore, Runner, Task } from "../store/index.js";
+import {
+  latestBlocked,
+  latestDependencies,
+  type BlockedFacts,
+  type DependencyFacts,
+} from "./task-facts.js";
+
+export interface PlanInput {
+  repo: string;
+  tasks: readonly Task[];
+  /** Queued and leased jobs of the repository, in hand-out order (priority, then age). */
+  queue: readonly Job[];
+  runners: readonly Runner[];
+  dependencies: ReadonlyMap<number, DependencyFacts>;
+  blocked: ReadonlyMap<number, BlockedFacts>;
+  now: Date;
+}
+
+export interface PlanEntry {
+  issueNumber: number;
+  state: string;
+  /** For the next job: the runners that could take it; otherwise why it is not dispatched. */
+  reason: string;
+}
+
+export interface DispatchPlan {
+  repo: string;
+  next: PlanEntry | undefined;
+  others: PlanEntry[];
+}
+
+/** Decides, from the store's data alone, what a claiming runner would get next. */
+export function planDispatch(input: PlanInput): DispatchPlan {
+  const live = input.runners.filter((runner) => runner.revokedAt === undefined);
+  const tasksById = new Map(input.tasks.map((task) => [task.id, task]));
+  const plan: DispatchPlan = { repo: input.repo, next: undefined, others: [] };
+  const seen = new Set<number>();
+  for (const job of input.queue) {
+    const task = tasksById.get(job.taskId);
+    if (task === undefined) continue;
+    seen.add(task.id);
+    const entry = (reason: string): PlanEntry => ({
+      issueNumber: task.issueNumber,
+      state: task.state,
+      reason,
+    });
+    const what = `${job.kind} job #${job.id} (attempt ${job.attempt}, agent ${job.agent}, P${job.priority})`;
+    if (job.status === "leased") {
+      plan.others.push(entry(`${what} is running on runner ${job.runnerId ?? "?"}`));
+      continue;
+    }
+    const eligible = live.filter((runner) => canTake(runner, job));
+    if (eligible.length === 0) {
+      plan.others.push(entry(`${what} cannot be dispatched: ${whyNoRunner(live, job)}`));
+      continue;
+    }
+    if (job.notBefore.getTime() > input.now.getTime()) {
+      plan.others.push(
+        entry(`${what} waits for its retry backoff until ${job.notBefore.toISOString()}`),
+      );
+      continue;
+    }
+    if (plan.next === undefined) {
+      plan.next = entry(`${what} -> ${eligible.map((runner) => runner.name).join(", ")}`);
+    } else {
+      plan.others.push(
+        entry(`${what} is queued behind #${plan.next.issueNumber} (priority first, then age)`),
+      );
+    }
+  }
+  for (const task of input.tasks) {
+    if (seen.has(task.id)) continue;
+    plan.others.push({
+      issueNumber: task.issueNumber,
+      state: task.state,
+      reason: taskReason(task, input),
+    });
+  }
+  plan.others.sort((a, b) => a.issueNumber - b.issueNumber);
+  return plan;
+}
+
+function canTake(runner: Runner, job: Job): boolean {
+  const agents = runner.agents.map((agent) => agent.toLowerCase());
+  const labels = runner.labels.map((label) => label.toLowerCase());
+  const repos = runner.repos.map((repo) => repo.toLowerCase());
+  return (
+    agents.includes(job.agent.toLowerCase()) &&
+    job.requiredLabels.every((label) => labels.includes(label.toLowerCase())) &&
+    (repos.length === 0 || repos.includes(job.repo.toLowerCase()))
+  );
+}
+
+function whyNoRunner(runners: readonly Runner[], job: Job): string {
+  if (runners.length === 0) return "no runner is registered (register one with kanbot-runner)";
+  const withAgent = runners.filter((runner) =>
+    runner.agents.some((agent) => agent.toLowerCase() === job.agent.toLowerCase()),
+  );
+  if (withAgent.length === 0) return `no runner offers agent ${job.agent}`;
+  const withLabels = withAgent.filter((runner) =>
+    job.requiredLabels.every((label) =>
+      runner.labels.some((have) => have.toLowerCase() === label.toLowerCase()),
+    ),
+  );
+  if (withLabels.length === 0) {
+    return `no runner with agent ${job.agent} has the labels ${job.requiredLabels.join(", ")}`;
+  }
+  return `no runner with agent ${job.agent} serves ${job.repo}`;
+}
+
+function taskReason(task: Task, input: PlanInput): string {
+  const dependencies = input.dependencies.get(task.id);
+  switch (task.state) {
+    case "waiting": {
+      const blockers = dependencies?.blockers ?? [];
+      return blockers.length === 0
+        ? "waiting for its dependencies"
+        : `waiting on ${blockers.map((ref) => shortRef(ref, input.repo)).join(", ")}`;
+    }
+    case "blocked": {
+      if (dependencies?.cycle) {
+        return `blocked: on a dependency cycle ${dependencies.cycle.map((ref) => shortRef(ref, input.repo)).join(" -> ")}`;
+      }
+      return `blocked: ${input.blocked.get(task.id)?.message ?? "needs a person"}`;
+    }
+    case "queued":
+      return "queued, but its job is missing from the queue; trigger it again";
+    case "running":
+      return "running";
+    case "checks":
+      return "its PR waits for checks";
+    case "review":
+      return "its PR waits for review";
+    case "done":
+      return "done";
+    case "canceled":
+      return "canceled";
+  }
+}
+
+function shortRef(ref: { owner: string; repo: string; number: number }, repo: string): string {
+  return `${ref.owner}/${ref.repo}`.toLowerCase() === repo.toLowerCase()
+    ? `#${ref.number}`
+    : formatIssueRef(ref);
+}
+
+/** Gathers the plan's input from the store and plans. */
+export async function loadDispatchPlan(
+  store: JobStore,
+  repo: string,
+  now: Date,
+): Promise<DispatchPlan> {
+  const [tasks, queue, runners] = await Promise.all([
+    store.listTasks({ repo }),
+    store.listQueue({ repo }),
+    store.listRunners(),
+  ]);
+  const dependencies = new Map<number, DependencyFacts>();
+  const blocked = new Map<number, BlockedFacts>();
+  for (const task of tasks) {
+    const facts = await latestDependencies({ store }, task.id);
+    if (facts !== undefined) dependencies.set(task.id, facts);
+    const block = task.state === "blocked" ? await latestBlocked({ store }, task.id) : undefined;
+    if (block !== undefined) blocked.set(task.id, block);
+  }
+  return planDispatch({ repo, tasks, queue, runners, dependencies, blocked, now });
+}
+
+/** The plan as `kanbot plan` prints it. */
+export function formatPlan(plan: DispatchPlan): string {
+  const lines = [`kanbot plan for ${plan.repo}`, ""];
+  lines.push(
+    plan.next === undefined
+      ? "Next: nothing can be dispatched now."
+      : `Next: #${plan.next.issueNumber} ${plan.next.reason}`,
+  );
+  if (plan.others.length > 0) {
+    lines.push("", "Not dispatched:");
+    for (const entry of plan.others)
+      lines.push(`  #${entry.issueNumber} (${entry.state}): ${entry.reason}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

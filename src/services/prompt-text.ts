@@ -1,0 +1,46 @@
+/**
+ * The issue text stored for the agent's prompt: the body without hidden HTML comments, then the
+ * comments of people who hold at least the configured permission (hidden comments stripped
+ * too). Comments from anyone below that level, and from bots (kanbot included), never enter it.
+ */
+import type { IssueComment, IssueFacts } from "../github/port.js";
+import { stripHtmlComments } from "../domain/issue-text.js";
+import { hasAtLeast, type PermissionLevel } from "../domain/permission.js";
+import type { Permission } from "../domain/types.js";
+import type { ServiceContext } from "./service-context.js";
+
+/** Joins the trusted text; `trusted` says which comment authors may speak to the agent. */
+export function promptText(
+  issue: Pick<IssueFacts, "body">,
+  comments: readonly IssueComment[],
+  trusted: (login: string) => boolean,
+): string {
+  const body = stripHtmlComments(issue.body ?? "").trim();
+  const parts = comments
+    .filter((comment) => comment.authorType !== "Bot" && trusted(comment.author))
+    .map((comment) => ({ author: comment.author, text: stripHtmlComments(comment.body).trim() }))
+    .filter((comment) => comment.text !== "")
+    .map((comment) => `Comment by @${comment.author}:\n\n${comment.text}`);
+  if (parts.length === 0) return body;
+  return [body, "---", ...parts].join("\n\n");
+}
+
+/** Asks GitHub for each human commenter's permission once and builds the prompt text. */
+export async function trustedPromptText(
+  ctx: ServiceContext,
+  issue: IssueFacts,
+  comments: readonly IssueComment[],
+  minimum: Permission,
+): Promise<string> {
+  const levels = new Map<string, PermissionLevel>();
+  for (const comment of comments) {
+    if (comment.authorType === "Bot" || levels.has(comment.author.toLowerCase())) continue;
+    levels.set(
+      comment.author.toLowerCase(),
+      await ctx.github.permissionOf(issue.ref, comment.author),
+    );
+  }
+  return promptText(issue, comments, (login) =>
+    hasAtLeast(levels.get(login.toLowerCase()) ?? "none", minimum),
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * Reconciliation at start (DESIGN section 8): GitHub is the source of truth for what people
+ * see. An issue that carries a kanbot state label but is unknown to the store (the database was
+ * lost or restored from an older backup) is re-created in the state its label shows:
+ *
+ * - `waiting`: waits again (or is queued at once when its dependencies closed meanwhile);
+ * - `queued`, `working`: queued with a new implement job (the old job died with the store);
+ * - `checks`, `review`, `blocked`, `done`: re-created in that state, without a job; the PR half
+ *   of the loop re-gates tasks in checks and review from the PR's own events.
+ */
+import type { RepoRef } from "../domain/dependencies.js";
+import { addAttempt, noBudgetUsed } from "../domain/budget.js";
+import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
+import type { TaskState } from "../domain/types.js";
+import { BoardLookup, moveCard } from "./board-service.js";
+import { mirrorLabels } from "./label-service.js";
+import { updateProgressComment } from "./progress-service.js";
+import { labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config-service.js";
+import type { ServiceContext } from "./service-context.js";
+import { AUDIT_DEPENDENCIES, AUDIT_NOTE, AUDIT_ROUTED, recordFacts } from "./task-facts.js";
+import { gatherStartFacts, repoName } from "./task-service.js";
+
+export interface ReconcileReport {
+  repo: string;
+  /** Issues re-created, with the state they got. */
+  recreated: { issueNumber: number; label: string; state: TaskState }[];
+  /** Issues with a state label that the store already knew. */
+  known: number;
+}
+
+/** Re-creates the tasks of one repository that GitHub shows but the store lost. */
+export async function reconcileRepository(
+  ctx: ServiceContext,
+  repo: RepoRef,
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = { repo: repoName(repo), recreated: [], known: 0 };
+  const loaded = await loadRepoConfig(ctx, repo);
+  if (!loaded.ok) {
+    ctx.log.warn(
+      { repo: report.repo, errors: loaded.errors.length },
+      "invalid .github/kanbot.yml; repository not reconciled",
+    );
+    return report;
+  }
+  const config = loaded.config;
+  const names = labelNamesOf(config);
+  const issues = await ctx.github.listIssuesWithLabels(
+    repo,
+    LABELED_STATES.map((state) => names.states[state]),
+  );
+  const board = new BoardLookup();
+  for (const issue of issues) {
+    if (issue.isPullRequest) continue;
+    if ((await ctx.store.findTask(report.repo, issue.ref.number)) !== undefined) {
+      report.known++;
+      continue;
+    }
+    const label = issue.labels.find((name) => stateForLabel(name, names) !== undefined);
+    const labeled = label === undefined ? undefined : stateForLabel(label, names);
+    if (label === undefined || labeled === undefined) continue;
+
+    const facts = await gatherStartFacts(ctx, { issue, config, board });
+    let state: TaskState = labeled === "running" ? "queued" : labeled;
+    if (state === "waiting" && facts.dependencies.readiness.status === "ready") state = "queued";
+    const { routing } = facts.start;
+    const created = await ctx.store.upsertTask({
+      repo: report.repo,
+      installationId: ctx.installationId,
+      issueNumber: issue.ref.number,
+      title: issue.title,
+      body: facts.start.promptText,
+      state,
+      agent: routing.agent.agent,
+      requiredLabels: routing.runner.labels,
+      priority: routing.priority.priority,
+      budget: taskPolicyOf(config).budget,
+    });
+    if (!created.created) continue;
+    let task = created.task;
+    if (state === "queued") {
+      task = await ctx.store.updateTask(task.id, { used: addAttempt(noBudgetUsed()) });
+      await ctx.store.enqueueJob({ taskId: task.id, kind: "implement", actor: "kanbot" });
+    }
+    await recordFacts(ctx, task.id, AUDIT_ROUTED, {
+      agent: routing.agent.agent,
+      reason: routing.agent.reason,
+      priorityReason: routing.priority.reason,
+      notes: routing.agent.ignored.map((ignored) => `${ignored.request}: ${ignored.reason}`),
+    });
+    await recordFacts(ctx, task.id, AUDIT_DEPENDENCIES, facts.dependencies.facts);
+    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+      note: `Re-created at start: the issue carried the ${label} label but kanbot had no record of the task.`,
+    });
+    await ctx.store.audit({
+      taskId: task.id,
+      actor: "kanbot",
+      action: "task.reconciled",
+      detail: { label, state },
+    });
+    await mirrorLabels(ctx, issue, state, names);
+    await moveCard(ctx, board, config, issue, state);
+    await updateProgressComment(ctx, task, config, facts.comments);
+    report.recreated.push({ issueNumber: issue.ref.number, label, state });
+    ctx.log.info(
+      { repo: report.repo, issue: issue.ref.number, label, state },
+      "task re-created by reconciliation",
+    );
+  }
+  return report;
+}

@@ -1,0 +1,25 @@
+/**
+ * What every service call needs: the store, one installation's GitHub port, a logger, the clock
+ * and kanbot's own identity. Built once per inbox delivery by the inbox worker (src/inbox/).
+ */
+import type { Logger } from "pino";
+import type { GitHubPort } from "../github/port.js";
+import type { JobStore } from "../store/index.js";
+
+export interface ServiceContext {
+  store: JobStore;
+  /** The installation's GitHub port; in dry-run mode its writes are logged, not made. */
+  github: GitHubPort;
+  log: Logger;
+  now: () => Date;
+  /** kanbot's own bot login, `<app slug>[bot]`: the author of the progress comment. */
+  botLogin: string;
+  installationId: number;
+  /** The GitHub host whose issue URLs count as dependencies (`github.com` or GHE_HOST). */
+  host: string;
+  /** Process-wide memo of labels already ensured (`owner/repo:label`, lower-cased). */
+  ensuredLabels: Set<string>;
+}
+
+/** The actor recorded for kanbot's own decisions. */
+export const KANBOT_ACTOR = "kanbot";

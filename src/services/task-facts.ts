@@ -1,0 +1,103 @@
+/**
+ * Facts about a task that the store row does not hold, kept as audit entries (the store's
+ * audit trail of decisions): the routing decision, the dependencies last seen, why the task is
+ * blocked, the timeline notes and the progress comment's id. The newest entry of each wins.
+ */
+import type { IssueRef } from "../domain/dependencies.js";
+import type { JsonValue } from "../store/index.js";
+import type { ServiceContext } from "./service-context.js";
+
+export const AUDIT_NOTE = "task.note";
+export const AUDIT_ROUTED = "task.routed";
+export const AUDIT_DEPENDENCIES = "task.dependencies";
+export const AUDIT_BLOCKED = "task.blocked";
+export const AUDIT_PROGRESS_COMMENT = "progress.comment";
+
+export interface RoutedFacts {
+  agent: string;
+  reason: string;
+  priorityReason: string;
+  /** Requests routing ignored, for the progress comment's notes. */
+  notes: string[];
+}
+
+export interface DependencyFacts {
+  /** Open blockers. */
+  blockers: IssueRef[];
+  /** The dependency cycle the task is on, if any. */
+  cycle: IssueRef[] | null;
+  /** Body references kanbot could not look up. */
+  unknown: IssueRef[];
+}
+
+export interface BlockedFacts {
+  message: string;
+  error: string | null;
+}
+
+export async function recordFacts(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+  action: string,
+  detail: RoutedFacts | DependencyFacts | BlockedFacts | { note: string } | { commentId: number },
+  actor = "kanbot",
+): Promise<void> {
+  await ctx.store.audit({ taskId, actor, action, detail: toJson(detail) });
+}
+
+async function latest(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+  action: string,
+): Promise<unknown> {
+  const [entry] = await ctx.store.listAudit({ taskId, action, limit: 1 });
+  return entry?.detail;
+}
+
+export async function latestRouting(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<RoutedFacts | undefined> {
+  return (await latest(ctx, taskId, AUDIT_ROUTED)) as RoutedFacts | undefined;
+}
+
+export async function latestDependencies(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<DependencyFacts | undefined> {
+  return (await latest(ctx, taskId, AUDIT_DEPENDENCIES)) as DependencyFacts | undefined;
+}
+
+export async function latestBlocked(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<BlockedFacts | undefined> {
+  return (await latest(ctx, taskId, AUDIT_BLOCKED)) as BlockedFacts | undefined;
+}
+
+export async function progressCommentId(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<number | undefined> {
+  const detail = (await latest(ctx, taskId, AUDIT_PROGRESS_COMMENT)) as
+    { commentId?: number } | undefined;
+  return detail?.commentId;
+}
+
+/** Timeline notes, oldest first. */
+export async function timeline(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<{ at: Date; text: string }[]> {
+  const entries = await ctx.store.listAudit({ taskId, action: AUDIT_NOTE, limit: 50 });
+  return entries
+    .map((entry) => ({
+      at: entry.at,
+      text: String((entry.detail as { note?: unknown } | undefined)?.note ?? ""),
+    }))
+    .reverse();
+}
+
+function toJson(value: object): JsonValue {
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
+}

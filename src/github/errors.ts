@@ -270,12 +270,18 @@ function describe(facts: GitHubErrorFacts): string {
 
 /**
  * Turns whatever Octokit threw into a {@link GitHubError}; a `GitHubError` is returned as it is,
- * and an error that did not come from Octokit (a bug of ours) is returned unchanged.
+ * and an error that did not come from Octokit (a bug of ours) is returned unchanged. `baseUrl`
+ * (the Octokit's REST base) completes GraphQL's relative `/graphql` URL on github.com.
  */
-export function toGitHubError(error: unknown, action: string): unknown {
+export function toGitHubError(error: unknown, action: string, baseUrl?: string): unknown {
   if (error instanceof GitHubError) return error;
   if (isGraphQLResponseError(error)) {
-    const url = redactUrl(String(error.request.url ?? "/graphql"));
+    const relative = String(error.request.url ?? "/graphql");
+    const absolute =
+      relative.startsWith("/") && baseUrl !== undefined
+        ? `${baseUrl.replace(/\/+$/, "")}${relative}`
+        : relative;
+    const url = redactUrl(absolute);
     const graphqlErrors = (error.errors ?? []).map((entry) => ({
       type: entry.type,
       message: entry.message,

@@ -218,7 +218,7 @@ class OctokitGitHubPort implements GitHubPort {
     try {
       return await run();
     } catch (error) {
-      throw toGitHubError(error, action);
+      throw toGitHubError(error, action, this.#octokit.request.endpoint.DEFAULTS.baseUrl);
     }
   }
 

@@ -244,7 +244,14 @@ export function fakeInstallation(id: number, account: string, urls: GitHubUrls) 
     html_url: `${urls.web}/organizations/${account}/settings/installations/${id}`,
     repositories_url: `${urls.api}/installation/repositories`,
     events: ["issues", "issue_comment", "projects_v2_item"],
-    account: fakeUser(account, urls),
+    // GHES describes the account as a user or an enterprise; these fields fit both shapes.
+    account: {
+      ...fakeUser(account, urls),
+      name: account,
+      slug: account,
+      created_at: FIXTURE_TIME,
+      updated_at: FIXTURE_TIME,
+    },
     permissions: { issues: "write", metadata: "read" },
     created_at: FIXTURE_TIME,
     updated_at: FIXTURE_TIME,

@@ -1,21 +1,19 @@
 /**
- * The job store on Kysely, for SQLite and Postgres. The few places where the engines differ
- * (the label-match predicate, `FOR UPDATE SKIP LOCKED`, queue wake-ups) are marked; every
- * other query is the same on both.
+ * The job store on Kysely, for SQLite and Postgres: tasks, jobs and leases, logs, audit, queue
+ * wake-ups; runners (`RunnerRegistry`) and the webhook inbox (`WebhookInbox`) are delegated. The
+ * few places where the engines differ (the label-match predicate, `FOR UPDATE SKIP LOCKED`,
+ * LISTEN/NOTIFY) look at `dialect`; every other query is the same on both.
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Expression, Kysely, SqlBool, Transaction, Updateable } from "kysely";
 import { sql } from "kysely";
 import type pg from "pg";
 import type { Logger } from "pino";
 import {
-  DeliveryNotFoundError,
   JobAlreadyFinishedError,
   JobNotFoundError,
   MissingAgentError,
-  RegistrationTokenError,
-  RunnerNotFoundError,
   StaleLeaseError,
   TaskNotFoundError,
   TaskVersionConflictError,
@@ -23,18 +21,20 @@ import {
 import type { StoreDatabaseHandle } from "./database.js";
 import type { JobStore } from "./job-store.js";
 import type { StoreDialect } from "./migrations.js";
-import {
-  fromStringListText,
-  toAuditEntry,
-  toDelivery,
-  toJob,
-  toJsonText,
-  toLogChunk,
-  toRunner,
-  toStringListText,
-  toTask,
-} from "./rows.js";
+import { toAuditEntry, toJob, toJsonText, toLogChunk, toStringListText, toTask } from "./rows.js";
+import { RunnerRegistry } from "./runner-registry.js";
 import type { StoreDatabase, TasksTable } from "./schema.js";
+import {
+  insertAudit,
+  newSecret,
+  runnerActor,
+  SYSTEM_ACTOR,
+  truncate,
+  withoutNul,
+  type Db,
+  type StoreContext,
+  type StorePolicy,
+} from "./store-context.js";
 import type {
   AuditEntry,
   AuditFilter,
@@ -63,54 +63,10 @@ import type {
   TaskChanges,
   TaskFilter,
 } from "./types.js";
-
-/** Tunables of the store's policies. */
-export interface StorePolicy {
-  /** Lost leases a task may have that are still retried; the next loss is `exhausted`. */
-  maxLostLeases: number;
-  /** Processing attempts of a webhook delivery before it is marked `failed`. */
-  deliveryMaxAttempts: number;
-  /** First retry delay of a failed delivery; doubles per attempt. */
-  deliveryBackoffBaseMs: number;
-  /** Longest retry delay of a failed delivery. */
-  deliveryBackoffMaxMs: number;
-}
-
-export const DEFAULT_STORE_POLICY: StorePolicy = {
-  maxLostLeases: 3,
-  deliveryMaxAttempts: 8,
-  deliveryBackoffBaseMs: 5_000,
-  deliveryBackoffMaxMs: 10 * 60_000,
-};
+import { WebhookInbox } from "./webhook-inbox.js";
 
 /** Postgres channel that tells every replica a job may be claimable. */
 const JOB_QUEUED_CHANNEL = "kanbot_job_queued";
-const ERROR_TEXT_LIMIT = 8_000;
-const SYSTEM_ACTOR = "kanbot";
-
-type Db = Kysely<StoreDatabase> | Transaction<StoreDatabase>;
-
-/** SHA-256 hex of a secret token: the only form in which the store keeps tokens. */
-export function hashToken(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
-}
-
-function newSecret(prefix: string): string {
-  return `${prefix}${randomBytes(32).toString("base64url")}`;
-}
-
-function runnerActor(runnerId: string): string {
-  return `runner:${runnerId}`;
-}
-
-function truncate(text: string): string {
-  return text.length > ERROR_TEXT_LIMIT ? `${text.slice(0, ERROR_TEXT_LIMIT)}…` : text;
-}
-
-/** Postgres text cannot hold NUL; agents' output sometimes does. Same result on both engines. */
-function withoutNul(text: string): string {
-  return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
-}
 
 export interface KyselyJobStoreOptions {
   now: () => Date;
@@ -125,6 +81,8 @@ export class KyselyJobStore implements JobStore {
   readonly #now: () => Date;
   readonly #log: Logger;
   readonly #policy: StorePolicy;
+  readonly #runners: RunnerRegistry;
+  readonly #inbox: WebhookInbox;
   /** Identifies this store's own NOTIFYs, so its listeners are not woken twice. */
   readonly #instanceId = randomUUID();
   readonly #queueEvents = new EventEmitter();
@@ -139,6 +97,15 @@ export class KyselyJobStore implements JobStore {
     this.#now = options.now;
     this.#log = options.log;
     this.#policy = options.policy;
+    const ctx: StoreContext = {
+      db: handle.db,
+      dialect: handle.dialect,
+      now: () => this.#ms(),
+      log: options.log,
+      policy: options.policy,
+    };
+    this.#runners = new RunnerRegistry(ctx);
+    this.#inbox = new WebhookInbox(ctx);
     this.#queueEvents.setMaxListeners(0);
   }
 
@@ -183,7 +150,7 @@ export class KyselyJobStore implements JobStore {
         .returningAll()
         .executeTakeFirst();
       if (inserted) {
-        await this.#audit(trx, now, {
+        await insertAudit(trx, now, {
           taskId: inserted.id,
           actor: task.startedBy ?? SYSTEM_ACTOR,
           action: "task.created",
@@ -287,7 +254,7 @@ export class KyselyJobStore implements JobStore {
         if (!current) throw new TaskNotFoundError(taskId);
         throw new TaskVersionConflictError(taskId, options.expectedVersion ?? 0, current.version);
       }
-      await this.#audit(trx, now, {
+      await insertAudit(trx, now, {
         taskId,
         actor: options.actor ?? SYSTEM_ACTOR,
         action: changes.state !== undefined ? "task.state-changed" : "task.updated",
@@ -306,7 +273,7 @@ export class KyselyJobStore implements JobStore {
     const now = this.#ms();
     const queued = await this.#db.transaction().execute(async (trx) => {
       const inserted = await this.#insertJob(trx, now, job);
-      await this.#audit(trx, now, {
+      await insertAudit(trx, now, {
         taskId: inserted.taskId,
         jobId: inserted.id,
         actor: job.actor ?? SYSTEM_ACTOR,
@@ -434,7 +401,7 @@ export class KyselyJobStore implements JobStore {
         .returningAll()
         .executeTakeFirst();
       if (!row) return undefined;
-      await this.#audit(trx, now, {
+      await insertAudit(trx, now, {
         taskId: row.task_id,
         jobId: row.id,
         actor: runnerActor(runner.runnerId),
@@ -531,7 +498,7 @@ export class KyselyJobStore implements JobStore {
         .returningAll()
         .executeTakeFirst();
       if (row) {
-        await this.#audit(trx, now, {
+        await insertAudit(trx, now, {
           taskId: row.task_id,
           jobId,
           actor: row.runner_id ? runnerActor(row.runner_id) : SYSTEM_ACTOR,
@@ -586,7 +553,7 @@ export class KyselyJobStore implements JobStore {
       .returningAll()
       .executeTakeFirst();
     if (canceled) {
-      await this.#audit(trx, now, {
+      await insertAudit(trx, now, {
         taskId: canceled.task_id,
         jobId,
         actor,
@@ -602,7 +569,7 @@ export class KyselyJobStore implements JobStore {
       .returningAll()
       .executeTakeFirst();
     if (requested) {
-      await this.#audit(trx, now, {
+      await insertAudit(trx, now, {
         taskId: requested.task_id,
         jobId,
         actor,
@@ -657,7 +624,7 @@ export class KyselyJobStore implements JobStore {
         const job = toJob(row);
         if (job.status === "canceled") {
           sweep.canceled.push(job);
-          await this.#audit(trx, now, {
+          await insertAudit(trx, now, {
             taskId: job.taskId,
             jobId: job.id,
             actor: SYSTEM_ACTOR,
@@ -682,7 +649,7 @@ export class KyselyJobStore implements JobStore {
           .executeTakeFirstOrThrow();
         this.#log.warn({ jobId: job.id, runnerId: job.runnerId }, "lease expired");
         const exhausted = task.used_lost_leases > this.#policy.maxLostLeases;
-        await this.#audit(trx, now, {
+        await insertAudit(trx, now, {
           taskId: job.taskId,
           jobId: job.id,
           actor: SYSTEM_ACTOR,
@@ -706,7 +673,7 @@ export class KyselyJobStore implements JobStore {
           ...(job.input !== undefined ? { input: job.input } : {}),
         });
         sweep.requeued.push(retry);
-        await this.#audit(trx, now, {
+        await insertAudit(trx, now, {
           taskId: retry.taskId,
           jobId: retry.id,
           actor: SYSTEM_ACTOR,
@@ -815,321 +782,62 @@ export class KyselyJobStore implements JobStore {
     return rows.map(toLogChunk);
   }
 
-  // --- runners -----------------------------------------------------------------------------
+  // --- runners (RunnerRegistry) ------------------------------------------------------------
 
-  async createRegistrationToken(ttlMs: number): Promise<RegistrationTokenGrant> {
-    const now = this.#ms();
-    const token = newSecret("kbreg_");
-    const expiresAt = now + ttlMs;
-    await this.#db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto("registration_tokens")
-        .values({ token_hash: hashToken(token), created_at: now, expires_at: expiresAt })
-        .execute();
-      await this.#audit(trx, now, {
-        actor: SYSTEM_ACTOR,
-        action: "runner.registration-token-created",
-        detail: { expiresAt },
-      });
-    });
-    return { token, expiresAt: new Date(expiresAt) };
+  createRegistrationToken(ttlMs: number): Promise<RegistrationTokenGrant> {
+    return this.#runners.createRegistrationToken(ttlMs);
+  }
+  registerRunner(registration: RunnerRegistration): Promise<RegisteredRunner> {
+    return this.#runners.registerRunner(registration);
+  }
+  authenticateRunner(token: string): Promise<Runner | undefined> {
+    return this.#runners.authenticateRunner(token);
+  }
+  getRunner(runnerId: string): Promise<Runner | undefined> {
+    return this.#runners.getRunner(runnerId);
+  }
+  listRunners(): Promise<Runner[]> {
+    return this.#runners.listRunners();
+  }
+  updateRunner(runnerId: string, update: RunnerUpdate): Promise<Runner> {
+    return this.#runners.updateRunner(runnerId, update);
+  }
+  revokeRunner(runnerId: string, actor?: string): Promise<Runner> {
+    return this.#runners.revokeRunner(runnerId, actor);
+  }
+  listOfferedAgents(): Promise<string[]> {
+    return this.#runners.listOfferedAgents();
   }
 
-  async registerRunner(registration: RunnerRegistration): Promise<RegisteredRunner> {
-    const now = this.#ms();
-    const runnerId = randomUUID();
-    const token = newSecret("kbr_");
-    const tokenHash = hashToken(registration.registrationToken);
-    return this.#db.transaction().execute(async (trx) => {
-      const spent = await trx
-        .updateTable("registration_tokens")
-        .set({ used_at: now, runner_id: runnerId })
-        .where("token_hash", "=", tokenHash)
-        .where("used_at", "is", null)
-        .where("expires_at", ">", now)
-        .returning("token_hash")
-        .executeTakeFirst();
-      if (!spent) {
-        const known = await trx
-          .selectFrom("registration_tokens")
-          .select(["used_at"])
-          .where("token_hash", "=", tokenHash)
-          .executeTakeFirst();
-        throw new RegistrationTokenError(
-          !known ? "unknown" : known.used_at !== null ? "used" : "expired",
-        );
-      }
-      const row = await trx
-        .insertInto("runners")
-        .values({
-          id: runnerId,
-          name: registration.name,
-          token_hash: hashToken(token),
-          agents: toStringListText(registration.agents),
-          labels: toStringListText(registration.labels),
-          repos: toStringListText(registration.repos),
-          registered_at: now,
-          last_seen_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await this.#audit(trx, now, {
-        actor: runnerActor(runnerId),
-        action: "runner.registered",
-        detail: {
-          name: registration.name,
-          agents: [...registration.agents],
-          labels: [...registration.labels],
-          repos: [...registration.repos],
-        },
-      });
-      return { runner: toRunner(row), token };
-    });
+  // --- webhook inbox (WebhookInbox) --------------------------------------------------------
+
+  recordDelivery(delivery: NewDelivery): Promise<RecordDeliveryResult> {
+    return this.#inbox.recordDelivery(delivery);
   }
-
-  async authenticateRunner(token: string): Promise<Runner | undefined> {
-    const row = await this.#db
-      .updateTable("runners")
-      .set({ last_seen_at: this.#ms() })
-      .where("token_hash", "=", hashToken(token))
-      .where("revoked_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
-    return row && toRunner(row);
+  nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]> {
+    return this.#inbox.nextDeliveries(options);
   }
-
-  async getRunner(runnerId: string): Promise<Runner | undefined> {
-    const row = await this.#db
-      .selectFrom("runners")
-      .selectAll()
-      .where("id", "=", runnerId)
-      .executeTakeFirst();
-    return row && toRunner(row);
+  markDeliveryDone(deliveryId: string): Promise<Delivery> {
+    return this.#inbox.markDeliveryDone(deliveryId);
   }
-
-  async listRunners(): Promise<Runner[]> {
-    const rows = await this.#db
-      .selectFrom("runners")
-      .selectAll()
-      .orderBy("registered_at")
-      .orderBy("id")
-      .execute();
-    return rows.map(toRunner);
-  }
-
-  async updateRunner(runnerId: string, update: RunnerUpdate): Promise<Runner> {
-    const row = await this.#db
-      .updateTable("runners")
-      .set({
-        ...(update.name !== undefined ? { name: update.name } : {}),
-        ...(update.agents !== undefined ? { agents: toStringListText(update.agents) } : {}),
-        ...(update.labels !== undefined ? { labels: toStringListText(update.labels) } : {}),
-        ...(update.repos !== undefined ? { repos: toStringListText(update.repos) } : {}),
-        last_seen_at: this.#ms(),
-      })
-      .where("id", "=", runnerId)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw new RunnerNotFoundError(runnerId);
-    return toRunner(row);
-  }
-
-  async revokeRunner(runnerId: string, actor: string = SYSTEM_ACTOR): Promise<Runner> {
-    const now = this.#ms();
-    return this.#db.transaction().execute(async (trx) => {
-      const row = await trx
-        .updateTable("runners")
-        .set((eb) => ({ revoked_at: eb.fn.coalesce("revoked_at", eb.val(now)) }))
-        .where("id", "=", runnerId)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw new RunnerNotFoundError(runnerId);
-      await this.#audit(trx, now, { actor, action: "runner.revoked", detail: { runnerId } });
-      return toRunner(row);
-    });
-  }
-
-  async listOfferedAgents(): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom("runners")
-      .select("agents")
-      .where("revoked_at", "is", null)
-      .execute();
-    return [...new Set(rows.flatMap((row) => fromStringListText(row.agents)))].sort();
-  }
-
-  // --- webhook inbox -----------------------------------------------------------------------
-
-  async recordDelivery(delivery: NewDelivery): Promise<RecordDeliveryResult> {
-    const now = this.#ms();
-    const row = await this.#db
-      .insertInto("deliveries")
-      .values({
-        delivery_id: delivery.deliveryId,
-        event: delivery.event,
-        action: delivery.action ?? null,
-        installation_id: delivery.installationId ?? null,
-        payload: withoutNul(JSON.stringify(delivery.payload)),
-        ordering_key: delivery.orderingKey,
-        status: "pending",
-        attempts: 0,
-        next_attempt_at: now,
-        received_at: now,
-      })
-      .onConflict((oc) => oc.column("delivery_id").doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (row) return { outcome: "inserted", delivery: toDelivery(row) };
-    const existing = await this.getDelivery(delivery.deliveryId);
-    if (!existing) throw new DeliveryNotFoundError(delivery.deliveryId);
-    this.#log.debug({ deliveryId: delivery.deliveryId }, "duplicate webhook delivery ignored");
-    return { outcome: "duplicate", delivery: existing };
-  }
-
-  async nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]> {
-    if (options.limit <= 0) return [];
-    const now = this.#ms();
-    const holdUntil = now + (options.holdMs ?? 60_000);
-    const rows = await this.#db.transaction().execute((trx) => {
-      const due = trx
-        .selectFrom("deliveries as d")
-        .select("d.id")
-        .where("d.status", "=", "pending")
-        .where("d.next_attempt_at", "<=", now)
-        .where((eb) => eb.or([eb("d.locked_until", "is", null), eb("d.locked_until", "<=", now)]))
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom("deliveries as older")
-                .select("older.id")
-                .whereRef("older.ordering_key", "=", "d.ordering_key")
-                .where("older.status", "=", "pending")
-                .whereRef("older.id", "<", "d.id"),
-            ),
-          ),
-        )
-        .orderBy("d.id")
-        .limit(options.limit)
-        .$if(this.#dialect === "postgres", (qb) => qb.forUpdate().skipLocked());
-      return trx
-        .updateTable("deliveries")
-        .set({ locked_until: holdUntil })
-        .where("id", "in", due)
-        .where("status", "=", "pending")
-        .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<=", now)]))
-        .returningAll()
-        .execute();
-    });
-    return rows.sort((a, b) => a.id - b.id).map(toDelivery);
-  }
-
-  async markDeliveryDone(deliveryId: string): Promise<Delivery> {
-    const now = this.#ms();
-    const row = await this.#db
-      .updateTable("deliveries")
-      .set((eb) => ({
-        status: "done",
-        attempts: eb("attempts", "+", 1),
-        processed_at: now,
-        locked_until: null,
-      }))
-      .where("delivery_id", "=", deliveryId)
-      .returningAll()
-      .executeTakeFirst();
-    if (!row) throw new DeliveryNotFoundError(deliveryId);
-    return toDelivery(row);
-  }
-
-  async markDeliveryFailed(
+  markDeliveryFailed(
     deliveryId: string,
     error: string,
-    options: { permanent?: boolean } = {},
+    options?: { permanent?: boolean },
   ): Promise<Delivery> {
-    const now = this.#ms();
-    return this.#db.transaction().execute(async (trx) => {
-      const current = await trx
-        .selectFrom("deliveries")
-        .select(["attempts"])
-        .where("delivery_id", "=", deliveryId)
-        .executeTakeFirst();
-      if (!current) throw new DeliveryNotFoundError(deliveryId);
-      const attempts = current.attempts + 1;
-      const giveUp = options.permanent === true || attempts >= this.#policy.deliveryMaxAttempts;
-      const delay = Math.min(
-        this.#policy.deliveryBackoffBaseMs * 2 ** (attempts - 1),
-        this.#policy.deliveryBackoffMaxMs,
-      );
-      const row = await trx
-        .updateTable("deliveries")
-        .set({
-          status: giveUp ? "failed" : "pending",
-          attempts,
-          last_error: truncate(withoutNul(error)),
-          next_attempt_at: giveUp ? now : now + delay,
-          processed_at: giveUp ? now : null,
-          locked_until: null,
-        })
-        .where("delivery_id", "=", deliveryId)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      if (giveUp) {
-        this.#log.error({ deliveryId, attempts }, "webhook delivery failed for good");
-        await this.#audit(trx, now, {
-          actor: SYSTEM_ACTOR,
-          action: "delivery.failed",
-          detail: { deliveryId, event: row.event, attempts, error: truncate(error) },
-        });
-      } else {
-        this.#log.warn(
-          { deliveryId, attempts, retryInMs: delay },
-          "webhook delivery will be retried",
-        );
-      }
-      return toDelivery(row);
-    });
+    return this.#inbox.markDeliveryFailed(deliveryId, error, options);
   }
-
-  async getDelivery(deliveryId: string): Promise<Delivery | undefined> {
-    const row = await this.#db
-      .selectFrom("deliveries")
-      .selectAll()
-      .where("delivery_id", "=", deliveryId)
-      .executeTakeFirst();
-    return row && toDelivery(row);
+  getDelivery(deliveryId: string): Promise<Delivery | undefined> {
+    return this.#inbox.getDelivery(deliveryId);
   }
-
-  async listDeliveries(filter: DeliveryFilter = {}): Promise<Delivery[]> {
-    const { statuses, orderingKey, limit } = filter;
-    if (statuses && statuses.length === 0) return [];
-    const rows = await this.#db
-      .selectFrom("deliveries")
-      .selectAll()
-      .$if(statuses !== undefined, (qb) => qb.where("status", "in", [...(statuses ?? [])]))
-      .$if(orderingKey !== undefined, (qb) => qb.where("ordering_key", "=", orderingKey ?? ""))
-      .orderBy("id")
-      .$if(limit !== undefined, (qb) => qb.limit(limit ?? 0))
-      .execute();
-    return rows.map(toDelivery);
+  listDeliveries(filter?: DeliveryFilter): Promise<Delivery[]> {
+    return this.#inbox.listDeliveries(filter);
   }
 
   // --- audit -------------------------------------------------------------------------------
 
   async audit(entry: NewAuditEntry): Promise<void> {
-    await this.#audit(this.#db, this.#ms(), entry);
-  }
-
-  async #audit(db: Db, at: number, entry: NewAuditEntry): Promise<void> {
-    await db
-      .insertInto("audit_log")
-      .values({
-        at,
-        task_id: entry.taskId ?? null,
-        job_id: entry.jobId ?? null,
-        actor: entry.actor,
-        action: entry.action,
-        detail: toJsonText(entry.detail),
-      })
-      .execute();
+    await insertAudit(this.#db, this.#ms(), entry);
   }
 
   async listAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {

@@ -4,7 +4,8 @@
 import { pino, type Logger } from "pino";
 import { migrateDatabase, openDatabase } from "./database.js";
 import type { JobStore } from "./job-store.js";
-import { DEFAULT_STORE_POLICY, KyselyJobStore, type StorePolicy } from "./kysely-job-store.js";
+import { KyselyJobStore } from "./kysely-job-store.js";
+import { DEFAULT_STORE_POLICY, type StorePolicy } from "./store-context.js";
 import { DEFAULT_DATABASE_URL, parseStoreUrl, redactUrl } from "./store-url.js";
 
 export interface OpenStoreOptions {

@@ -1,0 +1,197 @@
+/**
+ * The handlers' integration harness: the kanbot app in a test Probot, a real SQLite store in a
+ * temporary folder and the inbox worker, driven by hand (`drain()` processes every recorded
+ * delivery, so tests assert on outcomes, never on timing). Pair it with the strict GitHub mock:
+ *
+ *   const gh = setupGitHubMock();
+ *   const ghp = portMocks(gh);
+ *   const h = await createHarness(gh);
+ *   appIdentity(gh); ghp.installationToken() ...
+ *   await h.receive("issues", labeledPayload());
+ *   await h.drain();
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import kanbotApp from "../../src/index.js";
+import type { KanbotRuntime } from "../../src/inbox/kanbot-runtime.js";
+import { openStore, type JobStore } from "../../src/store/index.js";
+import type { GitHubMock } from "./github-mock.js";
+import { issueNodeId, type GitHubPortMocks } from "./github-port-mocks.js";
+import { webhookExample } from "./github-webhooks.js";
+import { createTestProbot, type TestProbot, type WebhookPayload } from "./probot.js";
+import type { IssueRef } from "../../src/domain/dependencies.js";
+import { stateLabelDefinition, resolveLabelNames } from "../../src/domain/labels.js";
+import type { TaskState } from "../../src/domain/types.js";
+
+/** kanbot's app slug in tests, and so its bot login. */
+export const TEST_APP_SLUG = "kanbot";
+export const BOT_LOGIN = `${TEST_APP_SLUG}[bot]`;
+
+/** The repository of GitHub's example payloads. */
+export const REPO = { owner: "Codertocat", repo: "Hello-World" } as const;
+
+export function issueRef(number: number): IssueRef {
+  return { ...REPO, number };
+}
+
+export interface Harness extends TestProbot {
+  store: JobStore;
+  runtime: KanbotRuntime;
+  /** The SQLite file, for a restart on the same database. */
+  databasePath: string;
+  /** Processes every due delivery; returns how many. */
+  drain(): Promise<number>;
+  /** Stops the worker and closes the store (the temp folder is removed by `cleanup`). */
+  close(): Promise<void>;
+}
+
+const dirs: string[] = [];
+
+/** A temp folder for a SQLite file. */
+export function tempDatabasePath(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "kanbot-handlers-"));
+  dirs.push(dir);
+  return path.join(dir, "kanbot.sqlite");
+}
+
+/** Removes the temp folders; `afterAll`. */
+export function cleanupHarnessFolders(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export async function createHarness(
+  gh: GitHubMock,
+  options: { databasePath?: string; dryRun?: boolean } = {},
+): Promise<Harness> {
+  const databasePath = options.databasePath ?? tempDatabasePath();
+  const store = await openStore({ url: databasePath });
+  let runtime: KanbotRuntime | undefined;
+  const probot = await createTestProbot({
+    app: kanbotApp({
+      store,
+      dryRun: options.dryRun ?? false,
+      onRuntime: (created) => (runtime = created),
+    }),
+    baseUrl: gh.baseUrl,
+  });
+  if (runtime === undefined) throw new Error("kanbot app did not build its runtime");
+  const built = runtime;
+  return {
+    ...probot,
+    store,
+    runtime: built,
+    databasePath,
+    drain: () => built.worker.drain(),
+    async close() {
+      await built.worker.stop();
+      await store.close();
+    },
+  };
+}
+
+/** `GET /app` with the app's JWT: kanbot learns its slug (and so its bot login) once. */
+export function appIdentity(gh: GitHubMock, slug = TEST_APP_SLUG): void {
+  gh.rest("GET", "/app").reply(200, {
+    id: 123456,
+    slug,
+    node_id: "A_kwHOAAAB",
+    name: slug,
+    owner: { login: "octo-org", id: 1 },
+  });
+}
+
+/** `issues.labeled` from GitHub's example, for `number` with `label`, sent by `sender`. */
+export function labeledPayload(
+  options: { number?: number; label?: string; sender?: string; senderType?: string } = {},
+): WebhookPayload<"issues"> {
+  const payload = webhookExample("issues", "labeled") as WebhookPayload<"issues"> & {
+    label: { name: string };
+    issue: { number: number };
+    sender: { login: string; type: string };
+  };
+  payload.label.name = options.label ?? "agent:ready";
+  payload.issue.number = options.number ?? 1;
+  payload.sender.login = options.sender ?? "alice";
+  payload.sender.type = options.senderType ?? "User";
+  return payload;
+}
+
+/** An `issue_comment.created` from GitHub's example with `body`, by `author`, on issue `number`. */
+export function commentPayload(
+  body: string,
+  options: { number?: number; author?: string } = {},
+): WebhookPayload<"issue_comment"> {
+  const payload = webhookExample("issue_comment", "created") as WebhookPayload<"issue_comment"> & {
+    comment: { body: string; user: { login: string } };
+    issue: { number: number; pull_request?: unknown };
+    sender: { login: string };
+  };
+  payload.comment.body = body;
+  payload.comment.user.login = options.author ?? "alice";
+  payload.sender.login = options.author ?? "alice";
+  payload.issue.number = options.number ?? 1;
+  delete payload.issue.pull_request;
+  return payload;
+}
+
+export interface TriggerMocks {
+  number?: number;
+  /** `.github/kanbot.yml`; null: none. */
+  config?: string | null;
+  sender?: string;
+  labels?: string[];
+  title?: string;
+  body?: string;
+  /** The state the task ends in (its label is created and added). */
+  state?: TaskState;
+  blockedBy?: { ref: IssueRef; state: "open" | "closed" }[];
+  /** Labels the repository has already. */
+  existingLabels?: string[];
+  /** Skip the token request (Probot cached it earlier in the test). */
+  tokenCached?: boolean;
+  /** Skip `GET /app` (asked earlier in the test). */
+  identityKnown?: boolean;
+  commentId?: number;
+}
+
+/**
+ * The calls one accepted trigger of issue `number` makes, in the order the handler makes them:
+ * config, permission, the issue, dependencies, comments, the state label (created), the trigger
+ * label removed, the state label added, the progress comment created.
+ */
+export function triggerMocks(
+  gh: GitHubMock,
+  ghp: GitHubPortMocks,
+  options: TriggerMocks = {},
+): void {
+  const number = options.number ?? 1;
+  const ref = issueRef(number);
+  const state = options.state ?? "queued";
+  const names = resolveLabelNames();
+  if (options.identityKnown !== true) appIdentity(gh);
+  if (options.tokenCached !== true) ghp.installationToken();
+  ghp.file(REPO, ".github/kanbot.yml", options.config ?? null);
+  ghp.permission(REPO, options.sender ?? "alice", "write");
+  const labels = options.labels ?? ["agent:ready"];
+  ghp.issue(ref, {
+    labels,
+    title: options.title ?? "Add a widget",
+    body: options.body ?? "Please add a widget.",
+  });
+  ghp.blockedBy(ref, options.blockedBy ?? []);
+  ghp.subIssues(ref, []);
+  ghp.comments(ref, []);
+  const definition = stateLabelDefinition(state, names);
+  if (definition !== undefined) {
+    ghp.ensureLabels(REPO, { existing: options.existingLabels ?? [], create: [definition] });
+  }
+  if (labels.includes("agent:ready")) ghp.removeLabel(ref, "agent:ready");
+  if (definition !== undefined) ghp.addLabels(ref, [definition.name]);
+  ghp.createComment(ref, {
+    body: /^<!-- kanbot:progress /,
+    id: options.commentId ?? 1000 + number,
+  });
+}
+
+export { issueNodeId };

@@ -81,6 +81,8 @@ const DEFAULT_GRACE_MS = 5_000;
 const DEFAULT_MAX_LOG_BYTES = 5 * 1024 * 1024;
 const MAX_LINE_BYTES = 4 * 1024 * 1024;
 const STDERR_TAIL_LINES = 40;
+/** How long to wait for SIGKILLed processes to disappear (only D-state processes take long). */
+const KILL_WAIT_MS = 5_000;
 
 /**
  * Runs a command to its end. Never throws for a failing command (an agent failing is an outcome,
@@ -296,6 +298,9 @@ class TreeTracker {
       signalPid(info.pid, "SIGKILL");
     }
     for (const info of outside) signalPid(info.pid, "SIGKILL");
+    // kill() returns before the target is gone: wait (bounded) so that when the result is
+    // reported, the tree is really dead.
+    await this.waitForEnd(KILL_WAIT_MS, () => true);
   }
 
   /** Live members of the tree that are not in the root's process group. */

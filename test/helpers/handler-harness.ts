@@ -148,6 +148,8 @@ export interface TriggerMocks {
   blockedBy?: { ref: IssueRef; state: "open" | "closed" }[];
   /** Labels the repository has already. */
   existingLabels?: string[];
+  /** Skip `ensureLabels` (the state label was ensured earlier in this process). */
+  labelsEnsured?: boolean;
   /** Skip the token request (Probot cached it earlier in the test). */
   tokenCached?: boolean;
   /** Skip `GET /app` (asked earlier in the test). */
@@ -183,7 +185,7 @@ export function triggerMocks(
   ghp.subIssues(ref, []);
   ghp.comments(ref, []);
   const definition = stateLabelDefinition(state, names);
-  if (definition !== undefined) {
+  if (definition !== undefined && options.labelsEnsured !== true) {
     ghp.ensureLabels(REPO, { existing: options.existingLabels ?? [], create: [definition] });
   }
   if (labels.includes("agent:ready")) ghp.removeLabel(ref, "agent:ready");

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { toGitHubError } from "./errors.js";
 import { createGitHubPort, type InstallationOctokit } from "./octokit-port.js";
+import type { RepoRef } from "../domain/dependencies.js";
 import type { GitHubPort } from "./port.js";
 
 /** One installation of the app: where it is installed. */
@@ -34,6 +35,47 @@ export async function listInstallations(appOctokit: InstallationOctokit): Promis
     }));
   } catch (error) {
     throw toGitHubError(error, "list the app's installations");
+  }
+}
+
+/**
+ * kanbot's own login, `<app slug>[bot]`, from `GET /app` with the app's Octokit (`await
+ * app.auth()`): events whose sender is this login are kanbot's own and are ignored.
+ */
+export async function appBotLogin(appOctokit: InstallationOctokit): Promise<string> {
+  let slug: string | undefined;
+  try {
+    const { data } = await appOctokit.rest.apps.getAuthenticated();
+    slug = data?.slug;
+  } catch (error) {
+    throw toGitHubError(error, "read the app's own identity");
+  }
+  if (slug === undefined || slug === "") {
+    throw new Error(
+      "GitHub's GET /app answer has no slug, so kanbot cannot tell its own events apart: check APP_ID and PRIVATE_KEY.",
+    );
+  }
+  return `${slug}[bot]`;
+}
+
+/**
+ * The repositories an installation can reach (`GET /installation/repositories`, paginated),
+ * with that installation's Octokit, except archived and disabled ones (kanbot can write to none
+ * of those). Reconciliation on start walks these.
+ */
+export async function listInstallationRepositories(
+  octokit: InstallationOctokit,
+): Promise<RepoRef[]> {
+  try {
+    const repositories = await octokit.paginate(
+      octokit.rest.apps.listReposAccessibleToInstallation,
+      { per_page: 100 },
+    );
+    return repositories
+      .filter((repository) => repository.archived !== true && repository.disabled !== true)
+      .map((repository) => ({ owner: repository.owner.login, repo: repository.name }));
+  } catch (error) {
+    throw toGitHubError(error, "list the installation's repositories");
   }
 }
 

@@ -245,17 +245,6 @@ class OctokitGitHubPort implements GitHubPort {
 
   // --- repository --------------------------------------------------------------------------
 
-  async listRepositories(): Promise<RepoRef[]> {
-    const repositories = await this.#call("list the installation's repositories", () =>
-      this.#octokit.paginate(this.#octokit.rest.apps.listReposAccessibleToInstallation, {
-        per_page: PER_PAGE,
-      }),
-    );
-    return repositories
-      .filter((repository) => repository.archived !== true && repository.disabled !== true)
-      .map((repository) => ({ owner: repository.owner.login, repo: repository.name }));
-  }
-
   async defaultBranch(repo: RepoRef): Promise<string> {
     const { data } = await this.#call(`read the repository ${repo.owner}/${repo.repo}`, () =>
       this.#octokit.rest.repos.get({ owner: repo.owner, repo: repo.repo }),

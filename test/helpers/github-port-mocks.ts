@@ -260,6 +260,26 @@ export function fakeInstallation(id: number, account: string, urls: GitHubUrls) 
   };
 }
 
+/** The `integration` (GitHub App) `GET /app` answers, with this slug. */
+export function fakeApp(slug: string, urls: GitHubUrls) {
+  const id = 123456;
+  return {
+    id,
+    slug,
+    node_id: `A_${Buffer.from(String(id)).toString("base64url")}`,
+    client_id: "Iv1.0000000000000000",
+    owner: fakeUser("octo-org", urls),
+    name: slug,
+    description: null,
+    external_url: "https://kanbot.example.com",
+    html_url: `${urls.web}/apps/${slug}`,
+    created_at: FIXTURE_TIME,
+    updated_at: FIXTURE_TIME,
+    permissions: { issues: "write", metadata: "read" },
+    events: ["issues"],
+  };
+}
+
 /** An issue in a list answer; `pullRequest` makes it a pull request, as the issues API lists them. */
 export interface ListedIssue extends IssueFields {
   pullRequest?: boolean;
@@ -394,7 +414,7 @@ export class GitHubPortMocks {
 
   // --- repository ----------------------------------------------------------------------------
 
-  /** `listRepositories`: `GET /installation/repositories`, paginated. */
+  /** `listInstallationRepositories`: `GET /installation/repositories`, paginated. */
   repositories(repos: readonly (RepoRef & { archived?: boolean })[]): this {
     const bodies = repos.map((repo) =>
       fakeRepository(repoOf(repo), { archived: repo.archived ?? false }, this.gh.urls),
@@ -411,6 +431,14 @@ export class GitHubPortMocks {
       {},
       installations.map(({ id, account }) => fakeInstallation(id, account, this.gh.urls)),
     );
+  }
+
+  /** `appBotLogin`: `GET /app` (app JWT) answering the app `slug` (its bot is `<slug>[bot]`). */
+  app(slug = "kanbot"): this {
+    const body = fakeApp(slug, this.gh.urls);
+    this.#checked("GET", "/app", 200, body);
+    this.gh.rest("GET", "/app").reply(200, body);
+    return this;
   }
 
   /** `defaultBranch`: `GET /repos/{owner}/{repo}`. */

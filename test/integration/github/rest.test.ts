@@ -65,22 +65,6 @@ describe("GitHub port: REST", () => {
 
       expect(text).toBeUndefined();
     });
-
-    it("lists the installation's repositories over several pages, without archived ones", async () => {
-      const repos = Array.from({ length: 101 }, (_, i) => ({
-        owner: "octo-org",
-        repo: `repo-${i}`,
-        archived: i === 3,
-      }));
-      ghp.repositories(repos);
-
-      const listed = await portFor(gh.baseUrl).listRepositories();
-
-      expect(listed).toHaveLength(100);
-      expect(listed[0]).toEqual({ owner: "octo-org", repo: "repo-0" });
-      expect(listed.map((r) => r.repo)).not.toContain("repo-3");
-      expect(gh.requests).toHaveLength(2);
-    });
   });
 
   describe("issues and comments", () => {

@@ -1,0 +1,254 @@
+/**
+ * The bare mirror of one repository and the git operations on it. A mirror is a bare repository
+ * whose `origin` is the repository's URL without credentials; remote branches are fetched to
+ * `refs/remotes/origin/*`, so the local `refs/heads/*` belong to the runner's worktrees and a
+ * fetch never touches a branch a worktree has checked out.
+ *
+ * The mirror's config is rewritten before every fetch and push: worktrees share it, so an agent
+ * running `git config` in its worktree writes there, and the runner's network commands must not
+ * follow what it wrote (a remote URL, an `insteadOf`, an `include.path`).
+ */
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+import type { Logger } from "pino";
+
+import { gitAuthEnv, retryOnLock, runGit, type GitResult, type LockRetryPolicy } from "./git.js";
+
+/** What every git call of the workspace layer needs. */
+export interface GitContext {
+  /** The base environment ({@link gitEnv}). */
+  env: Readonly<Record<string, string>>;
+  lockRetry: LockRetryPolicy;
+  /** Time limit of fetch and push. */
+  networkTimeoutMs: number;
+  log: Logger;
+}
+
+export interface GitCall {
+  cwd: string;
+  args: readonly string[];
+  /** Added to the context's environment. */
+  env?: Readonly<Record<string, string>>;
+  secrets?: readonly string[];
+  okExitCodes?: readonly number[];
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Runs git with the context's environment, retrying while another process holds a lock. */
+export function git(context: GitContext, call: GitCall): Promise<GitResult> {
+  return retryOnLock(
+    () =>
+      runGit({
+        args: call.args,
+        cwd: call.cwd,
+        env: { ...context.env, ...call.env },
+        secrets: call.secrets,
+        okExitCodes: call.okExitCodes,
+        signal: call.signal,
+        timeoutMs: call.timeoutMs,
+      }),
+    context.lockRetry,
+  );
+}
+
+/** The refspec of a mirror: remote branches to `refs/remotes/origin/*`. */
+export const MIRROR_FETCH_REFSPEC = "+refs/heads/*:refs/remotes/origin/*";
+
+/** The mirror's config file: the same every time, whatever was written to it in between. */
+export function mirrorConfigText(url: string): string {
+  return [
+    "[core]",
+    "\trepositoryformatversion = 0",
+    "\tfilemode = true",
+    "\tbare = true",
+    '[remote "origin"]',
+    `\turl = ${quoteConfigValue(url)}`,
+    `\tfetch = ${MIRROR_FETCH_REFSPEC}`,
+    "",
+  ].join("\n");
+}
+
+/** Creates the mirror when it is missing and (re)writes its config. Returns whether it was created. */
+export async function ensureMirror(
+  context: GitContext,
+  mirrorPath: string,
+  url: string,
+): Promise<boolean> {
+  const created = !(await isFile(join(mirrorPath, "HEAD")));
+  if (created) {
+    await mkdir(dirname(mirrorPath), { recursive: true });
+    await git(context, {
+      cwd: dirname(mirrorPath),
+      args: ["init", "--bare", "--quiet", mirrorPath],
+    });
+  }
+  await resetMirrorConfig(mirrorPath, url);
+  return created;
+}
+
+/** Rewrites the mirror's config atomically (write, then rename). */
+export async function resetMirrorConfig(mirrorPath: string, url: string): Promise<void> {
+  const target = join(mirrorPath, "config");
+  const temporary = join(mirrorPath, `config.kanbot-${process.pid}.tmp`);
+  await writeFile(temporary, mirrorConfigText(url), { mode: 0o644 });
+  await rename(temporary, target);
+}
+
+export interface NetworkCall {
+  url: string;
+  /** The job's installation token; `undefined` for a remote without authentication (tests, public file remotes). */
+  token: string | undefined;
+  signal?: AbortSignal;
+}
+
+/** `git fetch --prune origin` in the mirror, authenticated through the environment. */
+export async function fetchMirror(
+  context: GitContext,
+  mirrorPath: string,
+  call: NetworkCall,
+): Promise<void> {
+  await resetMirrorConfig(mirrorPath, call.url);
+  await git(context, {
+    cwd: mirrorPath,
+    args: ["--git-dir", mirrorPath, "fetch", "--prune", "--no-tags", "--quiet", "origin"],
+    env: authEnv(call),
+    secrets: secretsOf(call),
+    signal: call.signal,
+    timeoutMs: context.networkTimeoutMs,
+  });
+}
+
+export interface PushCall extends NetworkCall {
+  sha: string;
+  branch: string;
+  /** The remote branch's value this push may replace; `null`: the branch must not exist yet. */
+  expected: string | null;
+}
+
+/** Pushes `sha` to `refs/heads/<branch>` on origin with a lease on the expected value. */
+export async function pushFromMirror(
+  context: GitContext,
+  mirrorPath: string,
+  call: PushCall,
+): Promise<void> {
+  await resetMirrorConfig(mirrorPath, call.url);
+  const ref = `refs/heads/${call.branch}`;
+  await git(context, {
+    cwd: mirrorPath,
+    args: [
+      "--git-dir",
+      mirrorPath,
+      "push",
+      "--porcelain",
+      "--no-verify",
+      `--force-with-lease=${ref}:${call.expected ?? ""}`,
+      "origin",
+      `${call.sha}:${ref}`,
+    ],
+    env: authEnv(call),
+    secrets: secretsOf(call),
+    signal: call.signal,
+    timeoutMs: context.networkTimeoutMs,
+  });
+  // The mirror now knows the remote branch's new value, as a fetch would have recorded it.
+  await git(context, {
+    cwd: mirrorPath,
+    args: ["--git-dir", mirrorPath, "update-ref", `refs/remotes/origin/${call.branch}`, call.sha],
+  });
+}
+
+/** The commit a ref points to, or `null` when it does not exist. */
+export async function resolveRef(
+  context: GitContext,
+  gitDir: string,
+  ref: string,
+): Promise<string | null> {
+  const result = await git(context, {
+    cwd: gitDir,
+    args: ["--git-dir", gitDir, "rev-parse", "--verify", "--quiet", `${ref}^{commit}`],
+    okExitCodes: [1, 128],
+  });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+
+/** One entry of `git worktree list --porcelain`. */
+export interface WorktreeEntry {
+  path: string;
+  head: string | null;
+  /** `refs/heads/…`, or `null` when detached or bare. */
+  branch: string | null;
+  bare: boolean;
+  locked: boolean;
+  prunable: boolean;
+}
+
+/** Parses `git worktree list --porcelain` output. */
+export function parseWorktreeList(text: string): WorktreeEntry[] {
+  const entries: WorktreeEntry[] = [];
+  for (const block of text.split(/\n\n+/)) {
+    const lines = block.split("\n").filter((line) => line !== "");
+    const first = lines[0];
+    if (first === undefined || !first.startsWith("worktree ")) continue;
+    const entry: WorktreeEntry = {
+      path: first.slice("worktree ".length),
+      head: null,
+      branch: null,
+      bare: false,
+      locked: false,
+      prunable: false,
+    };
+    for (const line of lines.slice(1)) {
+      if (line.startsWith("HEAD ")) entry.head = line.slice(5);
+      else if (line.startsWith("branch ")) entry.branch = line.slice(7);
+      else if (line === "bare") entry.bare = true;
+      else if (line === "locked" || line.startsWith("locked ")) entry.locked = true;
+      else if (line === "prunable" || line.startsWith("prunable ")) entry.prunable = true;
+    }
+    entries.push(entry);
+  }
+  return entries;
+}
+
+/** The mirror's worktrees (the bare repository itself left out). */
+export async function listWorktrees(
+  context: GitContext,
+  mirrorPath: string,
+): Promise<WorktreeEntry[]> {
+  const result = await git(context, {
+    cwd: mirrorPath,
+    args: ["--git-dir", mirrorPath, "worktree", "list", "--porcelain"],
+  });
+  return parseWorktreeList(result.stdout).filter((entry) => !entry.bare);
+}
+
+/**
+ * The mirror a worktree belongs to, from its `.git` file (`gitdir: <mirror>/worktrees/<name>`),
+ * or `undefined` when the folder is not a linked worktree.
+ */
+export async function mirrorOfWorktree(worktreePath: string): Promise<string | undefined> {
+  const text = await readFile(join(worktreePath, ".git"), "utf8").catch(() => undefined);
+  const match = text?.match(/^gitdir:\s*(.+?)\s*$/m);
+  if (match?.[1] === undefined) return undefined;
+  return dirname(dirname(match[1]));
+}
+
+function authEnv(call: NetworkCall): Record<string, string> {
+  if (call.token === undefined || !/^https?:\/\//i.test(call.url)) return {};
+  return gitAuthEnv(call.token, call.url);
+}
+
+function secretsOf(call: NetworkCall): string[] {
+  return call.token === undefined ? [] : [call.token];
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** A config value in double quotes, with `"` and `\` escaped (URLs hold neither in practice). */
+function quoteConfigValue(value: string): string {
+  if (/[\n\r]/.test(value)) throw new RangeError("a config value cannot span lines");
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}

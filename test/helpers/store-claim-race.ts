@@ -22,6 +22,8 @@ export interface ClaimRaceResult {
 
 export interface Claimers {
   count: number;
+  /** Resolves once every claimer process has loaded its modules. */
+  started: Promise<void>;
   race(url: string, mode: ClaimMode): Promise<ClaimRaceResult>;
   stop(): Promise<void>;
 }
@@ -88,9 +90,16 @@ async function expectSignal(claimer: Claimer, expected: string): Promise<void> {
 
 export function startClaimers(count: number): Claimers {
   const claimers = Array.from({ length: count }, (_, i) => startClaimer(`claimer-${i + 1}`));
+  const started = Promise.all(claimers.map((claimer) => expectSignal(claimer, "started"))).then(
+    () => undefined,
+  );
+  // A failed start is reported through `started` (and again by the first race), never unhandled.
+  started.catch(() => undefined);
   return {
     count,
+    started,
     async race(url, mode) {
+      await started;
       const claims: ClaimRaceResult["claims"] = [];
       for (const claimer of claimers) {
         claimer.onClaim = (jobId) => claims.push([claimer.name, jobId]);

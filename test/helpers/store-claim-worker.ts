@@ -1,7 +1,8 @@
 /**
  * One claimer process of the multi-process claim race (run with `node --import tsx`). Started
  * once and reused for several rounds, because starting a TypeScript process is the slow part.
- * A round, driven over stdin/stdout one line at a time:
+ * It prints `started` once its modules are loaded. A round, driven over stdin/stdout one line at
+ * a time:
  *
  *   parent: `round <atomic|naive> <url>`   worker opens its own connection, answers `ready`
  *   parent: `go`                          worker claims until the queue is empty, printing
@@ -100,6 +101,8 @@ async function claimNaively(url: string, id: string): Promise<void> {
   }
 }
 
+// Loading the modules is the slow part of a claimer's life: tell the parent when it is over.
+say("started");
 for (;;) {
   const command = await nextCommand();
   if (command === "exit") break;

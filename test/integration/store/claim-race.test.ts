@@ -17,12 +17,20 @@ const JOBS = TASKS * JOBS_PER_TASK;
 /** The naive claim only has to be caught once; a smaller queue keeps its slow rounds short. */
 const NAIVE_TASKS = 20;
 
+/**
+ * Ceilings, not timing assertions: starting eight TypeScript processes takes about 15 s of CPU,
+ * which on a busy two-core machine can take a minute of wall time.
+ */
+const STARTUP_CEILING_MS = 180_000;
+const ROUND_CEILING_MS = 120_000;
+
 // One set of claimer processes serves every round: starting TypeScript processes is the slow
 // part, and each round still opens a fresh connection per process.
 let claimers: Claimers;
-beforeAll(() => {
+beforeAll(async () => {
   claimers = startClaimers(CLAIMERS);
-});
+  await claimers.started;
+}, STARTUP_CEILING_MS);
 afterAll(async () => {
   await claimers?.stop();
 });
@@ -51,45 +59,57 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
     return jobIds;
   }
 
-  it(`never hands the same job to two of ${CLAIMERS} claimers and loses none of ${JOBS}`, async () => {
-    const jobIds = await seedQueue(TASKS);
+  it(
+    `never hands the same job to two of ${CLAIMERS} claimers and loses none of ${JOBS}`,
+    async () => {
+      const jobIds = await seedQueue(TASKS);
 
-    const race = await claimers.race(database.url, "atomic");
+      const race = await claimers.race(database.url, "atomic");
 
-    const rows = await database.raw
-      .selectFrom("jobs")
-      .select(["id", "status", "runner_id"])
-      .orderBy("id")
-      .execute();
-    expect(race.claimedTwice).toEqual([]);
-    expect(race.claims.map(([, jobId]) => jobId).sort((a, b) => a - b)).toEqual(jobIds);
-    expect(rows.filter((row) => row.status !== "leased")).toEqual([]);
-    const holder = new Map(race.claims.map(([claimer, jobId]) => [jobId, claimer]));
-    expect(rows.filter((row) => row.runner_id !== holder.get(row.id))).toEqual([]);
-    // Not a timing assertion: it only checks that the race had more than one contestant.
-    expect(new Set(race.claims.map(([claimer]) => claimer)).size).toBeGreaterThan(1);
-  });
+      const rows = await database.raw
+        .selectFrom("jobs")
+        .select(["id", "status", "runner_id"])
+        .orderBy("id")
+        .execute();
+      expect(race.claimedTwice).toEqual([]);
+      expect(race.claims.map(([, jobId]) => jobId).sort((a, b) => a - b)).toEqual(jobIds);
+      expect(rows.filter((row) => row.status !== "leased")).toEqual([]);
+      const holder = new Map(race.claims.map(([claimer, jobId]) => [jobId, claimer]));
+      expect(rows.filter((row) => row.runner_id !== holder.get(row.id))).toEqual([]);
+      // Not a timing assertion: it only checks that the race had more than one contestant.
+      expect(new Set(race.claims.map(([claimer]) => claimer)).size).toBeGreaterThan(1);
+    },
+    ROUND_CEILING_MS,
+  );
 
-  it(`detects double claims among ${NAIVE_TASKS * JOBS_PER_TASK} jobs when the claim is a naive select-then-update`, async () => {
-    await seedQueue(NAIVE_TASKS);
+  it(
+    `detects double claims among ${NAIVE_TASKS * JOBS_PER_TASK} jobs when the claim is a naive select-then-update`,
+    async () => {
+      await seedQueue(NAIVE_TASKS);
 
-    const race = await claimers.race(database.url, "naive");
+      const race = await claimers.race(database.url, "naive");
 
-    expect(race.claimedTwice.length).toBeGreaterThan(0);
-  });
+      expect(race.claimedTwice.length).toBeGreaterThan(0);
+    },
+    ROUND_CEILING_MS,
+  );
 
-  it(`migrates a brand-new database once when ${CLAIMERS} processes open it together`, async () => {
-    const fresh = await createTestDatabase(engine, { migrate: false });
-    try {
-      const race = await claimers.race(fresh.url, "atomic");
+  it(
+    `migrates a brand-new database once when ${CLAIMERS} processes open it together`,
+    async () => {
+      const fresh = await createTestDatabase(engine, { migrate: false });
+      try {
+        const race = await claimers.race(fresh.url, "atomic");
 
-      const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
-        fresh.raw,
-      );
-      expect(race.claims).toEqual([]);
-      expect(applied.rows.map((row) => row.name)).toEqual(["0001_initial"]);
-    } finally {
-      await fresh.drop();
-    }
-  });
+        const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(
+          fresh.raw,
+        );
+        expect(race.claims).toEqual([]);
+        expect(applied.rows.map((row) => row.name)).toEqual(["0001_initial"]);
+      } finally {
+        await fresh.drop();
+      }
+    },
+    ROUND_CEILING_MS,
+  );
 });

@@ -1,0 +1,111 @@
+/**
+ * What a runner learns about a job it claimed: the protocol's `JobDescription`, built from the
+ * stored task and job plus the repository's workspace settings (`.github/kanbot.yml`), which the
+ * caller of `createRunnerApi` may resolve (the store does not keep them).
+ */
+import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
+import { extractAcceptanceCriteria } from "../domain/issue-text.js";
+import type { JobDescription, JobWorkspace } from "../protocol/index.js";
+import type { Job, Task } from "../store/index.js";
+
+/** The workspace settings of a job's repository; every field falls back to kanbot's default. */
+export interface JobWorkspaceSettings {
+  /** Undefined: the repository's default branch. */
+  baseBranch?: string;
+  /** Default `kanbot/`. */
+  branchPrefix?: string;
+  setupCommands?: readonly string[];
+  copyFiles?: readonly string[];
+  validationCommands?: readonly string[];
+  validationRounds?: number;
+  forbiddenPaths?: readonly string[];
+}
+
+/**
+ * Reads a job's workspace settings, typically from `.github/kanbot.yml` on the default branch.
+ * A throw fails the claimed job with the error's message (the runner never works a job whose
+ * validation commands or forbidden paths are unknown).
+ */
+export type ResolveJobWorkspace = (facts: {
+  task: Task;
+  job: Job;
+}) => Promise<JobWorkspaceSettings>;
+
+export interface DescribeJobLimits {
+  maxLogBytes: number;
+  maxBodyBytes: number;
+}
+
+/** `https://github.com`, or `https://<GHE_HOST>` for GitHub Enterprise Server. */
+export function gitHubWebUrl(settings: {
+  GHE_HOST?: string | undefined;
+  GHE_PROTOCOL: string;
+}): string {
+  return settings.GHE_HOST === undefined
+    ? "https://github.com"
+    : `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}`;
+}
+
+/** `kanbot/<issue>-<slug>`: the slug is the title in lower case, words joined by `-`, ≤ 40 characters. */
+export function taskBranchName(prefix: string, issueNumber: number, title: string): string {
+  const slug = title
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, 40)
+    .replace(/^-+|-+$/g, "");
+  return `${prefix}${issueNumber}${slug === "" ? "" : `-${slug}`}`;
+}
+
+export function describeJob(
+  job: Job,
+  task: Task,
+  settings: JobWorkspaceSettings,
+  context: { githubWebUrl: string; limits: DescribeJobLimits },
+): JobDescription {
+  const [owner = "", name = ""] = job.repo.split("/");
+  const web = context.githubWebUrl.replace(/\/+$/, "");
+  const defaults = DEFAULT_REPO_CONFIG;
+  const workspace: JobWorkspace = {
+    baseBranch: settings.baseBranch ?? defaults.baseBranch ?? null,
+    branch:
+      task.branch ??
+      taskBranchName(settings.branchPrefix ?? defaults.branchPrefix, task.issueNumber, task.title),
+    continueBranch: job.kind !== "implement",
+    setupCommands: [...(settings.setupCommands ?? defaults.setup.commands)],
+    copyFiles: [...(settings.copyFiles ?? defaults.setup.copyFiles)],
+    validationCommands: [...(settings.validationCommands ?? defaults.validation.commands)],
+    validationRounds: settings.validationRounds ?? defaults.validation.rounds,
+    forbiddenPaths: [...(settings.forbiddenPaths ?? defaults.forbiddenPaths)],
+  };
+  return {
+    id: job.id,
+    taskId: task.id,
+    kind: job.kind,
+    attempt: job.attempt,
+    agent: job.agent,
+    repository: {
+      fullName: job.repo,
+      owner,
+      name,
+      cloneUrl: `${web}/${job.repo}.git`,
+      htmlUrl: `${web}/${job.repo}`,
+    },
+    issue: {
+      number: task.issueNumber,
+      title: task.title,
+      body: task.body,
+      comments: [],
+      acceptanceCriteria: extractAcceptanceCriteria(task.body),
+      url: `${web}/${job.repo}/issues/${task.issueNumber}`,
+    },
+    workspace,
+    input: job.input ?? null,
+    limits: {
+      maxMinutes: Math.max(0, task.budget.minutes - task.used.minutes),
+      maxUsd: Math.max(0, task.budget.usd - task.used.usd),
+      maxLogBytes: context.limits.maxLogBytes,
+      maxBodyBytes: context.limits.maxBodyBytes,
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The HTTP edge of the runner API: JSON bodies with a size limit, JSON answers, and errors as
+ * `{ error: { code, message, issues? } }` (the protocol's `ApiErrorBody`).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { z } from "zod";
+import {
+  fieldIssues,
+  type ApiErrorBody,
+  type ApiErrorCode,
+  type ApiFieldIssue,
+} from "../protocol/index.js";
+
+/** An answer other than 2xx, with the code and message the runner sees. */
+export class ApiHttpError extends Error {
+  override readonly name = "ApiHttpError";
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly issues?: ApiFieldIssue[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Reads the body as JSON; 413 past `maxBytes`, 415 for a non-JSON content type, 400 for bad JSON. */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const contentType = req.headers["content-type"];
+  if (contentType !== undefined && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+    throw new ApiHttpError(
+      415,
+      "unsupported-media-type",
+      `the runner API takes JSON bodies; send Content-Type: application/json (got ${contentType})`,
+    );
+  }
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiHttpError(400, "bad-request", "the request body is not valid JSON");
+  }
+}
+
+function tooLarge(maxBytes: number): ApiHttpError {
+  return new ApiHttpError(
+    413,
+    "payload-too-large",
+    `the request body is larger than the app accepts (${maxBytes} bytes, KANBOT_API_MAX_BODY_BYTES); send smaller log batches`,
+  );
+}
+
+/** Parses `body` with `schema`; 400 naming each bad field. */
+export function parseBody<T extends z.ZodType>(
+  schema: T,
+  body: unknown,
+  what: string,
+): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issues = fieldIssues(parsed.error);
+  const first = issues[0];
+  const where =
+    first === undefined ? "" : `${first.path === "" ? "(body)" : first.path}: ${first.message}`;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  throw new ApiHttpError(400, "bad-request", `invalid ${what}: ${where}${more}`, issues);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent || res.writableEnded) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(text)),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendNoContent(res: ServerResponse): void {
+  if (res.headersSent || res.writableEnded) return;
+  res.writeHead(204, { "cache-control": "no-store" });
+  res.end();
+}
+
+export function sendError(res: ServerResponse, error: ApiHttpError): void {
+  const body: ApiErrorBody = {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.issues !== undefined ? { issues: error.issues } : {}),
+    },
+  };
+  // A body the app did not read (413) must not be parsed as the next request.
+  const headers = error.status === 413 ? { ...error.headers, connection: "close" } : error.headers;
+  sendJson(res, error.status, body, headers);
+}
+
+/** The bearer token of `Authorization: Bearer <token>`, if any. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,18 @@
+/**
+ * The few words of the domain the runner API needs, copied here because `src/protocol/` may
+ * import only zod (it is shared with runner/). A unit test keeps them equal to the domain's.
+ */
+import { z } from "zod";
+
+/** What a job asks the agent to do (`JOB_KINDS` in src/domain/types.ts). */
+export const JOB_KINDS = ["implement", "fix-checks", "revise", "rebase"] as const;
+export const JobKind = z.enum(JOB_KINDS);
+export type JobKind = z.infer<typeof JobKind>;
+
+/** How a runner may end a job (the store's `JobOutcome` statuses). */
+export const JOB_OUTCOME_STATUSES = ["succeeded", "failed", "canceled"] as const;
+export const JobOutcomeStatus = z.enum(JOB_OUTCOME_STATUSES);
+export type JobOutcomeStatus = z.infer<typeof JobOutcomeStatus>;
+
+/** Agents kanbot knows without any runner offering them (`BUILT_IN_AGENTS` in the domain). */
+export const BUILT_IN_AGENTS = ["claude", "codex", "gemini", "aider", "opencode"] as const;

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore, StaleLeaseError } from "../../../src/store/index.js";
 import {
@@ -86,5 +89,23 @@ describe.each(STORE_ENGINES)("restarting the store on %s", (engine) => {
     expect((await after.nextDeliveries({ limit: 10 })).map((d) => d.deliveryId)).toEqual(["d-2"]);
     expect((await after.claimJob(runner(), LEASE_MS))?.job.id).toBe(queuedJob.id);
     await after.close();
+  });
+});
+
+describe("opening a SQLite store", () => {
+  it("creates the database file's folder, as for the default ./data/kanbot.sqlite", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "kanbot-store-open-"));
+    const path = join(dir, "data", "nested", "kanbot.sqlite");
+    try {
+      const store = await openStore({ url: path });
+      await store.upsertTask(newTask());
+      await store.close();
+
+      const reopened = await openStore({ url: `sqlite:${path}` });
+      expect(await reopened.findTask("acme/widgets", 1)).toMatchObject({ title: "Add a widget" });
+      await reopened.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -213,6 +213,12 @@ class OctokitGitHubPort implements GitHubPort {
     this.#log = log;
   }
 
+  /** Where Octokit sends GraphQL: `/graphql` on github.com, `/api/graphql` on GHES. */
+  #graphqlUrl(): string {
+    const base = this.#octokit.request.endpoint.DEFAULTS.baseUrl.replace(/\/+$/, "");
+    return /\/api\/v3$/.test(base) ? base.replace(/\/api\/v3$/, "/api/graphql") : `${base}/graphql`;
+  }
+
   /** Runs one GitHub call; anything Octokit throws leaves as a GitHubError. */
   async #call<T>(action: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -544,7 +550,7 @@ class OctokitGitHubPort implements GitHubPort {
     );
     const item = data.addProjectV2ItemById?.item;
     if (item === undefined || item === null) {
-      throw emptyAnswer(action, "addProjectV2ItemById returned no item");
+      throw emptyAnswer(action, "addProjectV2ItemById returned no item", this.#graphqlUrl());
     }
     return { id: item.id, values: valuesOf(item.fieldValues) };
   }
@@ -615,14 +621,14 @@ function uniqueLabels(labels: readonly string[]): string[] {
 }
 
 /** GitHub answered without error but without the thing asked for. */
-function emptyAnswer(action: string, githubMessage: string): GitHubError {
+function emptyAnswer(action: string, githubMessage: string, url: string): GitHubError {
   const kind: GitHubErrorKind = "other";
   return new GitHubError({
     action,
     kind,
     status: 200,
     method: "POST",
-    url: "graphql",
+    url,
     requestId: undefined,
     githubMessage,
     graphqlErrors: [],

@@ -121,8 +121,6 @@ export const HARDENING_FLAGS: readonly string[] = [
   "tag.gpgSign=false",
   "-c",
   "protocol.ext.allow=never",
-  "-c",
-  "protocol.file.allow=always",
 ];
 
 export interface RunGitOptions {

@@ -64,7 +64,8 @@ function warnLines(problems: readonly SettingsProblem[]): string {
  * 3. open the job store (applying migrations);
  * 4. start Probot's server with the kanbot app function;
  * 5. start the inbox worker and reconcile GitHub's state labels with the store (in the
- *    background: a failure is logged and the app keeps serving).
+ *    background: a failure is logged and the app keeps serving; KANBOT_RECONCILE_ON_START=false
+ *    skips reconciliation).
  */
 export async function startApp(
   env: Record<string, string | undefined>,
@@ -140,9 +141,13 @@ export async function startApp(
 
   // 5. Inbox worker and reconciliation.
   started.worker.start();
-  void started.reconcile().catch((error: unknown) => {
-    log.error({ err: error }, "reconciliation at start failed; it runs again at the next start");
-  });
+  if (settings.KANBOT_RECONCILE_ON_START) {
+    void started.reconcile().catch((error: unknown) => {
+      log.error({ err: error }, "reconciliation at start failed; it runs again at the next start");
+    });
+  } else {
+    log.info("reconciliation at start turned off (KANBOT_RECONCILE_ON_START=false)");
+  }
   log.info(
     { host: settings.HOST, port: server.port, webhookPath: settings.WEBHOOK_PATH },
     "kanbot is listening: verified webhook deliveries are recorded in the inbox and worked by the inbox worker",

@@ -250,6 +250,8 @@ export const Settings = z.object({
   KANBOT_JOB_LOG_MAX_BYTES: wholeNumber(10_485_760),
   /** Decide and log, but write nothing to GitHub (labels, comments, PRs, board). Default `false`. */
   KANBOT_DRY_RUN: flag(false),
+  /** Reconcile at start: re-create tasks for issues that carry a kanbot state label but are unknown to the store (asks GitHub about every installation's repositories). Default `true`. */
+  KANBOT_RECONCILE_ON_START: flag(true),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -308,6 +310,7 @@ export const SETTING_INFO = {
   KANBOT_API_MAX_BODY_BYTES: { example: "1048576", secret: false },
   KANBOT_JOB_LOG_MAX_BYTES: { example: "10485760", secret: false },
   KANBOT_DRY_RUN: { example: "false", secret: false },
+  KANBOT_RECONCILE_ON_START: { example: "true", secret: false },
 } as const satisfies Record<SettingName, SettingInfo>;
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,11 +21,65 @@ interface Started {
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
+const stubs: Server[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const child of children.splice(0)) child.kill("SIGKILL");
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  await Promise.all(
+    stubs.splice(0).map((stub) => new Promise((resolve) => stub.close(() => resolve(undefined)))),
+  );
 });
+
+const CONFIG_FILE = "GET /api/v3/repos/Codertocat/Hello-World/contents/.github%2Fkanbot.yml";
+
+interface GitHubStub {
+  /** `host:port`, for GHE_HOST (with GHE_PROTOCOL=http). */
+  host: string;
+  /** `METHOD path` of every request received, in order. */
+  requests: string[];
+  /** Resolves when a request for `METHOD path` has arrived. */
+  received(request: string): Promise<void>;
+}
+
+/**
+ * A local stand-in for a GitHub Enterprise Server, so `kanbot start` never reaches the network:
+ * `GET /app` answers the app `kanbot`, `GET /app/installations` answers none, installation 1
+ * gets a token; anything else (a repository file, say) is answered 404. Every request shows up
+ * in `requests`.
+ */
+async function startGitHubStub(): Promise<GitHubStub> {
+  const requests: string[] = [];
+  const waiting = new Map<string, () => void>();
+  const server = createHttpServer((request, response) => {
+    const seen = `${request.method ?? ""} ${(request.url ?? "").split("?")[0] ?? ""}`;
+    requests.push(seen);
+    const answers: Record<string, unknown> = {
+      "GET /api/v3/app": { id: 123456, slug: "kanbot", name: "kanbot" },
+      "GET /api/v3/app/installations": [],
+      "POST /api/v3/app/installations/1/access_tokens": {
+        token: "ghs_stub",
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    };
+    const body = answers[seen];
+    response.writeHead(body === undefined ? 404 : 200, { "content-type": "application/json" });
+    response.end(JSON.stringify(body ?? { message: "Not Found" }));
+    waiting.get(seen)?.();
+  });
+  stubs.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    received: (request) =>
+      requests.includes(request)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => waiting.set(request, resolve)),
+  };
+}
 
 function tempDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), "kanbot-start-"));
@@ -56,6 +111,24 @@ function startKanbot(env: Record<string, string>, cwd: string): Started {
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   return { child, output: () => output, exited };
+}
+
+/** Resolves once the process has written `text` (or rejects when it exits first). */
+async function waitForOutput(started: Started, text: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!started.output().includes(text)) return;
+      started.child.stdout?.off("data", check);
+      started.child.stderr?.off("data", check);
+      resolve();
+    };
+    started.child.stdout?.on("data", check);
+    started.child.stderr?.on("data", check);
+    void started.exited.then(() =>
+      reject(new Error(`kanbot exited before writing "${text}":\n${started.output()}`)),
+    );
+    check();
+  });
 }
 
 /** Polls `url` until it answers (the server is up) or the process exits. */
@@ -107,9 +180,10 @@ describe("kanbot start", () => {
     expect(started.output()).toContain("no GitHub App credentials");
   });
 
-  it("with credentials, verifies webhooks and records each delivery once in the durable inbox", async () => {
+  it("with credentials, verifies webhooks, records each delivery once and works it from the inbox", async () => {
     const dir = tempDir();
     const port = await freePort();
+    const github = await startGitHubStub();
     const keyPath = path.join(dir, "app.pem");
     writeFileSync(keyPath, testPrivateKey());
     const database = path.join(dir, "data", "kanbot.sqlite");
@@ -122,6 +196,9 @@ describe("kanbot start", () => {
         PORT: String(port),
         DATABASE_URL: database,
         LOG_LEVEL: "warn",
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: "http",
+        KANBOT_RECONCILE_ON_START: "false",
       },
       dir,
     );
@@ -143,6 +220,9 @@ describe("kanbot start", () => {
     const first = await deliver(signWebhook(body));
     const again = await deliver(signWebhook(body));
     const forged = await deliver(signWebhook(body, "not-the-secret"));
+    // The inbox worker runs the handler as the installation: it reads the repository's config
+    // (none) and finds that `bug` is not the trigger label.
+    await github.received(CONFIG_FILE);
     started.child.kill("SIGTERM");
     const code = await started.exited;
 
@@ -159,11 +239,49 @@ describe("kanbot start", () => {
         deliveryId: "delivery-1",
         event: "issues",
         action: "labeled",
-        status: "pending",
+        status: "done",
         orderingKey: `${payload.repository.full_name}#${payload.issue.number}`,
       });
     } finally {
       await store.close();
     }
+    // Reconciliation was turned off: the app never listed its installations.
+    expect(github.requests).toEqual([
+      "GET /api/v3/app",
+      "POST /api/v3/app/installations/1/access_tokens",
+      CONFIG_FILE,
+    ]);
+  });
+
+  it("reconciles at start by default, through GHE_HOST", async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const github = await startGitHubStub();
+    const keyPath = path.join(dir, "app.pem");
+    writeFileSync(keyPath, testPrivateKey());
+    const started = startKanbot(
+      {
+        APP_ID: "123456",
+        PRIVATE_KEY_PATH: keyPath,
+        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        DATABASE_URL: path.join(dir, "data", "kanbot.sqlite"),
+        LOG_LEVEL: "info",
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: "http",
+      },
+      dir,
+    );
+
+    await waitForOutput(started, "reconciliation finished");
+    started.child.kill("SIGTERM");
+    const code = await started.exited;
+
+    expect(code).toBe(0);
+    expect([...github.requests].sort()).toEqual([
+      "GET /api/v3/app",
+      "GET /api/v3/app/installations",
+    ]);
   });
 });

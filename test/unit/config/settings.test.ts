@@ -79,6 +79,7 @@ describe("parseSettings: one problem per bad setting", () => {
     ["KANBOT_API_MAX_BODY_BYTES", "1MB", 'expected a whole number ≥ 1, got "1MB"'],
     ["KANBOT_JOB_LOG_MAX_BYTES", "-1", 'expected a whole number ≥ 1, got "-1"'],
     ["KANBOT_DRY_RUN", "1", 'expected true or false, got "1"'],
+    ["KANBOT_RECONCILE_ON_START", "no", 'expected true or false, got "no"'],
   ])("%s=%s", (name, value, problem) => {
     const result = parseSettings({ ...CREDENTIALS, [name]: value });
 
@@ -258,6 +259,7 @@ describe("defaults and typed values", () => {
       KANBOT_API_MAX_BODY_BYTES: 1_048_576,
       KANBOT_JOB_LOG_MAX_BYTES: 10_485_760,
       KANBOT_DRY_RUN: false,
+      KANBOT_RECONCILE_ON_START: true,
     });
     expect(publicUrl(settings)).toBe("http://localhost:3000");
   });

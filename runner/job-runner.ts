@@ -1,0 +1,449 @@
+/**
+ * Works one claimed job, start to finish, and says how it ended. The pipeline (issue #4, item 6):
+ *
+ * 1. workspace: fetch the mirror (job token fetched for that alone), add the worktree on the
+ *    task branch, copy ignored files, run the repository's setup commands;
+ * 2. agent: run the job's agent with the prompt, under the job's time and cost budget;
+ * 3. validation: run the repository's validation commands; on failure give the agent another
+ *    round with the failure output, up to the configured rounds;
+ * 4. finish: commit what is left with trailers, refuse forbidden paths, push (a fresh job token,
+ *    and only while the lease still holds);
+ * 5. outcome: head SHA, summary, cost, duration, validation results — for `complete`.
+ *
+ * Stops: a cancel or a shutdown stops the agent and pushes the work in progress (outcome
+ * `canceled`); a timeout or a spent budget does the same (outcome `failed`); a lost lease stops
+ * the agent and pushes nothing (no outcome: the job is someone else's now).
+ *
+ * The agent and every command get an allowlisted environment (runner/process/env.ts): no job
+ * token, no runner token. The job token only ever reaches git, through the environment of the
+ * fetch and push (runner/workspace/git.ts).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+import type { Logger } from "pino";
+
+import { adapterFor, runAgent, type AgentRunResult } from "./agents/index.js";
+import { LeaseLostError } from "./client.js";
+import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
+import { promptForJob, validationRoundPrompt } from "./daemon/job-prompt.js";
+import type { StopCause } from "./daemon/lease-keeper.js";
+import { buildChildEnv } from "./process/env.js";
+import type { OutputStream } from "./process/output.js";
+import { runCommand } from "./process/run-command.js";
+import {
+  ForbiddenPathsError,
+  type FinishResult,
+  type Workspace,
+  type Workspaces,
+} from "./workspace/index.js";
+import type { JobDescription, JobOutcomeInput, ValidationResult } from "../src/protocol/index.js";
+
+/** What the job runner needs from the dispatcher for one job. */
+export interface JobControl {
+  /** Aborted when the job must stop (see `cause`). */
+  signal: AbortSignal;
+  /** Why `signal` was aborted. */
+  cause(): StopCause | undefined;
+  /** The phase reported with heartbeats. */
+  setPhase(phase: string): void;
+  /** Asks the app right now whether this runner still holds the lease. */
+  canPush(): Promise<boolean>;
+  /** A fresh job token for git (LeaseLostError when the lease is gone). Never give it to the agent. */
+  jobToken(): Promise<string>;
+  /** Redacted process output for the job log. */
+  onLog(text: string, stream: OutputStream): void;
+  /** A line of the runner's own for the job log (redacted by the log shipper). */
+  note(line: string): void;
+  /** Values to redact (the job tokens seen so far, configured secrets). */
+  secrets(): readonly string[];
+}
+
+export interface JobRunnerOptions {
+  loaded: LoadedRunnerConfig;
+  workspaces: Workspaces;
+  /** The runner's environment, to build children's allowlisted environments from. */
+  sourceEnv?: Readonly<Record<string, string | undefined>>;
+  /** Time between SIGTERM and SIGKILL when a command is stopped. Default 5 s. */
+  killGraceMs?: number;
+  /** Wall clock (ms), for durations. Default `Date.now`. */
+  now?: () => number;
+  log: Logger;
+}
+
+/** How the job ended: an outcome for `complete`, or `lease-lost` (nothing to report). */
+export type JobResult =
+  { kind: "outcome"; outcome: JobOutcomeInput } | { kind: "lease-lost" } | { kind: "revoked" };
+
+const SETUP_TAIL_CHARS = 8_000;
+const MINUTE = 60_000;
+
+/** Runs `job` to its end; never throws for a job failure (that is an outcome). */
+export async function runJob(
+  job: JobDescription,
+  control: JobControl,
+  options: JobRunnerOptions,
+): Promise<JobResult> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const log = options.log.child({ jobId: job.id });
+  const { config } = options.loaded;
+  const agentConfig = config.agents[job.agent];
+  const marker = `${job.id}.${randomBytes(4).toString("hex")}`;
+  const promptDir = join(options.loaded.workDir, "prompts", String(job.id));
+  const sourceEnv = options.sourceEnv ?? process.env;
+  const childEnv = buildChildEnv({ source: sourceEnv, jobId: marker });
+  const killGraceMs = options.killGraceMs ?? 5_000;
+
+  // The job's budget: the task's minutes and dollars left, capped by this runner's own limits.
+  const budgetMs =
+    Math.min(job.limits.maxMinutes, config.budget.maxMinutesPerJob ?? Infinity) * MINUTE;
+  const budgetUsd = Math.min(job.limits.maxUsd, config.budget.maxUsdPerJob ?? Infinity);
+  const deadline = started + budgetMs;
+  const rounds = Math.min(job.workspace.validationRounds, config.validation.maxRounds);
+
+  let workspace: Workspace | undefined;
+  let costUsd = 0;
+  let sessionId: string | undefined;
+  let summary = "";
+  let validation: ValidationResult[] = [];
+  let succeeded = false;
+
+  function spend() {
+    return {
+      durationSeconds: Math.max(0, (now() - started) / 1000),
+      ...(costUsd > 0 ? { costUsd: round(costUsd) } : {}),
+      ...(sessionId !== undefined ? { sessionId } : {}),
+    };
+  }
+
+  /** Commits and pushes what is there (a stop); its SHA, or undefined when nothing was pushed. */
+  async function pushWorkInProgress(why: string): Promise<string | "lease-lost" | undefined> {
+    if (workspace === undefined) return undefined;
+    control.setPhase("push");
+    control.note(`pushing the work in progress (${why})`);
+    try {
+      const result = await options.workspaces.pushWorkInProgress(workspace, {
+        token: await control.jobToken(),
+        message: `WIP: ${job.issue.title} (#${job.issue.number})\n\nStopped: ${why}.`,
+        forbiddenPaths: job.workspace.forbiddenPaths,
+        canPush: control.canPush,
+      });
+      return pushedSha(result);
+    } catch (error) {
+      if (error instanceof LeaseLostError) return "lease-lost";
+      control.note(`the work in progress could not be pushed: ${message(error)}`);
+      log.warn({ err: message(error) }, "work in progress not pushed");
+      return undefined;
+    }
+  }
+
+  /** The result of a stop: cancel/shutdown -> canceled; lease lost -> nothing. */
+  async function stopped(cause: StopCause): Promise<JobResult> {
+    if (cause === "lease-lost") {
+      control.note("the lease on this job is gone: stopping without pushing");
+      return { kind: "lease-lost" };
+    }
+    if (cause === "revoked") return { kind: "revoked" };
+    const why = cause === "canceled" ? "the job was canceled" : "the runner is shutting down";
+    const headSha = await pushWorkInProgress(why);
+    if (headSha === "lease-lost") return { kind: "lease-lost" };
+    return {
+      kind: "outcome",
+      outcome: {
+        status: "canceled",
+        reason: why,
+        ...(headSha !== undefined ? { headSha } : {}),
+        ...spend(),
+      },
+    };
+  }
+
+  /** A failure after which the work so far is pushed (timeout, budget, validation). */
+  async function failWithWip(error: string): Promise<JobResult> {
+    const cause = control.cause();
+    if (cause !== undefined) return stopped(cause);
+    const headSha = await pushWorkInProgress(error);
+    if (headSha === "lease-lost") return { kind: "lease-lost" };
+    const pushed =
+      headSha === undefined
+        ? ""
+        : ` The work in progress was pushed to ${job.workspace.branch} (${headSha.slice(0, 12)}).`;
+    return {
+      kind: "outcome",
+      outcome: {
+        status: "failed",
+        error: `${error}.${pushed}`,
+        ...(headSha !== undefined ? { headSha } : {}),
+        ...(summary !== "" ? { summary } : {}),
+        validation,
+        ...spend(),
+      },
+    };
+  }
+
+  function failed(error: string): JobResult {
+    return {
+      kind: "outcome",
+      outcome: {
+        status: "failed",
+        error,
+        ...(summary !== "" ? { summary } : {}),
+        validation,
+        ...spend(),
+      },
+    };
+  }
+
+  try {
+    if (agentConfig === undefined) {
+      return failed(
+        `this runner has no agent "${job.agent}" in its kanbot-runner.yml (it offers ${Object.keys(config.agents).join(", ")}); register it again after changing its agents`,
+      );
+    }
+
+    // 1. workspace
+    control.setPhase("setup");
+    control.note(
+      `job ${job.id} (${job.kind}, attempt ${job.attempt}) for ${job.repository.fullName}#${job.issue.number} on ${job.workspace.branch}`,
+    );
+    const copyFrom = options.loaded.copyFrom[job.repository.fullName];
+    workspace = await options.workspaces.prepare({
+      jobId: String(job.id),
+      taskId: String(job.taskId),
+      repo: {
+        owner: job.repository.owner,
+        name: job.repository.name,
+        cloneUrl: job.repository.cloneUrl,
+      },
+      token: await control.jobToken(),
+      branch: job.workspace.branch,
+      // TODO(workspaces): a null base means the repository's default branch; the workspace
+      // library needs to learn it from the remote (HEAD). Until then: main.
+      baseBranch: job.workspace.baseBranch ?? "main",
+      startFrom: job.workspace.continueBranch ? "branch" : "base",
+      setup: {
+        commands: job.workspace.setupCommands.map(shellCommand),
+        copyFiles: job.workspace.copyFiles,
+        ...(copyFrom !== undefined ? { copyFrom } : {}),
+        env: childEnv,
+        timeoutMs: config.setupTimeoutMinutes * MINUTE,
+        onLog: control.onLog,
+        secrets: control.secrets(),
+      },
+      signal: control.signal,
+    });
+    if (control.cause() !== undefined) return await stopped(control.cause() as StopCause);
+
+    // 2 + 3. agent rounds and validation
+    await mkdir(promptDir, { recursive: true });
+    const basePrompt = promptForJob(job);
+    let prompt = basePrompt;
+    for (let round = 0; ; round++) {
+      const remainingMs = deadline - now();
+      if (remainingMs <= 0) return await failWithWip("the job's time budget is spent");
+      if (costUsd >= budgetUsd) return await failWithWip("the job's cost budget is spent");
+
+      control.setPhase("agent");
+      control.note(round === 0 ? `starting agent ${job.agent}` : `agent round ${round + 1}`);
+      const result = await runOneAgent(round, prompt, remainingMs);
+      costUsd += result.costUsd ?? 0;
+      if (result.sessionId !== undefined) sessionId = result.sessionId;
+      if (result.summary.trim() !== "") summary = result.summary;
+      const cause = control.cause();
+      if (cause !== undefined) return await stopped(cause);
+      if (result.run.reason === "timeout" || result.run.reason === "silence") {
+        const byBudget = result.run.reason === "timeout" && remainingMs < agentTimeoutMs();
+        return await failWithWip(
+          result.run.reason === "silence"
+            ? `the agent printed nothing for ${agentConfig.silenceMinutes} minutes and was stopped`
+            : byBudget
+              ? "the agent was stopped: the job's time budget is spent"
+              : `the agent was stopped after its time limit of ${agentConfig.timeoutMinutes} minutes`,
+        );
+      }
+      if (!result.success) {
+        return await failWithWip(`the agent failed: ${result.error ?? "no reason given"}`);
+      }
+      if (costUsd >= budgetUsd && job.workspace.validationCommands.length === 0) break;
+
+      control.setPhase("validate");
+      validation = await validate();
+      const cause2 = control.cause();
+      if (cause2 !== undefined) return await stopped(cause2);
+      const failures = validation.filter((entry) => !entry.passed);
+      if (failures.length === 0) break;
+      if (round >= rounds) {
+        return await failWithWip(
+          `validation failed after ${round + 1} agent round${round === 0 ? "" : "s"}: ${failures.map((entry) => entry.command).join(", ")}`,
+        );
+      }
+      if (costUsd >= budgetUsd) {
+        return await failWithWip("validation failed and the job's cost budget is spent");
+      }
+      control.note(`validation failed; giving the agent round ${round + 2} of ${rounds + 1}`);
+      prompt = validationRoundPrompt(basePrompt, failures, round + 1, rounds);
+    }
+
+    // 4. finish: commit, forbidden paths, push
+    control.setPhase("push");
+    let finish: FinishResult;
+    try {
+      finish = await options.workspaces.finish(workspace, {
+        token: await control.jobToken(),
+        message: commitMessage(job, summary),
+        forbiddenPaths: job.workspace.forbiddenPaths,
+        canPush: control.canPush,
+      });
+    } catch (error) {
+      if (error instanceof ForbiddenPathsError) return failed(error.message);
+      throw error;
+    }
+    if (finish.status === "not-pushed") return { kind: "lease-lost" };
+    if (finish.status === "no-changes") {
+      return failed("the agent finished without changing anything; nothing was pushed");
+    }
+    control.note(`pushed ${finish.headSha} to ${job.workspace.branch}`);
+
+    // 5. outcome
+    succeeded = true;
+    return {
+      kind: "outcome",
+      outcome: {
+        status: "succeeded",
+        headSha: finish.headSha,
+        summary: summary === "" ? "The agent gave no summary." : summary,
+        validation,
+        ...spend(),
+      },
+    };
+  } catch (error) {
+    if (error instanceof LeaseLostError) return { kind: "lease-lost" };
+    const cause = control.cause();
+    if (cause !== undefined) return await stopped(cause);
+    log.warn({ err: message(error) }, "job failed");
+    return failed(message(error));
+  } finally {
+    await rm(promptDir, { recursive: true, force: true }).catch(() => undefined);
+    if (workspace !== undefined) {
+      await options.workspaces
+        .release(workspace, succeeded ? "succeeded" : "failed")
+        .catch((error: unknown) =>
+          log.warn({ err: message(error) }, "worktree could not be released"),
+        );
+    }
+  }
+
+  function agentTimeoutMs(): number {
+    return (agentConfig as RunnerAgentConfig).timeoutMinutes * MINUTE;
+  }
+
+  async function runOneAgent(
+    round: number,
+    prompt: string,
+    remainingMs: number,
+  ): Promise<AgentRunResult> {
+    const agent = agentConfig as RunnerAgentConfig;
+    const promptFile = join(promptDir, `round-${round + 1}.md`);
+    await writeFile(promptFile, prompt, { mode: 0o600 });
+    const remainingUsd = budgetUsd - costUsd;
+    return runAgent({
+      jobId: marker,
+      adapter: adapterFor(job.agent, agent.adapter),
+      invocation: {
+        prompt,
+        promptFile,
+        workdir: (workspace as Workspace).path,
+        ...(sessionId !== undefined && round > 0 ? { sessionId } : {}),
+        ...(Number.isFinite(remainingUsd) ? { maxBudgetUsd: round2(remainingUsd) } : {}),
+      },
+      config: agent,
+      limits: {
+        timeoutMs: Math.max(1, Math.min(agentTimeoutMs(), remainingMs)),
+        silenceMs: agent.silenceMinutes * MINUTE,
+        graceMs: killGraceMs,
+        maxLogBytes: job.limits.maxLogBytes,
+      },
+      sourceEnv,
+      secrets: control.secrets(),
+      signal: control.signal,
+      onLog: control.onLog,
+      log,
+    });
+  }
+
+  /** Runs the validation commands in order; stops at the first failure. */
+  async function validate(): Promise<ValidationResult[]> {
+    const results: ValidationResult[] = [];
+    for (const command of job.workspace.validationCommands) {
+      if (control.signal.aborted) break;
+      control.note(`validation: ${command}`);
+      let tail = "";
+      const [program, ...args] = shellCommand(command);
+      const run = await runCommand({
+        command: program as string,
+        args,
+        cwd: (workspace as Workspace).path,
+        env: childEnv,
+        limits: {
+          timeoutMs: Math.max(
+            1,
+            Math.min(config.validation.timeoutMinutes * MINUTE, deadline - now()),
+          ),
+          graceMs: killGraceMs,
+          maxLogBytes: job.limits.maxLogBytes,
+        },
+        secrets: control.secrets(),
+        signal: control.signal,
+        onLine: (line) => {
+          tail = `${tail}${line}\n`.slice(-SETUP_TAIL_CHARS);
+        },
+        onLog: control.onLog,
+        log,
+      });
+      const passed = run.reason === "exit" && run.exitCode === 0;
+      results.push({
+        command,
+        exitCode: run.exitCode,
+        passed,
+        durationSeconds: run.durationMs / 1000,
+        outputTail: tail,
+      });
+      if (!passed) break;
+    }
+    return results;
+  }
+}
+
+/**
+ * A repository command (one line in `.github/kanbot.yml`) as argv: `sh -c <line>`. The line is
+ * the maintainer's, like a CI step; it is never built from the agent's or an issue's text.
+ */
+export function shellCommand(line: string): string[] {
+  return ["sh", "-c", line];
+}
+
+function commitMessage(job: JobDescription, summary: string): string {
+  const subject = `${job.issue.title} (#${job.issue.number})`.slice(0, 200);
+  const body = summary.trim().slice(0, 4_000);
+  return body === "" ? subject : `${subject}\n\n${body}`;
+}
+
+function pushedSha(result: FinishResult): string | "lease-lost" | undefined {
+  if (result.status === "pushed") return result.headSha;
+  if (result.status === "not-pushed") return "lease-lost";
+  return undefined;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+function round2(value: number): number {
+  return Math.max(0, Math.floor(value * 100) / 100);
+}

@@ -2,7 +2,7 @@
 // `Authorization: Basic base64(x-access-token:<token>)` with a live token. Proves the token reaches
 // git through the environment alone (no file under the work directory holds it in any form), that
 // setup commands never see it, and that a revoked token's push is refused.
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -124,5 +124,17 @@ describe("job token", () => {
     expect((error as GitError).message).not.toContain(TOKEN);
     expect(branchHead(remote, BRANCH)).toBe(pushed.headSha);
     expect(server.requests.at(-1)).toMatchObject({ token: TOKEN, status: 401 });
+  });
+
+  it("ignores the workstation's global git config (an insteadOf to ssh, a credential helper)", async () => {
+    writeFileSync(
+      join(root, ".gitconfig"),
+      `[url "git@example.invalid:"]\n\tinsteadOf = ${server.url}/\n[credential]\n\thelper = store\n`,
+    );
+
+    const workspace = await prepare(TOKEN);
+
+    expect(gitSync(workspace.path, "rev-parse", "HEAD")).toBe(branchHead(remote, "main"));
+    expect(filesContaining(root, [TOKEN])).toEqual([]);
   });
 });

@@ -50,6 +50,7 @@ export function gitHubWebUrl(settings: {
 export function taskBranchName(prefix: string, issueNumber: number, title: string): string {
   const slug = title
     .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .slice(0, 40)

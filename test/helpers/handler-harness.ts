@@ -13,6 +13,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
+import { pino, type Logger } from "pino";
 import kanbotApp from "../../src/index.js";
 import type { KanbotRuntime } from "../../src/inbox/kanbot-runtime.js";
 import { openStore, type JobStore } from "../../src/store/index.js";
@@ -62,7 +64,7 @@ export function cleanupHarnessFolders(): void {
 
 export async function createHarness(
   gh: GitHubMock,
-  options: { databasePath?: string; dryRun?: boolean } = {},
+  options: { databasePath?: string; dryRun?: boolean; log?: Logger } = {},
 ): Promise<Harness> {
   const databasePath = options.databasePath ?? tempDatabasePath();
   const store = await openStore({ url: databasePath });
@@ -74,6 +76,7 @@ export async function createHarness(
       onRuntime: (created) => (runtime = created),
     }),
     baseUrl: gh.baseUrl,
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   if (runtime === undefined) throw new Error("kanbot app did not build its runtime");
   const built = runtime;
@@ -88,6 +91,27 @@ export async function createHarness(
       await store.close();
     },
   };
+}
+
+/** One log line the app wrote, as pino writes it. */
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A logger that keeps every line (warn = 40), for `createHarness(gh, { log })`. */
+export function capturingLogger(): { log: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString().split("\n")) {
+        if (text.trim() !== "") lines.push(JSON.parse(text) as LogLine);
+      }
+      done();
+    },
+  });
+  return { log: pino({ level: "debug" }, stream), lines };
 }
 
 /** `GET /app` with the app's JWT: kanbot learns its slug (and so its bot login) once. */

@@ -159,6 +159,25 @@ export async function pushFromMirror(
   });
 }
 
+/** The remote's default branch (what its HEAD points to), asked with `git ls-remote --symref`. */
+export async function remoteDefaultBranch(
+  context: GitContext,
+  mirrorPath: string,
+  call: NetworkCall,
+): Promise<string | null> {
+  await resetMirrorConfig(mirrorPath, call.url);
+  const result = await git(context, {
+    cwd: mirrorPath,
+    args: ["--git-dir", mirrorPath, "ls-remote", "--symref", "origin", "HEAD"],
+    env: authEnv(call),
+    secrets: secretsOf(call),
+    signal: call.signal,
+    timeoutMs: context.networkTimeoutMs,
+  });
+  const match = result.stdout.match(/^ref: refs\/heads\/(\S+)\tHEAD$/m);
+  return match?.[1] ?? null;
+}
+
 /** The commit a ref points to, or `null` when it does not exist. */
 export async function resolveRef(
   context: GitContext,

@@ -46,6 +46,7 @@ import {
   listWorktrees,
   mirrorOfWorktree,
   pushFromMirror,
+  remoteDefaultBranch,
   resolveRef,
   type GitContext,
 } from "./mirror.js";
@@ -117,8 +118,8 @@ export interface PrepareOptions {
   token: string | undefined;
   /** The task branch (see `taskBranchName`). */
   branch: string;
-  /** The base branch (`base` in .github/kanbot.yml). */
-  baseBranch: string;
+  /** The base branch (`base` in .github/kanbot.yml); `null`: the remote's default branch. */
+  baseBranch: string | null;
   startFrom: StartFrom;
   /**
    * When this job's worktree already exists (a runner restarted mid-job): reuse it as it is, or
@@ -293,7 +294,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
   }
 
   async function prepare(prepareOptions: PrepareOptions): Promise<Workspace> {
-    const { jobId, branch, baseBranch } = prepareOptions;
+    const { jobId, branch } = prepareOptions;
     const path = worktreePath(jobId);
     const mirror = mirrorPath(prepareOptions.repo.owner, prepareOptions.repo.name);
     const url = cloneUrlOf(prepareOptions.repo, gitBaseUrl);
@@ -302,9 +303,9 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         `"${branch}" is not a valid branch name; check branchPrefix in .github/kanbot.yml`,
       );
     }
-    if (!isValidBranchName(baseBranch)) {
+    if (prepareOptions.baseBranch !== null && !isValidBranchName(prepareOptions.baseBranch)) {
       throw new WorkspaceError(
-        `"${baseBranch}" is not a valid base branch name; check base in .github/kanbot.yml`,
+        `"${prepareOptions.baseBranch}" is not a valid base branch name; check base in .github/kanbot.yml`,
       );
     }
     const jobLog = log.child({ jobId });
@@ -327,6 +328,14 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         });
 
         // 2. where the branch starts
+        const network = { url, token: prepareOptions.token, signal: prepareOptions.signal };
+        const baseBranch =
+          prepareOptions.baseBranch ?? (await remoteDefaultBranch(context, mirror, network));
+        if (baseBranch === null) {
+          throw new WorkspaceError(
+            `${prepareOptions.repo.owner}/${prepareOptions.repo.name} has no default branch (an empty repository?); push a first commit or set base in .github/kanbot.yml`,
+          );
+        }
         const baseSha = await resolveRef(context, mirror, `refs/remotes/origin/${baseBranch}`);
         if (baseSha === null) {
           throw new WorkspaceError(

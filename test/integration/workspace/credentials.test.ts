@@ -54,7 +54,7 @@ function prepare(token: string, jobId = "job-1") {
     repo: { owner: "acme", name: "app" },
     token,
     branch: BRANCH,
-    baseBranch: "main",
+    baseBranch: null,
     startFrom: "base",
     setup: {
       commands: [

@@ -134,6 +134,17 @@ describe("worktrees", () => {
     expect(existsSync(join(workspace.path, "src/fix.ts"))).toBe(true);
   });
 
+  it("starts from the remote's default branch when the job names no base", async () => {
+    const trunk = commitToRemote(remote, "trunk", { "TRUNK.md": "t\n" }, "trunk", { create: true });
+    gitSync(remote, "symbolic-ref", "HEAD", "refs/heads/trunk");
+
+    const workspace = await workspaces.prepare(prepareOptions({ baseBranch: null }));
+
+    expect(workspace.baseBranch).toBe("trunk");
+    expect(workspace.baseSha).toBe(trunk);
+    expect(gitSync(workspace.path, "rev-parse", "HEAD")).toBe(trunk);
+  });
+
   it("says so when a follow-up job's branch or the base is missing", async () => {
     await expect(workspaces.prepare(prepareOptions({ startFrom: "branch" }))).rejects.toThrow(
       /task branch "kanbot\/1-fix-login" does not exist/,

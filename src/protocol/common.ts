@@ -52,11 +52,9 @@ export const LeaseToken = z
 export type LeaseToken = z.infer<typeof LeaseToken>;
 
 /** A git commit SHA (SHA-1 or SHA-256), lower-case hex. */
-export const CommitSha = z
-  .string()
-  .regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, {
-    error: "expected a 40- or 64-character hex commit SHA",
-  });
+export const CommitSha = z.string().regex(/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/, {
+  error: "expected a 40- or 64-character hex commit SHA",
+});
 export type CommitSha = z.infer<typeof CommitSha>;
 
 /** Machine-readable error codes of the runner API. */

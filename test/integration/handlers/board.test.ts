@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import {
-  DEFAULT_STATUS_OPTIONS,
   fakeBoard,
   issueNodeId,
   portMocks,

@@ -10,7 +10,7 @@ export {
   type RunnerApiLimits,
   type RunnerApiOptions,
 } from "./runner-api.js";
-export { runnerApiLimits } from "./limits.js";
+export { RUNNER_API_LOG_REDACT_PATHS, runnerApiLimits } from "./limits.js";
 export {
   describeJob,
   gitHubWebUrl,

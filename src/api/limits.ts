@@ -18,3 +18,13 @@ export function runnerApiLimits(
     jobLogMaxBytes: settings.KANBOT_JOB_LOG_MAX_BYTES,
   };
 }
+
+/**
+ * pino `redact` paths the app's logger needs once the runner API is mounted: Probot's HTTP
+ * logger (pino-http) logs every request's headers, and runners send their token in
+ * `Authorization`. Pass them to the root logger: `pino({ redact: RUNNER_API_LOG_REDACT_PATHS })`.
+ */
+export const RUNNER_API_LOG_REDACT_PATHS: readonly string[] = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+];

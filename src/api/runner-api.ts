@@ -537,8 +537,8 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   async function complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse> {
     const { status, ...facts } = body.outcome;
     const error = body.outcome.status === "failed" ? body.outcome.error : undefined;
-    const { error: _omitted, ...rest } = { error: undefined, ...facts };
-    const result: JsonValue = JSON.parse(JSON.stringify(rest));
+    // The error text has its own column; everything else is the result (undefined fields dropped).
+    const result: JsonValue = JSON.parse(JSON.stringify({ ...facts, error: undefined }));
     const finished = await store.completeJob(job.id, body.leaseToken, {
       status,
       result,

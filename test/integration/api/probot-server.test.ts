@@ -7,7 +7,11 @@ import { pino } from "pino";
 import { Probot, Server } from "probot";
 import { afterEach, describe, expect, it } from "vitest";
 import { RunnerApiClient } from "../../../runner/client.js";
-import { createRunnerApi, type RunnerApi } from "../../../src/api/index.js";
+import {
+  createRunnerApi,
+  RUNNER_API_LOG_REDACT_PATHS,
+  type RunnerApi,
+} from "../../../src/api/index.js";
 import { openStore, type JobStore } from "../../../src/store/index.js";
 import { testPrivateKey, TEST_APP_ID, TEST_WEBHOOK_SECRET } from "../../helpers/probot.js";
 import { fakeBroker, TEST_LIMITS } from "./harness.js";
@@ -35,9 +39,13 @@ describe("runner API on Probot's server", () => {
     await store?.close();
   });
 
-  it("answers runner calls through addHandler and leaves other paths to Probot", async () => {
+  it("answers runner calls through addHandler, leaves other paths to Probot and logs no runner token", async () => {
     store = await openStore({ url: ":memory:" });
-    const log = pino({ level: "silent" });
+    const lines: string[] = [];
+    const log = pino(
+      { level: "info", redact: [...RUNNER_API_LOG_REDACT_PATHS] },
+      { write: (line: string) => void lines.push(line) },
+    );
     const runnerApi = createRunnerApi({ store, limits: TEST_LIMITS, log, jobTokens: fakeBroker() });
     api = runnerApi;
     const port = await freePort();
@@ -71,5 +79,9 @@ describe("runner API on Probot's server", () => {
     expect(registered.name).toBe("probot-mounted");
     expect(claim).toBeUndefined();
     expect(await ping.text()).toBe("PONG");
+    // Probot's HTTP logger logged the claim's headers, with the runner token redacted.
+    const claimLine = lines.find((line) => line.includes("/api/v1/jobs/claim"));
+    expect(claimLine).toContain('"authorization":"[Redacted]"');
+    expect(lines.join("")).not.toContain(registered.runnerToken);
   });
 });

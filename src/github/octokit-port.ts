@@ -300,6 +300,23 @@ class OctokitGitHubPort implements GitHubPort {
     }
   }
 
+  async isPullRequestMerged(pr: IssueRef): Promise<boolean> {
+    try {
+      await this.#call(`check whether pull request ${formatRef(pr)} is merged`, () =>
+        this.#octokit.rest.pulls.checkIfMerged({
+          owner: pr.owner,
+          repo: pr.repo,
+          pull_number: pr.number,
+        }),
+      );
+      return true;
+    } catch (error) {
+      // GitHub answers 404 both for "not merged" and for "no such pull request".
+      if (!isGitHubStatus(error, 404)) throw error;
+      return false;
+    }
+  }
+
   async listComments(issue: IssueRef): Promise<IssueComment[]> {
     const comments = await this.#call(`list the comments of ${formatRef(issue)}`, () =>
       this.#octokit.paginate(this.#octokit.rest.issues.listComments, {

@@ -94,6 +94,11 @@ export interface GitHubPort {
   listComments(issue: IssueRef): Promise<IssueComment[]>;
   createComment(issue: IssueRef, body: string): Promise<IssueComment>;
   updateComment(repo: RepoRef, commentId: number, body: string): Promise<IssueComment>;
+  /**
+   * Whether the pull request was merged (`GET …/pulls/{n}/merge`: 204 merged, 404 not merged or
+   * no such PR). An issue closed while no PR of its task is merged cancels the task.
+   */
+  isPullRequestMerged(pr: IssueRef): Promise<boolean>;
   /** Open and closed issues of the repository carrying any of `labels` (reconciliation). */
   listIssuesWithLabels(repo: RepoRef, labels: readonly string[]): Promise<IssueFacts[]>;
 

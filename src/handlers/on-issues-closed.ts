@@ -3,10 +3,10 @@
  *
  * 1. Tasks waiting on this issue look at their dependencies again; the last blocker closing
  *    queues them.
- * 2. The issue's own active task is canceled, unless a PR of the task may have closed it (a
- *    merged PR's `Closes #N`): with a PR that is no longer open the pull request's own events
- *    decide. Closing needs no permission check: GitHub lets only the author and triagers close,
- *    and canceling is the safe direction.
+ * 2. The issue's own active task is canceled while no PR of the task is merged. A merged PR
+ *    (whose `Closes #N` closed the issue) is the PR half's business: the task moves to done from
+ *    the PR's own events. Closing needs no permission check: GitHub lets only the author and
+ *    triagers close, and canceling is the safe direction.
  */
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { isActive } from "../domain/task-machine.js";
@@ -26,15 +26,15 @@ export const onIssuesClosed: Handler<"issues.closed"> = async (ctx, payload) => 
   if (payload.issue.pull_request !== undefined) return;
   const task = await ctx.store.findTask(repoName(ref), ref.number);
   if (task === undefined || !isActive(task.state)) return;
-  if (task.prNumber !== undefined) {
-    const pr = await ctx.github.getIssue({ ...ref, number: task.prNumber });
-    if (pr?.state !== "open") {
-      ctx.log.info(
-        { issue: ref, pr: task.prNumber },
-        "issue closed with its PR closed; the PR's events decide",
-      );
-      return;
-    }
+  if (
+    task.prNumber !== undefined &&
+    (await ctx.github.isPullRequestMerged({ ...ref, number: task.prNumber }))
+  ) {
+    ctx.log.info(
+      { issue: ref, pr: task.prNumber },
+      "issue closed with its PR merged; the PR's events decide",
+    );
+    return;
   }
   const loaded = await loadRepoConfig(ctx, ref);
   if (!loaded.ok)

@@ -26,6 +26,7 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     readFile: (repo, path, ref) => port.readFile(repo, path, ref),
     getIssue: (issue) => port.getIssue(issue),
     listComments: (issue) => port.listComments(issue),
+    isPullRequestMerged: (pr) => port.isPullRequestMerged(pr),
     listIssuesWithLabels: (repo, labels) => port.listIssuesWithLabels(repo, labels),
     listBlockedBy: (issue) => port.listBlockedBy(issue),
     listSubIssues: (issue) => port.listSubIssues(issue),

@@ -508,6 +508,21 @@ export class GitHubPortMocks {
   }
 
   /**
+   * `isPullRequestMerged`: `GET /repos/{owner}/{repo}/pulls/{pull_number}/merge`, answering 204
+   * when `merged`, else 404 (GitHub's answer for a PR that is not merged).
+   */
+  pullRequestMerged(pr: IssueRef, merged: boolean): this {
+    const path = expandPath("/repos/{owner}/{repo}/pulls/{pull_number}/merge", {
+      owner: pr.owner,
+      repo: pr.repo,
+      pull_number: pr.number,
+    });
+    if (merged) this.gh.rest("GET", path).reply(204);
+    else this.gh.rest("GET", path).replyError(404);
+    return this;
+  }
+
+  /**
    * `listIssuesWithLabels`: one paginated `GET /repos/{owner}/{repo}/issues?labels=…&state=all`
    * per label, in the order given (the order the port asks in). An issue may appear under
    * several labels; pull requests may be listed too.

@@ -36,6 +36,27 @@ describe("GitHub port: REST", () => {
     });
   });
 
+  describe("isPullRequestMerged", () => {
+    it.each([
+      [true, "merged (204)"],
+      [false, "not merged (404)"],
+    ])("answers %s for a pull request GitHub says is %s", async (merged) => {
+      ghp.pullRequestMerged({ ...repo, number: 20 }, merged);
+
+      const answer = await portFor(gh.baseUrl).isPullRequestMerged({ ...repo, number: 20 });
+
+      expect(answer).toBe(merged);
+    });
+
+    it("throws a GitHubError for other failures", async () => {
+      ghp.restError("GET", `/repos/${repo.owner}/${repo.repo}/pulls/20/merge`, 500);
+
+      const asked = portFor(gh.baseUrl).isPullRequestMerged({ ...repo, number: 20 });
+
+      await expect(asked).rejects.toBeInstanceOf(GitHubError);
+    });
+  });
+
   describe("repository", () => {
     it("reads the default branch", async () => {
       ghp.defaultBranch(repo, "trunk");

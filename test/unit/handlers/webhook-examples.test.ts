@@ -50,6 +50,7 @@ function plainPort(): GitHubPort {
         htmlUrl: "",
       }),
     listComments: () => Promise.resolve([]),
+    isPullRequestMerged: () => Promise.resolve(false),
     createComment: (_ref, body) =>
       Promise.resolve({
         id: 1,

@@ -45,7 +45,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   for (const [name, agent] of Object.entries(options.loaded.config.agents)) {
     const kind = agent.adapter ?? (name in BUILT_IN_ADAPTERS ? name : "command");
     const command = agent.command ?? (kind === "command" ? undefined : kind);
-    checks.push(await checkAgent(name, command, env, timeoutMs));
+    checks.push(await checkAgent(name, command, env, agent.env ?? {}, timeoutMs));
   }
   checks.push(await checkApp(options));
   checks.push(await checkDisk(options.loaded.workDir));
@@ -97,6 +97,7 @@ async function checkAgent(
   name: string,
   command: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
+  set: Readonly<Record<string, string>>,
   timeoutMs: number,
 ): Promise<DoctorCheck> {
   const label = `agent ${name}`;
@@ -115,7 +116,7 @@ async function checkAgent(
       detail: `"${command}" was not found on PATH or is not executable; install it or set agents.${name}.command`,
     };
   }
-  const childEnv = buildChildEnv({ source: env });
+  const childEnv = buildChildEnv({ source: env, set });
   for (const flag of ["--version", "--help"]) {
     const run = await execa(path, [flag], {
       env: childEnv,

@@ -282,7 +282,9 @@ export function parseRunnerConfig(text: string): RunnerConfigResult {
       }));
     }
     const message =
-      issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
+      issue.code === "invalid_type" && valueAt(data, issue.path) === undefined
+        ? "is required"
+        : issue.message;
     return [{ path: formatPath(issue.path), message, ...locate(issue.path, false) }];
   });
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -302,6 +304,15 @@ export function formatRunnerConfigProblems(
       : `${where}: ${problem.path}: ${problem.message}`;
   });
   return `${file} is not a valid kanbot-runner config (see docs/runner.md):\n${lines.join("\n")}`;
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = data;
+  for (const segment of path) {
+    if (typeof current !== "object" || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
 }
 
 function withoutNulls(value: unknown): unknown {

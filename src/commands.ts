@@ -1,3 +1,5 @@
+import { runnersCommand } from "./admin/runners.js";
+import { formatSettingsProblems, parseSettings, publicUrl } from "./config/settings.js";
 import { startApp, type CliStreams } from "./main.js";
 import { packageInfo } from "./package-info.js";
 import { formatPlan, loadDispatchPlan } from "./services/plan-service.js";
@@ -10,6 +12,8 @@ The kanbot GitHub App: turns labeled issues into a work queue for coding agents.
 Commands:
   start      run the app server (webhooks, runner API); with no GitHub App
              credentials, run Probot's setup flow to register the app from app.yml
+  runners add <name> | list | remove <name|id>
+             register runners (prints a one-time token), list them, revoke one
   plan --repo owner/name
              print what would be dispatched next and why each other task is
              not (reads the store in DATABASE_URL; no GitHub needed)
@@ -39,6 +43,7 @@ export async function kanbotMain(
     return 0;
   }
   if (command === "plan") return planCommand(argv.slice(1), env, io);
+  if (command === "runners") return runnersAdmin(argv.slice(1), env, io);
   if (command !== "start") {
     io.stderr.write(
       command === undefined ? USAGE : `kanbot: unknown command "${command}"\n\n${USAGE}`,
@@ -74,6 +79,31 @@ async function planCommand(
   try {
     io.stdout.write(formatPlan(await loadDispatchPlan(store, repo, new Date())));
     return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `kanbot runners add|list|remove`: runner registration, against the store in DATABASE_URL. */
+async function runnersAdmin(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  io: CliStreams,
+): Promise<number> {
+  const parsed = parseSettings(env);
+  if (!parsed.ok) {
+    io.stderr.write(
+      `kanbot runners: fix these settings first:\n${formatSettingsProblems(parsed.problems)}\n`,
+    );
+    return 1;
+  }
+  const { settings } = parsed;
+  const store = await openStore({ url: settings.DATABASE_URL });
+  try {
+    return await runnersCommand(args, store, io, {
+      registrationTokenTtlMs: settings.KANBOT_REGISTRATION_TOKEN_TTL_SECONDS * 1000,
+      publicUrl: publicUrl(settings),
+    });
   } finally {
     await store.close();
   }

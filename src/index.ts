@@ -1,4 +1,12 @@
 import type { ApplicationFunction } from "probot";
+import {
+  createGitHubJobTokenBroker,
+  createRunnerApi,
+  gitHubWebUrl,
+  runnerApiLimits,
+  type RunnerApi,
+} from "./api/index.js";
+import type { Settings } from "./config/settings.js";
 import { recordDelivery } from "./handlers/record-delivery.js";
 import { createRuntime, type KanbotRuntime, type RuntimeOptions } from "./inbox/kanbot-runtime.js";
 import type { JobStore } from "./store/index.js";
@@ -8,6 +16,12 @@ export interface AppDependencies extends RuntimeOptions {
   store: JobStore;
   /** Receives the inbox worker and reconciliation; the caller starts and stops them. */
   onRuntime?: (runtime: KanbotRuntime) => void;
+  /**
+   * With settings, the runner API (/api/v1, DESIGN section 4) is mounted on Probot's server
+   * through `addHandler` and handed to `onRunnerApi`; the caller starts and stops it. Tests that
+   * run Probot without a server leave this out.
+   */
+  runnerApi?: { settings: Settings; onRunnerApi: (api: RunnerApi) => void };
 }
 
 /**
@@ -16,7 +30,7 @@ export interface AppDependencies extends RuntimeOptions {
  * recorded events through the handlers (src/handlers/).
  */
 export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
-  return (app) => {
+  return (app, options) => {
     const runtime = createRuntime(app, deps);
     app.onAny(async (context) => {
       await recordDelivery(
@@ -27,5 +41,17 @@ export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
       runtime.worker.wake();
     });
     deps.onRuntime?.(runtime);
+    if (deps.runnerApi) {
+      const { settings, onRunnerApi } = deps.runnerApi;
+      const api = createRunnerApi({
+        store: deps.store,
+        limits: runnerApiLimits(settings),
+        log: app.log.child({ name: "runner-api" }),
+        jobTokens: createGitHubJobTokenBroker({ appOctokit: () => app.auth(), log: app.log }),
+        githubWebUrl: gitHubWebUrl(settings),
+      });
+      options.addHandler(api.handler);
+      onRunnerApi(api);
+    }
   };
 }

@@ -8,6 +8,7 @@ import {
   type Settings,
   type SettingsProblem,
 } from "./config/settings.js";
+import { RUNNER_API_LOG_REDACT_PATHS, type RunnerApi } from "./api/index.js";
 import kanbotApp from "./index.js";
 import type { KanbotRuntime } from "./inbox/kanbot-runtime.js";
 import { packageInfo } from "./package-info.js";
@@ -22,7 +23,8 @@ export interface RunningApp {
   server: Server;
   store: JobStore;
   runtime: KanbotRuntime;
-  /** Stops the HTTP server and the inbox worker, then closes the store. */
+  runnerApi: RunnerApi;
+  /** Stops the runner API, the HTTP server and the inbox worker, then closes the store. */
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,8 @@ function createLogger(settings: Settings): Logger {
     name: "kanbot",
     level: settings.LOG_LEVEL,
     messageKey: settings.LOG_MESSAGE_KEY,
+    // Probot's request logger writes request headers: runners' bearer tokens must not reach logs.
+    redact: [...RUNNER_API_LOG_REDACT_PATHS],
     ...(settings.LOG_LEVEL_IN_STRING
       ? { formatters: { level: (label: string) => ({ level: label }) } }
       : {}),
@@ -126,6 +130,7 @@ export async function startApp(
     }),
   });
   let runtime: KanbotRuntime | undefined;
+  let runnerApi: RunnerApi | undefined;
   await server.load(
     kanbotApp({
       store,
@@ -133,14 +138,19 @@ export async function startApp(
       host: settings.GHE_HOST ?? "github.com",
       concurrency: settings.KANBOT_INBOX_CONCURRENCY,
       onRuntime: (created) => (runtime = created),
+      runnerApi: { settings, onRunnerApi: (created) => (runnerApi = created) },
     }),
   );
-  if (runtime === undefined) throw new Error("the kanbot app function did not build its runtime");
+  if (runtime === undefined || runnerApi === undefined) {
+    throw new Error("the kanbot app function did not build its runtime and runner API");
+  }
   const started = runtime;
+  const api = runnerApi;
   await server.start();
 
   // 5. Inbox worker and reconciliation.
   started.worker.start();
+  api.start();
   if (settings.KANBOT_RECONCILE_ON_START) {
     void started.reconcile().catch((error: unknown) => {
       log.error({ err: error }, "reconciliation at start failed; it runs again at the next start");
@@ -150,13 +160,16 @@ export async function startApp(
   }
   log.info(
     { host: settings.HOST, port: server.port, webhookPath: settings.WEBHOOK_PATH },
-    "kanbot is listening: verified webhook deliveries are recorded in the inbox and worked by the inbox worker",
+    "kanbot is listening: webhooks are recorded in the inbox and worked by the inbox worker; runners connect to /api/v1",
   );
   return {
     server,
     store,
     runtime: started,
+    runnerApi: api,
     async stop() {
+      // Waiting long-polls are answered first, or they would hold the server open.
+      await api.stop();
       await server.stop();
       await started.worker.stop();
       await store.close();

@@ -220,6 +220,12 @@ describe("kanbot start", () => {
     const first = await deliver(signWebhook(body));
     const again = await deliver(signWebhook(body));
     const forged = await deliver(signWebhook(body, "not-the-secret"));
+    // The runner API is mounted on the same server: a claim without a runner token is refused.
+    const claim = await fetch(`http://127.0.0.1:${port}/api/v1/jobs/claim`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     // The inbox worker runs the handler as the installation: it reads the repository's config
     // (none) and finds that `bug` is not the trigger label.
     await github.received(CONFIG_FILE);
@@ -230,6 +236,7 @@ describe("kanbot start", () => {
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
     expect(forged.status).toBe(400);
+    expect(claim.status).toBe(401);
     expect(code).toBe(0);
     const store = await openStore({ url: database });
     try {

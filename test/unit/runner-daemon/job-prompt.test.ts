@@ -60,7 +60,9 @@ describe("promptJob", () => {
       { kind: "rebase", baseBranch: "main", conflictingFiles: ["a.ts"] },
     ],
   ] as const)("%s with %j", (kind, input, expected) => {
-    expect(promptJob(job(kind, input))).toEqual(expected);
+    const json: JobDescription["input"] = JSON.parse(JSON.stringify(input));
+
+    expect(promptJob(job(kind, json))).toEqual(expected);
   });
 });
 

@@ -21,7 +21,7 @@ function task(issueNumber: number, fields: Partial<Task> = {}): Task {
     requiredLabels: [],
     priority: 2,
     budget: { attempts: 5, minutes: 60, usd: 10 },
-    used: { attempts: 1, minutes: 0, usd: 0 },
+    used: { attempts: 1, minutes: 0, usd: 0, lostLeases: 0 },
     startedBy: "alice",
     branch: undefined,
     prNumber: undefined,

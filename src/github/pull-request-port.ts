@@ -1,0 +1,377 @@
+/**
+ * The pull-request side of the GitHub port (DESIGN sections 1, 2 and 5; issue 5): the task's
+ * draft PR, the checks gate's facts (check runs, commit statuses, the branch's required checks),
+ * the fix bundle's facts (annotations, a failed Actions job's log tail), review comments, merge
+ * and cleanup. In domain words, like ./port.ts; implemented on Octokit in
+ * ./octokit-pull-request-port.ts.
+ *
+ * One instance serves one installation. Expected outcomes are return values (`undefined` for
+ * "not there", or an outcome union where GitHub can refuse for a reason a person must see);
+ * anything else is thrown as a `GitHubError` (./errors.ts).
+ */
+import type { IssueRef, RepoRef } from "../domain/dependencies.js";
+
+/** A pull request: its repository and number (pull requests share issue numbers). */
+export type PullRequestRef = IssueRef;
+
+export type PullRequestState = "open" | "closed";
+
+/** How GitHub merges: one merge commit, one squashed commit, or the commits rebased. */
+export type MergeMethod = "merge" | "squash" | "rebase";
+
+/** A pull request as every answer describes it (lists and single reads). */
+export interface PullRequestSummary {
+  ref: PullRequestRef;
+  /** GraphQL node id (for ready-for-review, draft and auto-merge). */
+  nodeId: string;
+  title: string;
+  body: string;
+  state: PullRequestState;
+  /** True once merged (a merged PR is also `closed`). */
+  merged: boolean;
+  mergedAt: string | null;
+  draft: boolean;
+  head: {
+    /** The branch name, without `refs/heads/`. */
+    ref: string;
+    sha: string;
+    /** `owner/repo` of the head's repository; undefined when the fork was deleted. */
+    repoFullName: string | undefined;
+  };
+  base: { ref: string; sha: string };
+  author: string;
+  /** Logins whose review is requested and not given yet. */
+  requestedReviewers: string[];
+  /** Team slugs whose review is requested. */
+  requestedTeams: string[];
+  htmlUrl: string;
+}
+
+/**
+ * GitHub's `mergeable_state`: `clean`, `dirty` (conflicts), `blocked`, `behind`, `unstable`
+ * (non-required checks failing), `has_hooks`, `draft` or `unknown` (still computing).
+ */
+export type MergeableState =
+  "clean" | "dirty" | "blocked" | "behind" | "unstable" | "has_hooks" | "draft" | "unknown";
+
+/** A single read of a pull request: the summary plus what GitHub computes for one PR. */
+export interface PullRequestFacts extends PullRequestSummary {
+  /** Null while GitHub is still computing it (ask again later). */
+  mergeable: boolean | null;
+  mergeableState: MergeableState;
+  mergeCommitSha: string | null;
+}
+
+export interface NewPullRequest {
+  /** The task branch. */
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+}
+
+/** What `createDraftPullRequest` did. */
+export interface CreatedPullRequest {
+  pullRequest: PullRequestSummary;
+  /** False when a PR for the head existed already (GitHub's 422) and is returned instead. */
+  created: boolean;
+}
+
+export interface PullRequestChanges {
+  title?: string;
+  body?: string;
+}
+
+/** What became of a review request. */
+export type ReviewRequestOutcome =
+  | { kind: "requested"; reviewers: string[] }
+  /** GitHub refused (422): the author cannot review their own PR, or not a collaborator. */
+  | { kind: "refused"; reviewers: string[]; message: string };
+
+/** What became of a merge. */
+export type MergeOutcome =
+  | { kind: "merged"; sha: string }
+  /** 405: not mergeable now (conflicts, required checks or reviews, method not allowed). */
+  | { kind: "not-mergeable"; message: string }
+  /** 409: the head moved since `expectedHeadSha`, or the base was modified meanwhile. */
+  | { kind: "head-moved"; message: string };
+
+export interface MergeOptions {
+  method: MergeMethod;
+  /** Merge only if the head is still this commit (else `head-moved`). */
+  expectedHeadSha?: string;
+}
+
+export type AutoMergeOutcome =
+  | { kind: "enabled" }
+  /** GitHub refused: auto-merge not allowed on the repository, PR already clean, and so on. */
+  | { kind: "refused"; message: string };
+
+/** What became of a branch deletion; a branch that is already gone is fine. */
+export type BranchDeletion = "deleted" | "already-gone";
+
+// --- checks ------------------------------------------------------------------------------------
+
+export type CheckStatus =
+  "queued" | "in_progress" | "completed" | "waiting" | "requested" | "pending";
+
+/** A check's (run's or suite's) conclusion, once completed. */
+export type CheckConclusion =
+  | "success"
+  | "failure"
+  | "neutral"
+  | "cancelled"
+  | "skipped"
+  | "timed_out"
+  | "action_required"
+  | "stale"
+  | "startup_failure";
+
+export interface CheckRunOutput {
+  title: string;
+  /** Markdown; longer than GitHub's 65 535 characters is cut, saying so. */
+  summary: string;
+  /** Markdown details (the log tail); cut the same way. */
+  text?: string;
+}
+
+/** The GitHub Actions job behind a check run (Actions' check run id is its job id). */
+export interface ActionsJobRef {
+  runId: number;
+  jobId: number;
+}
+
+export interface CheckRunFacts {
+  id: number;
+  name: string;
+  headSha: string;
+  status: CheckStatus;
+  conclusion: CheckConclusion | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  detailsUrl: string | null;
+  externalId: string | null;
+  htmlUrl: string | null;
+  /** The app that made it (`github-actions`, `kanbot`…); undefined when GitHub does not say. */
+  appSlug: string | undefined;
+  appId: number | undefined;
+  checkSuiteId: number | undefined;
+  output: {
+    title: string | null;
+    summary: string | null;
+    text: string | null;
+    annotationsCount: number;
+  };
+  /** Set for GitHub Actions runs: where the failed job's log is. */
+  actionsJob: ActionsJobRef | undefined;
+}
+
+/** The conclusions an app may give its own check run (`stale` and `startup_failure` are GitHub's). */
+export type CheckRunResult = Exclude<CheckConclusion, "stale" | "startup_failure">;
+
+/** Creating (or updating) the `kanbot` check run. */
+export interface CheckRunInput {
+  /** Default `kanbot`. */
+  name?: string;
+  headSha: string;
+  status: "queued" | "in_progress" | "completed";
+  /** Required with status `completed`; giving it completes the run. */
+  conclusion?: CheckRunResult;
+  output?: CheckRunOutput;
+  detailsUrl?: string;
+  /** kanbot's job id, to find the run again. */
+  externalId?: string;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+export type CheckRunUpdate = Partial<Omit<CheckRunInput, "headSha" | "name">>;
+
+export interface CheckSuiteFacts {
+  id: number;
+  headSha: string;
+  headBranch: string | null;
+  status: CheckStatus | null;
+  conclusion: CheckConclusion | null;
+  appSlug: string | undefined;
+  appId: number | undefined;
+  latestCheckRunsCount: number;
+}
+
+export type CommitStatusState = "error" | "failure" | "pending" | "success";
+
+/** One commit status (the older Statuses API, used by some CI services). */
+export interface CommitStatusFacts {
+  id: number;
+  context: string;
+  state: CommitStatusState;
+  description: string | null;
+  targetUrl: string | null;
+  createdAt: string;
+  updatedAt: string;
+  creator: string | undefined;
+}
+
+/** One required check: its name (status context or check run name), and the app if pinned. */
+export interface RequiredCheck {
+  context: string;
+  /** Only a check from this GitHub App counts; undefined: any source. */
+  appId: number | undefined;
+}
+
+export type RequiredChecksSource = "branch-protection" | "rulesets";
+
+/** The branch's required checks as far as the app could read them. */
+export interface RequiredChecks {
+  /** Union of every readable source, without duplicates. Empty: nothing is required. */
+  checks: RequiredCheck[];
+  /** Sources that were read. */
+  sources: RequiredChecksSource[];
+  /** Sources the app could not read (branch protection needs `administration: read`). */
+  unreadable: RequiredChecksSource[];
+}
+
+export type AnnotationLevel = "notice" | "warning" | "failure";
+
+export interface CheckAnnotation {
+  path: string;
+  startLine: number;
+  endLine: number;
+  level: AnnotationLevel | undefined;
+  title: string | null;
+  message: string;
+  rawDetails: string | null;
+}
+
+/** A GitHub Actions job, as far as the fix bundle needs it. */
+export interface ActionsJobFacts {
+  id: number;
+  runId: number;
+  runAttempt: number | undefined;
+  name: string;
+  status: string;
+  conclusion: string | null;
+  /** Names of the steps that failed. */
+  failedSteps: string[];
+  htmlUrl: string | null;
+}
+
+/** A failed job's log tail, or why there is none. */
+export type JobLogOutcome =
+  | {
+      kind: "log";
+      /** The last bytes of the log (UTF-8), starting at a line boundary when cut. */
+      text: string;
+      /** True when the log was longer than the cap and its start was dropped. */
+      truncated: boolean;
+      /** The whole log's size in bytes. */
+      totalBytes: number;
+    }
+  /** 404/410: the log expired (retention) or the job has none. */
+  | { kind: "gone" }
+  /** 403: the app lacks `actions: read`. */
+  | { kind: "forbidden"; message: string };
+
+export type RerunOutcome =
+  | { kind: "rerun" }
+  /** 403: the app lacks `actions: write`, or GitHub will not re-run this run (too old, running). */
+  | { kind: "refused"; message: string };
+
+// --- reviews -----------------------------------------------------------------------------------
+
+/** A review comment: a line comment on the diff. */
+export interface ReviewComment {
+  id: number;
+  reviewId: number | null;
+  path: string;
+  /** The line (of the side it is on); null when the comment is on a line that is gone. */
+  line: number | null;
+  /** The first line of a multi-line comment. */
+  startLine: number | null;
+  side: "LEFT" | "RIGHT" | undefined;
+  body: string;
+  author: string;
+  /** `User`, `Bot` or `Organization`. */
+  authorType: string;
+  /** The comment this one answers in a thread. */
+  inReplyTo: number | undefined;
+  commitId: string;
+  createdAt: string;
+  htmlUrl: string;
+}
+
+export interface PullRequestPort {
+  // --- pull requests -----------------------------------------------------------------------------
+  /**
+   * The pull request whose head is `branch` (in `repo` itself, not a fork): the open one if
+   * there is one, else the most recent closed or merged one; undefined when there is none.
+   */
+  findPullRequestForBranch(repo: RepoRef, branch: string): Promise<PullRequestSummary | undefined>;
+  /** Undefined when there is no such pull request. */
+  getPullRequest(pr: PullRequestRef): Promise<PullRequestFacts | undefined>;
+  /** Opens a draft PR; when one exists for the head already, returns it (`created: false`). */
+  createDraftPullRequest(repo: RepoRef, pr: NewPullRequest): Promise<CreatedPullRequest>;
+  updatePullRequest(pr: PullRequestRef, changes: PullRequestChanges): Promise<PullRequestSummary>;
+  /** Clears `draft` (GraphQL; REST cannot). Already ready is fine. */
+  markReadyForReview(nodeId: string): Promise<void>;
+  /** Makes the PR a draft again. */
+  convertToDraft(nodeId: string): Promise<void>;
+  requestReviewers(pr: PullRequestRef, reviewers: readonly string[]): Promise<ReviewRequestOutcome>;
+  merge(pr: PullRequestRef, options: MergeOptions): Promise<MergeOutcome>;
+  /** Optional (off by default): GitHub merges once the branch's rules are met. */
+  enableAutoMerge(
+    nodeId: string,
+    method: MergeMethod,
+    expectedHeadSha?: string,
+  ): Promise<AutoMergeOutcome>;
+  deleteBranch(repo: RepoRef, branch: string): Promise<BranchDeletion>;
+  /** Open PRs into `base` whose head branch (in `repo`) starts with `headPrefix`. */
+  listOpenPullRequests(
+    repo: RepoRef,
+    filter: { base: string; headPrefix: string },
+  ): Promise<PullRequestSummary[]>;
+  /** Whether any pull request with `branch` as its head was merged. */
+  wasBranchMerged(repo: RepoRef, branch: string): Promise<boolean>;
+
+  // --- checks ------------------------------------------------------------------------------------
+  createCheckRun(repo: RepoRef, run: CheckRunInput): Promise<CheckRunFacts>;
+  updateCheckRun(repo: RepoRef, checkRunId: number, update: CheckRunUpdate): Promise<CheckRunFacts>;
+  /**
+   * Every check run on `sha`, re-runs included (`filter=all`), newest first as GitHub lists
+   * them; the gate keeps the latest per name.
+   */
+  listCheckRuns(repo: RepoRef, sha: string): Promise<CheckRunFacts[]>;
+  listCheckSuites(repo: RepoRef, sha: string): Promise<CheckSuiteFacts[]>;
+  /** Every commit status on `sha`, newest first; the gate keeps the latest per context. */
+  listCommitStatuses(repo: RepoRef, sha: string): Promise<CommitStatusFacts[]>;
+  /**
+   * Branch protection's required status checks: `[]` when the branch is not protected (404),
+   * undefined when the app cannot read them (403; it needs `administration: read`).
+   */
+  branchProtectionRequiredChecks(
+    repo: RepoRef,
+    branch: string,
+  ): Promise<RequiredCheck[] | undefined>;
+  /** The rulesets' `required_status_checks` rules that apply to the branch (`[]`: none). */
+  rulesetRequiredChecks(repo: RepoRef, branch: string): Promise<RequiredCheck[] | undefined>;
+  /** Both of the above; undefined when neither could be read (the caller falls back). */
+  requiredChecks(repo: RepoRef, branch: string): Promise<RequiredChecks | undefined>;
+  /** A check run's annotations, at most `limit` (default 50). */
+  listAnnotations(
+    repo: RepoRef,
+    checkRunId: number,
+    options?: { limit?: number },
+  ): Promise<CheckAnnotation[]>;
+  /** Undefined when there is no such job. */
+  getActionsJob(repo: RepoRef, jobId: number): Promise<ActionsJobFacts | undefined>;
+  /** The last `maxBytes` (default 64 KiB) of an Actions job's log. */
+  jobLogTail(repo: RepoRef, jobId: number, options?: { maxBytes?: number }): Promise<JobLogOutcome>;
+  /** Re-runs the failed jobs of an Actions workflow run (needs `actions: write`). */
+  rerunFailedJobs(repo: RepoRef, runId: number): Promise<RerunOutcome>;
+
+  // --- reviews -----------------------------------------------------------------------------------
+  /** The line comments of one review. Empty when the review does not exist. */
+  listReviewComments(pr: PullRequestRef, reviewId: number): Promise<ReviewComment[]>;
+  /** Every line comment on the pull request, oldest first. */
+  listPullRequestReviewComments(pr: PullRequestRef): Promise<ReviewComment[]>;
+}

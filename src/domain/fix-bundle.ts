@@ -62,7 +62,7 @@ export function trimmedMarker(count: number): string {
 export function trimStart(text: string, limit: number): string {
   if (text.length <= limit) return text;
   const keep = Math.max(0, limit - trimmedMarker(text.length).length - 1);
-  const kept = text.slice(0, keep).trimEnd();
+  const kept = text.slice(0, avoidSplitPair(text, keep)).trimEnd();
   return `${kept}${kept === "" ? "" : "\n"}${trimmedMarker(text.length - kept.length)}`;
 }
 
@@ -74,10 +74,18 @@ export function trimStart(text: string, limit: number): string {
 export function trimEnd(text: string, limit: number): string {
   if (text.length <= limit) return text;
   const keep = Math.max(0, limit - trimmedMarker(text.length).length - 1);
-  let kept = text.slice(text.length - keep);
+  let kept = text.slice(avoidSplitPair(text, text.length - keep, true));
   const newline = kept.indexOf("\n");
   if (newline !== -1 && newline < Math.min(200, keep / 4)) kept = kept.slice(newline + 1);
   return `${trimmedMarker(text.length - kept.length)}${kept === "" ? "" : "\n"}${kept}`;
+}
+
+/** `at`, moved off the middle of a surrogate pair (forward when `forward`, else back). */
+function avoidSplitPair(text: string, at: number, forward = false): number {
+  const code = text.charCodeAt(at);
+  const low = code >= 0xdc00 && code <= 0xdfff;
+  if (!low || at <= 0) return at;
+  return forward ? at + 1 : at - 1;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,6 +70,13 @@ describe("kanbot-runner commands", () => {
     expect(doctor.out.stdout).toMatch(/^OK {4}app: .*accepts this runner's token/m);
     expect(doctor.out.stdout).toMatch(/^(OK|WARN) {1,4}disk: /m);
     expect(doctorCode).toBe(0);
+
+    const status = streams();
+    const statusCode = await runnerMain(["status", "--config", file], status.io);
+
+    expect(statusCode).toBe(0);
+    expect(status.out.stdout).toContain("token:       accepted by the app");
+    expect(status.out.stdout).toContain("worktrees:   0");
   });
 
   it("a second use of a registration token is refused with advice", async () => {

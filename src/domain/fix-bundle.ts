@@ -99,7 +99,8 @@ export interface CheckAnnotation {
   path: string;
   startLine: number | null;
   endLine?: number | null | undefined;
-  level: AnnotationLevel;
+  /** Absent when GitHub does not say; shown as `warning`. */
+  level?: AnnotationLevel | undefined;
   title?: string | null | undefined;
   message: string;
 }
@@ -231,7 +232,7 @@ function renderAnnotations(
   if (annotations.length === 0) return "";
   const sorted = [...annotations].sort(
     (a, b) =>
-      LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level] ||
+      LEVEL_ORDER[a.level ?? "warning"] - LEVEL_ORDER[b.level ?? "warning"] ||
       (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
       (a.startLine ?? 0) - (b.startLine ?? 0),
   );
@@ -245,7 +246,7 @@ function renderAnnotations(
           : `${annotation.path}:${annotation.startLine}`;
     const title = annotation.title ? `${oneLine(cleanText(annotation.title))}: ` : "";
     const message = trimStart(cleanText(annotation.message), limit.annotationMessage);
-    return `- ${annotation.level} ${oneLine(where)}: ${title}${message.replace(/\n/g, "\n  ")}`;
+    return `- ${annotation.level ?? "warning"} ${oneLine(where)}: ${title}${message.replace(/\n/g, "\n  ")}`;
   });
   const more = sorted.length - shown.length;
   if (more > 0) lines.push(`- … and ${more} more annotation${more === 1 ? "" : "s"}`);

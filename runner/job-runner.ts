@@ -219,9 +219,8 @@ export async function runJob(
       },
       token: await control.jobToken(),
       branch: job.workspace.branch,
-      // TODO(workspaces): a null base means the repository's default branch; the workspace
-      // library needs to learn it from the remote (HEAD). Until then: main.
-      baseBranch: job.workspace.baseBranch ?? "main",
+      // null: the repository's default branch, which the workspace reads from the remote's HEAD.
+      baseBranch: job.workspace.baseBranch ?? null,
       startFrom: job.workspace.continueBranch ? "branch" : "base",
       setup: {
         commands: job.workspace.setupCommands.map(shellCommand),

@@ -1,10 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
-import {
-  fakeBoard,
-  issueNodeId,
-  portMocks,
-} from "../../helpers/github-port-mocks.js";
+import { fakeBoard, issueNodeId, portMocks } from "../../helpers/github-port-mocks.js";
 import {
   capturingLogger,
   cleanupHarnessFolders,

@@ -470,7 +470,8 @@ export function fakeReviewComment(pr: IssueRef, spec: ReviewCommentSpec, urls: G
       html: { href: html },
       pull_request: { href: prApi },
     },
-    line: spec.line === undefined ? 1 : spec.line,
+    // GitHub leaves `line` out for a comment on a line the diff no longer has.
+    ...(spec.line === null ? {} : { line: spec.line ?? 1 }),
     start_line: spec.startLine ?? null,
     side: spec.side ?? "RIGHT",
     original_line: spec.line ?? 1,

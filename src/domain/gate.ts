@@ -95,8 +95,11 @@ export interface GateInput {
   self: { appId: number | null; checkName?: string | undefined };
   /** `checks.noChecksWaitMinutes`: how long to wait for any check to appear. */
   noChecksWaitMinutes: number;
-  /** When the wait starts: the later of the PR's creation and the push of its head. */
-  since: Date;
+  /** When the PR was opened. */
+  prCreatedAt: Date;
+  /** When its head was pushed (the job's report, or a person's push), if known. The no-checks
+   * wait runs from the later of the two. */
+  headPushedAt?: Date | null | undefined;
   now: Date;
 }
 
@@ -265,7 +268,8 @@ export function decideGate(input: GateInput): GateDecision {
   }
   if (counted.length === 0) {
     const waitMs = Math.max(0, input.noChecksWaitMinutes) * 60_000;
-    const until = new Date(input.since.getTime() + waitMs);
+    const since = Math.max(input.prCreatedAt.getTime(), input.headPushedAt?.getTime() ?? 0);
+    const until = new Date(since + waitMs);
     if (input.now.getTime() < until.getTime()) {
       return {
         ...base,

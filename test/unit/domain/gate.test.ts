@@ -72,7 +72,7 @@ function gate(overrides: Partial<GateInput> = {}): GateDecision {
     protection: null,
     self: { appId: KANBOT_APP },
     noChecksWaitMinutes: 10,
-    since: SINCE,
+    prCreatedAt: SINCE,
     now: minute(3),
     ...overrides,
   });
@@ -511,6 +511,27 @@ describe("decideGate: no checks", () => {
     ["at the end of the wait: passed", { now: minute(10) }, "passed", true, null],
     ["after the wait: passed", { now: minute(60) }, "passed", true, null],
     ["a wait of zero passes at once", { noChecksWaitMinutes: 0, now: SINCE }, "passed", true, null],
+    [
+      "the wait runs from a later head push",
+      { headPushedAt: minute(30), now: minute(35) },
+      "pending",
+      false,
+      minute(40),
+    ],
+    [
+      "an earlier head push does not shorten the wait",
+      { headPushedAt: minute(-30), now: minute(5) },
+      "pending",
+      false,
+      minute(10),
+    ],
+    [
+      "a later head push, waited out",
+      { headPushedAt: minute(30), now: minute(40) },
+      "passed",
+      true,
+      null,
+    ],
     [
       "only kanbot's own run: still no checks",
       {

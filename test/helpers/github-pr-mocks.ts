@@ -700,7 +700,7 @@ export class PullRequestPortMocks {
   updatePullRequest(
     ref: IssueRef,
     changes: { title?: string; body?: string },
-    spec: Omit<PullRequestSpec, "number" | "title" | "body">,
+    spec: Omit<PullRequestSpec, "number">,
   ): this {
     return this.#answer(
       "PATCH",
@@ -1188,7 +1188,8 @@ export class PullRequestPortMocks {
   #echoCheckRun(repo: RepoRef, id: number, sent: Record<string, unknown>) {
     const output = isRecord(sent.output) ? sent.output : undefined;
     const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-    const conclusion = text(sent.conclusion);
+    const conclusion = CHECK_CONCLUSIONS.find((value) => value === sent.conclusion);
+    const status = CHECK_STATUSES.find((value) => value === sent.status);
     return fakeCheckRun(
       repo,
       {
@@ -1196,11 +1197,8 @@ export class PullRequestPortMocks {
         name: text(sent.name) ?? "kanbot",
         headSha: text(sent.head_sha) ?? fakeSha("head"),
         app: "kanbot",
-        status:
-          conclusion !== undefined
-            ? "completed"
-            : ((text(sent.status) as CheckStatus | undefined) ?? "queued"),
-        conclusion: (conclusion as CheckConclusion | undefined) ?? null,
+        status: conclusion !== undefined ? "completed" : (status ?? "queued"),
+        conclusion: conclusion ?? null,
         externalId: text(sent.external_id) ?? null,
         detailsUrl: text(sent.details_url) ?? null,
         output: {
@@ -1213,6 +1211,27 @@ export class PullRequestPortMocks {
     );
   }
 }
+
+const CHECK_STATUSES = [
+  "queued",
+  "in_progress",
+  "completed",
+  "waiting",
+  "requested",
+  "pending",
+] as const satisfies readonly CheckStatus[];
+
+const CHECK_CONCLUSIONS = [
+  "success",
+  "failure",
+  "neutral",
+  "cancelled",
+  "skipped",
+  "timed_out",
+  "action_required",
+  "stale",
+  "startup_failure",
+] as const satisfies readonly CheckConclusion[];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -91,9 +91,9 @@ export type ReviewRequestOutcome =
 /** What became of a merge. */
 export type MergeOutcome =
   | { kind: "merged"; sha: string }
-  /** 405: not mergeable now (conflicts, required checks or reviews, method not allowed). */
+  /** 405: not mergeable now (conflicts, required checks or reviews, method not allowed, base modified). */
   | { kind: "not-mergeable"; message: string }
-  /** 409: the head moved since `expectedHeadSha`, or the base was modified meanwhile. */
+  /** 409: the head is no longer `expectedHeadSha` (someone pushed). */
   | { kind: "head-moved"; message: string };
 
 export interface MergeOptions {
@@ -312,7 +312,7 @@ export interface PullRequestPort {
   /** Opens a draft PR; when one exists for the head already, returns it (`created: false`). */
   createDraftPullRequest(repo: RepoRef, pr: NewPullRequest): Promise<CreatedPullRequest>;
   updatePullRequest(pr: PullRequestRef, changes: PullRequestChanges): Promise<PullRequestSummary>;
-  /** Clears `draft` (GraphQL; REST cannot). Already ready is fine. */
+  /** Clears `draft` (GraphQL; REST cannot). Check `draft` first: GitHub's answer for a PR that is ready already is not relied on. */
   markReadyForReview(nodeId: string): Promise<void>;
   /** Makes the PR a draft again. */
   convertToDraft(nodeId: string): Promise<void>;

@@ -1,0 +1,110 @@
+/**
+ * Webhook deliveries as GitHub's Hookshot sends them: one POST per event to the app's URL, JSON
+ * body, `X-GitHub-Event`, `X-GitHub-Delivery`, `X-GitHub-Hook-ID`,
+ * `X-GitHub-Hook-Installation-Target-*`, `X-Hub-Signature-256` (HMAC-SHA256 of the body with the
+ * app's secret) and a `GitHub-Hookshot/…` user agent. Deliveries go out one at a time, in the
+ * order the events happened; every delivery is recorded with the app's answer.
+ */
+import { createHmac, randomUUID } from "node:crypto";
+
+export interface WebhookTarget {
+  url: string;
+  secret: string;
+}
+
+export interface Delivery {
+  id: string;
+  event: string;
+  action: string | undefined;
+  payload: Record<string, unknown>;
+  /** The app's HTTP status, or 0 when the delivery failed or was not sent (no URL). */
+  status: number;
+  error: string | undefined;
+}
+
+export const HOOK_ID = 424242;
+
+export class WebhookSender {
+  readonly deliveries: Delivery[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #pending = 0;
+
+  constructor(
+    readonly target: WebhookTarget | undefined,
+    readonly appId: number,
+    readonly log: (facts: Record<string, unknown>, message: string) => void,
+  ) {}
+
+  /** Queues one event; it is recorded at once and delivered after those queued before it. */
+  send(event: string, payload: Record<string, unknown>): Delivery {
+    const delivery: Delivery = {
+      id: randomUUID(),
+      event,
+      action: typeof payload.action === "string" ? payload.action : undefined,
+      payload,
+      status: 0,
+      error: undefined,
+    };
+    this.deliveries.push(delivery);
+    this.#pending++;
+    this.#queue = this.#queue
+      .then(() => this.#deliver(delivery))
+      .finally(() => {
+        this.#pending--;
+      });
+    return delivery;
+  }
+
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Resolves when every queued delivery has been answered (or failed). */
+  async drained(): Promise<void> {
+    while (this.#pending > 0) await this.#queue;
+  }
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    if (this.target === undefined) return;
+    const body = JSON.stringify(delivery.payload);
+    const signature = `sha256=${createHmac("sha256", this.target.secret).update(body).digest("hex")}`;
+    try {
+      const response = await fetch(this.target.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "GitHub-Hookshot/simulator",
+          "x-github-event": delivery.event,
+          "x-github-delivery": delivery.id,
+          "x-github-hook-id": String(HOOK_ID),
+          "x-github-hook-installation-target-type": "integration",
+          "x-github-hook-installation-target-id": String(this.appId),
+          "x-hub-signature-256": signature,
+        },
+        body,
+        signal: AbortSignal.timeout(30_000),
+      });
+      delivery.status = response.status;
+      await response.arrayBuffer();
+      if (response.status >= 400) {
+        this.log(
+          { event: delivery.event, action: delivery.action, status: response.status },
+          "webhook delivery refused by the app",
+        );
+      }
+    } catch (error) {
+      delivery.error = error instanceof Error ? error.message : String(error);
+      this.log({ event: delivery.event, error: delivery.error }, "webhook delivery failed");
+    }
+  }
+}
+
+/** Checks a delivery's `X-Hub-Signature-256` as an app does; for tests' receivers. */
+export function verifySignature(
+  secret: string,
+  body: string,
+  signature: string | undefined,
+): boolean {
+  const expected = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+  return signature === expected;
+}

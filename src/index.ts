@@ -49,6 +49,7 @@ export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
         log: app.log.child({ name: "runner-api" }),
         jobTokens: createGitHubJobTokenBroker({ appOctokit: () => app.auth(), log: app.log }),
         githubWebUrl: gitHubWebUrl(settings),
+        events: runtime.internal,
       });
       options.addHandler(api.handler);
       onRunnerApi(api);

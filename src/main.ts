@@ -14,6 +14,8 @@ import type { KanbotRuntime } from "./inbox/kanbot-runtime.js";
 import { packageInfo } from "./package-info.js";
 import { openStore, type JobStore } from "./store/index.js";
 
+/** How often PRs waiting for checks are looked at again (the no-checks wait). */
+const GATE_RECHECK_INTERVAL_MS = 60_000;
 export interface CliStreams {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -151,6 +153,13 @@ export async function startApp(
   // 5. Inbox worker and reconciliation.
   started.worker.start();
   api.start();
+  // The gate's no-checks wait: once a minute, PRs whose wait ended are decided again.
+  const gateTimer = setInterval(() => {
+    started.internal.recheckGates().catch((error: unknown) => {
+      log.error({ err: error }, "gate re-evaluation sweep failed; it runs again in a minute");
+    });
+  }, GATE_RECHECK_INTERVAL_MS);
+  gateTimer.unref();
   if (settings.KANBOT_RECONCILE_ON_START) {
     void started.reconcile().catch((error: unknown) => {
       log.error({ err: error }, "reconciliation at start failed; it runs again at the next start");
@@ -169,6 +178,7 @@ export async function startApp(
     runnerApi: api,
     async stop() {
       // Waiting long-polls are answered first, or they would hold the server open.
+      clearInterval(gateTimer);
       await api.stop();
       await server.stop();
       await started.worker.stop();

@@ -70,6 +70,8 @@ export interface RunnerApiLimits {
 
 /** Hooks for the rest of the app (update the task, open the PR, block an exhausted task). */
 export interface RunnerApiEvents {
+  /** A runner claimed a job (called once per claim, after the job was described to it). */
+  jobClaimed?(job: Job): void | Promise<void>;
   /** A runner finished a job (called once per job, not for retried completions). */
   jobFinished?(job: Job): void | Promise<void>;
   /** The sweep ended expired leases (lost, requeued, exhausted, canceled). */
@@ -300,6 +302,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           { jobId: job.id, runnerId: runner.id, kind: job.kind, agent: job.agent, repo: job.repo },
           "job claimed",
         );
+        await notifyClaimed(job);
         return {
           job: description,
           lease: {
@@ -570,6 +573,14 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         action: "job.tokens-revoked",
         detail: { count: revoked },
       });
+    }
+  }
+
+  async function notifyClaimed(job: Job): Promise<void> {
+    try {
+      await options.events?.jobClaimed?.(job);
+    } catch (error) {
+      log.error({ err: error, jobId: job.id }, "jobClaimed hook failed");
     }
   }
 

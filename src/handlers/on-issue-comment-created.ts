@@ -1,15 +1,17 @@
 /**
  * `issue_comment.created` with a `/kanbot` command: `run [agent]`, `cancel`, `retry`, `status`.
- * On a pull request, the command applies to the task whose PR it is. Free-text instructions
- * (`/kanbot <text>`) are revise requests for the PR half of the loop and are only logged here.
+ * On a pull request, the command applies to the task whose PR it is, and free-text instructions
+ * (`/kanbot <text>`) start a `revise` job on the PR's branch with them.
  */
 import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
 import type { IssueRef } from "../domain/dependencies.js";
 import { parseCommand, type Command } from "../domain/commands.js";
+import { planRevise } from "../domain/review-request.js";
 import type { GuardedAction } from "../domain/permission.js";
 import { BoardLookup } from "../services/board-service.js";
 import { loadRepoConfig, reportInvalidConfig } from "../services/repo-config-service.js";
 import {
+  applyTaskEvent,
   cancelTask,
   refreshStatus,
   repoName,
@@ -42,11 +44,8 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ct
     );
     return;
   }
-  if (command.kind === "instructions") {
-    ctx.log.info(
-      { issue: where },
-      "instructions are revise requests on a task's PR; handled by the PR flow",
-    );
+  if (command.kind === "instructions" && payload.issue.pull_request === undefined) {
+    ctx.log.info({ issue: where }, "instructions apply on a task's PR, not on its issue; ignored");
     return;
   }
 
@@ -88,6 +87,28 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ct
     case "status":
       outcome = await refreshStatus(ctx, issue, config);
       break;
+    case "instructions": {
+      const decision = planRevise(
+        { type: "comment", body: payload.comment.body ?? "", author: actor },
+        { botLogin: ctx.botLogin, trust: { isTrusted: () => true } },
+      );
+      if (decision.outcome === "ignored") {
+        ctx.log.info({ pr: where, reason: decision.reason }, "instructions ignored");
+        return;
+      }
+      outcome = await applyTaskEvent(ctx, {
+        issue,
+        config,
+        actor,
+        event: {
+          type: "revise-requested",
+          source: "command",
+          instructions: decision.instructions,
+        },
+        board,
+      });
+      break;
+    }
   }
   await replyIfRejected(ctx, where, actor, outcome);
 };

@@ -1,7 +1,7 @@
 /**
- * Which handler an inbox delivery goes to. kanbot subscribes to more events than this half of
- * the loop handles (pull requests, reviews, checks, pushes, installations); those are recorded,
- * marked processed and logged.
+ * Which handler an inbox delivery goes to: GitHub's events, and kanbot's own inbox events
+ * (`kanbot_job`, `kanbot_gate`, src/inbox/internal-events.ts). Events without a handler
+ * (installations, other PR actions) are recorded, marked processed and logged.
  */
 import type { HandlerContext } from "./handler-context.js";
 import { onIssueCommentCreated } from "./on-issue-comment-created.js";
@@ -9,6 +9,15 @@ import { onIssuesClosed } from "./on-issues-closed.js";
 import { onIssuesLabeled } from "./on-issues-labeled.js";
 import { onIssuesUnlabeled } from "./on-issues-unlabeled.js";
 import { onProjectsV2ItemEdited } from "./on-projects-v2-item-edited.js";
+import { onCheckRunCompleted } from "./on-check-run-completed.js";
+import { onCheckSuiteCompleted } from "./on-check-suite-completed.js";
+import { onKanbotGate } from "./on-kanbot-gate.js";
+import { onKanbotJob } from "./on-kanbot-job.js";
+import { onPullRequestClosed } from "./on-pull-request-closed.js";
+import { onPullRequestReviewSubmitted } from "./on-pull-request-review-submitted.js";
+import { onPullRequestSynchronize } from "./on-pull-request-synchronize.js";
+import { onPush } from "./on-push.js";
+import { onStatus } from "./on-status.js";
 
 type AnyHandler = (ctx: HandlerContext, payload: never) => Promise<void>;
 
@@ -18,6 +27,17 @@ const HANDLERS: Record<string, AnyHandler> = {
   "issues.closed": onIssuesClosed,
   "issue_comment.created": onIssueCommentCreated,
   "projects_v2_item.edited": onProjectsV2ItemEdited,
+  "check_suite.completed": onCheckSuiteCompleted,
+  "check_run.completed": onCheckRunCompleted,
+  status: onStatus,
+  "pull_request.closed": onPullRequestClosed,
+  "pull_request.synchronize": onPullRequestSynchronize,
+  "pull_request_review.submitted": onPullRequestReviewSubmitted,
+  push: onPush,
+  "kanbot_job.claimed": onKanbotJob,
+  "kanbot_job.finished": onKanbotJob,
+  "kanbot_job.lost": onKanbotJob,
+  "kanbot_gate.recheck": onKanbotGate,
 };
 
 /** The handler of `event` + `action`, or undefined when this version does not act on it. */

@@ -6,7 +6,10 @@
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { gitHubPortForInstallation, listInstallations } from "../github/installations.js";
+import { createPullRequestPort } from "../github/octokit-pull-request-port.js";
 import type { GitHubPort } from "../github/port.js";
+import type { PullRequestPort } from "../github/pull-request-port.js";
+import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
 import { reconcileRepository, type ReconcileReport } from "../services/reconcile-service.js";
 import { dryRunPort } from "../services/dry-run-port.js";
 import type { ServiceContext } from "../services/service-context.js";
@@ -14,6 +17,7 @@ import type { JobStore } from "../store/index.js";
 import { botLoginOnce, installationRepositories } from "./app-identity.js";
 import { createInboxWorker, type InboxWorker } from "./inbox-worker.js";
 import { createDeliveryProcessor } from "./process-delivery.js";
+import { createInternalEvents, type InternalEvents } from "./internal-events.js";
 
 export interface RuntimeOptions {
   store: JobStore;
@@ -28,12 +32,20 @@ export interface RuntimeOptions {
   now?: () => Date;
   /** The port of one installation; default: the Octokit port on `app.auth(id)`. */
   portFor?: (installationId: number, log: Logger) => Promise<GitHubPort>;
+  /** The pull-request port of one installation; default: the Octokit one on `app.auth(id)`. */
+  pullRequestPortFor?: (installationId: number, log: Logger) => Promise<PullRequestPort>;
 }
 
 export interface KanbotRuntime {
   worker: InboxWorker;
   /** Re-creates tasks GitHub shows (state labels) but the store does not know, everywhere. */
   reconcile(): Promise<ReconcileReport[]>;
+  /**
+   * The runner API's hooks (claimed, finished, lost): each records an internal delivery in the
+   * inbox, worked like a webhook (durable, retried, in order per issue). Also `recheckGates`:
+   * queues a gate re-evaluation for every PR whose no-checks wait has ended.
+   */
+  internal: InternalEvents;
 }
 
 export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRuntime {
@@ -45,6 +57,10 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     options.portFor ??
     ((installationId: number, portLog: Logger) =>
       gitHubPortForInstallation(app, installationId, { log: portLog }));
+  const pullRequestPortFor =
+    options.pullRequestPortFor ??
+    (async (installationId: number, portLog: Logger) =>
+      createPullRequestPort(await app.auth(installationId), { log: portLog }));
   const botLogin = botLoginOnce(app);
   const worker = createInboxWorker({
     store: options.store,
@@ -58,8 +74,15 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
       dryRun,
       host,
       portFor,
+      pullRequestPortFor,
       botLogin,
     }),
+  });
+  const internal = createInternalEvents({
+    store: options.store,
+    log: app.log.child({ name: "internal-events" }),
+    now,
+    wake: () => worker.wake(),
   });
 
   async function reconcile(): Promise<ReconcileReport[]> {
@@ -71,9 +94,11 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     for (const installation of installations) {
       if (installation.suspended) continue;
       const port = await portFor(installation.id, reconcileLog);
+      const pulls = await pullRequestPortFor(installation.id, reconcileLog);
       const ctx: ServiceContext = {
         store: options.store,
         github: dryRun ? dryRunPort(port, reconcileLog) : port,
+        pulls: dryRun ? dryRunPullRequestPort(pulls, reconcileLog) : pulls,
         log: reconcileLog,
         now,
         botLogin: login,
@@ -97,5 +122,5 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     return reports;
   }
 
-  return { worker, reconcile };
+  return { worker, reconcile, internal };
 }

@@ -5,9 +5,11 @@
  */
 import type { Logger } from "pino";
 import type { GitHubPort } from "../github/port.js";
+import type { PullRequestPort } from "../github/pull-request-port.js";
 import { handlerFor } from "../handlers/route-event.js";
 import type { HandlerContext } from "../handlers/handler-context.js";
 import { dryRunPort } from "../services/dry-run-port.js";
+import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
 import type { Delivery, JobStore } from "../store/index.js";
 
 export interface DeliveryProcessorOptions {
@@ -20,6 +22,8 @@ export interface DeliveryProcessorOptions {
   host: string;
   /** The port of one installation (an installation token, minted and cached by Probot). */
   portFor: (installationId: number, log: Logger) => Promise<GitHubPort>;
+  /** The pull-request port of one installation; without it, every PR call fails. */
+  pullRequestPortFor?: (installationId: number, log: Logger) => Promise<PullRequestPort>;
   /** kanbot's own login, `<app slug>[bot]`. */
   botLogin: () => Promise<string>;
 }
@@ -58,9 +62,14 @@ export function createDeliveryProcessor(
     }
     // 3. The handler, as the installation.
     const port = await options.portFor(delivery.installationId, log);
+    const pulls =
+      options.pullRequestPortFor === undefined
+        ? unavailablePullRequestPort()
+        : await options.pullRequestPortFor(delivery.installationId, log);
     const ctx: HandlerContext = {
       store: options.store,
       github: options.dryRun ? dryRunPort(port, log) : port,
+      pulls: options.dryRun ? dryRunPullRequestPort(pulls, log) : pulls,
       log,
       now: options.now,
       botLogin,
@@ -71,4 +80,12 @@ export function createDeliveryProcessor(
     };
     await handler(ctx, delivery.payload);
   };
+}
+
+/** A pull-request port whose every call fails, for a processor built without one. */
+function unavailablePullRequestPort(): PullRequestPort {
+  return new Proxy({} as PullRequestPort, {
+    get: (_target, call) => () =>
+      Promise.reject(new Error(`no pull-request port configured: ${String(call)} not called`)),
+  });
 }

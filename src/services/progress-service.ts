@@ -19,6 +19,7 @@ import {
   AUDIT_PROGRESS_COMMENT,
   latestBlocked,
   latestDependencies,
+  latestPullRequest,
   latestRouting,
   progressCommentId,
   recordFacts,
@@ -37,12 +38,13 @@ export async function progressView(
   task: Task,
   config: RepoConfig,
 ): Promise<ProgressView> {
-  const [jobs, routing, dependencies, blocked, notes] = await Promise.all([
+  const [jobs, routing, dependencies, blocked, notes, pullRequest] = await Promise.all([
     ctx.store.listJobs(task.id),
     latestRouting(ctx, task.id),
     latestDependencies(ctx, task.id),
     latestBlocked(ctx, task.id),
     timeline(ctx, task.id),
+    latestPullRequest(ctx, task.id),
   ]);
   const job = [...jobs].sort((a, b) => b.id - a.id)[0];
   const viewNotes = [...(routing?.notes ?? [])];
@@ -63,6 +65,14 @@ export async function progressView(
     waitingOn: task.state === "waiting" ? dependencies?.blockers : undefined,
     cycle: dependencies?.cycle ?? undefined,
     error: task.state === "blocked" ? (blocked?.error ?? blocked?.message) : undefined,
+    ...(pullRequest === undefined
+      ? {}
+      : {
+          links: {
+            pullRequest: pullRequest.url,
+            ...(pullRequest.checkRunUrl === null ? {} : { checkRun: pullRequest.checkRunUrl }),
+          },
+        }),
     notes: viewNotes,
     timeline: notes,
   };

@@ -4,12 +4,15 @@
  */
 import type { Logger } from "pino";
 import type { GitHubPort } from "../github/port.js";
+import type { PullRequestPort } from "../github/pull-request-port.js";
 import type { JobStore } from "../store/index.js";
 
 export interface ServiceContext {
   store: JobStore;
   /** The installation's GitHub port; in dry-run mode its writes are logged, not made. */
   github: GitHubPort;
+  /** The installation's pull-request port (PRs, check runs, statuses, reviews); dry-run too. */
+  pulls: PullRequestPort;
   log: Logger;
   now: () => Date;
   /** kanbot's own bot login, `<app slug>[bot]`: the author of the progress comment. */

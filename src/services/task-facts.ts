@@ -12,6 +12,34 @@ export const AUDIT_ROUTED = "task.routed";
 export const AUDIT_DEPENDENCIES = "task.dependencies";
 export const AUDIT_BLOCKED = "task.blocked";
 export const AUDIT_PROGRESS_COMMENT = "progress.comment";
+export const AUDIT_PULL_REQUEST = "task.pull-request";
+export const AUDIT_GATE = "task.gate";
+
+/** The task's PR and the newest `kanbot` check run, for the progress comment's links. */
+export interface PullRequestFacts {
+  number: number;
+  url: string;
+  /** GraphQL node id (ready for review). */
+  nodeId: string;
+  /** The branch the PR targets. */
+  base: string;
+  checkRunId: number | null;
+  checkRunUrl: string | null;
+}
+
+/**
+ * The gate's last look at a head: when the wait for checks started (`since`) and when to decide
+ * again if no check event arrives (`recheckAt`, the end of the no-checks wait), or null.
+ */
+export interface GateFacts {
+  headSha: string;
+  since: string;
+  recheckAt: string | null;
+  verdict: "pending" | "passed" | "failed" | "waiting";
+  reason: string;
+  /** Actions workflow runs re-run once by the flake guard on this head. */
+  rerunRunIds: number[];
+}
 
 export interface RoutedFacts {
   agent: string;
@@ -39,7 +67,14 @@ export async function recordFacts(
   ctx: Pick<ServiceContext, "store">,
   taskId: number,
   action: string,
-  detail: RoutedFacts | DependencyFacts | BlockedFacts | { note: string } | { commentId: number },
+  detail:
+    | RoutedFacts
+    | DependencyFacts
+    | BlockedFacts
+    | PullRequestFacts
+    | GateFacts
+    | { note: string }
+    | { commentId: number },
   actor = "kanbot",
 ): Promise<void> {
   await ctx.store.audit({ taskId, actor, action, detail: toJson(detail) });
@@ -82,6 +117,20 @@ export async function progressCommentId(
   const detail = (await latest(ctx, taskId, AUDIT_PROGRESS_COMMENT)) as
     { commentId?: number } | undefined;
   return detail?.commentId;
+}
+
+export async function latestPullRequest(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<PullRequestFacts | undefined> {
+  return (await latest(ctx, taskId, AUDIT_PULL_REQUEST)) as PullRequestFacts | undefined;
+}
+
+export async function latestGate(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+): Promise<GateFacts | undefined> {
+  return (await latest(ctx, taskId, AUDIT_GATE)) as GateFacts | undefined;
 }
 
 /** Timeline notes, oldest first. */

@@ -26,7 +26,7 @@ import type {
 } from "../domain/task.js";
 import type { TaskState } from "../domain/types.js";
 import type { IssueComment, IssueFacts } from "../github/port.js";
-import { TaskVersionConflictError, type Task, type TaskChanges } from "../store/index.js";
+import { TaskVersionConflictError, type Job, type Task, type TaskChanges } from "../store/index.js";
 import { boardPriority, moveCard, type BoardLookup } from "./board-service.js";
 import { checkDependencies, tasksWaitingOn, type DependencyCheck } from "./dependency-service.js";
 import { mirrorLabels } from "./label-service.js";
@@ -44,6 +44,14 @@ import {
   type DependencyFacts,
 } from "./task-facts.js";
 import { snapshotOf } from "./task-snapshot.js";
+import { evaluateGate } from "./gate-service.js";
+import {
+  deleteTaskBranch,
+  markPullRequestReady,
+  publishJobResult,
+  requestTaskReview,
+  type ClosedPullRequestFacts,
+} from "./pull-request-service.js";
 
 /** Routing and prompt text, for events that start (or re-start) a task. */
 export interface StartFacts {
@@ -64,6 +72,15 @@ export interface TaskEventRequest {
   /** The issue's comments, when the caller listed them already. */
   comments?: readonly IssueComment[] | undefined;
   board: BoardLookup;
+  /** The finished job whose result opens or updates the PR (`job-succeeded`). */
+  job?: Job | undefined;
+  /**
+   * For `job-lost`: the lost job. The store's sweep already counted the lost lease and may have
+   * queued the retry; the machine decides from the task as it was before the sweep.
+   */
+  lostJobId?: number | undefined;
+  /** For `pr-merged`: the closed PR's branches, for the branch deletion rule. */
+  closed?: ClosedPullRequestFacts | undefined;
 }
 
 export type TaskEventOutcome =
@@ -84,7 +101,7 @@ export async function applyTaskEvent(
     // 1. Read and decide.
     const existing = await ctx.store.findTask(repoName(issue.ref), issue.ref.number);
     const jobs = existing === undefined ? [] : await ctx.store.listJobs(existing.id);
-    const snapshot = existing === undefined ? null : snapshotOf(existing, jobs);
+    const snapshot = existing === undefined ? null : snapshotFor(existing, jobs, request);
     const decision = transitionTask(snapshot, request.event, ctx.now(), policy);
     if (decision.outcome !== "transition") {
       ctx.log.info(
@@ -127,11 +144,35 @@ export async function applyTaskEvent(
     );
 
     // 3. Effects.
+    const pendingGates = new Set<number>();
     for (const effect of decision.effects) {
-      await applyEffect(ctx, task, effect, request);
+      await applyEffect(ctx, task, effect, request, pendingGates);
     }
-    return { outcome: "transition", task, from: decision.from, to: decision.to };
+    // 4. A re-opened gate decides from the checks already on the head.
+    const evaluate = decision.effects.find((effect) => effect.type === "evaluate-checks");
+    if (evaluate !== undefined && pendingGates.has(task.id)) {
+      await evaluateGate(ctx, task.id, evaluate.headSha, request.board, {
+        config: request.config,
+        issue: request.issue,
+      });
+    }
+    const latest = (await ctx.store.getTask(task.id)) ?? task;
+    return { outcome: "transition", task: latest, from: decision.from, to: decision.to };
   }
+}
+
+/** The machine's view of the task; for a lost job, as it was before the store's sweep. */
+function snapshotFor(task: Task, jobs: readonly Job[], request: TaskEventRequest) {
+  const lostJobId = request.lostJobId;
+  if (lostJobId === undefined) return snapshotOf(task, jobs);
+  const snapshot = snapshotOf(
+    task,
+    jobs.filter((job) => job.id <= lostJobId),
+  );
+  return {
+    ...snapshot,
+    used: { ...snapshot.used, lostLeases: Math.max(0, snapshot.used.lostLeases - 1) },
+  };
 }
 
 /** Writes the decision; undefined when another writer got there first (decide again). */
@@ -169,7 +210,11 @@ async function persist(
       { actor: request.actor },
     );
   } else {
-    const changes: TaskChanges = { state: decision.to, used: decision.task.used };
+    const changes: TaskChanges = {
+      state: decision.to,
+      used: decision.task.used,
+      headSha: decision.task.pr?.headSha ?? null,
+    };
     if (start !== undefined) {
       Object.assign(changes, {
         title: issue.title,
@@ -213,9 +258,23 @@ async function applyEffect(
   task: Task,
   effect: TaskEffect,
   request: TaskEventRequest,
+  pendingGates: Set<number>,
 ): Promise<void> {
   switch (effect.type) {
     case "enqueue-job": {
+      if (effect.replacesLostJob && request.lostJobId !== undefined) {
+        const lostJobId = request.lostJobId;
+        const requeued = (await ctx.store.listJobs(task.id)).find(
+          (job) => job.id > lostJobId && job.status === "queued",
+        );
+        if (requeued !== undefined) {
+          ctx.log.info(
+            { taskId: task.id, jobId: requeued.id, lostJobId },
+            "lost job already queued again by the lease sweep",
+          );
+          return;
+        }
+      }
       const job = await ctx.store.enqueueJob({
         taskId: task.id,
         kind: effect.kind,
@@ -256,13 +315,24 @@ async function applyEffect(
       await recordFacts(ctx, task.id, AUDIT_NOTE, { note: effect.note }, request.actor);
       await updateProgressComment(ctx, task, request.config, request.comments);
       return;
-    default:
-      // Pull request effects belong to the PR half of the loop; no event handled here emits them
-      // except a re-run of a task with an open PR (evaluate-checks), which the gate picks up.
-      ctx.log.warn(
-        { taskId: task.id, effect: effect.type },
-        "effect not applied by this version of kanbot",
-      );
+    case "open-pr":
+    case "update-pr":
+      await publishJobResult(ctx, task, effect, request);
+      return;
+    case "mark-pr-ready":
+      await markPullRequestReady(ctx, task);
+      return;
+    case "request-review":
+      await requestTaskReview(ctx, task, request.config);
+      return;
+    case "delete-branch":
+      await deleteTaskBranch(ctx, task, request.config, request.closed);
+      return;
+    case "evaluate-checks":
+      // The gate decides now (it applies checks-passed or checks-failed itself); the effects
+      // after this one are the state mirror of the transition that asked for it.
+      pendingGates.add(task.id);
+      return;
   }
 }
 

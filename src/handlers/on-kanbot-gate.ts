@@ -1,0 +1,12 @@
+/**
+ * `kanbot_gate.recheck`: the no-checks wait of a PR head ended without a check event deciding
+ * the gate (recorded by the runtime's once-a-minute sweep, src/inbox/internal-events.ts). The
+ * gate decides again; with still no checks on the head it passes, saying so.
+ */
+import type { KanbotGatePayload } from "../inbox/internal-events.js";
+import { evaluateGate } from "../services/gate-service.js";
+import type { HandlerContext } from "./handler-context.js";
+
+export async function onKanbotGate(ctx: HandlerContext, payload: KanbotGatePayload): Promise<void> {
+  await evaluateGate(ctx, payload.taskId, payload.headSha);
+}

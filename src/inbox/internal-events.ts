@@ -1,0 +1,126 @@
+/**
+ * Events that come from inside kanbot rather than from GitHub: a runner claimed, finished or
+ * lost a job (the runner API's hooks), and a gate whose no-checks wait ended. Each is recorded
+ * in the durable inbox as a delivery of a kanbot-only event name, keyed like the issue's own
+ * webhooks (`owner/repo#N`), so it is worked in order with them, retried with backoff when
+ * GitHub fails, and never lost by a crash after the runner got its answer. The delivery id is
+ * derived from the job (or the gate's head and deadline), so a repeated hook records it once.
+ *
+ * The handlers are src/handlers/on-kanbot-job.ts and src/handlers/on-kanbot-gate.ts.
+ */
+import type { Logger } from "pino";
+import { latestGate } from "../services/task-facts.js";
+import type { ExpiredLeaseSweep, Job, JobStore, JsonValue, Task } from "../store/index.js";
+
+/** The event name of runner-side job events in the inbox. */
+export const KANBOT_JOB_EVENT = "kanbot_job";
+/** The event name of gate re-evaluations in the inbox. */
+export const KANBOT_GATE_EVENT = "kanbot_gate";
+
+export type KanbotJobAction = "claimed" | "finished" | "lost";
+
+/** The payload of a `kanbot_job` delivery. */
+export interface KanbotJobPayload {
+  action: KanbotJobAction;
+  jobId: number;
+  taskId: number;
+  repository: { full_name: string };
+  installation: { id: number };
+}
+
+/** The payload of a `kanbot_gate.recheck` delivery. */
+export interface KanbotGatePayload {
+  action: "recheck";
+  taskId: number;
+  headSha: string;
+  repository: { full_name: string };
+  installation: { id: number };
+}
+
+/** The runner API's hooks (`createRunnerApi({ events })`) and the gate timer's tick. */
+export interface InternalEvents {
+  jobClaimed(job: Job): Promise<void>;
+  jobFinished(job: Job): Promise<void>;
+  leasesExpired(sweep: ExpiredLeaseSweep): Promise<void>;
+  /** Records a re-evaluation for each task in `checks` whose gate deadline passed; returns how many. */
+  recheckGates(): Promise<number>;
+}
+
+export function createInternalEvents(options: {
+  store: JobStore;
+  log: Logger;
+  now: () => Date;
+  wake: () => void;
+}): InternalEvents {
+  const { store, log } = options;
+
+  async function recordJob(job: Job, action: KanbotJobAction): Promise<void> {
+    const task = await store.getTask(job.taskId);
+    if (task === undefined) {
+      log.warn({ jobId: job.id, action }, "job event for a task that no longer exists; dropped");
+      return;
+    }
+    const payload: KanbotJobPayload = {
+      action,
+      jobId: job.id,
+      taskId: task.id,
+      repository: { full_name: task.repo },
+      installation: { id: task.installationId },
+    };
+    await record(`kanbot-job-${job.id}-${action}`, KANBOT_JOB_EVENT, action, task, { ...payload });
+  }
+
+  async function record(
+    deliveryId: string,
+    event: string,
+    action: string,
+    task: Task,
+    payload: Record<string, unknown>,
+  ): Promise<void> {
+    const result = await store.recordDelivery({
+      deliveryId,
+      event,
+      action,
+      installationId: task.installationId,
+      payload: JSON.parse(JSON.stringify(payload)) as JsonValue,
+      orderingKey: `${task.repo}#${task.issueNumber}`,
+    });
+    log.debug({ deliveryId, event, action, outcome: result.outcome }, "internal event recorded");
+    options.wake();
+  }
+
+  return {
+    jobClaimed: (job) => recordJob(job, "claimed"),
+    jobFinished: (job) => recordJob(job, "finished"),
+    async leasesExpired(sweep) {
+      for (const job of sweep.lost) await recordJob(job, "lost");
+    },
+    async recheckGates() {
+      const now = options.now();
+      let queued = 0;
+      for (const task of await store.listTasks({ states: ["checks"] })) {
+        if (task.headSha === undefined) continue;
+        const gate = await latestGate({ store }, task.id);
+        if (gate?.recheckAt == null || gate.headSha !== task.headSha) continue;
+        if (new Date(gate.recheckAt).getTime() > now.getTime()) continue;
+        const payload: KanbotGatePayload = {
+          action: "recheck",
+          taskId: task.id,
+          headSha: task.headSha,
+          repository: { full_name: task.repo },
+          installation: { id: task.installationId },
+        };
+        await record(
+          `kanbot-gate-${task.id}-${task.headSha}-${gate.recheckAt}`,
+          KANBOT_GATE_EVENT,
+          "recheck",
+          task,
+          { ...payload },
+        );
+        queued++;
+      }
+      if (queued > 0) log.info({ queued }, "gate re-evaluations queued");
+      return queued;
+    },
+  };
+}

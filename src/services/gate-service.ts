@@ -1,0 +1,271 @@
+/**
+ * The checks gate, applied (issue 5 item 3; the rules are in src/domain/gate.ts and
+ * docs/checks-gate.md):
+ *
+ * 1. gather every check run and commit status on the task's accepted head SHA, and the base
+ *    branch's required checks (branch protection and rulesets), through the port;
+ * 2. decide with `decideGate` (pure);
+ * 3. passed -> `checks-passed`; failed -> the flake guard (when on) or a fix bundle and
+ *    `checks-failed`; pending -> remember when to look again (the no-checks wait).
+ *
+ * Only the head the task accepted last is ever evaluated: an event about another SHA finds no
+ * task (see `taskOfHead`) and changes nothing.
+ */
+import { buildFixBundle, type FailingCheck } from "../domain/fix-bundle.js";
+import {
+  decideGate,
+  type CheckRunInput,
+  type CommitStatusInput,
+  type GateDecision,
+} from "../domain/gate.js";
+import type { RepoRef } from "../domain/dependencies.js";
+import type { CheckRunFacts } from "../github/pull-request-port.js";
+import type { Task } from "../store/index.js";
+import type { BoardLookup } from "./board-service.js";
+import { issueOfTask } from "./progress-service.js";
+import {
+  applyToTask,
+  baseBranchOf,
+  configOfTask,
+  type TaskEventExtras,
+} from "./pull-request-service.js";
+import type { ServiceContext } from "./service-context.js";
+import {
+  AUDIT_GATE,
+  AUDIT_NOTE,
+  latestGate,
+  latestPullRequest,
+  recordFacts,
+  type GateFacts,
+} from "./task-facts.js";
+import type { TaskEventOutcome } from "./task-service.js";
+
+/** What the gate did for one evaluation. */
+export type GateOutcome =
+  | { kind: "skipped"; reason: string }
+  | { kind: "pending"; decision: GateDecision }
+  | { kind: "rerun"; decision: GateDecision; runIds: number[] }
+  | { kind: "applied"; decision: GateDecision; outcome: TaskEventOutcome };
+
+/** Bytes of a failed Actions job's log read for the fix bundle. */
+const LOG_TAIL_BYTES = 16 * 1024;
+
+/**
+ * Evaluates the gate of task `taskId` on `headSha` and applies the verdict. Does nothing when the
+ * task has moved on (another head, or no longer waiting for checks).
+ */
+export async function evaluateGate(
+  ctx: ServiceContext,
+  taskId: number,
+  headSha: string,
+  board?: BoardLookup,
+  extras: TaskEventExtras = {},
+): Promise<GateOutcome> {
+  // 0. Guard: the task still waits for checks on this very head.
+  const task = await ctx.store.getTask(taskId);
+  if (task === undefined) return skipped(ctx, taskId, "the task no longer exists");
+  if (task.headSha !== headSha) {
+    return skipped(ctx, taskId, "the event is about a head the task no longer has");
+  }
+  if (task.state !== "checks" && task.state !== "queued" && task.state !== "running") {
+    return skipped(ctx, taskId, `the task is ${task.state}; the gate is closed`);
+  }
+  const config = extras.config ?? (await configOfTask(ctx, task));
+  const repo: RepoRef = { owner: issueOfTask(task).owner, repo: issueOfTask(task).repo };
+
+  // 1. Gather.
+  const pr = await latestPullRequest(ctx, task.id);
+  const base = pr?.base ?? (await baseBranchOf(ctx, repo, config));
+  const [runs, statuses, required] = await Promise.all([
+    ctx.pulls.listCheckRuns(repo, headSha),
+    ctx.pulls.listCommitStatuses(repo, headSha),
+    ctx.pulls.requiredChecks(repo, base),
+  ]);
+  const gate = await latestGate(ctx, task.id);
+  const sameHead = gate?.headSha === headSha;
+  const since = sameHead ? new Date(gate.since) : task.updatedAt;
+
+  // 2. Decide.
+  const decision = decideGate({
+    headSha,
+    checkRuns: runs.map(toGateRun),
+    statuses: statuses.map((status): CommitStatusInput => ({
+      id: status.id,
+      context: status.context,
+      sha: headSha,
+      state: status.state,
+      createdAt: new Date(status.createdAt),
+      updatedAt: new Date(status.updatedAt),
+      targetUrl: status.targetUrl,
+      description: status.description,
+    })),
+    protection:
+      required === undefined || required.checks.length === 0
+        ? null
+        : required.checks.map((check) => ({ name: check.context, appId: check.appId ?? null })),
+    configured: config.checks.required,
+    self: { appId: null, checkName: "kanbot" },
+    noChecksWaitMinutes: config.checks.noChecksWaitMinutes,
+    prCreatedAt: since,
+    headPushedAt: since,
+    now: ctx.now(),
+  });
+  ctx.log.info(
+    { taskId: task.id, headSha, verdict: decision.verdict, reason: decision.reason },
+    "gate decided",
+  );
+  const facts: GateFacts = {
+    headSha,
+    since: since.toISOString(),
+    recheckAt: decision.recheckAt?.toISOString() ?? null,
+    verdict: decision.verdict,
+    reason: decision.reason,
+    rerunRunIds: sameHead ? gate.rerunRunIds : [],
+  };
+
+  // 3. Apply.
+  if (decision.verdict === "pending") {
+    await recordFacts(ctx, task.id, AUDIT_GATE, facts);
+    return { kind: "pending", decision };
+  }
+  const eventExtras: TaskEventExtras = { ...extras, config, ...(board ? { board } : {}) };
+  if (decision.verdict === "passed") {
+    await recordFacts(ctx, task.id, AUDIT_GATE, facts);
+    if (decision.noChecks) {
+      await recordFacts(ctx, task.id, AUDIT_NOTE, {
+        note: `No checks appeared on ${headSha.slice(0, 7)} within ${config.checks.noChecksWaitMinutes} minutes, so the gate passed without checks.`,
+      });
+    }
+    const outcome = await applyToTask(
+      ctx,
+      task,
+      { type: "checks-passed", headSha },
+      "kanbot",
+      eventExtras,
+    );
+    return { kind: "applied", decision, outcome };
+  }
+
+  // Failed: the flake guard re-runs failed Actions workflows once per head before counting.
+  const byId = new Map(runs.map((run) => [run.id, run]));
+  if (config.checks.rerunFailedOnce) {
+    const rerun = await rerunOnce(ctx, task, repo, decision, byId, facts);
+    if (rerun.length > 0) return { kind: "rerun", decision, runIds: rerun };
+  }
+  await recordFacts(ctx, task.id, AUDIT_GATE, facts);
+  const failing = await Promise.all(
+    decision.failed.map((check) => failingCheck(ctx, repo, check, byId)),
+  );
+  const bundle = buildFixBundle(failing);
+  const outcome = await applyToTask(
+    ctx,
+    task,
+    { type: "checks-failed", headSha, summary: bundle.instructions },
+    "kanbot",
+    eventExtras,
+  );
+  return { kind: "applied", decision, outcome };
+}
+
+/** Re-runs each failed Actions run not re-run yet on this head; the run ids re-run. */
+async function rerunOnce(
+  ctx: ServiceContext,
+  task: Task,
+  repo: RepoRef,
+  decision: GateDecision,
+  byId: Map<number, CheckRunFacts>,
+  facts: GateFacts,
+): Promise<number[]> {
+  const runIds = new Set<number>();
+  for (const check of decision.failed) {
+    const run = check.id === null ? undefined : byId.get(check.id);
+    if (run?.actionsJob === undefined) return [];
+    if (facts.rerunRunIds.includes(run.actionsJob.runId)) return [];
+    runIds.add(run.actionsJob.runId);
+  }
+  const rerun: number[] = [];
+  for (const runId of runIds) {
+    const outcome = await ctx.pulls.rerunFailedJobs(repo, runId);
+    if (outcome.kind === "rerun") rerun.push(runId);
+    else ctx.log.warn({ taskId: task.id, runId, message: outcome.message }, "re-run refused");
+  }
+  if (rerun.length === 0) return [];
+  await recordFacts(ctx, task.id, AUDIT_GATE, {
+    ...facts,
+    verdict: "pending",
+    reason: "failed workflows re-run once (flake guard)",
+    rerunRunIds: [...facts.rerunRunIds, ...rerun],
+  });
+  await recordFacts(ctx, task.id, AUDIT_NOTE, {
+    note: `Checks failed on ${facts.headSha.slice(0, 7)}; re-ran the failed workflow once before counting it (flake guard).`,
+  });
+  return rerun;
+}
+
+/** What the fix bundle shows of one failing check: output, annotations, the Actions log tail. */
+async function failingCheck(
+  ctx: ServiceContext,
+  repo: RepoRef,
+  check: GateDecision["failed"][number],
+  byId: Map<number, CheckRunFacts>,
+): Promise<FailingCheck> {
+  const run = check.source === "check-run" && check.id !== null ? byId.get(check.id) : undefined;
+  if (run === undefined) {
+    return {
+      name: check.name,
+      conclusion: String(check.conclusion ?? "failure"),
+      url: check.url,
+      title: check.summary,
+    };
+  }
+  const annotations =
+    run.output.annotationsCount > 0 ? await ctx.pulls.listAnnotations(repo, run.id) : [];
+  let log: string | null = null;
+  if (run.actionsJob !== undefined) {
+    const tail = await ctx.pulls.jobLogTail(repo, run.actionsJob.jobId, {
+      maxBytes: LOG_TAIL_BYTES,
+    });
+    if (tail.kind === "log") log = tail.text;
+    else ctx.log.info({ checkRunId: run.id, outcome: tail.kind }, "no Actions log for the bundle");
+  }
+  return {
+    name: run.name,
+    conclusion: run.conclusion ?? "failure",
+    url: run.htmlUrl ?? run.detailsUrl,
+    title: run.output.title,
+    summary: run.output.summary,
+    text: run.output.text,
+    annotations: annotations.map((annotation) => ({
+      path: annotation.path,
+      startLine: annotation.startLine,
+      endLine: annotation.endLine,
+      level: annotation.level,
+      title: annotation.title,
+      message: annotation.message,
+    })),
+    log,
+  };
+}
+
+function toGateRun(run: CheckRunFacts): CheckRunInput {
+  return {
+    id: run.id,
+    name: run.name,
+    headSha: run.headSha,
+    status: run.status,
+    conclusion: run.conclusion,
+    startedAt: run.startedAt === null ? null : new Date(run.startedAt),
+    completedAt: run.completedAt === null ? null : new Date(run.completedAt),
+    app:
+      run.appId !== undefined && run.appSlug !== undefined
+        ? { id: run.appId, slug: run.appSlug }
+        : null,
+    url: run.htmlUrl ?? run.detailsUrl,
+    summary: run.output.title ?? run.output.summary?.split("\n", 1)[0] ?? null,
+  };
+}
+
+function skipped(ctx: ServiceContext, taskId: number, reason: string): GateOutcome {
+  ctx.log.info({ taskId, reason }, "gate not evaluated");
+  return { kind: "skipped", reason };
+}

@@ -1,0 +1,123 @@
+/**
+ * What the runner side of a job means for its task (issue 5 items 1 and 2), applied from the
+ * inbox (src/inbox/internal-events.ts records the runner API's hooks):
+ *
+ * - claimed: the task is `running` (label `agent:working`, board In progress);
+ * - succeeded: `job-succeeded` from the head SHA this job's lease holder reported (the store
+ *   accepted the completion only with the current lease token), which opens or updates the PR;
+ * - failed: `job-failed` with the runner's real error text: a retry with backoff while the
+ *   budget allows, else `blocked` with that text in the progress comment;
+ * - lost: `job-lost`: queued again (the store's sweep already did it) or `blocked` when the
+ *   lost-lease cap or the budget is reached, in which case the sweep's retry is canceled.
+ */
+import type { Job, Task } from "../store/index.js";
+import { applyToTask, jobResultOf } from "./pull-request-service.js";
+import type { ServiceContext } from "./service-context.js";
+import type { TaskEventOutcome } from "./task-service.js";
+
+export type JobEventAction = "claimed" | "finished" | "lost";
+
+/** Applies what happened to job `jobId` to its task. */
+export async function applyJobEvent(
+  ctx: ServiceContext,
+  action: JobEventAction,
+  jobId: number,
+): Promise<TaskEventOutcome | undefined> {
+  const job = await ctx.store.getJob(jobId);
+  const task = job === undefined ? undefined : await ctx.store.getTask(job.taskId);
+  if (job === undefined || task === undefined) {
+    ctx.log.warn({ jobId, action }, "job or task gone; job event dropped");
+    return undefined;
+  }
+  const actor = `runner:${job.runnerId ?? "unknown"}`;
+  switch (action) {
+    case "claimed":
+      return applyToTask(ctx, task, { type: "job-claimed", jobId: String(job.id) }, actor);
+    case "finished":
+      return finished(ctx, task, job, actor);
+    case "lost":
+      return lost(ctx, task, job);
+  }
+}
+
+async function finished(
+  ctx: ServiceContext,
+  task: Task,
+  job: Job,
+  actor: string,
+): Promise<TaskEventOutcome | undefined> {
+  const result = jobResultOf(job);
+  // A claim whose event was not applied yet (it is, in order, unless it was dropped): the
+  // machine only accepts a result for a running job.
+  if (task.state === "queued" && job.status !== "canceled") {
+    await applyToTask(ctx, task, { type: "job-claimed", jobId: String(job.id) }, actor);
+  }
+  switch (job.status) {
+    case "succeeded": {
+      if (result.headSha === undefined) {
+        ctx.log.warn({ jobId: job.id }, "succeeded job without a head SHA; treated as failed");
+        return applyToTask(ctx, task, failedEvent(job, "the runner reported no head SHA"), actor);
+      }
+      return applyToTask(
+        ctx,
+        task,
+        {
+          type: "job-succeeded",
+          jobId: String(job.id),
+          headSha: result.headSha,
+          minutes: result.minutes,
+          usd: result.usd,
+        },
+        actor,
+        { job },
+      );
+    }
+    case "failed":
+      return applyToTask(ctx, task, failedEvent(job, job.error), actor);
+    default:
+      ctx.log.info({ jobId: job.id, status: job.status }, "job ended without a result to apply");
+      return undefined;
+  }
+}
+
+function failedEvent(job: Job, error: string | undefined) {
+  const result = jobResultOf(job);
+  return {
+    type: "job-failed" as const,
+    jobId: String(job.id),
+    error:
+      error === undefined || error.trim() === ""
+        ? "the runner reported a failure without an error text; see the job log"
+        : error,
+    minutes: result.minutes,
+    usd: result.usd,
+    fatal: false,
+  };
+}
+
+async function lost(
+  ctx: ServiceContext,
+  task: Task,
+  job: Job,
+): Promise<TaskEventOutcome | undefined> {
+  const held =
+    job.startedAt !== undefined && job.finishedAt !== undefined
+      ? (job.finishedAt.getTime() - job.startedAt.getTime()) / 60_000
+      : 0;
+  const outcome = await applyToTask(
+    ctx,
+    task,
+    { type: "job-lost", jobId: String(job.id), minutes: Math.round(held * 100) / 100 },
+    "kanbot",
+    { lostJobId: job.id },
+  );
+  if (outcome.outcome === "transition" && outcome.to === "blocked") {
+    // The sweep queued a retry the machine does not want: the task stops here.
+    const canceled = await ctx.store.cancelTaskJobs(task.id, "kanbot");
+    ctx.log.info(
+      { taskId: task.id, canceled: canceled.map((result) => result.job.id) },
+      "retry of the lost job canceled; the task is blocked",
+    );
+  }
+  return outcome;
+}

@@ -1,0 +1,399 @@
+/**
+ * The pull-request effects of the state machine (issue 5 items 1, 3 and 5), applied through the
+ * pull-request port:
+ *
+ * - `open-pr` / `update-pr`: the draft PR from the task branch (title from the issue, body with
+ *   the agent's summary, acceptance criteria, attempts, time, cost and `Closes #N`), and a
+ *   `kanbot` check run on the head SHA the current lease holder reported, with the job's result
+ *   and the tail of its log. Both are linked from the progress comment.
+ * - `mark-pr-ready`, `request-review`: once the gate passed.
+ * - `delete-branch`: after a merge, when the merge policy allows it.
+ *
+ * Also what the PR handlers share: finding the task of a PR or a head SHA, and applying an event
+ * to it with its issue and config.
+ */
+import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
+import { taskBranchName } from "../api/describe-job.js";
+import type { RepoRef } from "../domain/dependencies.js";
+import { decideClosedPullRequest, decideReviewers } from "../domain/merge-policy.js";
+import {
+  pullRequestTitle,
+  renderCheckRunOutput,
+  renderPullRequestBody,
+  type ValidationResult,
+} from "../domain/pull-request-body.js";
+import type { OpenPrEffect, TaskEvent, UpdatePrEffect } from "../domain/task.js";
+import { isActive } from "../domain/task-machine.js";
+import type { IssueFacts } from "../github/port.js";
+import type { Job, JsonValue, Task } from "../store/index.js";
+import { BoardLookup } from "./board-service.js";
+import { issueOfTask } from "./progress-service.js";
+import { loadRepoConfig } from "./repo-config-service.js";
+import type { ServiceContext } from "./service-context.js";
+import {
+  AUDIT_GATE,
+  AUDIT_NOTE,
+  AUDIT_PULL_REQUEST,
+  latestPullRequest,
+  progressCommentId,
+  recordFacts,
+  type PullRequestFacts,
+} from "./task-facts.js";
+import { applyTaskEvent, type TaskEventOutcome, type TaskEventRequest } from "./task-service.js";
+
+/** The closed PR's branches, for the branch deletion rule (merge-policy.ts). */
+export interface ClosedPullRequestFacts {
+  headBranch: string;
+  baseBranch: string;
+  defaultBranch: string;
+  sameRepository: boolean;
+}
+
+/** What a finished job reported (the runner's `complete` body, without status and error). */
+export interface JobResult {
+  headSha: string | undefined;
+  summary: string | null;
+  validation: ValidationResult[];
+  minutes: number;
+  usd: number;
+}
+
+/** How many bytes of the job's log the check run shows at most (its tail). */
+const LOG_TAIL_CHARACTERS = 60_000;
+
+/** The runner's reported result of `job`, with time and cost. */
+export function jobResultOf(job: Job): JobResult {
+  const result = (isObject(job.result) ? job.result : {}) as {
+    headSha?: unknown;
+    summary?: unknown;
+    validation?: unknown;
+    costUsd?: unknown;
+    durationSeconds?: unknown;
+  };
+  const seconds =
+    typeof result.durationSeconds === "number"
+      ? result.durationSeconds
+      : job.startedAt !== undefined && job.finishedAt !== undefined
+        ? (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000
+        : 0;
+  const validation = Array.isArray(result.validation)
+    ? result.validation.filter(isObject).map((entry) => ({
+        command: typeof entry.command === "string" ? entry.command : "",
+        passed: entry.passed === true,
+        exitCode: typeof entry.exitCode === "number" ? entry.exitCode : null,
+      }))
+    : [];
+  return {
+    headSha: typeof result.headSha === "string" ? result.headSha : undefined,
+    summary: typeof result.summary === "string" ? result.summary : null,
+    validation,
+    minutes: Math.round((seconds / 60) * 100) / 100,
+    usd: typeof result.costUsd === "number" ? result.costUsd : 0,
+  };
+}
+
+/** The task branch: the stored one, else `<prefix><issue>-<slug>` as the runner named it. */
+export function branchOf(task: Task, config: RepoConfig): string {
+  return task.branch ?? taskBranchName(config.branchPrefix, task.issueNumber, task.title);
+}
+
+/** The branch PRs target: the config's, else the repository's default branch. */
+export async function baseBranchOf(
+  ctx: ServiceContext,
+  repo: RepoRef,
+  config: RepoConfig,
+): Promise<string> {
+  return config.baseBranch ?? (await ctx.github.defaultBranch(repo));
+}
+
+/**
+ * `open-pr` / `update-pr`: the PR (created as a draft, or its title and body refreshed) and a
+ * `kanbot` check run with the job's result on the new head.
+ */
+export async function publishJobResult(
+  ctx: ServiceContext,
+  task: Task,
+  effect: OpenPrEffect | UpdatePrEffect,
+  request: TaskEventRequest,
+): Promise<void> {
+  const { config, issue } = request;
+  const job = request.job;
+  if (job === undefined) {
+    ctx.log.warn({ taskId: task.id, effect: effect.type }, "no job result to publish; skipped");
+    return;
+  }
+  const repo: RepoRef = { owner: issue.ref.owner, repo: issue.ref.repo };
+  const result = jobResultOf(job);
+  const branch = branchOf(task, config);
+  const known = await latestPullRequest(ctx, task.id);
+
+  // 1. The PR: title and body from the issue and what the task spent.
+  const commentId = await progressCommentId(ctx, task.id);
+  const title = pullRequestTitle({
+    issue: issue.ref,
+    title: issue.title,
+    pullRequestRepo: repo,
+    stripAgentPrefix: config.agents.titlePrefix,
+  });
+  const body = renderPullRequestBody({
+    issue: issue.ref,
+    pullRequestRepo: repo,
+    taskId: task.id,
+    summary: result.summary,
+    issueBody: issue.body,
+    spent: task.used,
+    budget: task.budget,
+    agent: task.agent,
+    progressUrl:
+      commentId === undefined || issue.htmlUrl === ""
+        ? undefined
+        : `${issue.htmlUrl}#issuecomment-${commentId}`,
+  });
+  let facts: PullRequestFacts;
+  if (effect.type === "update-pr" && task.prNumber !== undefined && known !== undefined) {
+    await ctx.pulls.updatePullRequest({ ...repo, number: task.prNumber }, { title, body });
+    facts = known;
+    ctx.log.info({ taskId: task.id, pr: task.prNumber }, "pull request updated");
+  } else {
+    const base = await baseBranchOf(ctx, repo, config);
+    const created = await ctx.pulls.createDraftPullRequest(repo, {
+      head: branch,
+      base,
+      title,
+      body,
+    });
+    const pr = created.pullRequest;
+    if (!created.created) await ctx.pulls.updatePullRequest(pr.ref, { title, body });
+    facts = {
+      number: pr.ref.number,
+      url: pr.htmlUrl,
+      nodeId: pr.nodeId,
+      base: pr.base.ref,
+      checkRunId: null,
+      checkRunUrl: null,
+    };
+    ctx.log.info(
+      { taskId: task.id, pr: pr.ref.number, created: created.created },
+      "draft pull request opened",
+    );
+  }
+
+  // 2. The `kanbot` check run on the head, with the result and the log tail.
+  const chunks = await ctx.store.readLog(job.id);
+  const log = chunks.map((chunk) => chunk.text).join("");
+  const output = renderCheckRunOutput({
+    job: {
+      kind: job.kind,
+      attempt: job.attempt,
+      outcome: "succeeded",
+      agent: job.agent,
+      minutes: result.minutes,
+      usd: result.usd,
+      summary: result.summary,
+    },
+    validation: result.validation,
+    log: log.length > LOG_TAIL_CHARACTERS ? log.slice(-LOG_TAIL_CHARACTERS) : log,
+    issue: issue.ref,
+    pullRequestRepo: repo,
+  });
+  const run = await ctx.pulls.createCheckRun(repo, {
+    name: "kanbot",
+    headSha: effect.headSha,
+    status: "completed",
+    conclusion: output.conclusion,
+    output: {
+      title: output.title,
+      summary: output.summary,
+      ...(output.text === null ? {} : { text: output.text }),
+    },
+    externalId: String(job.id),
+    completedAt: ctx.now().toISOString(),
+  });
+
+  // 3. The store and the facts the progress comment links.
+  await ctx.store.updateTask(task.id, { prNumber: facts.number, branch, headSha: effect.headSha });
+  task.prNumber = facts.number;
+  task.branch = branch;
+  task.headSha = effect.headSha;
+  await recordFacts(ctx, task.id, AUDIT_PULL_REQUEST, {
+    ...facts,
+    checkRunId: run.id,
+    checkRunUrl: run.htmlUrl,
+  });
+  await startGateWait(ctx, task.id, effect.headSha, config);
+}
+
+/** Records that the gate waits for checks on `headSha` from now, until the no-checks wait. */
+export async function startGateWait(
+  ctx: ServiceContext,
+  taskId: number,
+  headSha: string,
+  config: RepoConfig,
+): Promise<void> {
+  const now = ctx.now();
+  await recordFacts(ctx, taskId, AUDIT_GATE, {
+    headSha,
+    since: now.toISOString(),
+    recheckAt: new Date(now.getTime() + config.checks.noChecksWaitMinutes * 60_000).toISOString(),
+    verdict: "waiting",
+    reason: "waiting for the first checks on the head",
+    rerunRunIds: [],
+  });
+}
+
+/** `mark-pr-ready`: takes the PR out of draft (GraphQL; already ready is fine). */
+export async function markPullRequestReady(ctx: ServiceContext, task: Task): Promise<void> {
+  const facts = await latestPullRequest(ctx, task.id);
+  let nodeId = facts?.nodeId;
+  if (nodeId === undefined && task.prNumber !== undefined) {
+    const pr = await ctx.pulls.getPullRequest({ ...issueOfTask(task), number: task.prNumber });
+    nodeId = pr?.nodeId;
+  }
+  if (nodeId === undefined) {
+    ctx.log.warn({ taskId: task.id }, "no pull request to mark ready; skipped");
+    return;
+  }
+  await ctx.pulls.markReadyForReview(nodeId);
+  ctx.log.info({ taskId: task.id, pr: task.prNumber }, "pull request marked ready for review");
+}
+
+/** `request-review`: from the person who started the task (configurable). */
+export async function requestTaskReview(
+  ctx: ServiceContext,
+  task: Task,
+  config: RepoConfig,
+): Promise<void> {
+  if (task.prNumber === undefined) return;
+  const decision = decideReviewers({
+    starter: task.startedBy ?? null,
+    requestFromStarter: config.review.requestFromStarter,
+    botLogin: ctx.botLogin,
+    prAuthor: ctx.botLogin,
+  });
+  if (decision.users.length === 0) {
+    ctx.log.info({ taskId: task.id, skipped: decision.skipped }, "nobody to request a review from");
+    return;
+  }
+  const pr = { ...issueOfTask(task), number: task.prNumber };
+  const outcome = await ctx.pulls.requestReviewers(pr, decision.users);
+  if (outcome.kind === "refused") {
+    ctx.log.warn(
+      { taskId: task.id, reviewers: outcome.reviewers, message: outcome.message },
+      "GitHub refused the review request",
+    );
+    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+      note: `GitHub refused to request a review from ${outcome.reviewers.map((login) => `@${login}`).join(", ")}: ${outcome.message}`,
+    });
+    return;
+  }
+  ctx.log.info({ taskId: task.id, reviewers: outcome.reviewers }, "review requested");
+}
+
+/** `delete-branch`: after a merge, when the merge policy says the branch is kanbot's to delete. */
+export async function deleteTaskBranch(
+  ctx: ServiceContext,
+  task: Task,
+  config: RepoConfig,
+  closed: ClosedPullRequestFacts | undefined,
+): Promise<void> {
+  const repo = issueOfTask(task);
+  const headBranch = closed?.headBranch ?? branchOf(task, config);
+  const defaultBranch = closed?.defaultBranch ?? (await ctx.github.defaultBranch(repo));
+  const decision = decideClosedPullRequest({
+    merged: true,
+    deleteBranch: config.merge.deleteBranch,
+    headBranch,
+    baseBranch: closed?.baseBranch ?? config.baseBranch ?? defaultBranch,
+    defaultBranch,
+    branchPrefix: config.branchPrefix,
+    sameRepository: closed?.sameRepository ?? true,
+    otherOpenPullRequests: 0,
+  });
+  if (!decision.deleteBranch) {
+    ctx.log.info({ taskId: task.id, branch: headBranch, reason: decision.reason }, "branch kept");
+    return;
+  }
+  const deleted = await ctx.pulls.deleteBranch(repo, headBranch);
+  ctx.log.info({ taskId: task.id, branch: headBranch, deleted }, "task branch deleted");
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the PR handlers share
+// ---------------------------------------------------------------------------------------------
+
+/** The task whose PR is `number` in `repo`, if kanbot opened it. */
+export async function taskOfPullRequest(
+  ctx: ServiceContext,
+  repo: RepoRef,
+  number: number,
+): Promise<Task | undefined> {
+  const tasks = await ctx.store.listTasks({ repo: `${repo.owner}/${repo.repo}` });
+  return tasks.find((task) => task.prNumber === number);
+}
+
+/** The active task whose accepted PR head is `sha`, if any. */
+export async function taskOfHead(
+  ctx: ServiceContext,
+  repo: RepoRef,
+  sha: string,
+): Promise<Task | undefined> {
+  const tasks = await ctx.store.listTasks({ repo: `${repo.owner}/${repo.repo}` });
+  return tasks.find(
+    (task) => task.headSha === sha && task.prNumber !== undefined && isActive(task.state),
+  );
+}
+
+/** A task's config, falling back to the defaults (logged) when the file is invalid. */
+export async function configOfTask(ctx: ServiceContext, task: Task): Promise<RepoConfig> {
+  const loaded = await loadRepoConfig(ctx, issueOfTask(task));
+  if (loaded.ok) return loaded.config;
+  ctx.log.warn(
+    { taskId: task.id, errors: loaded.errors.length },
+    "invalid .github/kanbot.yml; the task goes on with the defaults",
+  );
+  return DEFAULT_REPO_CONFIG;
+}
+
+export interface TaskEventExtras {
+  config?: RepoConfig;
+  issue?: IssueFacts;
+  board?: BoardLookup;
+  job?: Job;
+  lostJobId?: number;
+  closed?: ClosedPullRequestFacts;
+}
+
+/** Applies `event` to `task` with its issue and config (read unless given). */
+export async function applyToTask(
+  ctx: ServiceContext,
+  task: Task,
+  event: TaskEvent,
+  actor: string,
+  extras: TaskEventExtras = {},
+): Promise<TaskEventOutcome> {
+  const config = extras.config ?? (await configOfTask(ctx, task));
+  const issue = extras.issue ?? (await ctx.github.getIssue(issueOfTask(task)));
+  if (issue === undefined) {
+    ctx.log.warn({ taskId: task.id, event: event.type }, "the task's issue is gone; nothing done");
+    return {
+      outcome: "rejected",
+      code: "no-task",
+      reason: "the task's issue no longer exists",
+      task,
+    };
+  }
+  return applyTaskEvent(ctx, {
+    issue,
+    config,
+    actor,
+    event,
+    board: extras.board ?? new BoardLookup(),
+    job: extras.job,
+    lostJobId: extras.lostJobId,
+    closed: extras.closed,
+  });
+}
+
+function isObject(value: JsonValue | undefined | unknown): value is Record<string, JsonValue> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -19,6 +19,8 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import * as documents from "../../src/github/graphql.js";
 import { GRAPHQL_DOCUMENTS } from "../../src/github/graphql.js";
+import * as pullRequestDocuments from "../../src/github/pull-request-graphql.js";
+import { PULL_REQUEST_GRAPHQL_DOCUMENTS } from "../../src/github/pull-request-graphql.js";
 import {
   formatGraphQLErrors,
   graphQLOperationName,
@@ -43,9 +45,19 @@ interface ScanResult {
 
 const OPERATION = /^\s*(?:query|mutation|subscription|fragment)\b\s*[A-Za-z_({]/;
 
-/** The names of graphql.ts's exported documents, which calls may pass by name. */
+/** The document modules of src/github/ and the record each lists its documents in. */
+const DOCUMENT_MODULES = [
+  { file: "src/github/graphql.ts", constants: documents, listed: GRAPHQL_DOCUMENTS },
+  {
+    file: "src/github/pull-request-graphql.ts",
+    constants: pullRequestDocuments,
+    listed: PULL_REQUEST_GRAPHQL_DOCUMENTS,
+  },
+] as const;
+
+/** The names of the document modules' exported documents, which calls may pass by name. */
 const DOCUMENT_CONSTANTS = new Set(
-  Object.entries(documents)
+  DOCUMENT_MODULES.flatMap((module) => Object.entries(module.constants))
     .filter(([, value]) => typeof value === "string")
     .map(([name]) => name),
 );
@@ -141,7 +153,7 @@ function scanSrc(): ScanResult {
 describe("GraphQL documents in src/", () => {
   const scan = scanSrc();
 
-  it.each(Object.entries(GRAPHQL_DOCUMENTS))(
+  it.each(DOCUMENT_MODULES.flatMap((module) => Object.entries(module.listed)))(
     "%s is valid against GitHub's schema",
     (name, document) => {
       const errors = validateGraphQL(document);
@@ -151,20 +163,20 @@ describe("GraphQL documents in src/", () => {
     },
   );
 
-  it("every string constant of src/github/graphql.ts is listed in GRAPHQL_DOCUMENTS", () => {
-    const listed = new Set<string>(Object.values(GRAPHQL_DOCUMENTS));
+  it.each(DOCUMENT_MODULES)("every string constant of $file is listed in its record", (module) => {
+    const listed = new Set<string>(Object.values(module.listed));
 
-    const unlisted = Object.entries(documents)
+    const unlisted = Object.entries(module.constants)
       .filter(([, value]) => typeof value === "string" && !listed.has(value))
       .map(([name]) => name);
 
     expect(unlisted).toEqual([]);
   });
 
-  it("finds the documents of src/github/graphql.ts in the source text", () => {
-    const inGraphqlTs = scan.documents.filter((found) => found.file === "src/github/graphql.ts");
+  it.each(DOCUMENT_MODULES)("finds the documents of $file in the source text", (module) => {
+    const inFile = scan.documents.filter((found) => found.file === module.file);
 
-    expect(inGraphqlTs).toHaveLength(Object.keys(GRAPHQL_DOCUMENTS).length);
+    expect(inFile).toHaveLength(Object.keys(module.listed).length);
   });
 
   it("every GraphQL document anywhere in src/ is valid against GitHub's schema", () => {

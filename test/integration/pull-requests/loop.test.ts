@@ -1,0 +1,151 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { setupGitHubMock } from "../../helpers/github-mock.js";
+import { portMocks } from "../../helpers/github-port-mocks.js";
+import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
+import { webhookExample } from "../../helpers/github-webhooks.js";
+import {
+  REPO,
+  cleanupHarnessFolders,
+  createHarness,
+  issueRef,
+  type Harness,
+} from "../../helpers/handler-harness.js";
+import {
+  HEAD_1,
+  HEAD_2,
+  PR_NODE_ID,
+  PR_NUMBER,
+  PR_REF,
+  TASK_BRANCH,
+  claimStep,
+  gateReads,
+  mirrorMocks,
+  queueTask,
+  stateLabel,
+  succeedStep,
+  taskEventMocks,
+} from "../../helpers/handler-pull-requests.js";
+import type { WebhookPayload } from "../../helpers/probot.js";
+
+afterAll(cleanupHarnessFolders);
+
+function checkSuiteCompleted(sha: string): WebhookPayload<"check_suite"> {
+  const payload = webhookExample("check_suite", "completed") as unknown as {
+    check_suite: { head_sha: string; head_branch: string };
+    sender: { login: string };
+  };
+  payload.check_suite.head_sha = sha;
+  payload.check_suite.head_branch = TASK_BRANCH;
+  payload.sender.login = "github-actions[bot]";
+  return payload as unknown as WebhookPayload<"check_suite">;
+}
+
+function pullRequestClosed(merged: boolean): WebhookPayload<"pull_request"> {
+  const payload = webhookExample("pull_request", "closed") as unknown as {
+    number: number;
+    pull_request: {
+      number: number;
+      merged: boolean;
+      head: { ref: string; sha: string; repo: { full_name: string } };
+      base: { ref: string };
+    };
+    repository: { default_branch: string };
+    sender: { login: string };
+  };
+  payload.number = PR_NUMBER;
+  payload.pull_request.number = PR_NUMBER;
+  payload.pull_request.merged = merged;
+  payload.pull_request.head.ref = TASK_BRANCH;
+  payload.pull_request.head.sha = HEAD_1;
+  payload.pull_request.head.repo.full_name = "Codertocat/Hello-World";
+  payload.pull_request.base.ref = "main";
+  payload.repository.default_branch = "main";
+  payload.sender.login = "octocat";
+  return payload as unknown as WebhookPayload<"pull_request">;
+}
+
+async function taskOf(h: Harness) {
+  const task = await h.store.findTask("Codertocat/Hello-World", 1);
+  if (task === undefined) throw new Error("no task");
+  return task;
+}
+
+describe("the PR half of the loop", () => {
+  const gh = setupGitHubMock();
+  const ghp = portMocks(gh);
+  const ghpr = pullRequestMocks(gh);
+
+  it("claim -> running; success -> draft PR with a kanbot check run; green checks -> ready for review; merge -> done and branch deleted", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+
+    const lease = await claimStep(h, ghp);
+    expect((await taskOf(h)).state).toBe("running");
+
+    await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1 });
+    const checking = await taskOf(h);
+    expect(checking).toMatchObject({
+      state: "checks",
+      prNumber: PR_NUMBER,
+      headSha: HEAD_1,
+      branch: TASK_BRANCH,
+    });
+    expect(checking.used.usd).toBeCloseTo(0.42);
+    expect(checking.used.minutes).toBe(5);
+
+    // The checks pass on the head: ready for review, review requested from the starter.
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    gateReads(ghpr, HEAD_1, [{ name: "test", conclusion: "success" }]);
+    taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
+    ghpr.markReady(PR_NODE_ID);
+    ghpr.requestReviewers(PR_REF, ["alice"]);
+    mirrorMocks(ghp, "checks", "review", { comment: /ready for review/ });
+    await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
+    await h.drain();
+    expect((await taskOf(h)).state).toBe("review");
+
+    // Merged: done, the branch deleted.
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    taskEventMocks(ghp, { labels: [stateLabel("review")], configRead: false });
+    mirrorMocks(ghp, "review", "done", { comment: /merged/ });
+    ghpr.deleteBranch(REPO, TASK_BRANCH);
+    await h.receive("pull_request", pullRequestClosed(true));
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("done");
+    await h.close();
+  });
+
+  it("a check suite about a stale head, or the same suite delivered twice, moves nothing", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    const lease = await claimStep(h, ghp);
+    await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1 });
+
+    await h.receive("check_suite", checkSuiteCompleted(HEAD_2));
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("checks");
+    expect(await h.store.listJobs((await taskOf(h)).id)).toHaveLength(1);
+    await h.close();
+  });
+
+  it("closed without merge cancels the task and keeps the branch", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    const lease = await claimStep(h, ghp);
+    await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1 });
+
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
+    ghp.removeLabel(issueRef(1), stateLabel("checks"));
+    ghp.updateComment(REPO, 1001, { issueNumber: 1, body: /closed without merging/ });
+    await h.receive("pull_request", pullRequestClosed(false));
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("canceled");
+    await h.close();
+  });
+});
+
+export { HEAD_2 };

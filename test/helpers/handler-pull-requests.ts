@@ -136,9 +136,15 @@ export async function succeedStep(
   ghp: GitHubPortMocks,
   ghpr: PullRequestPortMocks,
   lease: ClaimedJob,
-  options: { headSha: string; followUp?: boolean; labelKnown?: boolean; checkRunId?: number },
+  options: {
+    headSha: string;
+    followUp?: boolean;
+    labelKnown?: boolean;
+    checkRunId?: number;
+    config?: string | null;
+  },
 ): Promise<void> {
-  taskEventMocks(ghp, { labels: [stateLabel("running")] });
+  taskEventMocks(ghp, { labels: [stateLabel("running")], config: options.config ?? null });
   if (options.followUp === true) {
     ghpr.gh
       .rest(

@@ -96,7 +96,12 @@ export async function queueTask(
 export async function claimStep(
   h: Harness,
   ghp: GitHubPortMocks,
-  options: { from?: TaskState; labelKnown?: boolean; config?: string | null } = {},
+  options: {
+    from?: TaskState;
+    labelKnown?: boolean;
+    config?: string | null;
+    leaseMs?: number;
+  } = {},
 ): Promise<ClaimedJob> {
   const from = options.from ?? "queued";
   taskEventMocks(ghp, { labels: [stateLabel(from)], config: options.config ?? null });
@@ -106,7 +111,7 @@ export async function claimStep(
   });
   const claimed = await h.store.claimJob(
     { runnerId: "runner-1", agents: ["claude"], labels: [], repos: [] },
-    60_000,
+    options.leaseMs ?? 60_000,
   );
   if (claimed === undefined) throw new Error("no job to claim");
   await h.runtime.internal.jobClaimed(claimed.job);

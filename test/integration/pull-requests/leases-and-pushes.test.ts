@@ -1,0 +1,116 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { setupGitHubMock } from "../../helpers/github-mock.js";
+import { portMocks } from "../../helpers/github-port-mocks.js";
+import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
+import { webhookExample } from "../../helpers/github-webhooks.js";
+import {
+  cleanupHarnessFolders,
+  createHarness,
+  type Harness,
+} from "../../helpers/handler-harness.js";
+import {
+  HEAD_1,
+  HEAD_2,
+  PR_NUMBER,
+  TASK_BRANCH,
+  claimStep,
+  mirrorMocks,
+  queueTask,
+  stateLabel,
+  succeedStep,
+  taskEventMocks,
+} from "../../helpers/handler-pull-requests.js";
+import type { WebhookPayload } from "../../helpers/probot.js";
+
+afterAll(cleanupHarnessFolders);
+
+async function taskOf(h: Harness) {
+  const task = await h.store.findTask("Codertocat/Hello-World", 1);
+  if (task === undefined) throw new Error("no task");
+  return task;
+}
+
+/** Waits until the lease (1 ms) has certainly expired by the store's clock, then sweeps. */
+async function expireLeases(h: Harness) {
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  return h.store.requeueExpiredLeases();
+}
+
+describe("lost leases and pushes by people", () => {
+  const gh = setupGitHubMock();
+  const ghp = portMocks(gh);
+  const ghpr = pullRequestMocks(gh);
+
+  it("a lost lease queues the job again without a second job when the sweep already did", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    await claimStep(h, ghp, { leaseMs: 1 });
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    mirrorMocks(ghp, "running", "queued", { labelKnown: true, comment: /lost its runner/ });
+
+    const sweep = await expireLeases(h);
+    await h.runtime.internal.leasesExpired(sweep);
+    await h.drain();
+
+    const task = await taskOf(h);
+    const jobs = await h.store.listJobs(task.id);
+    expect(task.state).toBe("queued");
+    expect(jobs.map((job) => job.status)).toEqual(["lost", "queued"]);
+    expect(task.used).toMatchObject({ attempts: 1, lostLeases: 1 });
+    await h.close();
+  });
+
+  it("the lost lease that reaches the cap blocks the task and cancels the sweep's retry", async () => {
+    const config = "budget:\n  lostLeases: 1\n";
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp, { config });
+    await claimStep(h, ghp, { leaseMs: 1, config });
+    taskEventMocks(ghp, { labels: [stateLabel("running")], config });
+    mirrorMocks(ghp, "running", "blocked", { comment: /lost its runner 1 times/ });
+
+    const sweep = await expireLeases(h);
+    await h.runtime.internal.leasesExpired(sweep);
+    await h.drain();
+
+    const task = await taskOf(h);
+    const jobs = await h.store.listJobs(task.id);
+    expect(task.state).toBe("blocked");
+    expect(jobs.map((job) => job.status)).toEqual(["lost", "canceled"]);
+    await h.close();
+  });
+
+  it("a person's push to the PR re-opens the gate on the new head; kanbot's own push is ignored", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    const lease = await claimStep(h, ghp);
+    await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1 });
+    const synchronize = (sender: string) => {
+      const payload = webhookExample("pull_request", "synchronize") as unknown as {
+        number: number;
+        pull_request: { number: number; head: { ref: string; sha: string } };
+        sender: { login: string };
+      };
+      payload.number = PR_NUMBER;
+      payload.pull_request.number = PR_NUMBER;
+      payload.pull_request.head.ref = TASK_BRANCH;
+      payload.pull_request.head.sha = HEAD_2;
+      payload.sender.login = sender;
+      return payload as unknown as WebhookPayload<"pull_request">;
+    };
+
+    await h.receive("pull_request", synchronize("kanbot[bot]"));
+    await h.drain();
+    expect((await taskOf(h)).headSha).toBe(HEAD_1);
+
+    taskEventMocks(ghp, { labels: [stateLabel("checks")] });
+    ghp.updateComment({ owner: "Codertocat", repo: "Hello-World" }, 1001, {
+      issueNumber: 1,
+      body: /A person pushed/,
+    });
+    await h.receive("pull_request", synchronize("octocat"));
+    await h.drain();
+
+    expect(await taskOf(h)).toMatchObject({ state: "checks", headSha: HEAD_2 });
+    await h.close();
+  });
+});

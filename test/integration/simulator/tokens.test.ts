@@ -23,7 +23,7 @@ describe("simulator: app authentication and installation tokens", () => {
     const installation = await fx.probot.auth(fx.installationId);
     const { data: repo } = await installation.rest.repos.get({ owner: ORG, repo: REPO });
 
-    expect(self.slug).toBe("kanbot");
+    expect(self?.slug).toBe("kanbot");
     expect(
       installations.map((entry) =>
         entry.account && "login" in entry.account ? entry.account.login : "",

@@ -931,6 +931,7 @@ export class SimGitHub {
     };
     repo.checkRuns.push(run);
     this.#afterCheckRun(repo, run, "created", this.#sender(appId));
+    if (status === "completed") this.#afterCheckRun(repo, run, "completed", this.#sender(appId));
     return run;
   }
 
@@ -962,7 +963,7 @@ export class SimGitHub {
     }
     if (run.status === "completed" && run.completedAt === null)
       run.completedAt = this.state.timestamp();
-    if (run.status === "completed" && !wasCompleted) {
+    if (run.status === "completed" && (!wasCompleted || fields.conclusion !== undefined)) {
       this.#afterCheckRun(repo, run, "completed", this.#sender(run.appId));
     }
     await Promise.resolve();
@@ -983,6 +984,7 @@ export class SimGitHub {
     if (suite === undefined) return;
     const runs = repo.checkRuns.filter((candidate) => candidate.suiteId === suite.id);
     const wasCompleted = suite.status === "completed";
+    const previousConclusion = suite.conclusion;
     suite.status = runs.every((candidate) => candidate.status === "completed")
       ? "completed"
       : runs.some((candidate) => candidate.status === "in_progress")
@@ -994,7 +996,10 @@ export class SimGitHub {
       action,
       check_run: { ...this.checkRunBody(repo, run), check_suite: this.suiteBody(repo, suite) },
     });
-    if (suite.status === "completed" && !wasCompleted) {
+    if (
+      suite.status === "completed" &&
+      (!wasCompleted || suite.conclusion !== previousConclusion)
+    ) {
       this.emit("check_suite", repo, sender, {
         action: "completed",
         check_suite: this.suiteBody(repo, suite),

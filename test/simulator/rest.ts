@@ -496,7 +496,7 @@ export class RestApi {
           return {
             status: 200,
             raw: bytes,
-            headers: { "content-type": "application/vnd.github.raw" },
+            headers: { "content-type": "text/plain; charset=utf-8" },
           };
         }
         const sha = gitBlobSha(bytes);

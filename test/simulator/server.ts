@@ -85,10 +85,10 @@ export async function startServer(
   port: number,
   build: (url: string) => ServerParts,
 ): Promise<SimulatorServer & { parts: ServerParts }> {
-  let built: ServerParts | undefined;
+  const holder: { parts?: ServerParts } = {};
   const partsOf = (): ServerParts => {
-    if (built === undefined) throw new Error("the simulator is still starting");
-    return built;
+    if (holder.parts === undefined) throw new Error("the simulator is still starting");
+    return holder.parts;
   };
   const gitRequests: GitRequest[] = [];
   const pushLocks = new Map<string, Promise<unknown>>();
@@ -294,7 +294,8 @@ export async function startServer(
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const { port: bound } = server.address() as AddressInfo;
-  built = build(`http://127.0.0.1:${bound}`);
+  const built = build(`http://127.0.0.1:${bound}`);
+  holder.parts = built;
   return {
     parts: built,
     url: `http://127.0.0.1:${bound}`,

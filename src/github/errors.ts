@@ -216,7 +216,16 @@ export function permissionFor(method: string, url: string, query?: string): stri
   const path = new URL(url, "https://github.invalid").pathname;
   if (/\/collaborators\//.test(path)) return "metadata: read";
   if (/\/contents\//.test(path)) return `contents: ${level}`;
+  // Merging writes to the base branch: GitHub checks contents, not pull_requests.
+  if (/\/pulls\/\d+\/merge$/.test(path)) return "contents: write";
   if (/\/pulls(\/|$)/.test(path)) return `pull_requests: ${level}`;
+  if (/\/git\/refs(\/|$)/.test(path)) return `contents: ${level}`;
+  if (/\/actions\//.test(path)) return `actions: ${level}`;
+  if (/\/commits\/[^/]+\/(statuses|status)$/.test(path)) return `statuses: ${level}`;
+  // Classic branch protection is readable only with administration: read (app.yml does not ask
+  // for it; kanbot falls back to rulesets and the config's required checks).
+  if (/\/branches\/[^/]+\/protection(\/|$)/.test(path)) return `administration: ${level}`;
+  if (/\/rules\/branches\//.test(path)) return "metadata: read";
   if (/\/(check-runs|check-suites)(\/|$)/.test(path)) return `checks: ${level}`;
   if (/\/(issues|labels)(\/|$)/.test(path)) return `issues: ${level}`;
   if (/^(\/api\/v3)?\/installation\/repositories$/.test(path)) return "metadata: read";

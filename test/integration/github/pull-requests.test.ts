@@ -286,7 +286,7 @@ describe("pull-request port: pull requests", () => {
       expect(outcome).toEqual({ kind, message });
     });
 
-    it("throws a 403 (no pull_requests: write)", async () => {
+    it("throws a 403 naming contents: write, which merging into the base needs", async () => {
       ghpr.merge(
         pr7,
         { method: "merge" },
@@ -297,7 +297,7 @@ describe("pull-request port: pull requests", () => {
         .merge(pr7, { method: "merge" })
         .catch((caught: unknown) => caught);
 
-      expect(error).toMatchObject({ kind: "forbidden", permission: "pull_requests: write" });
+      expect(error).toMatchObject({ kind: "forbidden", permission: "contents: write" });
     });
   });
 

@@ -30,6 +30,17 @@ describe("GitHubError", () => {
     ["POST", "https://api.github.com/repos/o/r/check-runs", "checks: write"],
     ["GET", "https://api.github.com/repos/o/r", "metadata: read"],
     ["GET", "https://api.github.com/installation/repositories", "metadata: read"],
+    ["PUT", "https://api.github.com/repos/o/r/pulls/7/merge", "contents: write"],
+    ["DELETE", "https://api.github.com/repos/o/r/git/refs/heads/kanbot%2F1-x", "contents: write"],
+    ["GET", "https://api.github.com/repos/o/r/actions/jobs/9/logs", "actions: read"],
+    ["POST", "https://api.github.com/repos/o/r/actions/runs/9/rerun-failed-jobs", "actions: write"],
+    ["GET", "https://api.github.com/repos/o/r/commits/abc/statuses", "statuses: read"],
+    [
+      "GET",
+      "https://api.github.com/repos/o/r/branches/main/protection/required_status_checks",
+      "administration: read",
+    ],
+    ["GET", "https://api.github.com/repos/o/r/rules/branches/main", "metadata: read"],
     ["GET", "https://api.github.com/app", undefined],
   ])("%s %s needs %s", (method, url, permission) => {
     expect(permissionFor(method, url)).toBe(permission);

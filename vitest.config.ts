@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
 // Three layers (DESIGN section 10): unit (pure, fast), integration (Probot + nock, real SQLite,
-// real git, real child processes) and, later, e2e (the GitHub simulator and real processes).
+// real git, real child processes) and e2e (the GitHub simulator and real processes).
 export default defineConfig({
   test: {
     projects: [
@@ -17,6 +17,15 @@ export default defineConfig({
           include: ["test/integration/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          // Real app and runner processes against the GitHub simulator (test/simulator/).
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 240_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -22,7 +22,14 @@
  */
 import { dirname, join } from "node:path";
 
-import { clip, describeExit, exitedCleanly, lineTail } from "./shared.js";
+import {
+  clip,
+  describeExit,
+  exitedCleanly,
+  lineTail,
+  optionalFlag,
+  withAgentConfig,
+} from "./shared.js";
 import type {
   AgentAdapter,
   AgentCommand,
@@ -71,16 +78,13 @@ export function buildAiderCommand(
     join(scratch, "aider.chat.history.md"),
     "--input-history-file",
     join(scratch, "aider.input.history"),
+    ...optionalFlag("--model", config.model),
+    ...(config.extraArgs ?? []),
   ];
-  if (config.model !== undefined) args.push("--model", config.model);
-  args.push(...(config.extraArgs ?? []));
-  return {
-    command: config.command ?? "aider",
-    args,
-    env: { ...config.env },
-    envAllow: [...AIDER_ENV_ALLOW, ...(config.envAllow ?? [])],
-    credentials: [...AIDER_CREDENTIALS, ...(config.credentials ?? [])],
-  };
+  return withAgentConfig(
+    { command: "aider", args, envAllow: AIDER_ENV_ALLOW, credentials: AIDER_CREDENTIALS },
+    config,
+  );
 }
 
 export function createAiderParser(): AgentOutputParser {

@@ -21,10 +21,14 @@
 import {
   clip,
   describeExit,
+  describeMissingResult,
   exitedCleanly,
+  jsonEventParser,
   numberField,
-  parseJsonLine,
+  optionalFlag,
+  reportedError,
   stringField,
+  withAgentConfig,
 } from "./shared.js";
 import type {
   AgentAdapter,
@@ -84,21 +88,22 @@ export function buildClaudeCommand(
     "acceptEdits",
     "--allowedTools",
     (config.allowedTools ?? CLAUDE_DEFAULT_ALLOWED_TOOLS).join(","),
+    ...optionalFlag("--model", config.model),
+    ...optionalFlag("--max-budget-usd", invocation.maxBudgetUsd?.toString()),
+    ...optionalFlag("--resume", invocation.sessionId),
+    ...(config.extraArgs ?? []),
   ];
-  if (config.model !== undefined) args.push("--model", config.model);
-  if (invocation.maxBudgetUsd !== undefined) {
-    args.push("--max-budget-usd", String(invocation.maxBudgetUsd));
-  }
-  if (invocation.sessionId !== undefined) args.push("--resume", invocation.sessionId);
-  args.push(...(config.extraArgs ?? []));
-  return {
-    command: config.command ?? "claude",
-    args,
-    env: { DISABLE_AUTOUPDATER: "1", ...config.env },
-    envAllow: [...CLAUDE_ENV_ALLOW, ...(config.envAllow ?? [])],
-    credentials: [...CLAUDE_CREDENTIALS, ...(config.credentials ?? [])],
-    stdinFile: invocation.promptFile,
-  };
+  return withAgentConfig(
+    {
+      command: "claude",
+      args,
+      env: { DISABLE_AUTOUPDATER: "1" },
+      envAllow: CLAUDE_ENV_ALLOW,
+      credentials: CLAUDE_CREDENTIALS,
+      stdinFile: invocation.promptFile,
+    },
+    config,
+  );
 }
 
 export function createClaudeParser(): AgentOutputParser {
@@ -106,11 +111,8 @@ export function createClaudeParser(): AgentOutputParser {
   let result: Record<string, unknown> | undefined;
   let lastText: string | undefined;
 
-  return {
-    line(line, stream) {
-      if (stream !== "stdout") return;
-      const event = parseJsonLine(line);
-      if (event === undefined) return;
+  return jsonEventParser({
+    event(event) {
       sessionId = stringField(event, "session_id") ?? sessionId;
       if (event.type === "result") result = event;
       if (event.type === "assistant") lastText = assistantText(event) ?? lastText;
@@ -121,7 +123,7 @@ export function createClaudeParser(): AgentOutputParser {
           success: false,
           summary: clip(lastText ?? ""),
           sessionId,
-          error: `${describeExit("claude", exit)}\n(no result event in its output)`.trim(),
+          error: describeMissingResult("claude", exit),
         };
       }
       const text = stringField(result, "result") ?? "";
@@ -138,7 +140,7 @@ export function createClaudeParser(): AgentOutputParser {
         error: success ? undefined : errorText(isError, text, errors, exit),
       };
     },
-  };
+  });
 }
 
 function errorText(
@@ -149,7 +151,7 @@ function errorText(
 ): string {
   if (!isError) return describeExit("claude", exit);
   const detail = [text, ...errors].filter((part) => part.trim() !== "").join("\n");
-  return detail === "" ? describeExit("claude", exit) : `claude reported an error: ${detail}`;
+  return detail === "" ? describeExit("claude", exit) : reportedError("claude", detail);
 }
 
 /** The text blocks of an `assistant` event's message. */

@@ -20,9 +20,11 @@ import {
   clip,
   describeExit,
   exitedCleanly,
-  parseJsonLine,
+  jsonEventParser,
+  optionalFlag,
   recordField,
   stringField,
+  withAgentConfig,
 } from "./shared.js";
 import type {
   AgentAdapter,
@@ -52,30 +54,28 @@ export function buildCodexCommand(
   config: AgentConfig = {},
 ): AgentCommand {
   const sandbox = config.sandbox ?? "workspace-write";
-  const model = config.model === undefined ? [] : ["--model", config.model];
-  const args =
-    invocation.sessionId === undefined
-      ? ["exec", "--json", "--sandbox", sandbox, "--skip-git-repo-check", ...model]
-      : [
-          "exec",
-          "resume",
-          "--json",
-          "--skip-git-repo-check",
-          "-c",
-          `sandbox_mode="${sandbox}"`,
-          ...model,
-        ];
-  args.push(...(config.extraArgs ?? []));
-  if (invocation.sessionId !== undefined) args.push(invocation.sessionId);
-  args.push("-");
-  return {
-    command: config.command ?? "codex",
-    args,
-    env: { ...config.env },
-    envAllow: [...CODEX_ENV_ALLOW, ...(config.envAllow ?? [])],
-    credentials: [...CODEX_CREDENTIALS, ...(config.credentials ?? [])],
-    stdinFile: invocation.promptFile,
-  };
+  const { sessionId } = invocation;
+  const mode =
+    sessionId === undefined
+      ? ["exec", "--json", "--sandbox", sandbox, "--skip-git-repo-check"]
+      : ["exec", "resume", "--json", "--skip-git-repo-check", "-c", `sandbox_mode="${sandbox}"`];
+  const args = [
+    ...mode,
+    ...optionalFlag("--model", config.model),
+    ...(config.extraArgs ?? []),
+    ...(sessionId === undefined ? [] : [sessionId]),
+    "-",
+  ];
+  return withAgentConfig(
+    {
+      command: "codex",
+      args,
+      envAllow: CODEX_ENV_ALLOW,
+      credentials: CODEX_CREDENTIALS,
+      stdinFile: invocation.promptFile,
+    },
+    config,
+  );
 }
 
 export function createCodexParser(): AgentOutputParser {
@@ -85,11 +85,8 @@ export function createCodexParser(): AgentOutputParser {
   let failure: string | undefined;
   let lastError: string | undefined;
 
-  return {
-    line(line, stream) {
-      if (stream !== "stdout") return;
-      const event = parseJsonLine(line);
-      if (event === undefined) return;
+  return jsonEventParser({
+    event(event) {
       switch (event.type) {
         case "thread.started":
           sessionId = stringField(event, "thread_id") ?? sessionId;
@@ -124,5 +121,5 @@ export function createCodexParser(): AgentOutputParser {
       }
       return { success, summary: clip(lastMessage), sessionId, error };
     },
-  };
+  });
 }

@@ -19,10 +19,14 @@
 import {
   clip,
   describeExit,
+  describeMissingResult,
   exitedCleanly,
-  parseJsonLine,
+  jsonEventParser,
+  optionalFlag,
   recordField,
+  reportedError,
   stringField,
+  withAgentConfig,
 } from "./shared.js";
 import type {
   AgentAdapter,
@@ -62,18 +66,20 @@ export function buildGeminiCommand(
     "stream-json",
     "--approval-mode",
     config.approvalMode ?? "yolo",
+    ...optionalFlag("--model", config.model),
+    ...optionalFlag("--resume", invocation.sessionId),
+    ...(config.extraArgs ?? []),
   ];
-  if (config.model !== undefined) args.push("--model", config.model);
-  if (invocation.sessionId !== undefined) args.push("--resume", invocation.sessionId);
-  args.push(...(config.extraArgs ?? []));
-  return {
-    command: config.command ?? "gemini",
-    args,
-    env: { ...config.env },
-    envAllow: [...GEMINI_ENV_ALLOW, ...(config.envAllow ?? [])],
-    credentials: [...GEMINI_CREDENTIALS, ...(config.credentials ?? [])],
-    stdinFile: invocation.promptFile,
-  };
+  return withAgentConfig(
+    {
+      command: "gemini",
+      args,
+      envAllow: GEMINI_ENV_ALLOW,
+      credentials: GEMINI_CREDENTIALS,
+      stdinFile: invocation.promptFile,
+    },
+    config,
+  );
 }
 
 export function createGeminiParser(): AgentOutputParser {
@@ -83,11 +89,8 @@ export function createGeminiParser(): AgentOutputParser {
   let result: Record<string, unknown> | undefined;
   let lastError: string | undefined;
 
-  return {
-    line(line, stream) {
-      if (stream !== "stdout") return;
-      const event = parseJsonLine(line);
-      if (event === undefined) return;
+  return jsonEventParser({
+    event(event) {
       switch (event.type) {
         case "init":
           sessionId = stringField(event, "session_id") ?? sessionId;
@@ -118,12 +121,11 @@ export function createGeminiParser(): AgentOutputParser {
       let error: string | undefined;
       if (!success) {
         const reported = stringField(recordField(result, "error"), "message") ?? lastError;
-        if (reported !== undefined) error = `gemini reported an error: ${reported}`;
-        else if (result === undefined)
-          error = `${describeExit("gemini", exit)}\n(no result event in its output)`;
+        if (reported !== undefined) error = reportedError("gemini", reported);
+        else if (result === undefined) error = describeMissingResult("gemini", exit);
         else error = describeExit("gemini", exit);
       }
       return { success, summary: clip(lastMessage), sessionId, error };
     },
-  };
+  });
 }

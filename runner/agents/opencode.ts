@@ -17,10 +17,13 @@ import {
   clip,
   describeExit,
   exitedCleanly,
+  jsonEventParser,
   numberField,
-  parseJsonLine,
+  optionalFlag,
   recordField,
+  reportedError,
   stringField,
+  withAgentConfig,
 } from "./shared.js";
 import type {
   AgentAdapter,
@@ -49,18 +52,25 @@ export function buildOpencodeCommand(
   invocation: AgentInvocation,
   config: AgentConfig = {},
 ): AgentCommand {
-  const args = ["run", "--format", "json", "--auto"];
-  if (config.model !== undefined) args.push("--model", config.model);
-  if (invocation.sessionId !== undefined) args.push("--session", invocation.sessionId);
-  args.push(...(config.extraArgs ?? []));
-  return {
-    command: config.command ?? "opencode",
-    args,
-    env: { ...config.env },
-    envAllow: [...OPENCODE_ENV_ALLOW, ...(config.envAllow ?? [])],
-    credentials: [...OPENCODE_CREDENTIALS, ...(config.credentials ?? [])],
-    stdinFile: invocation.promptFile,
-  };
+  const args = [
+    "run",
+    "--format",
+    "json",
+    "--auto",
+    ...optionalFlag("--model", config.model),
+    ...optionalFlag("--session", invocation.sessionId),
+    ...(config.extraArgs ?? []),
+  ];
+  return withAgentConfig(
+    {
+      command: "opencode",
+      args,
+      envAllow: OPENCODE_ENV_ALLOW,
+      credentials: OPENCODE_CREDENTIALS,
+      stdinFile: invocation.promptFile,
+    },
+    config,
+  );
 }
 
 export function createOpencodeParser(): AgentOutputParser {
@@ -70,11 +80,8 @@ export function createOpencodeParser(): AgentOutputParser {
   let sawCost = false;
   const errors: string[] = [];
 
-  return {
-    line(line, stream) {
-      if (stream !== "stdout") return;
-      const event = parseJsonLine(line);
-      if (event === undefined) return;
+  return jsonEventParser({
+    event(event) {
       sessionId = stringField(event, "sessionID") ?? sessionId;
       const part = recordField(event, "part");
       switch (event.type) {
@@ -106,7 +113,7 @@ export function createOpencodeParser(): AgentOutputParser {
       if (!success) {
         error =
           errors.length > 0
-            ? `opencode reported an error: ${errors.join("\n")}`
+            ? reportedError("opencode", errors.join("\n"))
             : describeExit("opencode", exit);
       }
       return {
@@ -117,5 +124,5 @@ export function createOpencodeParser(): AgentOutputParser {
         error,
       };
     },
-  };
+  });
 }

@@ -1,8 +1,68 @@
-/** Helpers the adapters share: JSON lines, exit descriptions, summaries of plain-text output. */
-import type { AgentExit } from "./types.js";
+/**
+ * Helpers the adapters share: the parts of a command line every CLI builds the same way, JSON
+ * lines, exit descriptions, summaries of plain-text output.
+ */
+import type {
+  AgentCommand,
+  AgentConfig,
+  AgentExit,
+  AgentOutputParser,
+  AgentResult,
+} from "./types.js";
 
 /** The longest summary kept from an agent's output. */
 export const MAX_SUMMARY_CHARS = 8_000;
+
+/** What an adapter contributes to its command line; `withAgentConfig` adds the config's part. */
+export interface AdapterCommand {
+  /** The program, unless the config names another (`command`). */
+  command: string;
+  /** The complete argv, `extraArgs` included where the CLI needs them. */
+  args: string[];
+  /** The adapter's own variables; the config's `env` is merged over them. */
+  env?: Record<string, string>;
+  /** The adapter's own pass-through variables; the config's `envAllow` is added. */
+  envAllow: readonly string[];
+  /** The credentials the CLI reads; the config's `credentials` are added. */
+  credentials: readonly string[];
+  /** The prompt file, for CLIs that read the prompt on stdin. */
+  stdinFile?: string;
+}
+
+/** An adapter's command line with the runner config's program, variables and credentials. */
+export function withAgentConfig(own: AdapterCommand, config: AgentConfig): AgentCommand {
+  return {
+    command: config.command ?? own.command,
+    args: own.args,
+    env: { ...own.env, ...config.env },
+    envAllow: [...own.envAllow, ...(config.envAllow ?? [])],
+    credentials: [...own.credentials, ...(config.credentials ?? [])],
+    ...(own.stdinFile === undefined ? {} : { stdinFile: own.stdinFile }),
+  };
+}
+
+/** `[flag, value]` for an argv, or nothing when the value is not set. */
+export function optionalFlag(flag: string, value: string | undefined): string[] {
+  return value === undefined ? [] : [flag, value];
+}
+
+/**
+ * A parser for CLIs that print one JSON event per line on stdout: `event` sees each event, and
+ * stderr, banners and other noise are ignored.
+ */
+export function jsonEventParser(parser: {
+  event(event: Record<string, unknown>): void;
+  finish(exit: AgentExit): AgentResult;
+}): AgentOutputParser {
+  return {
+    line(line, stream) {
+      if (stream !== "stdout") return;
+      const event = parseJsonLine(line);
+      if (event !== undefined) parser.event(event);
+    },
+    finish: (exit) => parser.finish(exit),
+  };
+}
 
 /** Parses one line of JSONL output into an object; undefined for anything else (banners, noise). */
 export function parseJsonLine(line: string): Record<string, unknown> | undefined {
@@ -63,6 +123,16 @@ export function describeExit(agent: string, exit: AgentExit): string {
       if (exit.signal !== null) return `${agent} was killed by ${exit.signal}${tail}`;
       return `${agent} exited with code ${exit.exitCode ?? "unknown"}${tail}`;
   }
+}
+
+/** The error of a CLI that reported one in its own words. */
+export function reportedError(agent: string, detail: string): string {
+  return `${agent} reported an error: ${detail}`;
+}
+
+/** The error of a CLI whose output ended before its final `result` event. */
+export function describeMissingResult(agent: string, exit: AgentExit): string {
+  return `${describeExit(agent, exit)}\n(no result event in its output)`;
 }
 
 /** The last `count` non-empty lines of `text`. */

@@ -45,6 +45,7 @@ import type {
   PullRequestFacts,
   PullRequestPort,
   PullRequestRef,
+  PullRequestReview,
   PullRequestSummary,
   RequiredCheck,
   RequiredChecks,
@@ -178,6 +179,16 @@ interface RestReviewComment {
   in_reply_to_id?: number;
   commit_id: string;
   created_at: string;
+  html_url: string;
+}
+
+interface RestReview {
+  id: number;
+  user: RestUser | null;
+  body: string;
+  state: string;
+  submitted_at?: string;
+  commit_id: string | null;
   html_url: string;
 }
 
@@ -364,6 +375,19 @@ function toReviewComment(comment: RestReviewComment): ReviewComment {
     commitId: comment.commit_id,
     createdAt: comment.created_at,
     htmlUrl: comment.html_url,
+  };
+}
+
+function toReview(review: RestReview): PullRequestReview {
+  return {
+    id: review.id,
+    author: review.user?.login ?? "ghost",
+    authorType: review.user?.type ?? "User",
+    state: review.state.toUpperCase(),
+    body: review.body,
+    submittedAt: review.submitted_at ?? null,
+    commitId: review.commit_id,
+    htmlUrl: review.html_url,
   };
 }
 
@@ -1060,5 +1084,17 @@ class OctokitPullRequestPort implements PullRequestPort {
       }),
     );
     return comments.map((comment) => toReviewComment(comment));
+  }
+
+  async listReviews(pr: PullRequestRef): Promise<PullRequestReview[]> {
+    const reviews = await this.#call(`list the reviews of ${formatPr(pr)}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.pulls.listReviews, {
+        owner: pr.owner,
+        repo: pr.repo,
+        pull_number: pr.number,
+        per_page: PER_PAGE,
+      }),
+    );
+    return reviews.map((review) => toReview(review));
   }
 }

@@ -300,6 +300,22 @@ export interface ReviewComment {
   htmlUrl: string;
 }
 
+/** A submitted review of a pull request. */
+export interface PullRequestReview {
+  id: number;
+  author: string;
+  /** `User`, `Bot` or `Organization`. */
+  authorType: string;
+  /** GitHub's state, upper case: `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`. */
+  state: string;
+  body: string;
+  /** Null for a pending review (not submitted yet). */
+  submittedAt: string | null;
+  /** The head commit the reviewer saw; null when GitHub does not say. */
+  commitId: string | null;
+  htmlUrl: string;
+}
+
 export interface PullRequestPort {
   // --- pull requests -----------------------------------------------------------------------------
   /**
@@ -374,4 +390,6 @@ export interface PullRequestPort {
   listReviewComments(pr: PullRequestRef, reviewId: number): Promise<ReviewComment[]>;
   /** Every line comment on the pull request, oldest first. */
   listPullRequestReviewComments(pr: PullRequestRef): Promise<ReviewComment[]>;
+  /** Every review of the pull request, in the order they were submitted (auto-merge). */
+  listReviews(pr: PullRequestRef): Promise<PullRequestReview[]>;
 }

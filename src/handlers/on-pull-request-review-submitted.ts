@@ -1,12 +1,21 @@
 /**
- * `pull_request_review.submitted` with changes requested on a kanbot PR, by a person with the
- * required permission: a `revise` job on the same branch whose instructions carry the review's
- * body and each line comment (path, line, text). Line comments by people below the permission
- * are left out; kanbot's own reviews never count.
+ * `pull_request_review.submitted` on a kanbot PR:
+ *
+ * - changes requested, by a person with the required permission: a `revise` job on the same
+ *   branch whose instructions carry the review's body and each line comment (path, line, text).
+ *   Line comments by people below the permission are left out; kanbot's own reviews never count.
+ * - approved: with `merge.auto` on, the PR is merged when the gate passed on its head and the
+ *   approval is not from the person who started the task (src/domain/merge-policy.ts).
  */
 import type { PermissionLevel } from "../domain/permission.js";
 import { planRevise, type ReviewLineComment } from "../domain/review-request.js";
-import { applyToTask, configOfTask, taskOfPullRequest } from "../services/pull-request-service.js";
+import {
+  applyToTask,
+  autoMergeIfReady,
+  configOfTask,
+  scheduleMergeabilityRecheck,
+  taskOfPullRequest,
+} from "../services/pull-request-service.js";
 import { authorize } from "./authorize.js";
 import { repoOf } from "./gate-trigger.js";
 import { issueRefOf, type Handler } from "./handler-context.js";
@@ -16,10 +25,11 @@ export const onPullRequestReviewSubmitted: Handler<"pull_request_review.submitte
   ctx,
   payload,
 ) => {
-  // 1. Guard: changes requested on a kanbot PR, by a person allowed to steer.
+  // 1. Guard: changes requested (or an approval) on a kanbot PR, by a person allowed to steer.
   const review = payload.review;
-  if (review.state.toLowerCase() !== "changes_requested") {
-    ctx.log.debug({ state: review.state }, "review does not request changes; ignored");
+  const state = review.state.toLowerCase();
+  if (state !== "changes_requested" && state !== "approved") {
+    ctx.log.debug({ state: review.state }, "review neither requests changes nor approves; ignored");
     return;
   }
   const repo = repoOf(payload.repository);
@@ -32,6 +42,17 @@ export const onPullRequestReviewSubmitted: Handler<"pull_request_review.submitte
   const reviewer = review.user?.login ?? payload.sender.login;
   if (reviewer.toLowerCase() === ctx.botLogin.toLowerCase()) return;
   const config = await configOfTask(ctx, task);
+  if (state === "approved") {
+    if (!config.merge.auto) {
+      ctx.log.debug({ pr: where }, "approval; auto-merge is off (merge.auto)");
+      return;
+    }
+    const result = await autoMergeIfReady(ctx, task, config, { kind: "approved", reviewer });
+    if (result.kind === "mergeability-unknown") {
+      await scheduleMergeabilityRecheck(ctx, task, "auto-merge", `review-${review.id}`);
+    }
+    return;
+  }
   if (!(await authorize(ctx, where, reviewer, config.minimumPermission, "steer"))) return;
 
   // 2. Plan: the review's text and line comments from trusted people.

@@ -1,10 +1,15 @@
 /**
  * `push` to a base branch: each open kanbot PR into it that now conflicts (GitHub's `mergeable`
  * false, `mergeable_state` dirty) gets a `rebase` job, within the budget. A PR whose
- * mergeability GitHub is still computing is left alone (logged); its next event re-checks.
+ * mergeability GitHub is still computing (`mergeable: null`) is asked about again through the
+ * inbox (`kanbot_gate.mergeability`, retried with backoff until GitHub knows).
  */
 import { isActive } from "../domain/task-machine.js";
-import { applyToTask, configOfTask } from "../services/pull-request-service.js";
+import {
+  applyToTask,
+  configOfTask,
+  scheduleMergeabilityRecheck,
+} from "../services/pull-request-service.js";
 import { latestPullRequest } from "../services/task-facts.js";
 import type { Handler } from "./handler-context.js";
 
@@ -40,10 +45,7 @@ export const onPush: Handler<"push"> = async (ctx, payload) => {
     const conflicts = pr.mergeable === false || pr.mergeableState === "dirty";
     if (!conflicts) {
       if (pr.mergeable === null) {
-        ctx.log.info(
-          { taskId: task.id, pr: task.prNumber },
-          "GitHub is still computing mergeability; conflict not checked",
-        );
+        await scheduleMergeabilityRecheck(ctx, task, "conflict", payload.after);
       } else ctx.log.debug({ taskId: task.id, pr: task.prNumber }, "PR still merges cleanly");
       continue;
     }

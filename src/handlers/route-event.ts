@@ -13,6 +13,7 @@ import { onCheckRunCompleted } from "./on-check-run-completed.js";
 import { onCheckSuiteCompleted } from "./on-check-suite-completed.js";
 import { onKanbotGate } from "./on-kanbot-gate.js";
 import { onKanbotJob } from "./on-kanbot-job.js";
+import { onKanbotMergeability } from "./on-kanbot-mergeability.js";
 import { onPullRequestClosed } from "./on-pull-request-closed.js";
 import { onPullRequestReviewSubmitted } from "./on-pull-request-review-submitted.js";
 import { onPullRequestSynchronize } from "./on-pull-request-synchronize.js";
@@ -38,6 +39,7 @@ const HANDLERS: Record<string, AnyHandler> = {
   "kanbot_job.finished": onKanbotJob,
   "kanbot_job.lost": onKanbotJob,
   "kanbot_gate.recheck": onKanbotGate,
+  "kanbot_gate.mergeability": onKanbotMergeability,
 };
 
 /** The handler of `event` + `action`, or undefined when this version does not act on it. */

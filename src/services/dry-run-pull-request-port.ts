@@ -70,6 +70,7 @@ export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullR
     jobLogTail: (repo, jobId, options) => port.jobLogTail(repo, jobId, options),
     listReviewComments: (pr, reviewId) => port.listReviewComments(pr, reviewId),
     listPullRequestReviewComments: (pr) => port.listPullRequestReviewComments(pr),
+    listReviews: (pr) => port.listReviews(pr),
     createDraftPullRequest(repo, pr) {
       skipped("createDraftPullRequest", { repo, head: pr.head, base: pr.base });
       return Promise.resolve({

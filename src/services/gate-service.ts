@@ -25,8 +25,11 @@ import type { BoardLookup } from "./board-service.js";
 import { issueOfTask } from "./progress-service.js";
 import {
   applyToTask,
+  autoMergeIfReady,
   baseBranchOf,
   configOfTask,
+  scheduleMergeabilityRecheck,
+  type RecordedGate,
   type TaskEventExtras,
 } from "./pull-request-service.js";
 import type { ServiceContext } from "./service-context.js";
@@ -114,7 +117,8 @@ export async function evaluateGate(
     { taskId: task.id, headSha, verdict: decision.verdict, reason: decision.reason },
     "gate decided",
   );
-  const facts: GateFacts = {
+  const facts: RecordedGate = {
+    noChecks: decision.noChecks,
     headSha,
     since: since.toISOString(),
     recheckAt: decision.recheckAt?.toISOString() ?? null,
@@ -143,6 +147,13 @@ export async function evaluateGate(
       "kanbot",
       eventExtras,
     );
+    if (outcome.outcome === "transition" && outcome.to === "review") {
+      // Optional auto-merge (off by default): an approval may have come before the checks.
+      const merged = await autoMergeIfReady(ctx, outcome.task, config, { kind: "gate-passed" });
+      if (merged.kind === "mergeability-unknown") {
+        await scheduleMergeabilityRecheck(ctx, outcome.task, "auto-merge", "gate-passed");
+      }
+    }
     return { kind: "applied", decision, outcome };
   }
 

@@ -6,7 +6,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { Expression, Kysely, SqlBool, Transaction, Updateable } from "kysely";
+import type {
+  Expression,
+  ExpressionBuilder,
+  Kysely,
+  SqlBool,
+  Transaction,
+  Updateable,
+} from "kysely";
 import { sql } from "kysely";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -23,7 +30,7 @@ import type { JobStore } from "./job-store.js";
 import type { StoreDialect } from "./migrations.js";
 import { toAuditEntry, toJob, toJsonText, toLogChunk, toStringListText, toTask } from "./rows.js";
 import { RunnerRegistry } from "./runner-registry.js";
-import type { StoreDatabase, TasksTable } from "./schema.js";
+import type { JobsTable, StoreDatabase, TasksTable } from "./schema.js";
 import {
   insertAudit,
   newSecret,
@@ -181,13 +188,7 @@ export class KyselyJobStore implements JobStore {
         .returningAll()
         .executeTakeFirst();
       const row =
-        refreshed ??
-        (await trx
-          .selectFrom("tasks")
-          .selectAll()
-          .where("repo", "=", task.repo)
-          .where("issue_number", "=", task.issueNumber)
-          .executeTakeFirstOrThrow());
+        refreshed ?? (await selectTask(trx, task.repo, task.issueNumber).executeTakeFirstOrThrow());
       return { task: toTask(row), created: false };
     });
   }
@@ -202,12 +203,7 @@ export class KyselyJobStore implements JobStore {
   }
 
   async findTask(repo: string, issueNumber: number): Promise<Task | undefined> {
-    const row = await this.#db
-      .selectFrom("tasks")
-      .selectAll()
-      .where("repo", "=", repo)
-      .where("issue_number", "=", issueNumber)
-      .executeTakeFirst();
+    const row = await selectTask(this.#db, repo, issueNumber).executeTakeFirst();
     return row && toTask(row);
   }
 
@@ -273,9 +269,7 @@ export class KyselyJobStore implements JobStore {
     const now = this.#ms();
     const queued = await this.#db.transaction().execute(async (trx) => {
       const inserted = await this.#insertJob(trx, now, job);
-      await insertAudit(trx, now, {
-        taskId: inserted.taskId,
-        jobId: inserted.id,
+      await auditJob(trx, now, inserted, {
         actor: job.actor ?? SYSTEM_ACTOR,
         action: "job.enqueued",
         detail: { kind: inserted.kind, attempt: inserted.attempt, agent: inserted.agent },
@@ -322,11 +316,7 @@ export class KyselyJobStore implements JobStore {
   }
 
   async getJob(jobId: number): Promise<Job | undefined> {
-    const row = await this.#db
-      .selectFrom("jobs")
-      .selectAll()
-      .where("id", "=", jobId)
-      .executeTakeFirst();
+    const row = await selectJob(this.#db, jobId).executeTakeFirst();
     return row && toJob(row);
   }
 
@@ -428,14 +418,9 @@ export class KyselyJobStore implements JobStore {
       where required_label.value not in (${sql.join([...labels])}))`;
   }
 
-  /** A live lease: the job is leased, by this token, and the lease has not run out. */
+  /** The job's row, selected only while `leaseToken` holds a live lease on it. */
   #holdsLease(db: Db, jobId: number, leaseToken: string, now: number) {
-    return db
-      .selectFrom("jobs")
-      .where("id", "=", jobId)
-      .where("status", "=", "leased")
-      .where("lease_token", "=", leaseToken)
-      .where("lease_expires_at", ">", now);
+    return db.selectFrom("jobs").where(liveLease(jobId, leaseToken, now));
   }
 
   async #staleOrMissing(jobId: number): Promise<Error> {
@@ -459,10 +444,7 @@ export class KyselyJobStore implements JobStore {
         lease_expires_at: now + report.leaseMs,
         ...(report.phase !== undefined ? { phase: report.phase } : {}),
       })
-      .where("id", "=", jobId)
-      .where("status", "=", "leased")
-      .where("lease_token", "=", leaseToken)
-      .where("lease_expires_at", ">", now)
+      .where(liveLease(jobId, leaseToken, now))
       .returning(["cancel_requested", "lease_expires_at"])
       .executeTakeFirst();
     if (!row) {
@@ -491,10 +473,7 @@ export class KyselyJobStore implements JobStore {
       const row = await trx
         .updateTable("jobs")
         .set({ status: outcome.status, result, error, finished_at: now })
-        .where("id", "=", jobId)
-        .where("status", "=", "leased")
-        .where("lease_token", "=", leaseToken)
-        .where("lease_expires_at", ">", now)
+        .where(liveLease(jobId, leaseToken, now))
         .returningAll()
         .executeTakeFirst();
       if (row) {
@@ -507,11 +486,7 @@ export class KyselyJobStore implements JobStore {
         });
         return toJob(row);
       }
-      const current = await trx
-        .selectFrom("jobs")
-        .selectAll()
-        .where("id", "=", jobId)
-        .executeTakeFirst();
+      const current = await selectJob(trx, jobId).executeTakeFirst();
       if (!current) throw new JobNotFoundError(jobId);
       const finishedByThisLease =
         current.lease_token === leaseToken &&
@@ -545,43 +520,23 @@ export class KyselyJobStore implements JobStore {
     actor: string,
     now: number,
   ): Promise<CancelJobResult> {
-    const canceled = await trx
-      .updateTable("jobs")
-      .set({ status: "canceled", finished_at: now })
-      .where("id", "=", jobId)
-      .where("status", "=", "queued")
-      .returningAll()
-      .executeTakeFirst();
-    if (canceled) {
-      await insertAudit(trx, now, {
-        taskId: canceled.task_id,
-        jobId,
-        actor,
-        action: "job.canceled",
-      });
-      return { outcome: "canceled", job: toJob(canceled) };
-    }
-    const requested = await trx
-      .updateTable("jobs")
-      .set({ cancel_requested: 1 })
-      .where("id", "=", jobId)
-      .where("status", "=", "leased")
-      .returningAll()
-      .executeTakeFirst();
-    if (requested) {
-      await insertAudit(trx, now, {
-        taskId: requested.task_id,
-        jobId,
-        actor,
-        action: "job.cancel-requested",
-      });
-      return { outcome: "cancel-requested", job: toJob(requested) };
-    }
-    const current = await trx
-      .selectFrom("jobs")
-      .selectAll()
-      .where("id", "=", jobId)
-      .executeTakeFirst();
+    // A queued job ends at once; a leased one is only marked, and its runner learns of the
+    // request from the answer to its next heartbeat.
+    const canceled = await changeJobIn(
+      trx,
+      now,
+      { jobId, status: "queued", changes: { status: "canceled", finished_at: now } },
+      { actor, action: "job.canceled" },
+    );
+    if (canceled) return { outcome: "canceled", job: canceled };
+    const requested = await changeJobIn(
+      trx,
+      now,
+      { jobId, status: "leased", changes: { cancel_requested: 1 } },
+      { actor, action: "job.cancel-requested" },
+    );
+    if (requested) return { outcome: "cancel-requested", job: requested };
+    const current = await selectJob(trx, jobId).executeTakeFirst();
     if (!current) throw new JobNotFoundError(jobId);
     return { outcome: "already-finished", job: toJob(current) };
   }
@@ -624,9 +579,7 @@ export class KyselyJobStore implements JobStore {
         const job = toJob(row);
         if (job.status === "canceled") {
           sweep.canceled.push(job);
-          await insertAudit(trx, now, {
-            taskId: job.taskId,
-            jobId: job.id,
+          await auditJob(trx, now, job, {
             actor: SYSTEM_ACTOR,
             action: "job.canceled",
             detail: {
@@ -649,9 +602,7 @@ export class KyselyJobStore implements JobStore {
           .executeTakeFirstOrThrow();
         this.#log.warn({ jobId: job.id, runnerId: job.runnerId }, "lease expired");
         const exhausted = task.used_lost_leases > this.#policy.maxLostLeases;
-        await insertAudit(trx, now, {
-          taskId: job.taskId,
-          jobId: job.id,
+        await auditJob(trx, now, job, {
           actor: SYSTEM_ACTOR,
           action: "job.lost",
           detail: {
@@ -673,9 +624,7 @@ export class KyselyJobStore implements JobStore {
           ...(job.input !== undefined ? { input: job.input } : {}),
         });
         sweep.requeued.push(retry);
-        await insertAudit(trx, now, {
-          taskId: retry.taskId,
-          jobId: retry.id,
+        await auditJob(trx, now, retry, {
           actor: SYSTEM_ACTOR,
           action: "job.enqueued",
           detail: { kind: retry.kind, attempt: retry.attempt, retryOf: job.id },
@@ -864,6 +813,66 @@ export class KyselyJobStore implements JobStore {
     if (listener) await listener.end().catch(() => undefined);
     await this.#db.destroy();
   }
+}
+
+/** The task of an issue. */
+function selectTask(db: Db, repo: string, issueNumber: number) {
+  return db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("repo", "=", repo)
+    .where("issue_number", "=", issueNumber);
+}
+
+function selectJob(db: Db, jobId: number) {
+  return db.selectFrom("jobs").selectAll().where("id", "=", jobId);
+}
+
+/**
+ * A live lease on a job: it is leased, by this token, and the lease has not run out by the
+ * store's clock. Every call a lease holder makes is fenced by this predicate.
+ */
+function liveLease(jobId: number, leaseToken: string, now: number) {
+  return (eb: ExpressionBuilder<StoreDatabase, "jobs">) =>
+    eb.and([
+      eb("id", "=", jobId),
+      eb("status", "=", "leased"),
+      eb("lease_token", "=", leaseToken),
+      eb("lease_expires_at", ">", now),
+    ]);
+}
+
+/**
+ * Changes a job only while it has the given status, and records `audit` with the change; the
+ * changed job, or undefined when the job is not (or no longer) in that status.
+ */
+async function changeJobIn(
+  trx: Transaction<StoreDatabase>,
+  now: number,
+  change: { jobId: number; status: "queued" | "leased"; changes: Updateable<JobsTable> },
+  audit: { actor: string; action: string },
+): Promise<Job | undefined> {
+  const row = await trx
+    .updateTable("jobs")
+    .set(change.changes)
+    .where("id", "=", change.jobId)
+    .where("status", "=", change.status)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const job = toJob(row);
+  await auditJob(trx, now, job, audit);
+  return job;
+}
+
+/** Records a decision about a job (and so about its task). */
+function auditJob(
+  db: Db,
+  now: number,
+  job: Pick<Job, "id" | "taskId">,
+  entry: Omit<NewAuditEntry, "taskId" | "jobId">,
+): Promise<void> {
+  return insertAudit(db, now, { taskId: job.taskId, jobId: job.id, ...entry });
 }
 
 /** Task changes as column values; `used` is merged field by field. */

@@ -478,6 +478,38 @@ export function fakeReviewComment(pr: IssueRef, spec: ReviewCommentSpec, urls: G
   };
 }
 
+/** A review of a pull request. */
+export interface ReviewSpec {
+  id: number;
+  /** Default `bob`. */
+  author?: string;
+  state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";
+  body?: string;
+  /** The head the reviewer saw; null: GitHub does not say. */
+  commitId: string | null;
+  /** Default FIXTURE_TIME; left out for a pending review. */
+  submittedAt?: string;
+}
+
+/** A `pull-request-review`. */
+export function fakeReview(pr: IssueRef, spec: ReviewSpec, urls: GitHubUrls) {
+  const prApi = `${urls.api}/repos/${pr.owner}/${pr.repo}/pulls/${pr.number}`;
+  const html = `${urls.web}/${pr.owner}/${pr.repo}/pull/${pr.number}#pullrequestreview-${spec.id}`;
+  return {
+    id: spec.id,
+    node_id: nodeIdOf("PRR", spec.id),
+    user: fakeUser(spec.author ?? "bob", urls),
+    body: spec.body ?? "",
+    state: spec.state,
+    html_url: html,
+    pull_request_url: prApi,
+    _links: { html: { href: html }, pull_request: { href: prApi } },
+    ...(spec.state === "PENDING" ? {} : { submitted_at: spec.submittedAt ?? FIXTURE_TIME }),
+    commit_id: spec.commitId,
+    author_association: "MEMBER",
+  };
+}
+
 /** A required check as branch protection or a ruleset names it. */
 export interface RequiredCheckSpec {
   context: string;
@@ -1169,6 +1201,15 @@ export class PullRequestPortMocks {
       { owner: ref.owner, repo: ref.repo, pull_number: ref.number },
       comments.map((comment) => fakeReviewComment(ref, comment, this.gh.urls)),
       { query: { sort: "created", direction: "asc" } },
+    );
+  }
+
+  /** `listReviews`: `GET …/pulls/{pull_number}/reviews`, oldest first, paginated. */
+  reviews(ref: IssueRef, reviews: readonly ReviewSpec[]): this {
+    return this.list(
+      "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+      { owner: ref.owner, repo: ref.repo, pull_number: ref.number },
+      reviews.map((review) => fakeReview(ref, review, this.gh.urls)),
     );
   }
 

@@ -13,6 +13,8 @@ import { resolveLabelNames, stateLabelDefinition } from "../../src/domain/labels
 import type { TaskState } from "../../src/domain/types.js";
 import type { ClaimedJob, JsonValue } from "../../src/store/index.js";
 import type { GitHubMock } from "./github-mock.js";
+import { webhookExample } from "./github-webhooks.js";
+import type { WebhookPayload } from "./probot.js";
 import type { GitHubPortMocks } from "./github-port-mocks.js";
 import {
   fakePullRequest,
@@ -207,3 +209,156 @@ export function gateReads(
 }
 
 export { fakeSha };
+
+// ---------------------------------------------------------------------------------------------
+// Webhook payloads of the PR half, from GitHub's examples
+
+/** `check_suite.completed` on `sha`, sent by a CI app. */
+export function checkSuiteCompleted(sha: string): WebhookPayload<"check_suite"> {
+  const payload = webhookExample("check_suite", "completed") as unknown as {
+    check_suite: { head_sha: string; head_branch: string };
+    sender: { login: string };
+  };
+  payload.check_suite.head_sha = sha;
+  payload.check_suite.head_branch = TASK_BRANCH;
+  payload.sender.login = "github-actions[bot]";
+  return payload as unknown as WebhookPayload<"check_suite">;
+}
+
+/** `check_run.completed` of `name` on `sha`, made by the app `appSlug`. */
+export function checkRunCompleted(
+  sha: string,
+  options: { name?: string; appSlug?: string; conclusion?: string } = {},
+): WebhookPayload<"check_run"> {
+  const payload = webhookExample("check_run", "completed") as unknown as {
+    check_run: {
+      head_sha: string;
+      name: string;
+      conclusion: string;
+      app: { slug: string } | null;
+      check_suite: { head_sha: string };
+    };
+    sender: { login: string };
+  };
+  payload.check_run.head_sha = sha;
+  payload.check_run.check_suite.head_sha = sha;
+  payload.check_run.name = options.name ?? "test";
+  payload.check_run.conclusion = options.conclusion ?? "success";
+  if (payload.check_run.app !== null) payload.check_run.app.slug = options.appSlug ?? "ci-app";
+  payload.sender.login = `${options.appSlug ?? "ci-app"}[bot]`;
+  return payload as unknown as WebhookPayload<"check_run">;
+}
+
+/** `status` of `context` on `sha` in `state`. */
+export function statusEvent(
+  sha: string,
+  state: "pending" | "success" | "failure" | "error",
+  context = "ci/circle",
+): WebhookPayload<"status"> {
+  const payload = webhookExample("status") as unknown as {
+    sha: string;
+    state: string;
+    context: string;
+    sender: { login: string };
+  };
+  payload.sha = sha;
+  payload.state = state;
+  payload.context = context;
+  payload.sender.login = "circleci[bot]";
+  return payload as unknown as WebhookPayload<"status">;
+}
+
+/** `pull_request_review.submitted` on the task's PR. */
+export function reviewSubmitted(
+  state: "approved" | "changes_requested" | "commented",
+  options: { reviewer?: string; body?: string; id?: number } = {},
+): WebhookPayload<"pull_request_review"> {
+  const payload = webhookExample("pull_request_review", "submitted") as unknown as {
+    review: { id: number; state: string; body: string | null; user: { login: string } };
+    pull_request: { number: number };
+    sender: { login: string };
+  };
+  payload.review.state = state;
+  payload.review.body = options.body ?? null;
+  payload.review.user.login = options.reviewer ?? "bob";
+  if (options.id !== undefined) payload.review.id = options.id;
+  payload.sender.login = options.reviewer ?? "bob";
+  payload.pull_request.number = PR_NUMBER;
+  return payload as unknown as WebhookPayload<"pull_request_review">;
+}
+
+/** `issue_comment.created` with `body` by `author` on the task's PR. */
+export function prComment(body: string, author = "bob"): WebhookPayload<"issue_comment"> {
+  const payload = webhookExample("issue_comment", "created") as unknown as {
+    comment: { body: string; user: { login: string; type: string } };
+    issue: { number: number; pull_request?: unknown };
+    sender: { login: string; type: string };
+  };
+  payload.comment.body = body;
+  payload.comment.user.login = author;
+  payload.sender.login = author;
+  payload.issue.number = PR_NUMBER;
+  payload.issue.pull_request ??= {
+    url: `https://api.github.com/repos/${REPO.owner}/${REPO.repo}/pulls/${PR_NUMBER}`,
+  };
+  return payload as unknown as WebhookPayload<"issue_comment">;
+}
+
+/** `push` to `branch` (the base, by default) moving it to `after`. */
+export function pushTo(branch = "main", after = fakeSha("base-2")): WebhookPayload<"push"> {
+  const payload = webhookExample("push") as unknown as {
+    ref: string;
+    after: string;
+    deleted: boolean;
+    repository: { default_branch: string };
+    sender: { login: string };
+  };
+  payload.ref = `refs/heads/${branch}`;
+  payload.after = after;
+  payload.deleted = false;
+  payload.repository.default_branch = "main";
+  payload.sender.login = "octocat";
+  return payload as unknown as WebhookPayload<"push">;
+}
+
+/** The task of issue 1. */
+export async function taskOf(h: Harness) {
+  const task = await h.store.findTask(`${REPO.owner}/${REPO.repo}`, 1);
+  if (task === undefined) throw new Error("no task for issue 1");
+  return task;
+}
+
+/** Queued, claimed and succeeded with HEAD_1: the task waits for checks on its draft PR. */
+export async function toChecks(
+  h: Harness,
+  gh: GitHubMock,
+  ghp: GitHubPortMocks,
+  ghpr: PullRequestPortMocks,
+  config: string | null = null,
+): Promise<void> {
+  await queueTask(h, gh, ghp, { config });
+  const lease = await claimStep(h, ghp, { config });
+  await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1, config });
+}
+
+/**
+ * The checks pass on HEAD_1 (a `check_suite` event): ready for review, review requested from
+ * alice (the starter), state `review`. `afterPass` declares what follows in the same delivery
+ * (an auto-merge attempt).
+ */
+export async function passGate(
+  h: Harness,
+  ghp: GitHubPortMocks,
+  ghpr: PullRequestPortMocks,
+  options: { config?: string | null; afterPass?: () => void } = {},
+): Promise<void> {
+  ghp.file(REPO, ".github/kanbot.yml", options.config ?? null);
+  gateReads(ghpr, HEAD_1, [{ name: "test", conclusion: "success" }]);
+  taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
+  ghpr.markReady(PR_NODE_ID);
+  ghpr.requestReviewers(PR_REF, ["alice"]);
+  mirrorMocks(ghp, "checks", "review", { comment: /ready for review/ });
+  options.afterPass?.();
+  await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
+  await h.drain();
+}

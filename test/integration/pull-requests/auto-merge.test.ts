@@ -1,0 +1,232 @@
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { setupGitHubMock } from "../../helpers/github-mock.js";
+import { portMocks } from "../../helpers/github-port-mocks.js";
+import { pullRequestMocks, type ReviewSpec } from "../../helpers/github-pr-mocks.js";
+import { REPO, cleanupHarnessFolders, createHarness } from "../../helpers/handler-harness.js";
+import {
+  HEAD_1,
+  HEAD_2,
+  PR_REF,
+  PROGRESS_COMMENT_ID,
+  TASK_BRANCH,
+  passGate,
+  reviewSubmitted,
+  taskOf,
+  toChecks,
+} from "../../helpers/handler-pull-requests.js";
+
+afterAll(cleanupHarnessFolders);
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const AUTO = "merge:\n  auto: true\n";
+
+function approvedBy(author: string, commitId: string | null = HEAD_1): ReviewSpec {
+  return { id: 80, author, state: "APPROVED", commitId };
+}
+
+describe("auto-merge (merge.auto, off by default)", () => {
+  const gh = setupGitHubMock();
+  const ghp = portMocks(gh);
+  const ghpr = pullRequestMocks(gh);
+
+  /** The PR as GitHub has it once the gate passed: ready, head HEAD_1. */
+  function openPr(mergeable: boolean | null = true) {
+    ghpr.pullRequest(PR_REF, {
+      head: TASK_BRANCH,
+      headSha: HEAD_1,
+      draft: false,
+      mergeable,
+      mergeableState: mergeable === null ? "unknown" : mergeable ? "clean" : "dirty",
+    });
+  }
+
+  /** Gate passes on HEAD_1 with no approval yet: auto-merge looks and waits, saying nothing. */
+  async function toReviewWithoutApproval(h: Awaited<ReturnType<typeof createHarness>>) {
+    await toChecks(h, gh, ghp, ghpr, AUTO);
+    await passGate(h, ghp, ghpr, {
+      config: AUTO,
+      afterPass: () => {
+        openPr();
+        ghpr.reviews(PR_REF, []);
+      },
+    });
+    expect((await taskOf(h)).state).toBe("review");
+  }
+
+  it("an approval by someone other than the starter merges the green PR at its head", async () => {
+    const h = await createHarness(gh);
+    await toReviewWithoutApproval(h);
+
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr();
+    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    ghp.permission(REPO, "bob", "write");
+    ghpr.merge(PR_REF, { method: "squash", sha: HEAD_1 }, { merged: HEAD_2 });
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      // Mentions are defused in the progress comment (`@&#8203;bob`).
+      body: /Auto-merged[^\n]*squash[^\n]*green and approved by @&#8203;bob/,
+    });
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
+    await h.drain();
+
+    // The merge event (pull_request.closed, merged) makes the task done; until then: review.
+    expect((await taskOf(h)).state).toBe("review");
+    await h.close();
+  });
+
+  it("an approval by the person who started the task does not merge, and says why", async () => {
+    const h = await createHarness(gh);
+    await toReviewWithoutApproval(h);
+
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr();
+    ghpr.reviews(PR_REF, [approvedBy("alice")]);
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      body: /Auto-merge not done: no approval on the head by someone other than the person who started the task/,
+    });
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "alice" }));
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("review");
+    await h.close();
+  });
+
+  it("an approval of an older head does not count", async () => {
+    const h = await createHarness(gh);
+    await toReviewWithoutApproval(h);
+
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr();
+    ghpr.reviews(PR_REF, [approvedBy("bob", HEAD_2)]);
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      body: /no approval on the head/,
+    });
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
+    await h.drain();
+    await h.close();
+  });
+
+  it("an approval before the checks passed merges when the gate passes", async () => {
+    const h = await createHarness(gh);
+    await toChecks(h, gh, ghp, ghpr, AUTO);
+
+    // Approved while the checks run: nothing yet (the task is not in review).
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
+    await h.drain();
+    expect((await taskOf(h)).state).toBe("checks");
+
+    await passGate(h, ghp, ghpr, {
+      config: AUTO,
+      afterPass: () => {
+        openPr();
+        ghpr.reviews(PR_REF, [approvedBy("bob")]);
+        ghp.permission(REPO, "bob", "write");
+        ghpr.merge(PR_REF, { method: "squash", sha: HEAD_1 }, { merged: HEAD_2 });
+        ghp.updateComment(REPO, PROGRESS_COMMENT_ID, { issueNumber: 1, body: /Auto-merged/ });
+      },
+    });
+    expect((await taskOf(h)).state).toBe("review");
+    await h.close();
+  });
+
+  it("GitHub refusing the merge (405) is reported on the progress comment", async () => {
+    const h = await createHarness(gh);
+    await toReviewWithoutApproval(h);
+
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr();
+    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    ghp.permission(REPO, "bob", "write");
+    ghpr.merge(
+      PR_REF,
+      { method: "squash", sha: HEAD_1 },
+      { status: 405, message: 'Required status check "security" is expected.' },
+    );
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      body: /Auto-merge refused by GitHub: Required status check[^\n]*security/,
+    });
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("review");
+    await h.close();
+  });
+
+  it("an approver below the required permission does not count", async () => {
+    const h = await createHarness(gh);
+    await toReviewWithoutApproval(h);
+
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr();
+    ghpr.reviews(PR_REF, [approvedBy("mallory")]);
+    ghp.permission(REPO, "mallory", "read");
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      body: /no approval by someone with write permission/,
+    });
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "mallory" }));
+    await h.drain();
+    await h.close();
+  });
+
+  it("off by default: an approval reads the config and does nothing else", async () => {
+    const h = await createHarness(gh);
+    await toChecks(h, gh, ghp, ghpr);
+    await passGate(h, ghp, ghpr);
+
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("review");
+    await h.close();
+  });
+
+  it("mergeability still being computed: asked again through the inbox, then merged", async () => {
+    const h = await createHarness(gh);
+    await toReviewWithoutApproval(h);
+
+    // 1. GitHub has not computed mergeability yet: a re-check is recorded and tried at once,
+    //    still unknown, so the inbox will retry it later.
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr(null);
+    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr(null);
+    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    await h.receive(
+      "pull_request_review",
+      reviewSubmitted("approved", { reviewer: "bob", id: 81 }),
+    );
+    await h.drain();
+
+    const task = await taskOf(h);
+    const id = `kanbot-mergeable-${task.id}-${HEAD_1}-auto-merge-review-81`;
+    expect(await h.store.getDelivery(id)).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      lastError: expect.stringMatching(/still computing/),
+    });
+
+    // 2. After the inbox's backoff GitHub knows: merged.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr(true);
+    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    ghp.permission(REPO, "bob", "write");
+    ghpr.merge(PR_REF, { method: "squash", sha: HEAD_1 }, { merged: HEAD_2 });
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, { issueNumber: 1, body: /Auto-merged/ });
+    await h.drain();
+
+    expect(await h.store.getDelivery(id)).toMatchObject({ status: "done", attempts: 2 });
+    await h.close();
+  });
+});

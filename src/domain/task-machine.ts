@@ -18,6 +18,8 @@
  *   `spent` keeps the lifetime totals. The task resumes the job it stopped at; with an open PR
  *   and no such job it re-opens the gate (`evaluate-checks`); without a PR it starts `implement`
  *   (waiting first if dependencies are open; dependencies are not consulted once a PR exists).
+ * - A job that succeeded opens or updates the PR and re-evaluates the gate on its head at once
+ *   (`evaluate-checks`): checks may have concluded between the push and the job's report.
  * - A person pushing to the branch of a blocked task re-opens the gate on the new head without
  *   resetting the budget. A done task never starts again (open a new issue).
  * - A passing gate on the current head while a fix-checks job is pending cancels that job (a
@@ -332,9 +334,14 @@ function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date)
     pr: { headSha: event.headSha, draft: task.pr?.draft ?? true },
   };
   const sha = short(event.headSha);
+  // The gate decides at once from the checks already on the head: the runner pushed before it
+  // reported, so a fast check may have concluded before the task knew its head, and the check
+  // events that arrived then found no task to wake.
+  const evaluate = { type: "evaluate-checks", headSha: event.headSha } satisfies TaskEffect;
   if (task.pr === null) {
     return transition("running", next, [
       { type: "open-pr", headSha: event.headSha, draft: true },
+      evaluate,
       ...mirror(
         "checks",
         `The ${kind} job pushed ${sha}; opened a draft PR, waiting for its checks.`,
@@ -344,9 +351,7 @@ function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date)
   const unchanged = task.pr.headSha === event.headSha;
   return transition("running", next, [
     { type: "update-pr", headSha: event.headSha },
-    ...(unchanged
-      ? [{ type: "evaluate-checks", headSha: event.headSha } satisfies TaskEffect]
-      : []),
+    evaluate,
     ...mirror(
       "checks",
       unchanged

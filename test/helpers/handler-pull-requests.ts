@@ -186,6 +186,8 @@ export async function succeedStep(
     labelKnown: options.labelKnown ?? false,
     comment: new RegExp(`pull/${PR_NUMBER}`),
   });
+  // The gate looks at the new head at once (checks may have concluded before the report).
+  gateReads(ghpr, options.headSha, []);
   await h.store.appendLog(lease.job.id, lease.leaseToken, 1, "agent: editing src/widget.ts\n");
   const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
     status: "succeeded",

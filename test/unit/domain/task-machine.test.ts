@@ -74,13 +74,13 @@ const LEGAL: LegalRow[] = [
   row("queued:fix-checks+pr", "cancel", "canceled", ["cancel-job", ...MIRROR_CANCELED]),
   row("queued:fix-checks+pr", "needs-human", "blocked", ["cancel-job", ...MIRROR]),
 
-  row("running:implement", "job-succeeded", "checks", ["open-pr", ...MIRROR]),
+  row("running:implement", "job-succeeded", "checks", ["open-pr", "evaluate-checks", ...MIRROR]),
   row("running:implement", "job-failed", "queued", ["enqueue-job", ...MIRROR]),
   row("running:implement", "job-lost", "queued", ["enqueue-job", ...MIRROR]),
   row("running:implement", "cancel", "canceled", ["cancel-job", ...MIRROR_CANCELED]),
   row("running:implement", "needs-human", "blocked", ["cancel-job", ...MIRROR]),
 
-  row("running:revise+pr", "job-succeeded", "checks", ["update-pr", ...MIRROR]),
+  row("running:revise+pr", "job-succeeded", "checks", ["update-pr", "evaluate-checks", ...MIRROR]),
   row("running:revise+pr", "job-failed", "queued", ["enqueue-job", ...MIRROR]),
   row("running:revise+pr", "job-lost", "queued", ["enqueue-job", ...MIRROR]),
   row("running:revise+pr", "head-pushed", "running", [C]),

@@ -193,10 +193,29 @@ function initialSchema(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * A claim names the runner's agents: with this index the claim seeks to the queued jobs of those
+ * agents instead of walking every queued job in hand-out order (10,000 jobs queued for other
+ * agents made each claim scan them all; see docs/BENCHMARKS.md).
+ */
+const jobsAgentQueueIndex: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createIndex("jobs_agent_queue_idx")
+      .on("jobs")
+      .columns(["status", "agent", "priority", "enqueued_at", "id"])
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.dropIndex("jobs_agent_queue_idx").execute();
+  },
+};
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     "0001_initial": initialSchema(dialect),
+    "0002_jobs_agent_queue_idx": jobsAgentQueueIndex,
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

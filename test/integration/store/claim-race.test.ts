@@ -105,7 +105,10 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           fresh.raw,
         );
         expect(race.claims).toEqual([]);
-        expect(applied.rows.map((row) => row.name)).toEqual(["0001_initial"]);
+        expect(applied.rows.map((row) => row.name)).toEqual([
+          "0001_initial",
+          "0002_jobs_agent_queue_idx",
+        ]);
       } finally {
         await fresh.drop();
       }

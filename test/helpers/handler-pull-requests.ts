@@ -103,13 +103,15 @@ export async function claimStep(
     labelKnown?: boolean;
     config?: string | null;
     leaseMs?: number;
+    /** The kind of the job claimed (for the progress comment's line). Default `implement`. */
+    kind?: string;
   } = {},
 ): Promise<ClaimedJob> {
   const from = options.from ?? "queued";
   taskEventMocks(ghp, { labels: [stateLabel(from)], config: options.config ?? null });
   mirrorMocks(ghp, from, "running", {
     labelKnown: options.labelKnown ?? false,
-    comment: /picked up the implement job/,
+    comment: new RegExp(`picked up the ${options.kind ?? "implement"} job`),
   });
   const claimed = await h.store.claimJob(
     { runnerId: "runner-1", agents: ["claude"], labels: [], repos: [] },

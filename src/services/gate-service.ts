@@ -197,8 +197,15 @@ async function rerunOnce(
   const rerun: number[] = [];
   for (const runId of runIds) {
     const outcome = await ctx.pulls.rerunFailedJobs(repo, runId);
-    if (outcome.kind === "rerun") rerun.push(runId);
-    else ctx.log.warn({ taskId: task.id, runId, message: outcome.message }, "re-run refused");
+    if (outcome.kind === "rerun") {
+      rerun.push(runId);
+      continue;
+    }
+    ctx.log.warn({ taskId: task.id, runId, message: outcome.message }, "re-run refused");
+    // The failure counts now; the progress comment says why the flake guard did not act.
+    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+      note: `The flake guard could not re-run workflow run ${runId} (${outcome.message}); the failure counts. Re-running needs the app permission actions: write.`,
+    });
   }
   if (rerun.length === 0) return [];
   await recordFacts(ctx, task.id, AUDIT_GATE, {

@@ -271,7 +271,10 @@ describe("the flake guard (checks.rerunFailedOnce)", () => {
     ghpr.rerunFailedJobs(REPO, 900, { refused: "Resource not accessible by integration" });
     ghpr.jobLog(REPO, 901, "Run npm test\nfailed\n");
     taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
-    mirrorMocks(ghp, "checks", "queued", { labelKnown: true, comment: /Checks failed/ });
+    mirrorMocks(ghp, "checks", "queued", {
+      labelKnown: true,
+      comment: /could not re-run workflow run 900[^\n]*actions: write/,
+    });
     await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
     await h.drain();
 

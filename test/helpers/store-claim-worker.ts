@@ -1,8 +1,8 @@
 /**
  * One claimer process of the multi-process claim race (compiled to JavaScript and run with plain
  * `node` by `store-claim-race.ts`). Started once and reused for several rounds, because starting
- * a process is the slow part. It prints `started` once its modules are loaded. A round, driven over stdin/stdout one line at
- * a time:
+ * a process is the slow part. It prints `started` once its modules are loaded. A round, driven
+ * over stdin/stdout one line at a time:
  *
  *   parent: `round <atomic|naive> <url>`   worker opens its own connection, answers `ready`
  *   parent: `go`                          worker claims until the queue is empty, printing

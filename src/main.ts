@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pino, type Logger } from "pino";
-import { Probot, Server, run as runProbot } from "probot";
+import { Probot, ProbotOctokit, Server, run as runProbot } from "probot";
 import {
   formatSettingsProblems,
   parseSettings,
@@ -45,6 +45,18 @@ function baseUrl(settings: Settings): string {
     ? `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}/api/v3`
     : "https://api.github.com";
 }
+
+type OctokitOptions = NonNullable<ConstructorParameters<typeof ProbotOctokit>[0]>;
+
+/**
+ * KANBOT_GITHUB_THROTTLE=false: Probot's Octokit without the throttling plugin's pacing (a
+ * GitHub Enterprise Server with rate limiting off). Probot merges its own throttle options over
+ * plain defaults, so `enabled: false` is set last, on the options Probot built.
+ */
+const UnthrottledOctokit = ProbotOctokit.defaults((options: OctokitOptions) => ({
+  ...options,
+  throttle: { ...options.throttle, enabled: false },
+}));
 
 function createLogger(settings: Settings): Logger {
   return pino({
@@ -129,6 +141,7 @@ export async function startApp(
       secret: settings.WEBHOOK_SECRET,
       baseUrl: baseUrl(settings),
       log,
+      ...(settings.KANBOT_GITHUB_THROTTLE ? {} : { Octokit: UnthrottledOctokit }),
     }),
   });
   let runtime: KanbotRuntime | undefined;

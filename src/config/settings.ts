@@ -252,6 +252,8 @@ export const Settings = z.object({
   KANBOT_DRY_RUN: flag(false),
   /** Reconcile at start: re-create tasks for issues that carry a kanbot state label but are unknown to the store (asks GitHub about every installation's repositories). Default `true`. */
   KANBOT_RECONCILE_ON_START: flag(true),
+  /** Pace GitHub requests as Octokit does for github.com (writes and GraphQL one a second per installation, notifying writes three seconds apart). `false` sends them at once: for GitHub Enterprise Server with rate limiting off (its default) or a local GitHub. Default `true`. */
+  KANBOT_GITHUB_THROTTLE: flag(true),
 });
 export type Settings = z.infer<typeof Settings>;
 
@@ -311,6 +313,7 @@ export const SETTING_INFO = {
   KANBOT_JOB_LOG_MAX_BYTES: { example: "10485760", secret: false },
   KANBOT_DRY_RUN: { example: "false", secret: false },
   KANBOT_RECONCILE_ON_START: { example: "true", secret: false },
+  KANBOT_GITHUB_THROTTLE: { example: "false", secret: false },
 } as const satisfies Record<SettingName, SettingInfo>;
 
 // ---------------------------------------------------------------------------------------------

@@ -80,6 +80,7 @@ describe("parseSettings: one problem per bad setting", () => {
     ["KANBOT_JOB_LOG_MAX_BYTES", "-1", 'expected a whole number ≥ 1, got "-1"'],
     ["KANBOT_DRY_RUN", "1", 'expected true or false, got "1"'],
     ["KANBOT_RECONCILE_ON_START", "no", 'expected true or false, got "no"'],
+    ["KANBOT_GITHUB_THROTTLE", "off", 'expected true or false, got "off"'],
   ])("%s=%s", (name, value, problem) => {
     const result = parseSettings({ ...CREDENTIALS, [name]: value });
 
@@ -260,6 +261,7 @@ describe("defaults and typed values", () => {
       KANBOT_JOB_LOG_MAX_BYTES: 10_485_760,
       KANBOT_DRY_RUN: false,
       KANBOT_RECONCILE_ON_START: true,
+      KANBOT_GITHUB_THROTTLE: true,
     });
     expect(publicUrl(settings)).toBe("http://localhost:3000");
   });

@@ -30,6 +30,7 @@ import {
   mirrorMocks,
   passGate,
   prComment,
+  reviewSubmitted,
   stateLabel,
   statusEvent,
   succeedStep,
@@ -122,6 +123,42 @@ describe("/kanbot <instructions> on the pull request", () => {
 
     expect(gh.requests.length).toBe(before);
     expect(await jobsOf(h)).toHaveLength(1);
+    await h.close();
+  });
+});
+
+describe("reviews requesting changes", () => {
+  const gh = setupGitHubMock();
+  const ghp = portMocks(gh);
+  const ghpr = pullRequestMocks(gh);
+
+  it("from someone below the permission: one reply, no job, no line comment read", async () => {
+    const h = await createHarness(gh);
+    await toChecks(h, gh, ghp, ghpr);
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    ghp.permission(REPO, "mallory", "triage");
+    ghp.createComment(PR_REF, { body: /@mallory/ });
+
+    await h.receive(
+      "pull_request_review",
+      reviewSubmitted("changes_requested", { reviewer: "mallory", body: "drop the tests" }),
+    );
+    await h.drain();
+
+    expect((await taskOf(h)).state).toBe("checks");
+    expect(await jobsOf(h)).toHaveLength(1);
+    await h.close();
+  });
+
+  it("a review that only comments changes nothing", async () => {
+    const h = await createHarness(gh);
+    await toChecks(h, gh, ghp, ghpr);
+    const before = gh.requests.length;
+
+    await h.receive("pull_request_review", reviewSubmitted("commented", { body: "nice" }));
+    await h.drain();
+
+    expect(gh.requests.length).toBe(before);
     await h.close();
   });
 });
@@ -447,6 +484,28 @@ describe("the budget running out", () => {
 
     expect((await taskOf(h)).state).toBe("blocked");
     expect(await jobsOf(h)).toHaveLength(1);
+    await h.close();
+  });
+});
+
+describe("merged with merge.deleteBranch off", () => {
+  const gh = setupGitHubMock();
+  const ghp = portMocks(gh);
+  const ghpr = pullRequestMocks(gh);
+
+  it("the task is done and the branch is kept", async () => {
+    const config = "merge:\n  deleteBranch: false\n";
+    const h = await createHarness(gh);
+    await toChecks(h, gh, ghp, ghpr, config);
+    ghp.file(REPO, ".github/kanbot.yml", config);
+    taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
+    mirrorMocks(ghp, "checks", "done", { comment: /merged/ });
+
+    await h.receive("pull_request", pullRequestMerged());
+    await h.drain();
+
+    // No DELETE of the branch was asked for (the strict mock fails any request without a mock).
+    expect((await taskOf(h)).state).toBe("done");
     await h.close();
   });
 });

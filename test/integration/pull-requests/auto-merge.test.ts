@@ -135,6 +135,29 @@ describe("auto-merge (merge.auto, off by default)", () => {
     await h.close();
   });
 
+  it("the gate passing while GitHub still computes mergeability records a re-check", async () => {
+    const h = await createHarness(gh);
+    await toChecks(h, gh, ghp, ghpr, AUTO);
+    await passGate(h, ghp, ghpr, {
+      config: AUTO,
+      afterPass: () => {
+        openPr(null);
+        ghpr.reviews(PR_REF, [approvedBy("bob")]);
+        // The re-check runs at once in the same drain: still computing.
+        ghp.file(REPO, ".github/kanbot.yml", AUTO);
+        openPr(null);
+        ghpr.reviews(PR_REF, [approvedBy("bob")]);
+      },
+    });
+
+    const task = await taskOf(h);
+    expect(task.state).toBe("review");
+    expect(
+      await h.store.getDelivery(`kanbot-mergeable-${task.id}-${HEAD_1}-auto-merge-gate-passed`),
+    ).toMatchObject({ status: "pending", attempts: 1 });
+    await h.close();
+  });
+
   it("GitHub refusing the merge (405) is reported on the progress comment", async () => {
     const h = await createHarness(gh);
     await toReviewWithoutApproval(h);

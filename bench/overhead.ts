@@ -1,0 +1,150 @@
+/**
+ * Benchmark 2: orchestration overhead per task. A real runner process (kanbot-runner start,
+ * `command` agent that writes one file: a no-op agent that leaves a change to commit) works tasks
+ * queued in the app against the GitHub simulator: claim, job token, mirror fetch, worktree,
+ * agent, commit, push, complete; then the app opens the pull request. Per task: the job's
+ * claim-to-completion time as the app records it (started_at to finished_at), and the time from
+ * completion to the PR existing in the simulator; and N tasks through 4 runner slots end to end.
+ */
+import { performance } from "node:perf_hooks";
+import { startBenchApp, type BenchApp } from "./lib/app.js";
+import { queueTasks, startRunner } from "./lib/runner.js";
+import { printTargets, quickMode, writeResults, type Target } from "./lib/results.js";
+import { summarize } from "./lib/stats.js";
+
+const quick = quickMode();
+const TASKS = quick ? 20 : 100;
+const SLOTS = 4;
+/** How long to keep watching for PRs after the last job finished. */
+const PR_WATCH_MS = quick ? 20_000 : 45_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface JobTimes {
+  issue: number;
+  status: string;
+  claimToCompleteMs: number;
+  finishedAt: number;
+}
+
+async function jobTimes(app: BenchApp): Promise<JobTimes[]> {
+  const out: JobTimes[] = [];
+  for (const task of await app.store.listTasks()) {
+    for (const job of await app.store.listJobs(task.id)) {
+      if (job.finishedAt === undefined || job.startedAt === undefined) continue;
+      out.push({
+        issue: task.issueNumber,
+        status: job.status,
+        claimToCompleteMs: job.finishedAt.getTime() - job.startedAt.getTime(),
+        finishedAt: job.finishedAt.getTime(),
+      });
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  console.log(`overhead${quick ? " (quick)" : ""}`);
+  // The simulator sends its webhooks to the app, so PRs, labels and checks go the real way.
+  const app = await startBenchApp({ deliverWebhooks: true });
+  try {
+    const issues = await queueTasks(app, TASKS, "Overhead task");
+    const prSeen = new Map<number, number>();
+    const repo = app.sim.state.mustRepo("octo-org/widgets");
+    const watchPulls = () => {
+      for (const pull of repo.pulls.values()) {
+        const match = /^kanbot\/(\d+)-/.exec(pull.head);
+        if (match && !prSeen.has(Number(match[1]))) prSeen.set(Number(match[1]), Date.now());
+      }
+    };
+    const watcher = setInterval(watchPulls, 50);
+    const started = performance.now();
+    const runner = await startRunner(app, {
+      name: "overhead-runner",
+      concurrency: SLOTS,
+      command: "sh",
+      args: ["-c", 'date > "$0/bench-agent.txt"', "{workdir}"],
+    });
+    const deadline = started + (quick ? 180_000 : 600_000);
+    let times: JobTimes[] = [];
+    for (;;) {
+      times = await jobTimes(app);
+      if (times.length >= TASKS || performance.now() > deadline) break;
+      await sleep(100);
+    }
+    const endToEndSeconds = (performance.now() - started) / 1000;
+    const lastFinished = Math.max(...times.map((t) => t.finishedAt));
+    // PRs: the app opens them through its inbox after each completion; watch for a while.
+    const watchUntil = Date.now() + PR_WATCH_MS;
+    while (prSeen.size < TASKS && Date.now() < watchUntil) await sleep(100);
+    clearInterval(watcher);
+    watchPulls();
+    await runner.stop();
+    const succeeded = times.filter((t) => t.status === "succeeded");
+    const prLatency = times
+      .filter((t) => prSeen.has(t.issue))
+      .map((t) => (prSeen.get(t.issue) as number) - t.finishedAt);
+    const firstFinished = Math.min(...times.map((t) => t.finishedAt));
+    const prsOpenedSeconds =
+      prSeen.size > 1
+        ? (Math.max(...prSeen.values()) - Math.min(...prSeen.values())) / 1000
+        : Number.NaN;
+    const perTask = summarize(times.map((t) => t.claimToCompleteMs));
+    const result = {
+      tasks: TASKS,
+      issues: issues.length,
+      slots: SLOTS,
+      jobsFinished: times.length,
+      jobsSucceeded: succeeded.length,
+      claimToCompleteMs: perTask,
+      endToEndSeconds: Number(endToEndSeconds.toFixed(1)),
+      tasksPerMinute: Number(((times.length / endToEndSeconds) * 60).toFixed(1)),
+      completionsSpanSeconds: Number(((lastFinished - firstFinished) / 1000).toFixed(1)),
+      prsOpened: prSeen.size,
+      prWatchAfterLastJobSeconds: PR_WATCH_MS / 1000,
+      completeToPrMs: summarize(prLatency),
+      prsPerMinute: Number(((prSeen.size / prsOpenedSeconds) * 60).toFixed(1)),
+    };
+    console.log(
+      `  ${times.length}/${TASKS} jobs finished (${succeeded.length} succeeded) through ${SLOTS} slots in ${result.endToEndSeconds} s ` +
+        `(${result.tasksPerMinute} tasks/min); claim->complete p50 ${perTask.p50} ms, p99 ${perTask.p99} ms`,
+    );
+    console.log(
+      `  PRs: ${prSeen.size}/${TASKS} opened within ${PR_WATCH_MS / 1000} s of the last completion; complete->PR p50 ${result.completeToPrMs.p50} ms, max ${result.completeToPrMs.max} ms (${result.prsPerMinute} PRs/min)`,
+    );
+    if (succeeded.length < times.length || times.length < TASKS) {
+      console.log(runner.output().slice(-3000));
+    }
+    const targets: Target[] = [
+      {
+        name: "runner-side overhead per task (claim to completion, no-op agent) < 1 s, median",
+        met: perTask.p50 < 1000,
+        value: perTask.p50,
+        limit: 1000,
+        unit: "ms",
+      },
+      {
+        name: "overhead per task including the PR (claim to completion + completion to PR), median",
+        met: perTask.p50 + result.completeToPrMs.p50 < 1000,
+        value: Number((perTask.p50 + result.completeToPrMs.p50).toFixed(1)),
+        limit: 1000,
+        unit: "ms",
+      },
+    ];
+    printTargets(targets);
+    const file = writeResults(
+      "overhead",
+      {
+        method:
+          "app as a child process (kanbot start via tsx, SQLite) with the GitHub simulator in the benchmark process delivering its webhooks to the app; tasks for real simulator issues queued in the store; one real runner process (kanbot-runner start via tsx, concurrency 4, command agent `sh -c 'date > file'`); per job: started_at to finished_at from the store (claim, job token, fetch, worktree, agent, commit, push, complete); PRs watched in the simulator's state every 50 ms",
+        ...result,
+      },
+      targets,
+    );
+    console.log(`  wrote ${file}`);
+  } finally {
+    await app.stop();
+  }
+}
+
+await main();

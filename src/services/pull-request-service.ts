@@ -426,7 +426,10 @@ export async function autoMergeIfReady(
   }
   if (trusted.length === 0) {
     const reason = `no approval by someone with ${config.minimumPermission} permission (${decision.approvedBy.map((login) => `@${login}`).join(", ")} may not)`;
-    ctx.log.info({ taskId: task.id, approvedBy: decision.approvedBy }, reason);
+    ctx.log.info(
+      { taskId: task.id, approvedBy: decision.approvedBy, reason },
+      "auto-merge not now: no approver has the required permission",
+    );
     if (trigger.kind === "approved") {
       await noteOnProgress(ctx, task, config, `Auto-merge not done: ${reason}.`);
     }

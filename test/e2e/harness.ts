@@ -88,6 +88,8 @@ export interface AgentStep {
   files?: Record<string, string | null>;
   say?: string;
   exit?: number;
+  /** Wait after printing until killed (or until the runner that started it is gone). */
+  hang?: boolean;
 }
 
 export interface E2EOptions {

@@ -30,10 +30,12 @@ import {
   mirrorMocks,
   passGate,
   prComment,
+  queueTask,
   reviewSubmitted,
   stateLabel,
   statusEvent,
   succeedStep,
+  successResult,
   taskEventMocks,
   taskOf,
   toChecks,
@@ -421,6 +423,49 @@ describe("duplicates, out-of-order and stale events", () => {
     await h.drain();
 
     expect((await taskOf(h)).state).toBe("checks");
+    expect(await jobsOf(h)).toHaveLength(1);
+    await h.close();
+  });
+
+  it("a runner's finish recorded before its claim: the claim is applied first, the late claim changes nothing", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    const claimed = await h.store.claimJob(
+      { runnerId: "runner-1", agents: ["claude"], labels: [], repos: [] },
+      60_000,
+    );
+    if (claimed === undefined) throw new Error("no job");
+    const finished = await h.store.completeJob(claimed.job.id, claimed.leaseToken, {
+      status: "succeeded",
+      result: successResult(HEAD_1),
+    });
+
+    // The finish is worked first: running (the claim it implies), then checks with the PR.
+    taskEventMocks(ghp, { labels: [stateLabel("queued")] });
+    mirrorMocks(ghp, "queued", "running", { comment: /picked up the implement job/ });
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghp.defaultBranch(REPO, "main");
+    ghpr.createDraftPullRequest(REPO, {
+      number: PR_NUMBER,
+      head: "kanbot/1-add-a-widget",
+      base: "main",
+      title: "Add a widget (#1)",
+    });
+    ghpr.createCheckRun(REPO, { head_sha: HEAD_1, name: "kanbot", status: "completed" });
+    gateReads(ghpr, HEAD_1, []);
+    mirrorMocks(ghp, "running", "checks", { comment: /pull\/7/ });
+    // The claim, late: read and rejected (the task is past running).
+    taskEventMocks(ghp, { labels: [stateLabel("checks")] });
+
+    await h.runtime.internal.jobFinished(finished);
+    await h.runtime.internal.jobClaimed(claimed.job);
+    await h.drain();
+
+    expect(await taskOf(h)).toMatchObject({
+      state: "checks",
+      prNumber: PR_NUMBER,
+      headSha: HEAD_1,
+    });
     expect(await jobsOf(h)).toHaveLength(1);
     await h.close();
   });

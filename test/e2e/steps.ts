@@ -1,0 +1,110 @@
+/**
+ * Steps the end-to-end scenarios share, on top of test/e2e/harness.ts: what GitHub shows about a
+ * task (its state labels, the progress comment, check runs, the PR body) and the fake agent's
+ * processes as the operating system sees them.
+ *
+ * Everything here reads the simulator's state or the process table; nothing sleeps. Waiting goes
+ * through `e2e.waitFor`, which polls with a deadline and explains itself when it gives up.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+import { FAKE_AGENT, REPO, type E2E } from "./harness.js";
+
+const run = promisify(execFile);
+
+/** The issue's `agent:*` labels (kanbot's state labels and the trigger). */
+export function agentLabels(e2e: E2E, issue: number): string[] {
+  return e2e.issue(issue).labels.filter((label) => label.startsWith("agent:"));
+}
+
+/**
+ * Waits until the state is mirrored everywhere: exactly `label` among the issue's `agent:*`
+ * labels, the progress comment's heading naming it, and the card in `column` when given.
+ */
+export async function waitForState(
+  e2e: E2E,
+  issue: number,
+  label: string,
+  column?: string,
+  options?: { timeoutMs?: number },
+): Promise<void> {
+  await e2e.waitFor(
+    `#${issue} to show ${label}${column === undefined ? "" : ` with its card in ${column}`}`,
+    () => {
+      const labels = agentLabels(e2e, issue);
+      return (
+        labels.length === 1 &&
+        labels[0] === label &&
+        progressHeading(e2e, issue).includes(`\`${label}\``) &&
+        (column === undefined || e2e.column(issue) === column)
+      );
+    },
+    options,
+  );
+}
+
+/** The sticky progress comment kanbot keeps on the issue ("" while there is none). */
+export function progressComment(e2e: E2E, issue: number): string {
+  return e2e.botComments(issue).find((body) => body.startsWith("<!-- kanbot:progress ")) ?? "";
+}
+
+/** The progress comment's heading (`### kanbot: … \`agent:review\``), which names the state. */
+export function progressHeading(e2e: E2E, issue: number): string {
+  return (
+    progressComment(e2e, issue)
+      .split("\n")
+      .find((line) => line.startsWith("### ")) ?? ""
+  );
+}
+
+/** The check runs on a commit, as `name=conclusion` (or `name=status` while not completed). */
+export function checkRuns(e2e: E2E, sha: string): string[] {
+  return e2e.sim.state
+    .mustRepo(REPO)
+    .checkRuns.filter((check) => check.headSha === sha)
+    .map((check) => `${check.name}=${check.conclusion ?? check.status}`);
+}
+
+/** The text of one check run on a commit (title, summary and text joined). */
+export function checkRunText(e2e: E2E, sha: string, name: string): string {
+  const found = e2e.sim.state
+    .mustRepo(REPO)
+    .checkRuns.filter((check) => check.headSha === sha && check.name === name)
+    .at(-1);
+  if (found === undefined) return "";
+  const { title, summary, text } = found.output;
+  return [title, summary, text].filter((part) => part !== null).join("\n");
+}
+
+/** The body of a pull request (or an issue) as GitHub shows it. */
+export function bodyOf(e2e: E2E, number: number): string {
+  const repo = e2e.sim.state.mustRepo(REPO);
+  return e2e.sim.state.mustIssue(repo, number).body ?? "";
+}
+
+/**
+ * The pids of the fake agent processes this scenario's runners started: `ps` lists every process
+ * whose command line runs the fake agent on a prompt file under `e2e.dir` (other scenarios' agents
+ * live in other folders). Asynchronous, as everything that waits on a child is here.
+ */
+export async function agentPids(e2e: E2E): Promise<number[]> {
+  const { stdout } = await run("ps", ["-A", "-o", "pid=,args="], { maxBuffer: 16 << 20 });
+  return stdout
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .filter(([, , args = ""]) => args.includes(FAKE_AGENT) && args.includes(e2e.dir))
+    .map(([, pid = "0"]) => Number(pid));
+}
+
+/** Kills fake agents a scenario left behind (after `e2e.stop()`, whatever happened). */
+export async function killAgents(e2e: E2E): Promise<void> {
+  for (const pid of await agentPids(e2e)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}

@@ -108,6 +108,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
         expect(applied.rows.map((row) => row.name)).toEqual([
           "0001_initial",
           "0002_jobs_agent_queue_idx",
+          "0003_deliveries_pending_idx",
         ]);
       } finally {
         await fresh.drop();

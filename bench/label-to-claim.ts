@@ -7,6 +7,9 @@
  * The app runs as a child process (`kanbot start`, SQLite), GitHub is the simulator in this
  * process, runners are plain HTTP clients of the runner API in this process.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   claim,
@@ -19,7 +22,15 @@ import {
   type BenchApp,
   type ClaimAnswer,
 } from "./lib/app.js";
-import { printTargets, quickMode, writeResults, type Target } from "./lib/results.js";
+import { monotonicUs, newestProfile, printProfile, summarizeProfile } from "./lib/profile.js";
+import {
+  machine,
+  printTargets,
+  quickMode,
+  RESULTS_DIR,
+  writeResults,
+  type Target,
+} from "./lib/results.js";
 import { summarize, type Summary } from "./lib/stats.js";
 
 const quick = quickMode();
@@ -253,7 +264,45 @@ async function scenario(
   return result;
 }
 
+/**
+ * `--profile`: the app under `node --cpu-prof`, isolated labels with 10,000 queued and one runner
+ * waiting; the samples taken while they were worked are summarized (where the app's CPU time
+ * goes between the webhook and the claim).
+ */
+async function profileRun(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "kanbot-bench-prof-"));
+  const app = await startBenchApp({
+    traceGitHub: true,
+    nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  });
+  let window: { fromUs: number; toUs: number };
+  let result: ScenarioResult;
+  try {
+    const token = await registerRunner(app, "profile-runner");
+    await seedOtherJobs(app.store, 10_000, 1, app.installationId);
+    await scenario(app, [token], 10_000, "long-poll"); // warm-up, not profiled
+    const fromUs = monotonicUs();
+    result = await scenario(app, [token], 10_000, "long-poll");
+    window = { fromUs, toUs: monotonicUs() };
+  } finally {
+    await app.stop();
+  }
+  const file = newestProfile(dir);
+  if (file === undefined) throw new Error("the app wrote no CPU profile");
+  const summary = summarizeProfile(file, 25, window);
+  printProfile(summary);
+  writeFileSync(
+    path.join(RESULTS_DIR, "label-to-claim-profile.json"),
+    `${JSON.stringify({ benchmark: "label-to-claim --profile", at: new Date().toISOString(), machine: machine(), method: "app under node --cpu-prof; isolated long-poll labels with 10,000 other jobs queued and 1 runner; only the samples taken while the measured labels were worked (monotonic clock window) are summarized; the window includes the waits for the app's inbox to drain between labels", scenario: result, profile: summary }, null, 2)}\n`,
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--profile")) {
+    await profileRun();
+    return;
+  }
   console.log(`label-to-claim${quick ? " (quick)" : ""}`);
   const app = await startBenchApp({ traceGitHub: true });
   try {

@@ -25,7 +25,7 @@ import { summarize } from "./lib/stats.js";
 const quick = quickMode();
 const QUEUED = 10_000;
 const AGENTS = 10;
-const AGENT_SECONDS = quick ? 3 : 6;
+const AGENT_SECONDS = quick ? 6 : 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -166,7 +166,10 @@ async function runnerUsage(): Promise<Record<string, unknown>> {
     const total = (performance.now() - started) / 1000;
     await runner.stop();
     const finished = await finishedJobs(app);
-    const busy = samples.filter((sample) => sample.agents >= AGENTS);
+    const maxAgents = Math.max(...samples.map((sample) => sample.agents));
+    // The window where the most agents ran at once (all 10 unless their starts were staggered
+    // by more than an agent's run).
+    const busy = samples.filter((sample) => sample.agents >= maxAgents && maxAgents > 0);
     const cpuDuring =
       busy.length >= 2
         ? ((busy.at(-1) as (typeof busy)[0]).cpu - (busy[0] as (typeof busy)[0]).cpu) /
@@ -179,17 +182,18 @@ async function runnerUsage(): Promise<Record<string, unknown>> {
       jobsFinished: finished,
       wallSeconds: Number(total.toFixed(1)),
       samples: samples.length,
-      samplesWithAllAgentsRunning: busy.length,
+      maxAgentsRunningAtOnce: maxAgents,
+      samplesAtThatCount: busy.length,
       runnerRssMiB: summarize(samples.map((sample) => sample.rss)),
-      runnerRssWhileAllAgentsRunMiB: summarize(busy.map((sample) => sample.rss)),
+      runnerRssWhileMostAgentsRunMiB: summarize(busy.map((sample) => sample.rss)),
       processTreeRssPeakMiB: Number(Math.max(...samples.map((s) => s.treeRss)).toFixed(1)),
-      runnerCpuWhileAllAgentsRunPercent: Number((cpuDuring * 100).toFixed(1)),
+      runnerCpuWhileMostAgentsRunPercent: Number((cpuDuring * 100).toFixed(1)),
       runnerCpuWholeRunPercent: Number(((last.cpu / total) * 100).toFixed(1)),
       runnerCpuSeconds: last.cpu,
     };
     console.log(
       `  runner: ${finished}/${AGENTS} jobs finished in ${result.wallSeconds} s; RSS p50 ${result.runnerRssMiB.p50} MiB, max ${result.runnerRssMiB.max} MiB; ` +
-        `CPU ${result.runnerCpuWhileAllAgentsRunPercent}% of a core while ${AGENTS} agents ran (${busy.length} samples), ${result.runnerCpuWholeRunPercent}% over the run`,
+        `CPU ${result.runnerCpuWhileMostAgentsRunPercent}% of a core while ${maxAgents} agents ran at once (${busy.length} samples), ${result.runnerCpuWholeRunPercent}% over the run`,
     );
     if (finished < AGENTS) console.log(runner.output().slice(-3000));
     return result;
@@ -212,11 +216,12 @@ async function main(): Promise<void> {
   console.log(`memory${quick ? " (quick)" : ""}`);
   const app = await appMemory();
   const runner = await runnerUsage();
+  const appPeakMB = Math.max(app.idleRssMiB as number, app.loadedRssMiB as number) * 1.048576;
   const targets: Target[] = [
     {
-      name: "app RSS < 200 MB with 10,000 queued jobs",
-      met: (app.loadedRssMiB as number) * 1.048576 < 200,
-      value: Number(((app.loadedRssMiB as number) * 1.048576).toFixed(1)),
+      name: "app RSS < 200 MB with 10,000 queued jobs (the higher of idle and loaded)",
+      met: appPeakMB < 200,
+      value: Number(appPeakMB.toFixed(1)),
       limit: 200,
       unit: "MB",
     },

@@ -19,7 +19,7 @@ import { startSimulator, type Simulator } from "../../test/simulator/index.js";
 // Not imported from test/helpers/probot.ts: that module loads nock (through the GitHub mock),
 // whose interceptors would sit in front of every fetch this process makes.
 export const APP_ID = 123456;
-const WEBHOOK_SECRET = "kanbot-bench-webhook-secret";
+export const WEBHOOK_SECRET = "kanbot-bench-webhook-secret";
 
 let privateKey: string | undefined;
 function appPrivateKey(): string {
@@ -134,6 +134,23 @@ export async function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * fetch, once more when a kept-alive connection turns out closed by the server as the request
+ * went out (`other side closed`: the server's keep-alive timeout raced the reuse), as a runner's
+ * client retries a connection error. Aborts are not retried.
+ */
+export async function fetchRetry(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      const retriable = code === "UND_ERR_SOCKET" || code === "ECONNRESET";
+      if (!retriable || attempt >= 3 || init.signal?.aborted) throw error;
+    }
+  }
+}
 
 export interface StartOptions {
   /** Extra environment for the app. */
@@ -282,7 +299,7 @@ export async function registerRunner(
   agents: string[] = [AGENT],
 ): Promise<string> {
   const grant = await app.store.createRegistrationToken(3_600_000);
-  const response = await fetch(`${app.url}/api/v1/runners`, {
+  const response = await fetchRetry(`${app.url}/api/v1/runners`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ registrationToken: grant.token, name, agents }),
@@ -307,7 +324,7 @@ export async function claim(
   waitSeconds: number,
   signal?: AbortSignal,
 ): Promise<ClaimAnswer> {
-  const response = await fetch(`${app.url}/api/v1/jobs/claim`, {
+  const response = await fetchRetry(`${app.url}/api/v1/jobs/claim`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${runnerToken}` },
     body: JSON.stringify({ waitSeconds, freeSlots: 1 }),
@@ -331,7 +348,7 @@ export interface SignedDelivery {
 
 /** POSTs one delivery to the app's webhook path with GitHub's headers and a valid signature. */
 export async function deliver(app: BenchApp, delivery: SignedDelivery): Promise<number> {
-  const response = await fetch(app.webhookUrl, {
+  const response = await fetchRetry(app.webhookUrl, {
     method: "POST",
     headers: {
       "content-type": "application/json",

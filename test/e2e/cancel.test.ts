@@ -1,0 +1,66 @@
+/**
+ * `/kanbot cancel` end to end while the agent runs: the app marks the job canceled, the runner
+ * learns it from its next heartbeat and kills the agent's process tree, and the issue shows the
+ * task canceled (state labels gone, the progress comment saying who stopped it and how).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { REPO, startE2E, type E2E } from "./harness.js";
+import { agentLabels, agentPids, killAgents, progressComment, waitForState } from "./steps.js";
+
+const TITLE = "Rewrite the parser";
+
+describe("end to end: /kanbot cancel while the agent runs", () => {
+  let e2e: E2E | undefined;
+
+  beforeAll(async () => {
+    // A short lease: the runner heartbeats every third of it, and a heartbeat carries the cancel.
+    e2e = await startE2E({ leaseSeconds: 9 });
+  });
+
+  afterAll(async () => {
+    if (e2e === undefined) return;
+    await e2e.stop();
+    await killAgents(e2e);
+  });
+
+  it("kills the agent and shows the task canceled on the issue", async () => {
+    if (e2e === undefined) throw new Error("the harness did not start");
+    e2e.script(TITLE, [{ say: "thinking about the parser…", hang: true }]);
+    const issue = await e2e.fileIssue(TITLE, "Rewrite src/parser.js.");
+    await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
+
+    await waitForState(e2e, issue, "agent:working", "In progress");
+    await e2e.waitFor(
+      "the fake agent to be running",
+      async () => e2e !== undefined && (await agentPids(e2e)).length === 1,
+    );
+    const [agent] = await agentPids(e2e);
+
+    await e2e.maintainer.comment(REPO, issue, "/kanbot cancel, wrong approach");
+    await e2e.waitFor(
+      "the task to be canceled on the issue (no state label, progress comment)",
+      () =>
+        e2e !== undefined &&
+        agentLabels(e2e, issue).length === 0 &&
+        progressComment(e2e, issue).includes("### kanbot: Canceled"),
+    );
+    await e2e.waitFor(
+      `the agent (pid ${agent}) to be killed`,
+      async () => e2e !== undefined && (await agentPids(e2e)).length === 0,
+    );
+    await e2e.waitFor("the runner to report the job canceled", () =>
+      /job reported \(jobId=1 status=canceled\)/.test(e2e?.logs(200) ?? ""),
+    );
+
+    const comment = progressComment(e2e, issue);
+    // (Timeline notes are escaped markdown: the backticks show as written.)
+    expect(comment).toMatch(/Canceled by \\?`\/kanbot cancel\\?`\./);
+    expect(comment).toContain("A runner picked up the implement job");
+    expect(agentLabels(e2e, issue)).toEqual([]);
+    // The card stays where it was; nothing was pushed, so there is no PR.
+    expect(e2e.column(issue)).toBe("In progress");
+    expect(e2e.pullFor(issue)).toBeUndefined();
+    expect(e2e.sim.violations).toEqual([]);
+  });
+});

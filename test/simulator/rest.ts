@@ -16,7 +16,7 @@ import {
 import { gitBlobSha } from "../helpers/github-fixtures.js";
 import { authMessage, mintInstallationToken, type Credential } from "./auth.js";
 import { GitHubRefusal, type SimGitHub } from "./github.js";
-import { branchSha, commitExists, readFileAt } from "./git.js";
+import { branchSha, commitExists, git, readFileAt } from "./git.js";
 import {
   fullName,
   PERMISSION_RANK,
@@ -101,7 +101,9 @@ function requiredPermission(
   if (id.startsWith("issues/")) return { name: "issues", level };
   if (id.startsWith("pulls/")) return { name: "pull_requests", level };
   if (id.startsWith("checks/")) return { name: "checks", level };
-  if (id.startsWith("git/") || id === "repos/get-content") return { name: "contents", level };
+  if (id.startsWith("git/") || id === "repos/get-content" || id === "repos/get-branch") {
+    return { name: "contents", level };
+  }
   if (id.includes("commit-status") || id === "repos/get-combined-status-for-ref") {
     return { name: "statuses", level };
   }
@@ -1004,6 +1006,67 @@ export class RestApi {
         const sha = await this.#resolveRef(repo, context.params.ref ?? "");
         const statuses = repo.statuses.filter((status) => status.sha === sha).reverse();
         return page(statuses, context, (status) => shapes.status(repo, status));
+      },
+      "repos/get-branch": async (context) => {
+        const repo = this.#repo(context);
+        const branch = context.params.branch ?? "";
+        const sha = await branchSha(repo.gitDir, branch);
+        if (sha === undefined) throw new GitHubRefusal(404, "Branch not found");
+        const [tree = "", parents = "", authorName, authorEmail, authorDate, ...rest] = (
+          await git(repo.gitDir, "show", "-s", "--format=%T%n%P%n%an%n%ae%n%aI%n%B", sha)
+        ).split("\n");
+        const api = `${this.apiBase}/repos/${fullName(repo)}`;
+        const web = `${this.apiBase.replace(/\/api\/v3$/, "")}/${fullName(repo)}`;
+        const person = { name: authorName ?? "", email: authorEmail ?? "", date: authorDate ?? "" };
+        // Classic branch protection shows in the summary; a ruleset does not (GitHub lists it
+        // under rules/branches instead).
+        const protection = repo.protection.get(branch);
+        const classic = protection?.source === "branch-protection" ? protection : undefined;
+        const protectionUrl = `${api}/branches/${branch}/protection`;
+        return {
+          status: 200,
+          body: {
+            name: branch,
+            commit: {
+              sha,
+              node_id: `C_${sha}`,
+              url: `${api}/commits/${sha}`,
+              html_url: `${web}/commit/${sha}`,
+              comments_url: `${api}/commits/${sha}/comments`,
+              commit: {
+                url: `${api}/git/commits/${sha}`,
+                author: person,
+                committer: person,
+                message: rest.join("\n").trim(),
+                comment_count: 0,
+                tree: { sha: tree, url: `${api}/git/trees/${tree}` },
+              },
+              author: null,
+              committer: null,
+              parents: parents
+                .split(" ")
+                .filter((parent) => parent !== "")
+                .map((parent) => ({ sha: parent, url: `${api}/commits/${parent}` })),
+            },
+            _links: { self: `${api}/branches/${branch}`, html: `${web}/tree/${branch}` },
+            protected: classic !== undefined,
+            protection: {
+              enabled: classic !== undefined,
+              required_status_checks: {
+                enforcement_level:
+                  classic === undefined || classic.requiredChecks.length === 0
+                    ? "off"
+                    : "non_admins",
+                contexts: classic?.requiredChecks ?? [],
+                checks: (classic?.requiredChecks ?? []).map((check) => ({
+                  context: check,
+                  app_id: null,
+                })),
+              },
+            },
+            protection_url: protectionUrl,
+          },
+        };
       },
       "repos/get-status-checks-protection": (context) => {
         const repo = this.#repo(context);

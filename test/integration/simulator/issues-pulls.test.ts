@@ -287,4 +287,34 @@ describe("simulator: issues, labels, comments and pull requests", () => {
     expect(ownApproval).toMatchObject({ status: 422 });
     expect(stranger).toMatchObject({ status: 422 });
   });
+  it("serves a branch with its commit and the summary of classic protection, not of rulesets", async () => {
+    const octokit = fx.octokit(token);
+    fx.sim.protectBranch(FULL, "classic", {
+      requiredChecks: ["build"],
+      source: "branch-protection",
+    });
+    fx.sim.protectBranch(FULL, "main", { requiredChecks: ["test"] });
+    const person = fx.sim.actAs(MAINTAINER);
+    const sha = await person.push(FULL, "classic", { "a.txt": "a\n" }, "Add a");
+
+    const { data: classic } = await octokit.rest.repos.getBranch({ ...repo, branch: "classic" });
+    const { data: main } = await octokit.rest.repos.getBranch({ ...repo, branch: "main" });
+    const missing = await octokit.rest.repos
+      .getBranch({ ...repo, branch: "nope" })
+      .catch((error: { status: number }) => error);
+
+    expect(classic).toMatchObject({
+      name: "classic",
+      commit: { sha, commit: { message: "Add a" } },
+      protected: true,
+      protection: { enabled: true, required_status_checks: { contexts: ["build"] } },
+    });
+    expect(classic.commit.parents).toHaveLength(1);
+    // The ruleset on main shows under rules/branches, not in the branch's protection summary.
+    expect(main).toMatchObject({
+      protected: false,
+      protection: { enabled: false, required_status_checks: { contexts: [] } },
+    });
+    expect(missing).toMatchObject({ status: 404 });
+  });
 });

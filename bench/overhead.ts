@@ -25,6 +25,8 @@ interface JobTimes {
   status: string;
   claimToCompleteMs: number;
   finishedAt: number;
+  /** From the app's audit log: claim, each job token issued, finish (ms after the claim). */
+  auditMs: Record<string, number[]>;
 }
 
 async function jobTimes(app: BenchApp): Promise<JobTimes[]> {
@@ -32,11 +34,18 @@ async function jobTimes(app: BenchApp): Promise<JobTimes[]> {
   for (const task of await app.store.listTasks()) {
     for (const job of await app.store.listJobs(task.id)) {
       if (job.finishedAt === undefined || job.startedAt === undefined) continue;
+      const auditMs: Record<string, number[]> = {};
+      for (const entry of await app.store.listAudit({ jobId: job.id })) {
+        const list = auditMs[entry.action] ?? [];
+        list.push(entry.at.getTime() - job.startedAt.getTime());
+        auditMs[entry.action] = list;
+      }
       out.push({
         issue: task.issueNumber,
         status: job.status,
         claimToCompleteMs: job.finishedAt.getTime() - job.startedAt.getTime(),
         finishedAt: job.finishedAt.getTime(),
+        auditMs,
       });
     }
   }
@@ -90,6 +99,21 @@ async function main(): Promise<void> {
         ? (Math.max(...prSeen.values()) - Math.min(...prSeen.values())) / 1000
         : Number.NaN;
     const perTask = summarize(times.map((t) => t.claimToCompleteMs));
+    // The job's timeline from the audit log: the first job token is asked for the fetch, the
+    // last one for the push.
+    const tokens = times.map((t) =>
+      [...(t.auditMs["job.token-issued"] ?? [])].sort((a, b) => a - b),
+    );
+    const breakdown = {
+      claimToFetchTokenMs: summarize(tokens.map((list) => list[0] ?? Number.NaN)),
+      fetchTokenToPushTokenMs: summarize(
+        tokens.map((list) => (list.at(-1) ?? Number.NaN) - (list[0] ?? Number.NaN)),
+      ),
+      pushTokenToCompleteMs: summarize(
+        times.map((t, i) => t.claimToCompleteMs - (tokens[i]?.at(-1) ?? Number.NaN)),
+      ),
+      tokensPerJob: summarize(tokens.map((list) => list.length)),
+    };
     const result = {
       tasks: TASKS,
       issues: issues.length,
@@ -97,6 +121,7 @@ async function main(): Promise<void> {
       jobsFinished: times.length,
       jobsSucceeded: succeeded.length,
       claimToCompleteMs: perTask,
+      breakdown,
       endToEndSeconds: Number(endToEndSeconds.toFixed(1)),
       tasksPerMinute: Number(((times.length / endToEndSeconds) * 60).toFixed(1)),
       completionsSpanSeconds: Number(((lastFinished - firstFinished) / 1000).toFixed(1)),
@@ -108,6 +133,10 @@ async function main(): Promise<void> {
     console.log(
       `  ${times.length}/${TASKS} jobs finished (${succeeded.length} succeeded) through ${SLOTS} slots in ${result.endToEndSeconds} s ` +
         `(${result.tasksPerMinute} tasks/min); claim->complete p50 ${perTask.p50} ms, p99 ${perTask.p99} ms`,
+    );
+    console.log(
+      `  claim->fetch token p50 ${breakdown.claimToFetchTokenMs.p50} ms, fetch token->push token (fetch, worktree, agent, commit) p50 ${breakdown.fetchTokenToPushTokenMs.p50} ms, ` +
+        `push token->complete (push, complete) p50 ${breakdown.pushTokenToCompleteMs.p50} ms; ${breakdown.tokensPerJob.p50} tokens per job`,
     );
     console.log(
       `  PRs: ${prSeen.size}/${TASKS} opened within ${PR_WATCH_MS / 1000} s of the last completion; complete->PR p50 ${result.completeToPrMs.p50} ms, max ${result.completeToPrMs.max} ms (${result.prsPerMinute} PRs/min)`,

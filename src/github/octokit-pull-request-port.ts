@@ -6,8 +6,8 @@
  * through Probot's base URL, REST and GraphQL alike; no host is named here.
  *
  * Expected outcomes are handled where they happen (a PR that exists already, a reviewer GitHub
- * refuses, a PR that cannot be merged, a branch already deleted, a log that expired, a branch
- * protection the app may not read); everything else is thrown as a `GitHubError`.
+ * refuses, a PR that cannot be merged, a branch already deleted, a log that expired, a base
+ * branch that does not exist); everything else is thrown as a `GitHubError`.
  */
 import type { Logger } from "pino";
 import type { RepoRef } from "../domain/dependencies.js";
@@ -861,33 +861,38 @@ class OctokitPullRequestPort implements PullRequestPort {
     branch: string,
   ): Promise<RequiredCheck[] | undefined> {
     try {
-      const { data } = await this.#call(
-        `read the required checks of branch ${branch} in ${formatRepo(repo)}`,
-        () =>
-          this.#octokit.rest.repos.getStatusChecksProtection({
-            owner: repo.owner,
-            repo: repo.repo,
-            branch,
-          }),
+      // "Get a branch" (`contents: read`) carries a summary of classic branch protection; its
+      // `required_status_checks` has the same `contexts` and `checks` (with `app_id`) as the
+      // protection endpoint, which would need `administration: read`.
+      const { data } = await this.#call(`read branch ${branch} in ${formatRepo(repo)}`, () =>
+        this.#octokit.rest.repos.getBranch({ owner: repo.owner, repo: repo.repo, branch }),
       );
-      // `checks` names the app of each check; `contexts` is the older list of names only.
-      const checks: RequiredCheck[] =
-        data.checks !== undefined && data.checks.length > 0
-          ? data.checks.map((check) => ({
-              context: check.context,
-              appId: check.app_id ?? undefined,
-            }))
-          : (data.contexts ?? []).map((context) => ({ context, appId: undefined }));
-      return uniqueChecks(checks);
-    } catch (error) {
-      if (isGitHubStatus(error, 404)) {
+      // GitHub's own "List branches" example leaves `enabled` out of a protected branch's
+      // summary, so only an explicit `false` (or `protected: false`) means "not protected".
+      const { protection } = data;
+      const required =
+        data.protected && protection.enabled !== false
+          ? protection.required_status_checks
+          : undefined;
+      if (required === undefined || required.enforcement_level === "off") {
         this.#log.debug({ ...repo, branch }, "branch protection requires no checks");
         return [];
       }
-      if (isGitHubStatus(error, 403)) {
+      // `checks` names the app of each check; `contexts` is the older list of names only.
+      const checks: RequiredCheck[] =
+        required.checks.length > 0
+          ? required.checks.map((check) => ({
+              context: check.context,
+              appId: check.app_id ?? undefined,
+            }))
+          : required.contexts.map((context) => ({ context, appId: undefined }));
+      return uniqueChecks(checks);
+    } catch (error) {
+      // 404: no such branch (or a repository the token cannot see); 403: no `contents: read`.
+      if (isGitHubStatus(error, 404) || isGitHubStatus(error, 403)) {
         this.#log.info(
-          { ...repo, branch },
-          "branch protection not readable; required checks unknown",
+          { ...repo, branch, status: error.status },
+          "branch not readable; classic branch protection unknown",
         );
         return undefined;
       }

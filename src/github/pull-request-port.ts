@@ -227,7 +227,7 @@ export interface RequiredChecks {
   checks: RequiredCheck[];
   /** Sources that were read. */
   sources: RequiredChecksSource[];
-  /** Sources the app could not read (branch protection needs `administration: read`). */
+  /** Sources the app could not read (e.g. the branch does not exist). */
   unreadable: RequiredChecksSource[];
 }
 
@@ -361,8 +361,9 @@ export interface PullRequestPort {
   /** Every commit status on `sha`, newest first; the gate keeps the latest per context. */
   listCommitStatuses(repo: RepoRef, sha: string): Promise<CommitStatusFacts[]>;
   /**
-   * Branch protection's required status checks: `[]` when the branch is not protected (404),
-   * undefined when the app cannot read them (403; it needs `administration: read`).
+   * Classic branch protection's required status checks, from the protection summary of "Get a
+   * branch" (`contents: read`): `[]` when the branch is not protected or requires no checks,
+   * undefined when the branch cannot be read (404: no such branch; 403).
    */
   branchProtectionRequiredChecks(
     repo: RepoRef,

@@ -516,6 +516,87 @@ export interface RequiredCheckSpec {
   appId?: number;
 }
 
+/**
+ * A branch for "Get a branch": `requiredChecks` makes it protected the classic way with those
+ * required checks (`checks` with `app_id` and the legacy `contexts`, or only `contexts` with
+ * `contextsOnly`); without it the branch is unprotected, as GitHub's example answers.
+ */
+export interface BranchSpec {
+  sha?: string;
+  requiredChecks?: readonly RequiredCheckSpec[];
+  contextsOnly?: boolean;
+  /** `non_admins` by default for a protected branch; `off` for an unprotected one. */
+  enforcementLevel?: "off" | "non_admins" | "everyone";
+}
+
+/** "Get a branch" (`repos/get-branch`), with its protection summary. */
+export function fakeBranch(repo: RepoRef, name: string, spec: BranchSpec, urls: GitHubUrls) {
+  const sha = spec.sha ?? fakeSha(`branch:${repo.owner}/${repo.repo}:${name}`);
+  const repoApi = `${urls.api}/repos/${repo.owner}/${repo.repo}`;
+  const repoWeb = `${urls.web}/${repo.owner}/${repo.repo}`;
+  const branchApi = `${repoApi}/branches/${encodeURIComponent(name)}`;
+  const parent = fakeSha(`parent:${sha}`);
+  const required = spec.requiredChecks;
+  const gitUser = { name: "Octo Cat", email: "octocat@example.com", date: FIXTURE_TIME };
+  return {
+    name,
+    commit: {
+      sha,
+      node_id: `C_${sha.slice(0, 20)}`,
+      url: `${repoApi}/commits/${sha}`,
+      html_url: `${repoWeb}/commit/${sha}`,
+      comments_url: `${repoApi}/commits/${sha}/comments`,
+      commit: {
+        author: gitUser,
+        committer: gitUser,
+        message: "Initial commit",
+        tree: {
+          sha: fakeSha(`tree:${sha}`),
+          url: `${repoApi}/git/trees/${fakeSha(`tree:${sha}`)}`,
+        },
+        url: `${repoApi}/git/commits/${sha}`,
+        comment_count: 0,
+      },
+      author: fakeUser("octocat", urls),
+      committer: fakeUser("octocat", urls),
+      parents: [
+        {
+          sha: parent,
+          url: `${repoApi}/commits/${parent}`,
+          html_url: `${repoWeb}/commit/${parent}`,
+        },
+      ],
+    },
+    _links: { self: branchApi, html: `${repoWeb}/tree/${name}` },
+    protected: required !== undefined,
+    protection:
+      required === undefined
+        ? {
+            enabled: false,
+            required_status_checks: {
+              enforcement_level: spec.enforcementLevel ?? "off",
+              contexts: [],
+              checks: [],
+            },
+          }
+        : {
+            enabled: true,
+            required_status_checks: {
+              enforcement_level: spec.enforcementLevel ?? "non_admins",
+              contexts: required.map((check) => check.context),
+              checks:
+                spec.contextsOnly === true
+                  ? []
+                  : required.map((check) => ({
+                      context: check.context,
+                      app_id: check.appId ?? null,
+                    })),
+            },
+          },
+    protection_url: `${branchApi}/protection`,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** Named mocks for each pull-request port call, on `gh`. */
@@ -995,42 +1076,28 @@ export class PullRequestPortMocks {
   }
 
   /**
-   * `branchProtectionRequiredChecks`: `GET …/branches/{branch}/protection/required_status_checks`
-   * answering these checks (with `app_id`, and the legacy `contexts` list unless `contextsOnly`,
-   * which answers only `contexts`), 404 (not protected) or 403 (not readable by the app).
+   * `branchProtectionRequiredChecks`: "Get a branch" (`GET /repos/{owner}/{repo}/branches/{branch}`)
+   * answering the branch with classic protection requiring `checks` (see `BranchSpec` for the
+   * options), `"unprotected"` (GitHub's answer for a branch without protection), or 404/403.
    */
-  protectionRequiredChecks(
+  branchProtection(
     repo: RepoRef,
     branch: string,
-    checks: readonly RequiredCheckSpec[] | 403 | 404,
-    options: { contextsOnly?: boolean } = {},
+    checks: readonly RequiredCheckSpec[] | "unprotected" | 403 | 404,
+    options: Omit<BranchSpec, "requiredChecks"> = {},
   ): this {
-    const path = expandPath(
-      "/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks",
-      {
-        ...repo,
-        branch,
-      },
-    );
+    const path = expandPath("/repos/{owner}/{repo}/branches/{branch}", { ...repo, branch });
     if (checks === 404) {
-      this.gh.rest("GET", path).replyError(404, "Branch not protected");
+      this.gh.rest("GET", path).replyError(404, "Branch not found");
       return this;
     }
     if (checks === 403) {
       this.gh.rest("GET", path).replyError(403, "Resource not accessible by integration");
       return this;
     }
-    const url = `${this.gh.baseUrl}${path}`;
-    return this.#answer("GET", path, 200, {
-      url,
-      strict: false,
-      contexts: checks.map((check) => check.context),
-      contexts_url: `${url}/contexts`,
-      checks:
-        options.contextsOnly === true
-          ? []
-          : checks.map((check) => ({ context: check.context, app_id: check.appId ?? null })),
-    });
+    const spec: BranchSpec =
+      checks === "unprotected" ? options : { ...options, requiredChecks: checks };
+    return this.#answer("GET", path, 200, fakeBranch(repo, branch, spec, this.gh.urls));
   }
 
   /**

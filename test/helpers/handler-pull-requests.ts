@@ -199,7 +199,7 @@ export async function succeedStep(
   await h.drain();
 }
 
-/** The gate's reads on `sha`: check runs, statuses, and no required checks on `main`. */
+/** The gate's reads on `sha`: check runs, statuses, and no required checks on `main` (unprotected, no rulesets). */
 export function gateReads(
   ghpr: PullRequestPortMocks,
   sha: string,
@@ -208,7 +208,7 @@ export function gateReads(
 ): void {
   ghpr.checkRuns(REPO, sha, runs);
   ghpr.commitStatuses(REPO, sha, statuses);
-  ghpr.protectionRequiredChecks(REPO, "main", 404);
+  ghpr.branchProtection(REPO, "main", "unprotected");
   ghpr.branchRules(REPO, "main", []);
 }
 

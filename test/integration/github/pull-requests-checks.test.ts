@@ -1,8 +1,8 @@
 /**
  * The pull-request port's checks side against the strict GitHub mock, through a real Probot
  * Octokit: the `kanbot` check run, check runs (re-runs included), suites and commit statuses
- * over several pages, required checks from branch protection and rulesets (404 none, 403
- * unreadable), annotations with a limit, Actions jobs, the log tail through GitHub's redirect,
+ * over several pages, required checks from classic branch protection ("Get a branch") and
+ * rulesets (none, missing branch, unreadable), annotations with a limit, Actions jobs, the log tail through GitHub's redirect,
  * re-runs, review comments, and the same calls on a GitHub Enterprise Server base URL.
  */
 import { pino, type Logger } from "pino";
@@ -219,8 +219,8 @@ describe("pull-request port: checks", () => {
   });
 
   describe("required checks", () => {
-    it("reads branch protection's checks with their app", async () => {
-      ghpr.protectionRequiredChecks(repo, "main", [
+    it("reads classic protection's checks with their app from Get a branch", async () => {
+      ghpr.branchProtection(repo, "main", [
         { context: "test", appId: GITHUB_ACTIONS_APP_ID },
         { context: "ci/jenkins" },
       ]);
@@ -234,22 +234,36 @@ describe("pull-request port: checks", () => {
     });
 
     it("falls back to the legacy contexts list", async () => {
-      ghpr.protectionRequiredChecks(repo, "main", [{ context: "test" }], { contextsOnly: true });
+      ghpr.branchProtection(repo, "main", [{ context: "test" }], { contextsOnly: true });
 
       const checks = await prPortFor(gh.baseUrl).branchProtectionRequiredChecks(repo, "main");
 
       expect(checks).toEqual([{ context: "test", appId: undefined }]);
     });
 
-    it("answers [] for an unprotected branch (404) and undefined when not readable (403)", async () => {
-      ghpr.protectionRequiredChecks(repo, "main", 404).protectionRequiredChecks(repo, "dev", 403);
+    it("answers [] for an unprotected branch and for status checks not enforced", async () => {
+      ghpr
+        .branchProtection(repo, "main", "unprotected")
+        .branchProtection(repo, "dev", [{ context: "test" }], { enforcementLevel: "off" });
       const port = prPortFor(gh.baseUrl);
 
-      const none = await port.branchProtectionRequiredChecks(repo, "main");
-      const unreadable = await port.branchProtectionRequiredChecks(repo, "dev");
+      expect(await port.branchProtectionRequiredChecks(repo, "main")).toEqual([]);
+      expect(await port.branchProtectionRequiredChecks(repo, "dev")).toEqual([]);
+    });
 
-      expect(none).toEqual([]);
-      expect(unreadable).toBeUndefined();
+    it("answers undefined for a branch that does not exist (404) or is not readable (403)", async () => {
+      ghpr.branchProtection(repo, "gone", 404).branchProtection(repo, "dev", 403);
+      const { log, lines } = capturingLogger();
+      const port = prPortFor(gh.baseUrl, log);
+
+      expect(await port.branchProtectionRequiredChecks(repo, "gone")).toBeUndefined();
+      expect(await port.branchProtectionRequiredChecks(repo, "dev")).toBeUndefined();
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          msg: "branch not readable; classic branch protection unknown",
+          status: 404,
+        }),
+      );
     });
 
     it("reads the rulesets' required_status_checks rules", async () => {
@@ -266,26 +280,40 @@ describe("pull-request port: checks", () => {
       ]);
     });
 
-    it("combines both sources without duplicates, naming the unreadable one", async () => {
+    it("combines both sources without duplicates", async () => {
       ghpr
-        .protectionRequiredChecks(repo, "main", 403)
-        .branchRules(repo, "main", [[{ context: "test" }], [{ context: "test" }]]);
-      const { log, lines } = capturingLogger();
+        .branchProtection(repo, "main", [{ context: "test" }, { context: "lint" }])
+        .branchRules(repo, "main", [[{ context: "test" }], [{ context: "build", appId: 7 }]]);
 
-      const required = await prPortFor(gh.baseUrl, log).requiredChecks(repo, "main");
+      const required = await prPortFor(gh.baseUrl).requiredChecks(repo, "main");
+
+      expect(required).toEqual({
+        checks: [
+          { context: "test", appId: undefined },
+          { context: "lint", appId: undefined },
+          { context: "build", appId: 7 },
+        ],
+        sources: ["branch-protection", "rulesets"],
+        unreadable: [],
+      });
+    });
+
+    it("names the source it could not read", async () => {
+      ghpr
+        .branchProtection(repo, "main", 403)
+        .branchRules(repo, "main", [[{ context: "test" }], [{ context: "test" }]]);
+
+      const required = await prPortFor(gh.baseUrl).requiredChecks(repo, "main");
 
       expect(required).toEqual({
         checks: [{ context: "test", appId: undefined }],
         sources: ["rulesets"],
         unreadable: ["branch-protection"],
       });
-      expect(lines).toContainEqual(
-        expect.objectContaining({ msg: "branch protection not readable; required checks unknown" }),
-      );
     });
 
     it("answers undefined when neither source is readable, so the caller falls back", async () => {
-      ghpr.protectionRequiredChecks(repo, "main", 403).branchRules(repo, "main", 403);
+      ghpr.branchProtection(repo, "main", 403).branchRules(repo, "main", 403);
 
       const required = await prPortFor(gh.baseUrl).requiredChecks(repo, "main");
 

@@ -28,14 +28,21 @@
  *   holds; after the deadline it throws with `what`, every issue's labels, card and PR, and the
  *   tails of the app's and runners' logs. Assertions go on the state afterwards.
  * - `startRunner(name)`, `killRunner(name, signal?)` for runner scenarios; `logs()` for the
- *   processes' output. Everything lives under `e2e.dir` (removed by `stop()`, kept when
- *   `KANBOT_E2E_KEEP=1`).
+ *   processes' output (whole logs in `e2e.dir/logs/<app|runner>.log`). Everything lives under
+ *   `e2e.dir` (removed by `stop()`, kept when `KANBOT_E2E_KEEP=1`).
  *
  * Git in tests must be asynchronous: the simulator answers git in this process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -199,11 +206,16 @@ export async function freePort(): Promise<number> {
 class LogTail {
   readonly lines: string[] = [];
   private partial = "";
+  private readonly file: WriteStream;
   constructor(
     readonly name: string,
     private readonly verbose: boolean,
+    dir: string,
     private readonly max = 400,
-  ) {}
+  ) {
+    mkdirSync(join(dir, "logs"), { recursive: true });
+    this.file = createWriteStream(join(dir, "logs", `${name}.log`), { flags: "a" });
+  }
 
   attach(child: ChildProcess): void {
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => this.add(chunk));
@@ -214,6 +226,7 @@ class LogTail {
     const parts = (this.partial + chunk).split("\n");
     this.partial = parts.pop() ?? "";
     for (const line of parts) {
+      this.file.write(`${line}\n`);
       const readable = readableLogLine(line);
       if (this.verbose)
         process.stderr.write(
@@ -222,6 +235,10 @@ class LogTail {
       this.lines.push(readable);
       if (this.lines.length > this.max) this.lines.shift();
     }
+  }
+
+  close(): Promise<void> {
+    return new Promise((done) => this.file.end(done));
   }
 
   tail(count: number): string {
@@ -336,7 +353,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
   const secret = randomBytes(16).toString("hex");
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
-  const appLog = new LogTail("app", verbose);
+  const appLog = new LogTail("app", verbose, dir);
   const runnerLogs = new Map<string, LogTail>();
   const runners = new Map<string, RunnerProcess>();
   let app: Spawned | undefined;
@@ -376,6 +393,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       ends.push(exited.finally(() => clearTimeout(force)));
     }
     await Promise.all(ends);
+    await Promise.all([appLog, ...runnerLogs.values()].map((log) => log.close()));
     if (sim !== undefined) await sim.stop();
     if (process.env.KANBOT_E2E_KEEP === "1") {
       process.stderr.write(`kanbot e2e: kept ${dir}\n`);
@@ -450,7 +468,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     function launch(name: string): RunnerProcess {
       const runnerDir = join(dir, "runners", name);
       const configFile = join(runnerDir, "kanbot-runner.yml");
-      const log = runnerLogs.get(name) ?? new LogTail(name, verbose);
+      const log = runnerLogs.get(name) ?? new LogTail(name, verbose, dir);
       runnerLogs.set(name, log);
       const spawned = spawnTs("runner/cli.ts", ["start", "--config", configFile], {
         cwd: runnerDir,

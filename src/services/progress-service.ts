@@ -60,7 +60,12 @@ export async function progressView(
         ? undefined
         : { name: task.agent, reason: routing?.reason ?? "stored" },
     runner: job?.status === "leased" ? job.runnerId : undefined,
-    job: job === undefined ? undefined : { kind: job.kind, attempt: job.attempt },
+    // The attempt as the budget counts it: a job queued again after a lost lease keeps its
+    // attempt, and a fresh budget starts from one (a job's own number keeps counting).
+    job:
+      job === undefined || task.used.attempts === 0
+        ? undefined
+        : { kind: job.kind, attempt: task.used.attempts },
     budget: { used: task.used, limit: task.budget },
     waitingOn: task.state === "waiting" ? dependencies?.blockers : undefined,
     cycle: dependencies?.cycle ?? undefined,

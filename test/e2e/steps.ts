@@ -19,6 +19,27 @@ export function agentLabels(e2e: E2E, issue: number): string[] {
 }
 
 /**
+ * `e2e.waitFor` about one issue: when it gives up, the message also shows the issue's progress
+ * comment, which says what kanbot last did.
+ */
+export async function waitForIssue(
+  e2e: E2E,
+  issue: number,
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  options?: { timeoutMs?: number },
+): Promise<void> {
+  try {
+    await e2e.waitFor(what, predicate, options);
+  } catch (error) {
+    const comment = progressComment(e2e, issue) || "(none)";
+    if (error instanceof Error)
+      error.message = `${error.message}\n\n--- progress comment on #${issue} ---\n${comment}`;
+    throw error;
+  }
+}
+
+/**
  * Waits until the state is mirrored everywhere: exactly `label` among the issue's `agent:*`
  * labels, the progress comment's heading naming it, and the card in `column` when given.
  */
@@ -29,7 +50,9 @@ export async function waitForState(
   column?: string,
   options?: { timeoutMs?: number },
 ): Promise<void> {
-  await e2e.waitFor(
+  await waitForIssue(
+    e2e,
+    issue,
     `#${issue} to show ${label}${column === undefined ? "" : ` with its card in ${column}`}`,
     () => {
       const labels = agentLabels(e2e, issue);

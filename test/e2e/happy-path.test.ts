@@ -139,6 +139,7 @@ describe("end to end: app + runner + simulator", () => {
     // One sticky progress comment, edited along the way.
     const comments = e2e.botComments(issue);
     expect(comments).toHaveLength(1);
+    expect(comments[0]).toContain(`/pull/${pull.number}`);
     expect(e2e.sim.violations).toEqual([]);
   });
 

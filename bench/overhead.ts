@@ -7,9 +7,20 @@
  * completion to the PR existing in the simulator; and N tasks through 4 runner slots end to end.
  */
 import { performance } from "node:perf_hooks";
-import { startBenchApp, type BenchApp } from "./lib/app.js";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { cpuSeconds, startBenchApp, type BenchApp } from "./lib/app.js";
+import { newestProfile, printProfile, summarizeProfile } from "./lib/profile.js";
 import { queueTasks, startRunner } from "./lib/runner.js";
-import { printTargets, quickMode, writeResults, type Target } from "./lib/results.js";
+import {
+  machine,
+  printTargets,
+  quickMode,
+  RESULTS_DIR,
+  writeResults,
+  type Target,
+} from "./lib/results.js";
 import { summarize } from "./lib/stats.js";
 
 const quick = quickMode();
@@ -17,6 +28,9 @@ const TASKS = quick ? 20 : 100;
 const SLOTS = 4;
 /** How long to keep watching for PRs after the last job finished. */
 const PR_WATCH_MS = quick ? 20_000 : 45_000;
+
+/** `--profile`: the runner under `node --cpu-prof` (written to bench/results/overhead-profile.json). */
+const profile = process.argv.includes("--profile");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -52,6 +66,42 @@ async function jobTimes(app: BenchApp): Promise<JobTimes[]> {
   return out;
 }
 
+/** The git log written by the runner's git wrapper: commands by subcommand. */
+function gitCommandSummary(file: string, jobs: number) {
+  const lines = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
+  const byCommand = new Map<string, { count: number; ms: number }>();
+  let totalMs = 0;
+  for (const line of lines) {
+    const [ms, ...args] = line.split(" ");
+    // The subcommand: the first argument that is not an option or an option's value.
+    let command = "?";
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i] as string;
+      if (arg === "-c" || arg === "-C" || arg === "--git-dir" || arg === "--work-tree") {
+        i++;
+        continue;
+      }
+      if (!arg.startsWith("-")) {
+        command = arg;
+        break;
+      }
+    }
+    const row = byCommand.get(command) ?? { count: 0, ms: 0 };
+    row.count++;
+    row.ms += Number(ms);
+    totalMs += Number(ms);
+    byCommand.set(command, row);
+  }
+  return {
+    commands: lines.length,
+    perJob: Number((lines.length / Math.max(1, jobs)).toFixed(1)),
+    msPerJob: Math.round(totalMs / Math.max(1, jobs)),
+    byCommand: [...byCommand.entries()]
+      .map(([command, row]) => ({ command, ...row }))
+      .sort((a, b) => b.ms - a.ms),
+  };
+}
+
 async function main(): Promise<void> {
   console.log(`overhead${quick ? " (quick)" : ""}`);
   // The simulator sends its webhooks to the app, so PRs, labels and checks go the real way.
@@ -68,20 +118,37 @@ async function main(): Promise<void> {
     };
     const watcher = setInterval(watchPulls, 50);
     const started = performance.now();
+    const benchCpu = process.cpuUsage();
+    const appCpu = cpuSeconds(app.child.pid as number);
+    const profileDir = profile ? mkdtempSync(path.join(tmpdir(), "kanbot-bench-prof-")) : "";
     const runner = await startRunner(app, {
       name: "overhead-runner",
       concurrency: SLOTS,
       command: "sh",
       args: ["-c", 'date > "$0/bench-agent.txt"', "{workdir}"],
+      ...(profile
+        ? {
+            nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+            gitLog: path.join(profileDir, "git.log"),
+          }
+        : {}),
     });
+    let runnerCpu = 0;
     const deadline = started + (quick ? 180_000 : 600_000);
     let times: JobTimes[] = [];
     for (;;) {
       times = await jobTimes(app);
+      runnerCpu = cpuSeconds(runner.child.pid as number);
       if (times.length >= TASKS || performance.now() > deadline) break;
       await sleep(100);
     }
     const endToEndSeconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(benchCpu);
+    const cpuSecondsDuringRun = {
+      app: Number((cpuSeconds(app.child.pid as number) - appCpu).toFixed(1)),
+      runner: Number(runnerCpu.toFixed(1)),
+      benchmarkAndSimulator: Number(((used.user + used.system) / 1e6).toFixed(1)),
+    };
     const lastFinished = Math.max(...times.map((t) => t.finishedAt));
     // PRs: the app opens them through its inbox after each completion; watch for a while.
     const watchUntil = Date.now() + PR_WATCH_MS;
@@ -89,6 +156,25 @@ async function main(): Promise<void> {
     clearInterval(watcher);
     watchPulls();
     await runner.stop();
+    if (profile) {
+      const file = newestProfile(profileDir);
+      if (file !== undefined) {
+        const summary = summarizeProfile(file, 25);
+        printProfile(summary);
+        const gitCommands = gitCommandSummary(path.join(profileDir, "git.log"), times.length);
+        console.log(
+          `  git commands run by the runner: ${gitCommands.perJob} per job, ${gitCommands.msPerJob} ms per job summed`,
+        );
+        for (const row of gitCommands.byCommand.slice(0, 12)) {
+          console.log(`    ${String(row.count).padStart(5)} x ${row.command} (${row.ms} ms total)`);
+        }
+        writeFileSync(
+          path.join(RESULTS_DIR, "overhead-profile.json"),
+          `${JSON.stringify({ benchmark: "overhead --profile", at: new Date().toISOString(), machine: machine(), method: "the runner process under node --cpu-prof for the whole run (start to stop); a git wrapper first on the runner's PATH logs every git command and its wall time", tasks: TASKS, jobs: times.length, profile: summary, gitCommands }, null, 2)}\n`,
+        );
+      }
+      rmSync(profileDir, { recursive: true, force: true });
+    }
     const succeeded = times.filter((t) => t.status === "succeeded");
     const prLatency = times
       .filter((t) => prSeen.has(t.issue))
@@ -122,6 +208,7 @@ async function main(): Promise<void> {
       jobsSucceeded: succeeded.length,
       claimToCompleteMs: perTask,
       breakdown,
+      cpuSecondsDuringRun,
       endToEndSeconds: Number(endToEndSeconds.toFixed(1)),
       tasksPerMinute: Number(((times.length / endToEndSeconds) * 60).toFixed(1)),
       completionsSpanSeconds: Number(((lastFinished - firstFinished) / 1000).toFixed(1)),
@@ -137,6 +224,9 @@ async function main(): Promise<void> {
     console.log(
       `  claim->fetch token p50 ${breakdown.claimToFetchTokenMs.p50} ms, fetch token->push token (fetch, worktree, agent, commit) p50 ${breakdown.fetchTokenToPushTokenMs.p50} ms, ` +
         `push token->complete (push, complete) p50 ${breakdown.pushTokenToCompleteMs.p50} ms; ${breakdown.tokensPerJob.p50} tokens per job`,
+    );
+    console.log(
+      `  CPU seconds during the run: app ${cpuSecondsDuringRun.app}, runner ${cpuSecondsDuringRun.runner}, benchmark process with the simulator ${cpuSecondsDuringRun.benchmarkAndSimulator} (git children not counted)`,
     );
     console.log(
       `  PRs: ${prSeen.size}/${TASKS} opened within ${PR_WATCH_MS / 1000} s of the last completion; complete->PR p50 ${result.completeToPrMs.p50} ms, max ${result.completeToPrMs.max} ms (${result.prsPerMinute} PRs/min)`,

@@ -34,8 +34,8 @@ import {
 import { summarize, type Summary } from "./lib/stats.js";
 
 const quick = quickMode();
-const DELIVERIES = quick ? 1500 : 6000;
-const CONCURRENCY_LEVELS = quick ? [16] : [4, 16, 64];
+const DELIVERIES = quick ? 1500 : 3000;
+const CONCURRENCY_LEVELS = quick ? [16] : [16, 64];
 /** One delivery in this many is sent a second time with the same id (a redelivery). */
 const REDELIVER_EVERY = 50;
 const WARMUP = 200;

@@ -21,7 +21,7 @@ const run = promisify(execFile);
 const quick = quickMode();
 const FILES = 20_000;
 const COMMITS = quick ? 100 : 300;
-const ROUNDS = quick ? 2 : 5;
+const ROUNDS = quick ? 2 : 3;
 const TOKEN = "ghs_bench_workspace_token";
 
 const gitEnv = {

@@ -2,7 +2,7 @@
  * A real runner process (`kanbot-runner start`, runner/cli.ts through tsx) working for a BenchApp,
  * with a `command` agent.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -24,6 +24,11 @@ export interface RunnerOptions {
   args: string[];
   /** Node flags for the runner process (e.g. `--cpu-prof`). */
   nodeFlags?: string[];
+  /**
+   * Put a `git` first on the runner's PATH that appends its arguments (and the time it took) to
+   * this file and runs the real git: counts the runner's git commands.
+   */
+  gitLog?: string;
 }
 
 export async function startRunner(app: BenchApp, options: RunnerOptions): Promise<BenchRunner> {
@@ -48,6 +53,26 @@ export async function startRunner(app: BenchApp, options: RunnerOptions): Promis
     }),
     { mode: 0o600 },
   );
+  let pathPrefix = "";
+  if (options.gitLog !== undefined) {
+    const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    const shimDir = path.join(home, "git-shim");
+    mkdirSync(shimDir, { recursive: true });
+    writeFileSync(
+      path.join(shimDir, "git"),
+      [
+        "#!/bin/sh",
+        "start=$(date +%s%N)",
+        `${JSON.stringify(realGit)} "$@"`,
+        "code=$?",
+        `echo "$(( ($(date +%s%N) - start) / 1000000 )) $(printf '%s ' "$@" | tr '\\n' ' ')" >> ${JSON.stringify(options.gitLog)}`,
+        "exit $code",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    pathPrefix = `${shimDir}:`;
+  }
   const tsx = pathToFileURL(path.join(ROOT, "node_modules/tsx/dist/esm/index.mjs")).href;
   const child = spawn(
     process.execPath,
@@ -63,7 +88,7 @@ export async function startRunner(app: BenchApp, options: RunnerOptions): Promis
     {
       cwd: home,
       env: {
-        PATH: process.env.PATH ?? "",
+        PATH: `${pathPrefix}${process.env.PATH ?? ""}`,
         HOME: home,
         GIT_CONFIG_NOSYSTEM: "1",
       },

@@ -1,0 +1,58 @@
+/**
+ * An invalid `.github/kanbot.yml` end to end: the maintainer labels an issue in a repository whose
+ * config has a bad field; kanbot answers on the issue with the file, line, column, field and what
+ * it expected, and queues nothing: no state label, no job for the runner, no branch, no PR.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { REPO, SAMPLE_FILES, SAMPLE_KANBOT_YML, startE2E, type E2E } from "./harness.js";
+import { agentLabels, killAgents, progressComment, waitForIssue } from "./steps.js";
+
+// Line 6, column 13: `many` is not a number of attempts.
+const INVALID_KANBOT_YML = `${SAMPLE_KANBOT_YML}budget:\n  attempts: many\n`;
+
+describe("end to end: an invalid .github/kanbot.yml", () => {
+  let e2e: E2E | undefined;
+
+  beforeAll(async () => {
+    e2e = await startE2E({
+      files: { ...SAMPLE_FILES, ".github/kanbot.yml": INVALID_KANBOT_YML },
+    });
+  });
+
+  afterAll(async () => {
+    if (e2e === undefined) return;
+    await e2e.stop();
+    await killAgents(e2e);
+  });
+
+  it("reports the field and line on the issue and runs nothing", async () => {
+    if (e2e === undefined) throw new Error("the harness did not start");
+    expect(INVALID_KANBOT_YML.split("\n")[5]).toBe("  attempts: many");
+    e2e.script("Add min", [{ files: { "src/min.js": "export const min = Math.min;\n" } }]);
+    const issue = await e2e.fileIssue("Add min", "Add `min(a, b)`.");
+    await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
+
+    const reported = (): string | undefined =>
+      e2e?.botComments(issue).find((body) => body.startsWith("### kanbot cannot use"));
+    await waitForIssue(
+      e2e,
+      issue,
+      "kanbot to report the invalid config on the issue",
+      () => reported() !== undefined,
+    );
+    const report = reported() ?? "";
+    expect(report).toContain("### kanbot cannot use `.github/kanbot.yml`");
+    expect(report).toMatch(/^\.github\/kanbot\.yml:6:13: budget\.attempts: .+$/m);
+    expect(report).toContain("Fix the file on the default branch");
+
+    // Nothing ran: no task (no state label, no progress comment), no job claimed, no branch, no PR.
+    expect(agentLabels(e2e, issue).filter((label) => label !== "agent:ready")).toEqual([]);
+    expect(progressComment(e2e, issue)).toBe("");
+    expect(e2e.botComments(issue)).toHaveLength(1);
+    expect(e2e.pullFor(issue)).toBeUndefined();
+    expect(e2e.sim.ciRuns).toEqual([]);
+    expect(e2e.logs(400)).not.toMatch(/job claimed/);
+    expect(e2e.sim.violations).toEqual([]);
+  });
+});

@@ -38,7 +38,7 @@ describe("end to end: a runner killed mid-job", () => {
 
   beforeAll(async () => {
     // A short lease (KANBOT_LEASE_SECONDS): the dead runner's job is requeued seconds later.
-    e2e = await startE2E({ leaseSeconds: 6 });
+    e2e = await startE2E({ leaseSeconds: 10 });
   });
 
   afterAll(async () => {

@@ -222,10 +222,12 @@ export function permissionFor(method: string, url: string, query?: string): stri
   if (/\/git\/refs(\/|$)/.test(path)) return `contents: ${level}`;
   if (/\/actions\//.test(path)) return `actions: ${level}`;
   if (/\/commits\/[^/]+\/(statuses|status)$/.test(path)) return `statuses: ${level}`;
-  // Classic branch protection is readable only with administration: read (app.yml does not ask
-  // for it; kanbot falls back to rulesets and the config's required checks).
+  // Classic branch protection's own endpoints need administration (app.yml does not ask for it);
+  // kanbot reads its summary from "Get a branch" instead, which needs contents.
   if (/\/branches\/[^/]+\/protection(\/|$)/.test(path)) return `administration: ${level}`;
   if (/\/rules\/branches\//.test(path)) return "metadata: read";
+  if (/^(\/api\/v3)?\/repos\/[^/]+\/[^/]+\/branches\/[^/]+$/.test(path))
+    return `contents: ${level}`;
   if (/\/(check-runs|check-suites)(\/|$)/.test(path)) return `checks: ${level}`;
   if (/\/(issues|labels)(\/|$)/.test(path)) return `issues: ${level}`;
   if (/^(\/api\/v3)?\/installation\/repositories$/.test(path)) return "metadata: read";

@@ -40,6 +40,7 @@ describe("GitHubError", () => {
       "https://api.github.com/repos/o/r/branches/main/protection/required_status_checks",
       "administration: read",
     ],
+    ["GET", "https://api.github.com/repos/o/r/branches/release%2F1.x", "contents: read"],
     ["GET", "https://api.github.com/repos/o/r/rules/branches/main", "metadata: read"],
     ["GET", "https://api.github.com/app", undefined],
   ])("%s %s needs %s", (method, url, permission) => {

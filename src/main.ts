@@ -152,6 +152,7 @@ export async function startApp(
       dryRun: settings.KANBOT_DRY_RUN,
       host: settings.GHE_HOST ?? "github.com",
       concurrency: settings.KANBOT_INBOX_CONCURRENCY,
+      deliveryMaxAttempts: settings.KANBOT_INBOX_MAX_ATTEMPTS,
       onRuntime: (created) => (runtime = created),
       runnerApi: { settings, onRunnerApi: (created) => (runnerApi = created) },
     }),

@@ -10,6 +10,12 @@ import type { ServiceContext } from "../services/service-context.js";
 export interface HandlerContext extends ServiceContext {
   /** `X-GitHub-Delivery` of the event being handled. */
   deliveryId: string;
+  /**
+   * Which processing attempt this is (1 for the first) and whether it is the inbox's last: a
+   * handler that fails on purpose to be retried can say so instead of failing a final time.
+   * Undefined outside the inbox worker.
+   */
+  deliveryAttempt?: { number: number; final: boolean };
 }
 
 /** A webhook event name with its action, as Probot names them (`issues.labeled`). */

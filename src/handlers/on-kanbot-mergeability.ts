@@ -8,7 +8,10 @@
  * - `conflict` (the base moved): a conflicting PR gets a `rebase` job, as on `push`;
  * - `auto-merge`: the PR is merged if everything else allows it (`autoMergeIfReady`).
  *
- * A task that moved on (another head, no longer waiting for checks or review) drops it.
+ * A task that moved on (another head, no longer waiting for checks or review) drops it. On the
+ * inbox's last attempt (`ctx.deliveryAttempt.final`), a PR GitHub still has not computed is not
+ * failed once more (it would only be logged): the progress comment says so and what the
+ * maintainer can do.
  */
 import { isActive } from "../domain/task-machine.js";
 import { issueOfTask } from "../services/progress-service.js";
@@ -16,6 +19,7 @@ import {
   applyToTask,
   autoMergeIfReady,
   configOfTask,
+  noteOnProgress,
   type MergeabilityRecheckPayload,
 } from "../services/pull-request-service.js";
 import type { HandlerContext } from "./handler-context.js";
@@ -45,15 +49,34 @@ export async function onKanbotMergeability(
     return;
   }
   const config = await configOfTask(ctx, task);
-  const pending = () =>
-    new MergeabilityPendingError(
-      `GitHub is still computing whether pull request #${task.prNumber} merges cleanly; asking again later`,
+  // GitHub was asked once before the re-check was recorded, then once per attempt.
+  const asks = (ctx.deliveryAttempt?.number ?? 1) + 1;
+  /** Still computing: retried, or on the last attempt told on the progress comment. */
+  const stillUnknown = async (): Promise<void> => {
+    if (ctx.deliveryAttempt?.final !== true) {
+      throw new MergeabilityPendingError(
+        `GitHub is still computing whether pull request #${task.prNumber} merges cleanly; asking again later`,
+      );
+    }
+    ctx.log.warn(
+      { taskId: task.id, pr: task.prNumber, purpose: payload.purpose, asks },
+      "GitHub never computed mergeability; the maintainer is told",
     );
+    const asked = `GitHub never finished computing whether pull request #${task.prNumber} merges cleanly, though kanbot asked ${asks} times, so`;
+    await noteOnProgress(
+      ctx,
+      task,
+      config,
+      payload.purpose === "auto-merge"
+        ? `${asked} auto-merge was not done. Merge it by hand once GitHub shows it can be merged, or approve it again to have kanbot try again.`
+        : `${asked} kanbot could not tell whether it conflicts with the moved base branch. If GitHub shows a conflict, resolve it by hand or comment "/kanbot rebase onto the base branch".`,
+    );
+  };
 
   // 2. Auto-merge: the service reads the PR itself.
   if (payload.purpose === "auto-merge") {
     const result = await autoMergeIfReady(ctx, task, config, { kind: "mergeability-known" });
-    if (result.kind === "mergeability-unknown") throw pending();
+    if (result.kind === "mergeability-unknown") await stillUnknown();
     return;
   }
 
@@ -63,7 +86,10 @@ export async function onKanbotMergeability(
     ctx.log.info({ taskId: task.id, pr: task.prNumber }, "PR closed or moved; not re-checked");
     return;
   }
-  if (pr.mergeable === null) throw pending();
+  if (pr.mergeable === null) {
+    await stillUnknown();
+    return;
+  }
   if (pr.mergeable !== false && pr.mergeableState !== "dirty") {
     ctx.log.info({ taskId: task.id, pr: task.prNumber }, "PR merges cleanly with the moved base");
     return;

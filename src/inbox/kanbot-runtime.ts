@@ -29,6 +29,11 @@ export interface RuntimeOptions {
   concurrency?: number;
   /** How often the worker looks for due retries. Default 1000 ms. */
   pollMs?: number;
+  /**
+   * The store's attempt cap for a delivery (`KANBOT_INBOX_MAX_ATTEMPTS`; pass the value the store
+   * was opened with). Handlers learn from it which attempt is the last. Default: the store's.
+   */
+  deliveryMaxAttempts?: number;
   now?: () => Date;
   /** The port of one installation; default: the Octokit port on `app.auth(id)`. */
   portFor?: (installationId: number, log: Logger) => Promise<GitHubPort>;
@@ -76,6 +81,9 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
       portFor,
       pullRequestPortFor,
       botLogin,
+      ...(options.deliveryMaxAttempts === undefined
+        ? {}
+        : { deliveryMaxAttempts: options.deliveryMaxAttempts }),
     }),
   });
   const internal = createInternalEvents({

@@ -10,7 +10,7 @@ import { handlerFor } from "../handlers/route-event.js";
 import type { HandlerContext } from "../handlers/handler-context.js";
 import { dryRunPort } from "../services/dry-run-port.js";
 import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
-import type { Delivery, JobStore } from "../store/index.js";
+import { DEFAULT_STORE_POLICY, type Delivery, type JobStore } from "../store/index.js";
 
 export interface DeliveryProcessorOptions {
   store: JobStore;
@@ -26,6 +26,11 @@ export interface DeliveryProcessorOptions {
   pullRequestPortFor?: (installationId: number, log: Logger) => Promise<PullRequestPort>;
   /** kanbot's own login, `<app slug>[bot]`. */
   botLogin: () => Promise<string>;
+  /**
+   * The store's `deliveryMaxAttempts` (`KANBOT_INBOX_MAX_ATTEMPTS`), to tell a handler its last
+   * try. Default: the store's default.
+   */
+  deliveryMaxAttempts?: number;
 }
 
 interface Sender {
@@ -36,6 +41,7 @@ export function createDeliveryProcessor(
   options: DeliveryProcessorOptions,
 ): (delivery: Delivery) => Promise<void> {
   const ensuredLabels = new Set<string>();
+  const maxAttempts = options.deliveryMaxAttempts ?? DEFAULT_STORE_POLICY.deliveryMaxAttempts;
   return async (delivery) => {
     const log = options.log.child({
       deliveryId: delivery.deliveryId,
@@ -77,6 +83,11 @@ export function createDeliveryProcessor(
       host: options.host,
       ensuredLabels,
       deliveryId: delivery.deliveryId,
+      deliveryAttempt: {
+        number: delivery.attempts + 1,
+        // The store gives up once `attempts` reaches the cap (src/store/webhook-inbox.ts).
+        final: delivery.attempts + 1 >= maxAttempts,
+      },
     };
     await handler(ctx, delivery.payload);
   };

@@ -519,7 +519,8 @@ export async function scheduleMergeabilityRecheck(
   );
 }
 
-async function noteOnProgress(
+/** Records a timeline note and shows it on the progress comment at once. */
+export async function noteOnProgress(
   ctx: ServiceContext,
   task: Task,
   config: RepoConfig,

@@ -64,15 +64,26 @@ export function cleanupHarnessFolders(): void {
 
 export async function createHarness(
   gh: GitHubMock,
-  options: { databasePath?: string; dryRun?: boolean; log?: Logger } = {},
+  options: {
+    databasePath?: string;
+    dryRun?: boolean;
+    log?: Logger;
+    /** The inbox's attempt cap (store and handlers alike); default the store's (8). */
+    deliveryMaxAttempts?: number;
+  } = {},
 ): Promise<Harness> {
   const databasePath = options.databasePath ?? tempDatabasePath();
-  const store = await openStore({ url: databasePath });
+  const cap = options.deliveryMaxAttempts;
+  const store = await openStore({
+    url: databasePath,
+    ...(cap === undefined ? {} : { policy: { deliveryMaxAttempts: cap } }),
+  });
   let runtime: KanbotRuntime | undefined;
   const probot = await createTestProbot({
     app: kanbotApp({
       store,
       dryRun: options.dryRun ?? false,
+      ...(cap === undefined ? {} : { deliveryMaxAttempts: cap }),
       onRuntime: (created) => (runtime = created),
     }),
     baseUrl: gh.baseUrl,

@@ -252,4 +252,40 @@ describe("auto-merge (merge.auto, off by default)", () => {
     expect(await h.store.getDelivery(id)).toMatchObject({ status: "done", attempts: 2 });
     await h.close();
   });
+
+  it("mergeability never computed: the inbox's last attempt says so on the progress comment", async () => {
+    const h = await createHarness(gh, { deliveryMaxAttempts: 2 });
+    await toReviewWithoutApproval(h);
+
+    // 1. Unknown when bob approves, and at the re-check's first attempt.
+    for (let read = 0; read < 2; read++) {
+      ghp.file(REPO, ".github/kanbot.yml", AUTO);
+      openPr(null);
+      ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    }
+    await h.receive(
+      "pull_request_review",
+      reviewSubmitted("approved", { reviewer: "bob", id: 81 }),
+    );
+    await h.drain();
+    const task = await taskOf(h);
+    const id = `kanbot-mergeable-${task.id}-${HEAD_1}-auto-merge-review-81`;
+    expect(await h.store.getDelivery(id)).toMatchObject({ status: "pending", attempts: 1 });
+
+    // 2. Still unknown at the last attempt: no merge, and the maintainer is told what to do.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    ghp.file(REPO, ".github/kanbot.yml", AUTO);
+    openPr(null);
+    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      body: /GitHub never finished computing whether pull request \\#7 merges cleanly, though kanbot asked 3 times, so auto-merge was not done\. Merge it by hand once GitHub shows it can be merged, or approve it again/,
+    });
+    await h.drain();
+
+    expect(await h.store.getDelivery(id)).toMatchObject({ status: "done" });
+    expect((await taskOf(h)).state).toBe("review");
+    await h.close();
+  });
 });

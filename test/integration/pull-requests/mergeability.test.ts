@@ -10,6 +10,7 @@ import { fakeSha, pullRequestMocks } from "../../helpers/github-pr-mocks.js";
 import { REPO, cleanupHarnessFolders, createHarness } from "../../helpers/handler-harness.js";
 import {
   HEAD_1,
+  PROGRESS_COMMENT_ID,
   PR_REF,
   TASK_BRANCH,
   mirrorMocks,
@@ -112,6 +113,26 @@ describe("mergeability still being computed when the base moves", () => {
       (delivery) => delivery.event === "kanbot_gate",
     );
     expect(rechecks).toHaveLength(1);
+    await h.close();
+  });
+
+  it("GitHub never computes it: the inbox's last attempt tells the maintainer instead of failing", async () => {
+    const h = await createHarness(gh, { deliveryMaxAttempts: 2 });
+    await toChecks(h, gh, ghp, ghpr);
+    const id = await pushWhileComputing(h);
+
+    // The second attempt is the last: still unknown, so the progress comment says so.
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    pr(null);
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      body: /GitHub never finished computing whether pull request \\#7 merges cleanly, though kanbot asked 3 times, so kanbot could not tell whether it conflicts with the moved base branch\. If GitHub shows a conflict, resolve it by hand or comment "\/kanbot rebase onto the base branch"/,
+    });
+    await h.drain();
+
+    expect(await h.store.getDelivery(id)).toMatchObject({ status: "done" });
+    expect((await taskOf(h)).state).toBe("checks");
+    expect(await h.store.listJobs((await taskOf(h)).id)).toHaveLength(1);
     await h.close();
   });
 

@@ -47,6 +47,11 @@ export async function progressView(
     latestPullRequest(ctx, task.id),
   ]);
   const job = [...jobs].sort((a, b) => b.id - a.id)[0];
+  // The runner by the name it registered with (`kanbot runners list`), not its id.
+  const runner =
+    job?.status === "leased" && job.runnerId !== undefined
+      ? ((await ctx.store.getRunner(job.runnerId))?.name ?? job.runnerId)
+      : undefined;
   const viewNotes = [...(routing?.notes ?? [])];
   for (const ref of dependencies?.unknown ?? []) {
     viewNotes.push(`${formatIssueRef(ref)} could not be looked up, so it does not block this task`);
@@ -59,7 +64,7 @@ export async function progressView(
       task.agent === undefined
         ? undefined
         : { name: task.agent, reason: routing?.reason ?? "stored" },
-    runner: job?.status === "leased" ? job.runnerId : undefined,
+    runner,
     // The attempt as the budget counts it: a job queued again after a lost lease keeps its
     // attempt, and a fresh budget starts from one (a job's own number keeps counting).
     job:

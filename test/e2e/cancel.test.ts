@@ -6,7 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { REPO, startE2E, type E2E } from "./harness.js";
-import { agentLabels, agentPids, killAgents, progressComment, waitForState } from "./steps.js";
+import {
+  agentLabels,
+  agentPids,
+  killAgents,
+  progressComment,
+  waitForIssue,
+  waitForState,
+} from "./steps.js";
 
 const TITLE = "Rewrite the parser";
 
@@ -36,6 +43,8 @@ describe("end to end: /kanbot cancel while the agent runs", () => {
       async () => e2e !== undefined && (await agentPids(e2e)).length === 1,
     );
     const [agent] = await agentPids(e2e);
+    // The progress comment names the runner as it registered.
+    expect(progressComment(e2e, issue)).toContain("- **Runner:** runner-1");
 
     await e2e.maintainer.comment(REPO, issue, "/kanbot cancel, wrong approach");
     await e2e.waitFor(
@@ -60,6 +69,31 @@ describe("end to end: /kanbot cancel while the agent runs", () => {
     expect(agentLabels(e2e, issue)).toEqual([]);
     // The card stays where it was; nothing was pushed, so there is no PR.
     expect(e2e.column(issue)).toBe("In progress");
+    expect(e2e.pullFor(issue)).toBeUndefined();
+    expect(e2e.sim.violations).toEqual([]);
+  });
+
+  it("cancels the same way when a person removes the state label", async () => {
+    if (e2e === undefined) throw new Error("the harness did not start");
+    e2e.script("Port the lexer", [{ say: "porting…", hang: true }]);
+    const issue = await e2e.fileIssue("Port the lexer", "Port src/lexer.js.");
+    await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
+    await waitForState(e2e, issue, "agent:working", "In progress");
+    await e2e.waitFor(
+      "the fake agent to be running",
+      async () => e2e !== undefined && (await agentPids(e2e)).length === 1,
+    );
+
+    await e2e.maintainer.unlabelIssue(REPO, issue, "agent:working");
+    await waitForIssue(e2e, issue, "the task to be canceled on the issue", () =>
+      progressComment(e2e as E2E, issue).includes("### kanbot: Canceled"),
+    );
+    await e2e.waitFor(
+      "the agent to be killed",
+      async () => e2e !== undefined && (await agentPids(e2e)).length === 0,
+    );
+    expect(progressComment(e2e, issue)).toContain("Canceled: the state label was removed.");
+    expect(agentLabels(e2e, issue)).toEqual([]);
     expect(e2e.pullFor(issue)).toBeUndefined();
     expect(e2e.sim.violations).toEqual([]);
   });

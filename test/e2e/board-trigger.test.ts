@@ -28,7 +28,8 @@ describe("end to end: a card moved to Ready", () => {
   let e2e: E2E | undefined;
 
   beforeAll(async () => {
-    e2e = await startE2E();
+    // Debug logs: the app says when it ignores a card move, which GitHub would not show.
+    e2e = await startE2E({ logLevel: "debug" });
   });
 
   afterAll(async () => {
@@ -43,8 +44,11 @@ describe("end to end: a card moved to Ready", () => {
     const issue = await e2e.fileIssue(TITLE, "Add `max(a, b)` in src/max.js.");
     // On the board but not in the trigger column: nothing happens.
     await e2e.maintainer.moveCard(REPO, issue, "Todo");
-    await e2e.sim.idle();
+    await e2e.waitFor("the app to ignore the card in Todo", () =>
+      /card not in the trigger column; ignored/.test(e2e?.logs(400) ?? ""),
+    );
     expect(agentLabels(e2e, issue)).toEqual([]);
+    expect(progressComment(e2e, issue)).toBe("");
 
     await e2e.maintainer.moveCard(REPO, issue, "Ready");
     await waitForIssue(e2e, issue, "the task to be accepted", () =>

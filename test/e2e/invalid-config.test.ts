@@ -6,13 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { REPO, SAMPLE_FILES, SAMPLE_KANBOT_YML, startE2E, type E2E } from "./harness.js";
-import { agentLabels, killAgents, progressComment, waitForIssue } from "./steps.js";
+import { agentLabels, killAgents, progressComment, waitForIssue, waitForState } from "./steps.js";
 
 // Line 6, column 13: `many` is not a number of attempts.
 const INVALID_KANBOT_YML = `${SAMPLE_KANBOT_YML}budget:\n  attempts: many\n`;
 
 describe("end to end: an invalid .github/kanbot.yml", () => {
   let e2e: E2E | undefined;
+  let issue = 0;
 
   beforeAll(async () => {
     e2e = await startE2E({
@@ -30,7 +31,7 @@ describe("end to end: an invalid .github/kanbot.yml", () => {
     if (e2e === undefined) throw new Error("the harness did not start");
     expect(INVALID_KANBOT_YML.split("\n")[5]).toBe("  attempts: many");
     e2e.script("Add min", [{ files: { "src/min.js": "export const min = Math.min;\n" } }]);
-    const issue = await e2e.fileIssue("Add min", "Add `min(a, b)`.");
+    issue = await e2e.fileIssue("Add min", "Add `min(a, b)`.");
     await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
 
     const reported = (): string | undefined =>
@@ -53,6 +54,32 @@ describe("end to end: an invalid .github/kanbot.yml", () => {
     expect(e2e.pullFor(issue)).toBeUndefined();
     expect(e2e.sim.ciRuns).toEqual([]);
     expect(e2e.logs(400)).not.toMatch(/job claimed/);
+    expect(e2e.sim.violations).toEqual([]);
+  });
+
+  it("reports it again on /kanbot run, and starts the task once the file is fixed", async () => {
+    if (e2e === undefined || issue === 0)
+      throw new Error("the first scenario did not file the issue");
+    await e2e.maintainer.comment(REPO, issue, "/kanbot run");
+    await waitForIssue(
+      e2e,
+      issue,
+      "a second report",
+      () => (e2e?.botComments(issue) ?? []).length === 2,
+    );
+    expect(e2e.botComments(issue)[1]).toMatch(/kanbot\.yml:6:13: budget\.attempts: /);
+    expect(e2e.pullFor(issue)).toBeUndefined();
+
+    await e2e.maintainer.push(
+      REPO,
+      "main",
+      { ".github/kanbot.yml": SAMPLE_KANBOT_YML },
+      "Fix kanbot.yml",
+    );
+    await e2e.maintainer.comment(REPO, issue, "/kanbot run");
+    await waitForState(e2e, issue, "agent:review", "In review");
+    expect(e2e.botComments(issue)).toHaveLength(3);
+    expect(e2e.pullFor(issue)?.draft).toBe(false);
     expect(e2e.sim.violations).toEqual([]);
   });
 });

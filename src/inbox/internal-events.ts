@@ -42,7 +42,8 @@ export interface InternalEvents {
   jobClaimed(job: Job): Promise<void>;
   jobFinished(job: Job): Promise<void>;
   leasesExpired(sweep: ExpiredLeaseSweep): Promise<void>;
-  /** Records a re-evaluation for each task in `checks` whose gate deadline passed; returns how many. */
+  /** Records a re-evaluation for each task in `checks` whose gate deadline passed; returns how
+   * many were newly recorded (one already in the inbox for the same head and deadline is not). */
   recheckGates(): Promise<number>;
 }
 
@@ -76,7 +77,7 @@ export function createInternalEvents(options: {
     action: string,
     task: Task,
     payload: Record<string, unknown>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const result = await store.recordDelivery({
       deliveryId,
       event,
@@ -87,6 +88,7 @@ export function createInternalEvents(options: {
     });
     log.debug({ deliveryId, event, action, outcome: result.outcome }, "internal event recorded");
     options.wake();
+    return result.outcome === "inserted";
   }
 
   return {
@@ -110,14 +112,16 @@ export function createInternalEvents(options: {
           repository: { full_name: task.repo },
           installation: { id: task.installationId },
         };
-        await record(
+        // Recorded once per head and deadline: a sweep that runs again before the delivery
+        // was worked (or while the inbox retries it) finds it there and counts nothing new.
+        const inserted = await record(
           `kanbot-gate-${task.id}-${task.headSha}-${gate.recheckAt}`,
           KANBOT_GATE_EVENT,
           "recheck",
           task,
           { ...payload },
         );
-        queued++;
+        if (inserted) queued++;
       }
       if (queued > 0) log.info({ queued }, "gate re-evaluations queued");
       return queued;

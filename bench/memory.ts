@@ -3,7 +3,9 @@
  * claim pass ran); the runner's RSS and CPU while 10 agents run (command agents that sleep a few
  * seconds, then write a file), sampled from /proc.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import {
   claim,
@@ -19,13 +21,24 @@ import {
   type BenchApp,
 } from "./lib/app.js";
 import { queueTasks, startRunner } from "./lib/runner.js";
-import { printTargets, quickMode, writeResults, type Target } from "./lib/results.js";
+import { newestProfile, printProfile, summarizeProfile } from "./lib/profile.js";
+import {
+  machine,
+  printTargets,
+  quickMode,
+  RESULTS_DIR,
+  writeResults,
+  type Target,
+} from "./lib/results.js";
 import { summarize } from "./lib/stats.js";
 
 const quick = quickMode();
 const QUEUED = 10_000;
 const AGENTS = 10;
 const AGENT_SECONDS = quick ? 6 : 10;
+
+/** `--profile`: the runner under `node --cpu-prof`, summarized in memory-runner-profile.json. */
+const profile = process.argv.includes("--profile");
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -131,11 +144,13 @@ async function runnerUsage(): Promise<Record<string, unknown>> {
   const app = await startBenchApp();
   try {
     await queueTasks(app, AGENTS, "Runner memory task");
+    const profileDir = profile ? mkdtempSync(path.join(tmpdir(), "kanbot-bench-prof-")) : "";
     const runner = await startRunner(app, {
       name: "mem-runner",
       concurrency: AGENTS,
       command: "sh",
       args: ["-c", `sleep ${AGENT_SECONDS}; date > "$0/bench-agent.txt"`, "{workdir}"],
+      ...(profile ? { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     });
     const pid = runner.child.pid as number;
     const samples: { t: number; rss: number; treeRss: number; cpu: number; agents: number }[] = [];
@@ -165,6 +180,18 @@ async function runnerUsage(): Promise<Record<string, unknown>> {
     }
     const total = (performance.now() - started) / 1000;
     await runner.stop();
+    if (profile) {
+      const file = newestProfile(profileDir);
+      if (file !== undefined) {
+        const summary = summarizeProfile(file, 25);
+        printProfile(summary);
+        writeFileSync(
+          path.join(RESULTS_DIR, "memory-runner-profile.json"),
+          `${JSON.stringify({ benchmark: "memory --profile", at: new Date().toISOString(), machine: machine(), method: "the runner process (10 slots, 10 sleeping command agents) under node --cpu-prof for its whole run", profile: summary }, null, 2)}\n`,
+        );
+      }
+      rmSync(profileDir, { recursive: true, force: true });
+    }
     const finished = await finishedJobs(app);
     const maxAgents = Math.max(...samples.map((sample) => sample.agents));
     // The window where the most agents ran at once (all 10 unless their starts were staggered
@@ -214,6 +241,10 @@ async function finishedJobs(app: BenchApp): Promise<number> {
 
 async function main(): Promise<void> {
   console.log(`memory${quick ? " (quick)" : ""}`);
+  if (profile) {
+    await runnerUsage();
+    return;
+  }
   const app = await appMemory();
   const runner = await runnerUsage();
   const appPeakMB = Math.max(app.idleRssMiB as number, app.loadedRssMiB as number) * 1.048576;

@@ -69,6 +69,9 @@ export interface ProgressView {
   /** The current (or last) job. */
   job?: { kind: JobKind; attempt: number } | undefined;
   budget: { used: BudgetUsed; limit: Budget };
+  /** While the checks gate is pending: the head (shown as 7 characters) and what the gate waits
+   * for, as `gateWaitingText` (src/domain/gate-progress.ts) words it. */
+  checks?: { headSha: string; waiting: string } | undefined;
   links?: {
     pullRequest?: string | undefined;
     checkRun?: string | undefined;
@@ -151,6 +154,11 @@ function renderFacts(view: ProgressView): string {
       `${formatMinutes(used.minutes)}/${formatMinutes(limit.minutes)} min · ` +
       `${formatUsd(used.usd)}/${formatUsd(limit.usd)}`,
   );
+  if (view.checks !== undefined) {
+    facts.push(
+      `- **Checks on ${inlineCode(view.checks.headSha.slice(0, 7))}:** ${escapeMarkdown(view.checks.waiting)}`,
+    );
+  }
   const links = [
     link("pull request", view.links?.pullRequest),
     link("check run", view.links?.checkRun),

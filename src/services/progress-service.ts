@@ -19,6 +19,7 @@ import {
   AUDIT_PROGRESS_COMMENT,
   latestBlocked,
   latestDependencies,
+  latestGate,
   latestPullRequest,
   latestRouting,
   progressCommentId,
@@ -38,13 +39,14 @@ export async function progressView(
   task: Task,
   config: RepoConfig,
 ): Promise<ProgressView> {
-  const [jobs, routing, dependencies, blocked, notes, pullRequest] = await Promise.all([
+  const [jobs, routing, dependencies, blocked, notes, pullRequest, gate] = await Promise.all([
     ctx.store.listJobs(task.id),
     latestRouting(ctx, task.id),
     latestDependencies(ctx, task.id),
     latestBlocked(ctx, task.id),
     timeline(ctx, task.id),
     latestPullRequest(ctx, task.id),
+    latestGate(ctx, task.id),
   ]);
   const job = [...jobs].sort((a, b) => b.id - a.id)[0];
   // The runner by the name it registered with (`kanbot runners list`), not its id.
@@ -75,6 +77,14 @@ export async function progressView(
     waitingOn: task.state === "waiting" ? dependencies?.blockers : undefined,
     cycle: dependencies?.cycle ?? undefined,
     error: task.state === "blocked" ? (blocked?.error ?? blocked?.message) : undefined,
+    // What a pending gate waits for on the current head (edited in by gate-service.ts).
+    checks:
+      task.state === "checks" &&
+      gate?.verdict === "pending" &&
+      gate.headSha === task.headSha &&
+      typeof gate.waiting === "string"
+        ? { headSha: gate.headSha, waiting: gate.waiting }
+        : undefined,
     ...(pullRequest === undefined
       ? {}
       : {

@@ -39,6 +39,9 @@ export interface GateFacts {
   reason: string;
   /** Actions workflow runs re-run once by the flake guard on this head. */
   rerunRunIds: number[];
+  /** While pending: what the progress comment shows the gate waits for on this head (absent or
+   * null: nothing shown). The comment is edited only when this text changes. */
+  waiting?: string | null;
 }
 
 export interface RoutedFacts {

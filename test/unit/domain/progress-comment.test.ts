@@ -181,6 +181,20 @@ describe("renderProgressComment", () => {
     expect(markdown).toContain("- **Budget used:** 1/3 attempts · 12.3/60 min · $0.50/$5.00");
   });
 
+  it("shows what a pending gate waits for on the head, escaped, only when given", () => {
+    const markdown = renderProgressComment(
+      view({
+        state: "checks",
+        checks: { headSha: "abc1234def5678", waiting: "waiting for build (in progress) @x" },
+      }),
+    );
+
+    expect(markdown).toContain(
+      "- **Checks on `abc1234`:** waiting for build \\(in progress\\) @&#8203;x",
+    );
+    expect(renderProgressComment(view({ state: "checks" }))).not.toContain("**Checks on");
+  });
+
   it("links only the links it has, and only http(s) ones", () => {
     const markdown = renderProgressComment(
       view({

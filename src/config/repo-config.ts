@@ -296,7 +296,17 @@ export interface RepoConfigError {
 }
 
 export type RepoConfigResult =
-  { ok: true; config: RepoConfig } | { ok: false; errors: RepoConfigError[] };
+  | { ok: true; config: RepoConfig }
+  | {
+      ok: false;
+      errors: RepoConfigError[];
+      /**
+       * The `board` section when it is valid on its own (the file is valid YAML and no problem
+       * lies in `board`), so a card move can still be recognised as a trigger and the problems
+       * reported. Undefined when it cannot be read.
+       */
+      board?: RepoConfig["board"];
+    };
 
 export interface ParseRepoConfigOptions {
   /** Agents offered by registered runners; the built-in agents are always known. */
@@ -345,10 +355,11 @@ export function parseRepoConfig(
   );
 
   if (parsed.success && errors.length === 0) return { ok: true, config: parsed.data };
-  return fail(errors);
+  const board = RepoConfig.safeParse({ board: field(data, "board") });
+  return board.success ? { ...fail(errors), board: board.data.board } : fail(errors);
 }
 
-function fail(errors: RepoConfigError[]): RepoConfigResult {
+function fail(errors: RepoConfigError[]): RepoConfigResult & { ok: false } {
   const sorted = [...errors].sort(
     (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0),
   );

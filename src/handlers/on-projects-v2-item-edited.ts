@@ -2,10 +2,12 @@
  * `projects_v2_item.edited`: an issue's card moved to the trigger column (`Ready` by default)
  * starts the task, like the trigger label. The event carries no repository (DESIGN section 5),
  * so the item is resolved to its issue first, then that repository's config is read, and the
- * move counts only when the config names this project.
+ * move counts only when the config names this project. An invalid config is reported on the
+ * issue as on the label path, but only once for the same problems.
  */
 import { BoardLookup } from "../services/board-service.js";
-import { loadRepoConfig } from "../services/repo-config-service.js";
+import { classifyCardMove } from "../domain/board-trigger.js";
+import { loadRepoConfig, reportInvalidConfigOnce } from "../services/repo-config-service.js";
 import { startTask } from "../services/task-service.js";
 import { authorize } from "./authorize.js";
 import type { Handler } from "./handler-context.js";
@@ -39,31 +41,27 @@ export const onProjectsV2ItemEdited: Handler<"projects_v2_item.edited"> = async 
   }
   const ref = resolved.issue;
   const loaded = await loadRepoConfig(ctx, ref);
-  if (!loaded.ok) {
-    ctx.log.warn({ issue: ref }, "invalid .github/kanbot.yml; card move ignored");
-    return;
-  }
-  const config = loaded.config;
-  if (
-    config.board.project !== resolved.project.number ||
-    config.board.project === undefined ||
-    resolved.project.owner.toLowerCase() !== ref.owner.toLowerCase()
-  ) {
+  const move = classifyCardMove(loaded.ok ? loaded.config.board : loaded.board, resolved, ref);
+  if (!move.trigger) {
     ctx.log.debug(
-      { issue: ref, project: resolved.project },
-      "project not named in the repository's config; ignored",
+      { issue: ref, project: resolved.project, column: move.column },
+      move.reason === "other-project"
+        ? "project not named in the repository's config; ignored"
+        : "card not in the trigger column; ignored",
     );
     return;
   }
-  const column = resolved.values[config.board.statusField];
-  if (column?.trim().toLowerCase() !== config.board.triggerColumn.trim().toLowerCase()) {
-    ctx.log.debug({ issue: ref, column }, "card not in the trigger column; ignored");
+
+  // 2. Who may, and a usable config (an invalid one is reported once per set of problems:
+  // every edit of a card that sits in Ready sends this event again).
+  const actor = payload.sender.login;
+  const minimum = loaded.ok ? loaded.config.minimumPermission : "write";
+  if (!(await authorize(ctx, ref, actor, minimum, "start"))) return;
+  if (!loaded.ok) {
+    await reportInvalidConfigOnce(ctx, ref, loaded.errors);
     return;
   }
-
-  // 2. Who may.
-  const actor = payload.sender.login;
-  if (!(await authorize(ctx, ref, actor, config.minimumPermission, "start"))) return;
+  const config = loaded.config;
   const issue = await ctx.github.getIssue(ref);
   if (issue === undefined || issue.state === "closed") return;
 

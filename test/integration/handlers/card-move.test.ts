@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { formatRepoConfigErrors, parseRepoConfig } from "../../../src/config/repo-config.js";
 import { stateLabelDefinition, resolveLabelNames } from "../../../src/domain/labels.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import {
@@ -22,6 +23,15 @@ afterAll(cleanupHarnessFolders);
 
 const queued = stateLabelDefinition("queued", resolveLabelNames());
 const BOARD_CONFIG = "board:\n  project: 7\n";
+// Line 4: `atempts` is a typo; the board section itself is valid.
+const INVALID_BOARD_CONFIG = "board:\n  project: 7\nbudget:\n  atempts: 3\n";
+
+/** The report kanbot posts for a config (as the label path does). */
+function reportFor(yaml: string): string {
+  const parsed = parseRepoConfig(yaml, { knownAgents: [] });
+  if (parsed.ok) throw new Error("expected an invalid config");
+  return formatRepoConfigErrors(parsed.errors);
+}
 const board = fakeBoard({
   owner: REPO.owner,
   number: 7,
@@ -170,5 +180,124 @@ describe("the card-move trigger (projects_v2_item.edited)", () => {
       "done",
     ]);
     await h.close();
+  });
+
+  describe("with an invalid .github/kanbot.yml", () => {
+    /** The item resolved to issue #1 in `column` on project 7, and the config read. */
+    function cardIn(column: string, yaml: string, project = 7, first = true): void {
+      if (first) {
+        appIdentity(gh);
+        ghp.installationToken();
+      }
+      ghp.resolveItem("PVTI_card1", {
+        project: { owner: REPO.owner, number: project },
+        issue: issueRef(1),
+        values: { Status: column },
+      });
+      ghp.file(REPO, ".github/kanbot.yml", yaml);
+    }
+
+    it("a card moved to Ready reports the problems on the issue, with field and line, and queues nothing", async () => {
+      const h = await createHarness(gh);
+      cardIn("Ready", INVALID_BOARD_CONFIG);
+      ghp.permission(REPO, "alice", "write");
+      ghp.comments(issueRef(1), []);
+      ghp.createComment(issueRef(1), {
+        body: /^### kanbot cannot use `\.github\/kanbot\.yml`[\s\S]*^\.github\/kanbot\.yml:4:3: budget\.atempts: unknown field "atempts" \(did you mean "attempts"\?\)$/m,
+      });
+
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+
+      expect(await h.store.listTasks()).toEqual([]);
+      expect((await h.store.listDeliveries())[0]).toMatchObject({ status: "done" });
+      await h.close();
+    });
+
+    it("the same problems already reported by kanbot are not reported again", async () => {
+      const h = await createHarness(gh);
+      cardIn("Ready", INVALID_BOARD_CONFIG);
+      ghp.permission(REPO, "alice", "write");
+      // An older report of other problems, then the report of these (the label path's text).
+      ghp.comments(issueRef(1), [
+        { id: 11, body: reportFor("budget:\n  attempts: many\n") },
+        { id: 12, body: "Dragging it to Ready again", author: "alice" },
+        { id: 13, body: reportFor(INVALID_BOARD_CONFIG) },
+      ]);
+      // No createComment mock: the strict mock fails the test if a comment is posted.
+
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+
+      expect(await h.store.listTasks()).toEqual([]);
+      expect((await h.store.listDeliveries())[0]).toMatchObject({ status: "done" });
+      await h.close();
+    });
+
+    it("is reported again when kanbot's latest report named other problems, and a person's copy does not count", async () => {
+      const h = await createHarness(gh);
+      cardIn("Ready", INVALID_BOARD_CONFIG);
+      ghp.permission(REPO, "alice", "write");
+      ghp.comments(issueRef(1), [
+        { id: 11, body: reportFor(INVALID_BOARD_CONFIG) },
+        { id: 12, body: reportFor("budget:\n  attempts: many\n") },
+        { id: 13, body: reportFor(INVALID_BOARD_CONFIG), author: "alice" },
+      ]);
+      ghp.createComment(issueRef(1), { body: reportFor(INVALID_BOARD_CONFIG) });
+
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+
+      expect(await h.store.listTasks()).toEqual([]);
+      await h.close();
+    });
+
+    it("a card moved to another column, or on a project the config does not name, reports nothing", async () => {
+      const h = await createHarness(gh);
+      cardIn("In progress", INVALID_BOARD_CONFIG);
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+      cardIn("Ready", INVALID_BOARD_CONFIG, 8, false);
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+
+      expect(await h.store.listTasks()).toEqual([]);
+      expect((await h.store.listDeliveries()).map((delivery) => delivery.status)).toEqual([
+        "done",
+        "done",
+      ]);
+      await h.close();
+    });
+
+    it("a file kanbot cannot read as YAML is reported for a card moved to Ready", async () => {
+      const h = await createHarness(gh);
+      cardIn("Ready", "board:\n  project: [7\n");
+      ghp.permission(REPO, "alice", "write");
+      ghp.comments(issueRef(1), []);
+      ghp.createComment(issueRef(1), {
+        body: /^### kanbot cannot use[\s\S]*YAML syntax error/,
+      });
+
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+
+      expect(await h.store.listTasks()).toEqual([]);
+      await h.close();
+    });
+
+    it("someone below the minimum permission gets the refusal, not the report", async () => {
+      const h = await createHarness(gh);
+      cardIn("Ready", INVALID_BOARD_CONFIG);
+      ghp.permission(REPO, "alice", "read");
+      ghp.createComment(issueRef(1), {
+        body: /^@alice kanbot did nothing: only people with at least `write`/,
+      });
+
+      await h.receive("projects_v2_item", cardMovedPayload("PVTI_card1", issueRef(1)));
+      await h.drain();
+
+      expect(await h.store.listTasks()).toEqual([]);
+      await h.close();
+    });
   });
 });

@@ -168,7 +168,8 @@ async function runnerUsage(): Promise<Record<string, unknown>> {
       samples.push({
         t: performance.now() - started,
         rss: safe(() => rssMiB(pid)),
-        treeRss: tree.reduce((sum, child) => sum + safe(() => rssMiB(child)), 0),
+        // Kernel threads and zombies have no VmRSS (NaN): they count 0.
+        treeRss: tree.reduce((sum, child) => sum + (safe(() => rssMiB(child)) || 0), 0),
         cpu: safe(() => cpuSeconds(pid)),
         agents,
       });

@@ -9,7 +9,14 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { RESULTS_DIR, type Target } from "./lib/results.js";
 
-const BENCHMARKS = ["label-to-claim", "webhook-intake", "workspace", "memory", "overhead"];
+const BENCHMARKS = [
+  "label-to-claim",
+  "webhook-intake",
+  "workspace",
+  "memory",
+  "overhead",
+  "store-queries",
+];
 
 const args = process.argv.slice(2);
 const flags = args.filter((arg) => arg.startsWith("--"));

@@ -135,8 +135,13 @@ export interface JobStore {
    * Hands out up to `limit` due deliveries, oldest first, at most one per ordering key and never
    * one with an older pending delivery of the same key ahead of it. Each is held for `holdMs`
    * (default 60 s) so other workers skip it; a crashed worker's hold simply runs out.
+   * `excludeKeys` skips those ordering keys (the caller is still working one of them).
    */
-  nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]>;
+  nextDeliveries(options: {
+    limit: number;
+    holdMs?: number;
+    excludeKeys?: readonly string[];
+  }): Promise<Delivery[]>;
   markDeliveryDone(deliveryId: string): Promise<Delivery>;
   /**
    * Schedules a retry with exponential backoff, or marks the delivery `failed` for good when it

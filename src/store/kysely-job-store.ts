@@ -763,7 +763,11 @@ export class KyselyJobStore implements JobStore {
   recordDelivery(delivery: NewDelivery): Promise<RecordDeliveryResult> {
     return this.#inbox.recordDelivery(delivery);
   }
-  nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]> {
+  nextDeliveries(options: {
+    limit: number;
+    holdMs?: number;
+    excludeKeys?: readonly string[];
+  }): Promise<Delivery[]> {
     return this.#inbox.nextDeliveries(options);
   }
   markDeliveryDone(deliveryId: string): Promise<Delivery> {

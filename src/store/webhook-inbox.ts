@@ -46,8 +46,13 @@ export class WebhookInbox {
     return { outcome: "duplicate", delivery: existing };
   }
 
-  async nextDeliveries(options: { limit: number; holdMs?: number }): Promise<Delivery[]> {
+  async nextDeliveries(options: {
+    limit: number;
+    holdMs?: number;
+    excludeKeys?: readonly string[];
+  }): Promise<Delivery[]> {
     if (options.limit <= 0) return [];
+    const excludeKeys = [...(options.excludeKeys ?? [])];
     const now = this.#ctx.now();
     const holdUntil = now + (options.holdMs ?? 60_000);
     const rows = await this.#ctx.db.transaction().execute((trx) => {
@@ -57,6 +62,7 @@ export class WebhookInbox {
         .where("d.status", "=", "pending")
         .where("d.next_attempt_at", "<=", now)
         .where((eb) => eb.or([eb("d.locked_until", "is", null), eb("d.locked_until", "<=", now)]))
+        .$if(excludeKeys.length > 0, (qb) => qb.where("d.ordering_key", "not in", excludeKeys))
         .where(({ not, exists, selectFrom }) =>
           not(
             exists(

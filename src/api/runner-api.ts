@@ -254,11 +254,17 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     const onStop = () => gone.abort();
     res.once("close", onClose);
     lifecycle.signal.addEventListener("abort", onStop, { once: true });
+    // A place in the wake-up line (FIFO): one waiter is woken per queued job and passes the
+    // wake-up on when it finds nothing it can take (src/api/queue-signal.ts).
+    const place = queue.join(capabilities);
     try {
       while (!gone.signal.aborted) {
-        const seen = queue.generation;
+        place.trying();
         const answer = await claimOnce(runner, capabilities);
-        if (answer !== undefined) {
+        if (answer === undefined) {
+          place.foundNothing();
+        } else {
+          place.claimed();
           if (res.destroyed) {
             log.warn(
               { jobId: answer.job.id, runnerId: runner.id },
@@ -269,10 +275,11 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         }
         const remaining = deadline - performance.now();
         if (remaining <= 0) break;
-        await queue.wait(seen, remaining, gone.signal);
+        await place.wait(remaining, gone.signal);
       }
       sendNoContent(res);
     } finally {
+      place.leave();
       res.off("close", onClose);
       lifecycle.signal.removeEventListener("abort", onStop);
     }

@@ -96,16 +96,19 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { limits?: Partial<RunnerApiLimits>; broker?: JobTokenBroker } & Partial<
-    Pick<RunnerApiOptions, "resolveWorkspace" | "events" | "githubWebUrl">
-  > = {},
+  options: {
+    limits?: Partial<RunnerApiLimits>;
+    broker?: JobTokenBroker;
+    /** What the API sees of the store (default: the store itself). */
+    apiStore?: (store: JobStore) => JobStore;
+  } & Partial<Pick<RunnerApiOptions, "resolveWorkspace" | "events" | "githubWebUrl">> = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "kanbot-api-"));
   const clock = manualClock();
   const store = await openStore({ url: join(dir, "kanbot.sqlite"), now: clock.now });
   const broker = options.broker ?? fakeBroker();
   const api = createRunnerApi({
-    store,
+    store: options.apiStore?.(store) ?? store,
     limits: { ...TEST_LIMITS, ...options.limits },
     log: pino({ level: "silent" }),
     jobTokens: broker,

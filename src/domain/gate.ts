@@ -2,7 +2,8 @@
  * The checks gate (DESIGN sections 1.6 and 7, issue 5 item 3): from every check run and commit
  * status on a pull request's head SHA, decide whether the required checks passed, failed or are
  * still pending. The handler turns `passed` into `checks-passed`, `failed` into `checks-failed`
- * (with a fix bundle) and does nothing on `pending`. docs/checks-gate.md has the rules with
+ * (with a fix bundle) and, on `pending`, shows on the progress comment what the gate waits for
+ * (`gateWaitingText`, src/domain/gate-progress.ts). docs/checks-gate.md has the rules with
  * examples.
  *
  * Choices where the issue is silent:

@@ -6,23 +6,26 @@
  *    branch's required checks (branch protection and rulesets), through the port;
  * 2. decide with `decideGate` (pure);
  * 3. passed -> `checks-passed`; failed -> the flake guard (when on) or a fix bundle and
- *    `checks-failed`; pending -> remember when to look again (the no-checks wait).
+ *    `checks-failed`; pending -> remember when to look again (the no-checks wait) and show on the
+ *    progress comment what the gate waits for, editing it only when that text changes.
  *
  * Only the head the task accepted last is ever evaluated: an event about another SHA finds no
  * task (see `taskOfHead`) and changes nothing.
  */
 import { buildFixBundle, type FailingCheck } from "../domain/fix-bundle.js";
+import { gateWaitingText } from "../domain/gate-progress.js";
 import {
   decideGate,
   type CheckRunInput,
   type CommitStatusInput,
   type GateDecision,
 } from "../domain/gate.js";
+import type { RepoConfig } from "../config/repo-config.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import type { CheckRunFacts } from "../github/pull-request-port.js";
 import type { Task } from "../store/index.js";
 import type { BoardLookup } from "./board-service.js";
-import { issueOfTask } from "./progress-service.js";
+import { issueOfTask, updateProgressComment } from "./progress-service.js";
 import {
   applyToTask,
   autoMergeIfReady,
@@ -129,7 +132,7 @@ export async function evaluateGate(
 
   // 3. Apply.
   if (decision.verdict === "pending") {
-    await recordFacts(ctx, task.id, AUDIT_GATE, facts);
+    await showPending(ctx, task, config, decision, facts, sameHead ? (gate.waiting ?? null) : null);
     return { kind: "pending", decision };
   }
   const eventExtras: TaskEventExtras = { ...extras, config, ...(board ? { board } : {}) };
@@ -176,6 +179,32 @@ export async function evaluateGate(
     eventExtras,
   );
   return { kind: "applied", decision, outcome };
+}
+
+/**
+ * Records a pending decision and, while the task waits for checks, shows on the progress comment
+ * what the gate waits for. check_run events come in bursts: the comment is edited only when the
+ * text differs from the one recorded (and shown) last for this head.
+ */
+async function showPending(
+  ctx: ServiceContext,
+  task: Task,
+  config: RepoConfig,
+  decision: GateDecision,
+  facts: GateFacts,
+  shownBefore: string | null,
+): Promise<void> {
+  // Only a task in `checks` shows it (a queued or running job will push another head).
+  const waiting = task.state === "checks" ? gateWaitingText(decision) : null;
+  await recordFacts(ctx, task.id, AUDIT_GATE, { ...facts, waiting });
+  if (waiting === null || waiting === shownBefore) return;
+  try {
+    await updateProgressComment(ctx, task, config);
+  } catch (error) {
+    // Not shown after all: the delivery's retry (or the next event) sees a change and edits.
+    await recordFacts(ctx, task.id, AUDIT_GATE, { ...facts, waiting: shownBefore });
+    throw error;
+  }
 }
 
 /** Re-runs each failed Actions run not re-run yet on this head; the run ids re-run. */

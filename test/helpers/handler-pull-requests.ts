@@ -151,6 +151,11 @@ export async function succeedStep(
     labelKnown?: boolean;
     checkRunId?: number;
     config?: string | null;
+    /** The gate finds no checks on the new head and waits, so the progress comment is edited
+     * once more to say what it waits for: this text (see `gateWaitingComment`), by default the
+     * no-checks wait. False when the gate does not wait (a wait of 0 minutes: declare what
+     * follows in the test). */
+    waiting?: RegExp | string | false;
   },
 ): Promise<void> {
   taskEventMocks(ghp, { labels: [stateLabel("running")], config: options.config ?? null });
@@ -190,6 +195,8 @@ export async function succeedStep(
   });
   // The gate looks at the new head at once (checks may have concluded before the report).
   gateReads(ghpr, options.headSha, []);
+  if (options.waiting === undefined) noChecksWaitComment(ghp, options.headSha);
+  else if (options.waiting !== false) gateWaitingComment(ghp, options.headSha, options.waiting);
   await h.store.appendLog(lease.job.id, lease.leaseToken, 1, "agent: editing src/widget.ts\n");
   const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
     status: "succeeded",
@@ -197,6 +204,30 @@ export async function succeedStep(
   });
   await h.runtime.internal.jobFinished(finished);
   await h.drain();
+}
+
+/** The progress comment edited by a pending gate to show what it waits for on `sha`: `waiting`
+ * is the line's text after the head, as written (markdown-escaped), or a pattern for it. */
+export function gateWaitingComment(
+  ghp: GitHubPortMocks,
+  sha: string,
+  waiting: RegExp | string,
+): void {
+  const text =
+    typeof waiting === "string" ? waiting.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : waiting.source;
+  ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+    issueNumber: 1,
+    body: new RegExp(`- \\*\\*Checks on \`${sha.slice(0, 7)}\`:\\*\\* ${text}`),
+  });
+}
+
+/** The progress comment edited by the gate when no check has appeared on `sha` yet. */
+export function noChecksWaitComment(ghp: GitHubPortMocks, sha: string): void {
+  gateWaitingComment(
+    ghp,
+    sha,
+    /no checks on the head yet; waiting until \d{4}-\d\d-\d\dT[\d:]+Z\n/,
+  );
 }
 
 /** The gate's reads on `sha`: check runs, statuses, and no required checks on `main` (unprotected, no rulesets). */
@@ -339,10 +370,16 @@ export async function toChecks(
   ghp: GitHubPortMocks,
   ghpr: PullRequestPortMocks,
   config: string | null = null,
+  /** What the gate waits for on HEAD_1 (see `succeedStep`); default the no-checks wait. */
+  waiting?: RegExp | string | false,
 ): Promise<void> {
   await queueTask(h, gh, ghp, { config });
   const lease = await claimStep(h, ghp, { config });
-  await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1, config });
+  await succeedStep(h, ghp, ghpr, lease, {
+    headSha: HEAD_1,
+    config,
+    ...(waiting === undefined ? {} : { waiting }),
+  });
 }
 
 /**

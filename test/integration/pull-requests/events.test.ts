@@ -27,7 +27,9 @@ import {
   checkSuiteCompleted,
   claimStep,
   gateReads,
+  gateWaitingComment,
   mirrorMocks,
+  noChecksWaitComment,
   passGate,
   prComment,
   queueTask,
@@ -208,6 +210,7 @@ describe("check_run and status drive the gate", () => {
       { name: "test", conclusion: "success", app: "ci-app", appId: 4242 },
       { name: "build", status: "in_progress", app: "ci-app", appId: 4242 },
     ]);
+    gateWaitingComment(ghp, HEAD_1, "waiting for build \\(in progress\\); 1 passed \\(test\\)");
     await h.receive(
       "check_run",
       checkRunCompleted(HEAD_1, { name: "kanbot", appSlug: "someone-elses-app" }),
@@ -454,6 +457,7 @@ describe("duplicates, out-of-order and stale events", () => {
     ghpr.createCheckRun(REPO, { head_sha: HEAD_1, name: "kanbot", status: "completed" });
     gateReads(ghpr, HEAD_1, []);
     mirrorMocks(ghp, "running", "checks", { comment: /pull\/7/ });
+    noChecksWaitComment(ghp, HEAD_1);
     // The claim, late: read and rejected (the task is past running).
     taskEventMocks(ghp, { labels: [stateLabel("checks")] });
 

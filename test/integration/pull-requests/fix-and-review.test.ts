@@ -62,10 +62,16 @@ async function toChecks(
   ghp: ReturnType<typeof portMocks>,
   ghpr: ReturnType<typeof pullRequestMocks>,
   config: string | null = null,
+  /** False when the gate does not wait on HEAD_1 (see `succeedStep`). */
+  waiting?: false,
 ): Promise<void> {
   await queueTask(h, gh, ghp, { config });
   const lease = await claimStep(h, ghp, { config });
-  await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1, config });
+  await succeedStep(h, ghp, ghpr, lease, {
+    headSha: HEAD_1,
+    config,
+    ...(waiting === undefined ? {} : { waiting }),
+  });
 }
 
 describe("failing checks, failed jobs, reviews and conflicts", () => {
@@ -242,7 +248,7 @@ describe("failing checks, failed jobs, reviews and conflicts", () => {
     ghpr.requestReviewers(PR_REF, ["alice"]);
     mirrorMocks(ghp, "checks", "review", { comment: /No checks appeared/ });
 
-    await toChecks(h, gh, ghp, ghpr, config);
+    await toChecks(h, gh, ghp, ghpr, config, false);
 
     expect((await taskOf(h)).state).toBe("review");
     expect(await h.runtime.internal.recheckGates()).toBe(0);

@@ -28,6 +28,7 @@ import {
   TASK_BRANCH,
   checkRunCompleted,
   gateReads,
+  gateWaitingComment,
   mirrorMocks,
   stateLabel,
   taskEventMocks,
@@ -158,6 +159,8 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
     expect(await h.runtime.internal.recheckGates()).toBe(1);
     ghp.file(REPO, ".github/kanbot.yml", WAIT);
     gateReads(ghpr, HEAD_1, [{ name: "test", status: "in_progress", app: "ci-app", appId: 4242 }]);
+    // The comment no longer counts down the wait: it names the check it waits for.
+    gateWaitingComment(ghp, HEAD_1, "waiting for test \\(in progress\\)\n");
     await h.drain();
 
     // Not passed, no label, no ready for review, no review request (the strict mock has none).

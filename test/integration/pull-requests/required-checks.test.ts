@@ -23,6 +23,7 @@ import {
   PR_NODE_ID,
   PR_REF,
   checkSuiteCompleted,
+  gateWaitingComment,
   mirrorMocks,
   stateLabel,
   taskEventMocks,
@@ -108,6 +109,11 @@ describe("required checks for the gate", () => {
     const h = await createHarness(gh);
     await toChecks(h, gh, ghp, ghpr);
     reads([{ context: "build" }], [[{ context: "deploy" }]]);
+    gateWaitingComment(
+      ghp,
+      HEAD_1,
+      "waiting for deploy \\(not reported yet\\); 1 passed \\(build\\)\n",
+    );
 
     const { state, facts } = await gate(h);
 
@@ -120,7 +126,8 @@ describe("required checks for the gate", () => {
   it("neither: the config's checks.required decides", async () => {
     const config = "checks:\n  required: [build]\n";
     const h = await createHarness(gh);
-    await toChecks(h, gh, ghp, ghpr, config);
+    // No check on the head yet: the gate waits for the one the config names.
+    await toChecks(h, gh, ghp, ghpr, config, "waiting for build \\(not reported yet\\)\n");
     reads("unprotected", [], config);
     passes();
 

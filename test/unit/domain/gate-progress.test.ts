@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+
+import {
+  decideGate,
+  type CheckRunInput,
+  type CheckRunStatus,
+  type CommitStatusInput,
+  type GateInput,
+} from "../../../src/domain/gate.js";
+import { gateWaitingText } from "../../../src/domain/gate-progress.js";
+
+const HEAD = "a".repeat(40);
+const ACTIONS = { id: 15368, slug: "github-actions" };
+const SINCE = new Date("2025-03-01T12:00:00Z");
+
+function minute(n: number): Date {
+  return new Date(SINCE.getTime() + n * 60_000);
+}
+
+let nextId = 1;
+
+function run(
+  name: string,
+  status: CheckRunStatus,
+  conclusion: CheckRunInput["conclusion"] = null,
+): CheckRunInput {
+  return {
+    id: nextId++,
+    name,
+    headSha: HEAD,
+    status,
+    conclusion: status === "completed" ? (conclusion ?? "success") : null,
+    startedAt: status === "queued" ? null : minute(1),
+    completedAt: status === "completed" ? minute(2) : null,
+    app: ACTIONS,
+  };
+}
+
+function commitStatus(context: string, state: CommitStatusInput["state"]): CommitStatusInput {
+  return { context, sha: HEAD, state, createdAt: minute(1), updatedAt: minute(1) };
+}
+
+function text(partial: Partial<GateInput>): string | null {
+  return gateWaitingText(
+    decideGate({
+      headSha: HEAD,
+      checkRuns: [],
+      statuses: [],
+      protection: null,
+      self: { appId: null },
+      noChecksWaitMinutes: 10,
+      prCreatedAt: SINCE,
+      now: minute(3),
+      ...partial,
+    }),
+  );
+}
+
+describe("gateWaitingText", () => {
+  it.each<[string, Partial<GateInput>, string | null]>([
+    [
+      "one check in progress",
+      { checkRuns: [run("build", "in_progress")] },
+      "waiting for build (in progress)",
+    ],
+    [
+      "running and queued, by name in order",
+      { checkRuns: [run("test", "queued"), run("build", "in_progress")] },
+      "waiting for build (in progress), test (queued)",
+    ],
+    [
+      "one passed while another runs: the count and the name",
+      { checkRuns: [run("build", "completed"), run("test", "in_progress")] },
+      "waiting for test (in progress); 1 passed (build)",
+    ],
+    [
+      "neutral and skipped count as passed",
+      {
+        checkRuns: [
+          run("docs", "completed", "skipped"),
+          run("lint", "completed", "neutral"),
+          run("test", "in_progress"),
+        ],
+      },
+      "waiting for test (in progress); 2 passed (docs, lint)",
+    ],
+    [
+      "more than five passed: only the count",
+      {
+        checkRuns: [
+          ...["a", "b", "c", "d", "e", "f"].map((name) => run(name, "completed")),
+          run("test", "waiting"),
+        ],
+      },
+      "waiting for test (waiting); 6 passed",
+    ],
+    [
+      "more than five waiting: the first five and how many more",
+      { checkRuns: ["a", "b", "c", "d", "e", "f", "g"].map((name) => run(name, "queued")) },
+      "waiting for a (queued), b (queued), c (queued), d (queued), e (queued) and 2 more",
+    ],
+    [
+      "a required check not reported yet",
+      {
+        checkRuns: [run("build", "completed")],
+        protection: [{ name: "build" }, { name: "sec" }],
+      },
+      "waiting for sec (not reported yet); 1 passed (build)",
+    ],
+    [
+      "a pending commit status",
+      { statuses: [commitStatus("ci/circle", "pending")] },
+      "waiting for ci/circle (pending)",
+    ],
+    [
+      "no checks yet: the end of the wait, in UTC",
+      {},
+      "no checks on the head yet; waiting until 2025-03-01T12:10:00Z",
+    ],
+    ["passed: nothing to show", { checkRuns: [run("build", "completed")] }, null],
+    ["failed: nothing to show", { checkRuns: [run("build", "completed", "failure")] }, null],
+    ["no checks after the wait: passed, nothing to show", { now: minute(11) }, null],
+  ])("%s", (_name, input, expected) => {
+    expect(text(input)).toBe(expected);
+  });
+
+  it("does not change while the same checks wait, however much later it is asked", () => {
+    const checkRuns = [run("build", "completed"), run("test", "in_progress")];
+
+    expect(text({ checkRuns, now: minute(4) })).toBe(text({ checkRuns, now: minute(40) }));
+  });
+
+  it("changes when a check moves from queued to in progress", () => {
+    expect(text({ checkRuns: [run("test", "queued")] })).not.toBe(
+      text({ checkRuns: [run("test", "in_progress")] }),
+    );
+  });
+});

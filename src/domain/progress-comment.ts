@@ -51,14 +51,92 @@ export function findProgressComment<C extends CommentLike>(
   return (exact ?? candidates[0])?.comment;
 }
 
-/** One line of the timeline. */
-export interface TimelineEntry {
-  at: Date;
-  /** Plain text; escaped when rendered. */
-  text: string;
+/** One line of the timeline: plain text (escaped when rendered) or a kanbot-written note. */
+export type TimelineEntry =
+  | {
+      at: Date;
+      /** Plain text; escaped when rendered. */
+      text: string;
+    }
+  | {
+      at: Date;
+      /** Markdown built with {@link note}: shown as it is (on one line). */
+      markdown: NoteMarkdown;
+    };
+
+declare const NOTE_MARKDOWN: unique symbol;
+
+/**
+ * A timeline note as markdown that kanbot wrote: its own words and code spans, with every piece
+ * of outside text escaped. Only {@link note} makes one, so a plain string (which may hold an
+ * agent's error, a person's words or an issue title) can never pass for it.
+ */
+export type NoteMarkdown = string & { readonly [NOTE_MARKDOWN]: true };
+
+const MARKUP = Symbol("kanbot note markup");
+
+/** A piece of markdown {@link note} inserts as it is. Only {@link code} and {@link nested} make one. */
+export class NoteMarkup {
+  readonly #markdown: string;
+  constructor(token: typeof MARKUP, markdown: string) {
+    if (token !== MARKUP) throw new TypeError("NoteMarkup is made by code() or nested()");
+    this.#markdown = markdown;
+  }
+  toString(): string {
+    return this.#markdown;
+  }
 }
 
-/** Everything the progress comment shows. All strings are plain text and are escaped. */
+/**
+ * Builds a timeline note: the template's own text is kanbot's markdown (use it for nothing but
+ * kanbot's words); every interpolated string or number is outside text and is escaped
+ * ({@link escapeMarkdown}: no formatting, no HTML, no mentions), unless it is a {@link code}
+ * span or a {@link nested} note.
+ *
+ * ```ts
+ * note`Canceled by ${code("/kanbot cancel")}.`
+ * note`The ${kind} job failed: ${agentError}` // agentError is escaped
+ * ```
+ */
+export function note(
+  template: TemplateStringsArray,
+  ...values: readonly (string | number | NoteMarkup)[]
+): NoteMarkdown {
+  let markdown = template[0] ?? "";
+  values.forEach((value, index) => {
+    const text =
+      value instanceof NoteMarkup ? value.toString() : escapeMarkdown(String(value), false);
+    markdown += text + (template[index + 1] ?? "");
+  });
+  return markdown.replace(/\s+/g, " ").trim() as NoteMarkdown;
+}
+
+/** `text` as an inline code span (safe for any text: nothing in it formats or mentions). */
+export function code(text: string): NoteMarkup {
+  return new NoteMarkup(MARKUP, inlineCode(text));
+}
+
+/**
+ * Plain text that kanbot wrote itself, with no outside text in it (a budget message, a blocking
+ * reason), whose `` `backtick` `` spans are meant as code: the spans become code spans, the
+ * rest is escaped. Never pass text that holds anything from outside (use an interpolation).
+ */
+export function ownText(text: string): NoteMarkup {
+  const parts = text.split(/(`[^`\n]+`)/);
+  const markdown = parts
+    .map((part, index) =>
+      index % 2 === 1 ? inlineCode(part.slice(1, -1)) : escapeMarkdown(part, false),
+    )
+    .join("");
+  return new NoteMarkup(MARKUP, markdown);
+}
+
+/** A note inside another note, as it is. */
+export function nested(markdown: NoteMarkdown): NoteMarkup {
+  return new NoteMarkup(MARKUP, markdown);
+}
+
+/** Everything the progress comment shows. All strings but timeline notes are plain text and are escaped. */
 export interface ProgressView {
   issue: IssueRef;
   state: TaskState;
@@ -184,7 +262,8 @@ function renderTimeline(entries: readonly TimelineEntry[], limit: number): strin
   const lines = ["<details open><summary>Timeline</summary>", ""];
   if (earlier > 0) lines.push(`- _${earlier} earlier event${earlier === 1 ? "" : "s"}_`);
   for (const entry of shown) {
-    lines.push(`- \`${formatUtc(entry.at)}\` ${escapeMarkdown(entry.text)}`);
+    const text = "markdown" in entry ? entry.markdown : escapeMarkdown(entry.text);
+    lines.push(`- \`${formatUtc(entry.at)}\` ${text.replace(/\s+/g, " ")}`);
   }
   lines.push("", "</details>");
   return lines.join("\n");
@@ -256,10 +335,9 @@ function inlineCode(text: string): string {
  * spaces, inline markdown punctuation and `<` are backslash-escaped (so no HTML, no comment and no fake marker can start), `&` cannot
  * start an entity and `@` cannot mention anyone.
  */
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/\s+/g, " ")
-    .trim()
+export function escapeMarkdown(text: string, trim = true): string {
+  const oneLine = text.replace(/\s+/g, " ");
+  return (trim ? oneLine.trim() : oneLine)
     .replace(/[\\`*_{}[\]()#!|~<>]/g, "\\$&")
     .replace(/&/g, "&amp;")
     .replace(/@/g, "@&#8203;");

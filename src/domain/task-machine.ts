@@ -61,6 +61,7 @@ import type {
   TaskTransition,
 } from "./task.js";
 import type { TaskState } from "./types.js";
+import { code, nested, note, ownText, type NoteMarkdown } from "./progress-comment.js";
 
 /**
  * Decides what `event` does to `task` (null: the issue has no task yet) at time `now`.
@@ -201,13 +202,13 @@ function rerun(
       now,
       policy,
       [],
-      "Started again by a person with a fresh budget",
+      note`Started again by a person with a fresh budget`,
     );
   }
   const headSha = fresh.pr.headSha;
   return transition(task.state, { ...fresh, state: "checks", enteredAt: now }, [
     { type: "evaluate-checks", headSha },
-    ...mirror("checks", `Started again by a person: re-checking the PR at ${short(headSha)}.`),
+    ...mirror("checks", note`Started again by a person: re-checking the PR at ${short(headSha)}.`),
   ]);
 }
 
@@ -222,7 +223,7 @@ function start(
   const job: TaskJob = { id: null, kind: "implement", instructions: null, notBefore: null };
   if (dependenciesOpen) {
     return transition(from, { ...task, state: "waiting", enteredAt: now, job }, [
-      ...mirror("waiting", "Accepted; waiting for the issues it depends on to close."),
+      ...mirror("waiting", note`Accepted; waiting for the issues it depends on to close.`),
     ]);
   }
   return startJob(
@@ -232,7 +233,7 @@ function start(
     now,
     policy,
     [],
-    from === null ? "Accepted" : "Started again by a person with a fresh budget",
+    from === null ? note`Accepted` : note`Started again by a person with a fresh budget`,
   );
 }
 
@@ -241,13 +242,13 @@ function onDependenciesCleared(task: TaskSnapshot, now: Date, policy: TaskPolicy
     return illegal(task, "dependencies-cleared", "only a waiting task waits for its dependencies");
   }
   const job = task.job ?? { id: null, kind: "implement", instructions: null, notBefore: null };
-  return startJob(task, "waiting", job, now, policy, [], "Dependencies closed");
+  return startJob(task, "waiting", job, now, policy, [], note`Dependencies closed`);
 }
 
 /**
  * Queues `job` as a new attempt if the budget has room, else blocks the task with the spent
  * limit and keeps `job` as the point to resume from. `before` effects come first (e.g.
- * cancel-job); `note` opens the progress comment's timeline entry.
+ * cancel-job); `cause` opens the progress comment's timeline entry.
  */
 function startJob(
   task: TaskSnapshot,
@@ -256,7 +257,7 @@ function startJob(
   now: Date,
   policy: TaskPolicy,
   before: TaskEffect[],
-  note: string,
+  cause: NoteMarkdown,
   error: string | null = null,
 ): TaskDecision {
   const limit = spentLimit(policy.budget, task.used);
@@ -271,7 +272,7 @@ function startJob(
       error,
       now,
       before,
-      `${note}; no ${job.kind} job started: ${message}.`,
+      note`${nested(cause)}; no ${job.kind} job started: ${ownText(message)}.`,
     );
   }
   const used = addAttempt(task.used);
@@ -297,7 +298,7 @@ function startJob(
     },
     ...mirror(
       "queued",
-      `${note}; queued ${article(job.kind)} ${job.kind} job (attempt ${used.attempts} of ${policy.budget.attempts}${wait}).`,
+      note`${nested(cause)}; queued ${article(job.kind)} ${job.kind} job (attempt ${used.attempts} of ${policy.budget.attempts}${wait}).`,
     ),
   ]);
 }
@@ -314,7 +315,10 @@ function onJobClaimed(task: TaskSnapshot, jobId: string, now: Date): TaskDecisio
   if (stale) return stale;
   const job: TaskJob = { ...task.job, id: task.job.id ?? jobId };
   return transition("queued", { ...task, state: "running", enteredAt: now, job }, [
-    ...mirror("running", `A runner picked up the ${job.kind} job (attempt ${task.used.attempts}).`),
+    ...mirror(
+      "running",
+      note`A runner picked up the ${job.kind} job (attempt ${task.used.attempts}).`,
+    ),
   ]);
 }
 
@@ -344,7 +348,7 @@ function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date)
       evaluate,
       ...mirror(
         "checks",
-        `The ${kind} job pushed ${sha}; opened a draft PR, waiting for its checks.`,
+        note`The ${kind} job pushed ${sha}; opened a draft PR, waiting for its checks.`,
       ),
     ]);
   }
@@ -355,8 +359,8 @@ function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date)
     ...mirror(
       "checks",
       unchanged
-        ? `The ${kind} job finished without new commits; re-checking ${sha}.`
-        : `The ${kind} job pushed ${sha}; waiting for its checks.`,
+        ? note`The ${kind} job finished without new commits; re-checking ${sha}.`
+        : note`The ${kind} job pushed ${sha}; waiting for its checks.`,
     ),
   ]);
 }
@@ -386,7 +390,7 @@ function onJobFailed(
       event.error,
       now,
       [],
-      `Blocked: ${message}.`,
+      note`Blocked: ${ownText(message)}.`,
     );
   }
   const delay = backoffDelaySeconds(failures, policy.backoff);
@@ -401,7 +405,7 @@ function onJobFailed(
     now,
     policy,
     [],
-    `The ${job.kind} job failed: ${firstLine(event.error)}`,
+    note`The ${job.kind} job failed: ${firstLine(event.error)}`,
     event.error,
   );
 }
@@ -436,7 +440,7 @@ function onJobLost(
       null,
       now,
       [],
-      `Blocked: ${message}.`,
+      note`Blocked: ${ownText(message)}.`,
     );
   }
   // The attempts limit is not consulted: a lost lease does not use an attempt. Time and cost are.
@@ -452,7 +456,7 @@ function onJobLost(
       null,
       now,
       [],
-      `The ${job.kind} job lost its runner; ${message}.`,
+      note`The ${job.kind} job lost its runner; ${ownText(message)}.`,
     );
   }
   return transition("running", { ...charged, state: "queued", enteredAt: now, job }, [
@@ -466,7 +470,7 @@ function onJobLost(
     },
     ...mirror(
       "queued",
-      `The ${job.kind} job lost its runner (lease expired, ${lost} of ${policy.maxLostLeases}); queued it again.`,
+      note`The ${job.kind} job lost its runner (lease expired, ${lost} of ${policy.maxLostLeases}); queued it again.`,
     ),
   ]);
 }
@@ -501,7 +505,10 @@ function onChecksPassed(task: TaskSnapshot, event: ChecksPassedEvent, now: Date)
       ...before,
       ...(pr.draft ? [{ type: "mark-pr-ready" } satisfies TaskEffect] : []),
       { type: "request-review" },
-      ...mirror("review", `The checks passed on ${short(pr.headSha)}; the PR is ready for review.`),
+      ...mirror(
+        "review",
+        note`The checks passed on ${short(pr.headSha)}; the PR is ready for review.`,
+      ),
     ],
   );
 }
@@ -533,7 +540,7 @@ function onChecksFailed(
     now,
     policy,
     [],
-    `Checks failed on ${short(event.headSha)}`,
+    note`Checks failed on ${short(event.headSha)}`,
     event.summary,
   );
 }
@@ -569,10 +576,10 @@ function onReviseRequested(
       now,
       policy,
       [],
-      `${by}; started again with a fresh budget`,
+      note`${by}; started again with a fresh budget`,
     );
   }
-  return startJob(task, task.state, job, now, policy, [], by);
+  return startJob(task, task.state, job, now, policy, [], note`${by}`);
 }
 
 function onBaseMoved(
@@ -597,7 +604,7 @@ function onBaseMoved(
     now,
     policy,
     [],
-    `The base branch moved and ${short(headSha)} conflicts with it`,
+    note`The base branch moved and ${short(headSha)} conflicts with it`,
   );
 }
 
@@ -616,14 +623,14 @@ function onHeadPushed(task: TaskSnapshot, event: HeadPushedEvent, now: Date): Ta
       return transition(task.state, { ...task, pr }, [
         {
           type: "update-progress-comment",
-          note: `A person pushed ${sha}; the ${task.job?.kind ?? "pending"} job builds on it.`,
+          note: note`A person pushed ${sha}; the ${task.job?.kind ?? "pending"} job builds on it.`,
         },
       ]);
     case "checks":
       return transition("checks", { ...task, pr }, [
         {
           type: "update-progress-comment",
-          note: `A person pushed ${sha}; waiting for its checks.`,
+          note: note`A person pushed ${sha}; waiting for its checks.`,
         },
       ]);
     default:
@@ -631,7 +638,7 @@ function onHeadPushed(task: TaskSnapshot, event: HeadPushedEvent, now: Date): Ta
       return transition(
         task.state,
         { ...task, state: "checks", enteredAt: now, pr, job: null, blocker: null },
-        [...mirror("checks", `A person pushed ${sha}; waiting for its checks.`)],
+        [...mirror("checks", note`A person pushed ${sha}; waiting for its checks.`)],
       );
   }
 }
@@ -644,7 +651,7 @@ function onPrMerged(task: TaskSnapshot, now: Date, policy: TaskPolicy): TaskDeci
     { ...task, state: "done", enteredAt: now, job: null, blocker: null },
     [
       ...cancelLiveJob(task, "the PR was merged"),
-      ...mirror("done", "The PR was merged; done."),
+      ...mirror("done", note`The PR was merged; done.`),
       ...(policy.deleteBranchOnMerge ? [{ type: "delete-branch" } satisfies TaskEffect] : []),
     ],
   );
@@ -656,14 +663,14 @@ function onPrClosedUnmerged(task: TaskSnapshot, now: Date): TaskDecision {
   const next: TaskSnapshot = { ...task, state: "canceled", pr: null, job: null, blocker: null };
   if (task.state === "canceled") {
     return transition("canceled", next, [
-      { type: "update-progress-comment", note: "The PR was closed without merging." },
+      { type: "update-progress-comment", note: note`The PR was closed without merging.` },
     ]);
   }
   return transition(task.state, { ...next, enteredAt: now }, [
     ...cancelLiveJob(task, "the PR was closed without merging"),
     ...mirror(
       "canceled",
-      "The PR was closed without merging; canceled. Add the trigger label to start over.",
+      note`The PR was closed without merging; canceled. Add the trigger label to start over.`,
     ),
   ]);
 }
@@ -672,10 +679,10 @@ function onPrClosedUnmerged(task: TaskSnapshot, now: Date): TaskDecision {
 // People stopping the task, and errors only people can fix
 // ---------------------------------------------------------------------------------------------
 
-const CANCEL_NOTES: Record<CancelEvent["source"], string> = {
-  command: "Canceled by `/kanbot cancel`.",
-  "label-removed": "Canceled: the state label was removed.",
-  "issue-closed": "Canceled: the issue was closed.",
+const CANCEL_NOTES: Record<CancelEvent["source"], NoteMarkdown> = {
+  command: note`Canceled by ${code("/kanbot cancel")}.`,
+  "label-removed": note`Canceled: the state label was removed.`,
+  "issue-closed": note`Canceled: the issue was closed.`,
 };
 
 function onCancel(task: TaskSnapshot, event: CancelEvent, now: Date): TaskDecision {
@@ -708,7 +715,7 @@ function onNeedsHuman(task: TaskSnapshot, reason: string, now: Date): TaskDecisi
     null,
     now,
     cancelLiveJob(task, "the task needs a person"),
-    `Blocked: ${reason}`,
+    note`Blocked: ${reason}`,
   );
 }
 
@@ -725,7 +732,7 @@ function block(
   error: string | null,
   now: Date,
   before: TaskEffect[],
-  note: string,
+  note: NoteMarkdown,
 ): TaskTransition {
   const next: TaskSnapshot = {
     ...task,
@@ -738,7 +745,7 @@ function block(
 }
 
 /** The label, the board (unless canceled: the card stays) and the progress comment. */
-function mirror(state: TaskState, note: string): TaskEffect[] {
+function mirror(state: TaskState, note: NoteMarkdown): TaskEffect[] {
   const effects: TaskEffect[] = [{ type: "set-label", state }];
   if (state !== "canceled") effects.push({ type: "update-board", state });
   effects.push({ type: "update-progress-comment", note });

@@ -3,6 +3,7 @@
  * it (events), what it asks the edges to do (effects) and its answer (a decision). The machine
  * itself is in task-machine.ts; docs/lifecycle.md draws it.
  */
+import type { NoteMarkdown } from "./progress-comment.js";
 import type { BackoffPolicy } from "./backoff.js";
 import type { Budget, BudgetUsed, JobKind, TaskState } from "./types.js";
 
@@ -299,7 +300,7 @@ export interface UpdateBoardEffect {
  * timeline. */
 export interface UpdateProgressCommentEffect {
   type: "update-progress-comment";
-  note: string;
+  note: NoteMarkdown;
 }
 
 /** Open the task's PR from the branch at `headSha` (`Closes #N` in the body). */

@@ -4,6 +4,7 @@
  * blocked, the timeline notes and the progress comment's id. The newest entry of each wins.
  */
 import type { IssueRef } from "../domain/dependencies.js";
+import type { NoteMarkdown, TimelineEntry } from "../domain/progress-comment.js";
 import type { JsonValue } from "../store/index.js";
 import type { ServiceContext } from "./service-context.js";
 
@@ -66,6 +67,24 @@ export interface BlockedFacts {
   error: string | null;
 }
 
+/**
+ * A timeline note: plain text, escaped when shown (`{ note }`, as every older record), or
+ * markdown kanbot built with `note` (`format: "markdown"`, outside text escaped in it), shown as
+ * it is so its code spans render. Write markdown notes with {@link recordNote}.
+ */
+export type NoteFacts =
+  { note: string; format?: undefined } | { note: NoteMarkdown; format: "markdown" };
+
+/** Adds a markdown `note` to the task's timeline. */
+export async function recordNote(
+  ctx: Pick<ServiceContext, "store">,
+  taskId: number,
+  note: NoteMarkdown,
+  actor = "kanbot",
+): Promise<void> {
+  await recordFacts(ctx, taskId, AUDIT_NOTE, { note, format: "markdown" }, actor);
+}
+
 export async function recordFacts(
   ctx: Pick<ServiceContext, "store">,
   taskId: number,
@@ -76,7 +95,7 @@ export async function recordFacts(
     | BlockedFacts
     | PullRequestFacts
     | GateFacts
-    | { note: string }
+    | NoteFacts
     | { commentId: number },
   actor = "kanbot",
 ): Promise<void> {
@@ -136,17 +155,20 @@ export async function latestGate(
   return (await latest(ctx, taskId, AUDIT_GATE)) as GateFacts | undefined;
 }
 
-/** Timeline notes, oldest first. */
+/** Timeline notes, oldest first: kanbot's markdown, or plain text from older records. */
 export async function timeline(
   ctx: Pick<ServiceContext, "store">,
   taskId: number,
-): Promise<{ at: Date; text: string }[]> {
+): Promise<TimelineEntry[]> {
   const entries = await ctx.store.listAudit({ taskId, action: AUDIT_NOTE, limit: 50 });
   return entries
-    .map((entry) => ({
-      at: entry.at,
-      text: String((entry.detail as { note?: unknown } | undefined)?.note ?? ""),
-    }))
+    .map((entry): TimelineEntry => {
+      const detail = entry.detail as { note?: unknown; format?: unknown } | undefined;
+      const text = String(detail?.note ?? "");
+      return detail?.format === "markdown"
+        ? { at: entry.at, markdown: text as NoteMarkdown }
+        : { at: entry.at, text };
+    })
     .reverse();
 }
 

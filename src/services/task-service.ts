@@ -41,6 +41,7 @@ import {
   AUDIT_ROUTED,
   latestDependencies,
   recordFacts,
+  recordNote,
   type DependencyFacts,
 } from "./task-facts.js";
 import { snapshotOf } from "./task-snapshot.js";
@@ -312,7 +313,7 @@ async function applyEffect(
       await moveCard(ctx, request.board, request.config, request.issue, effect.state);
       return;
     case "update-progress-comment":
-      await recordFacts(ctx, task.id, AUDIT_NOTE, { note: effect.note }, request.actor);
+      await recordNote(ctx, task.id, effect.note, request.actor);
       await updateProgressComment(ctx, task, request.config, request.comments);
       return;
     case "open-pr":

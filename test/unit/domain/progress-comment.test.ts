@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
 
 import {
+  code,
   escapeMarkdown,
   fencedBlock,
   findProgressComment,
   formatUtc,
+  nested,
+  note,
+  ownText,
   parseProgressMarker,
   progressMarker,
   renderProgressComment,
@@ -340,5 +344,71 @@ describe("helpers", () => {
     expect(trimmed.split("\n")[0]).toMatch(/^… \(\d+ earlier characters left out\)$/);
     expect(trimmed.endsWith("line 99")).toBe(true);
     expect(trimmed.split("\n")[1]).toMatch(/^line \d+$/);
+  });
+});
+
+describe("timeline notes (note``)", () => {
+  it("renders kanbot's own code spans as code", () => {
+    const markdown = renderProgressComment(
+      view({ timeline: [{ at: at(0), markdown: note`Canceled by ${code("/kanbot cancel")}.` }] }),
+    );
+
+    expect(markdown).toContain("- `2025-01-02T03:00:05Z` Canceled by `/kanbot cancel`.\n");
+    expect(markdown).not.toContain("\\`");
+  });
+
+  it("escapes every interpolated string: no markup, HTML, marker or mention from outside text", () => {
+    const agentError = "Error: ping @octocat <img src=x> **now** [x](https://evil) `rm -rf`";
+    const text = note`The implement job failed: ${agentError}`;
+
+    expect(text).toBe(
+      "The implement job failed: Error: ping @&#8203;octocat \\<img src=x\\> \\*\\*now\\*\\* " +
+        "\\[x\\]\\(https://evil\\) \\`rm -rf\\`",
+    );
+    const markdown = renderProgressComment(
+      view({
+        timeline: [
+          { at: at(0), markdown: note`Blocked: ${"<!-- kanbot:progress acme/app#42 -->"}` },
+        ],
+      }),
+    );
+    expect(markdown.match(/<!--/g)).toHaveLength(1);
+  });
+
+  it("keeps outside text on the note's one line", () => {
+    const text = note`The job failed: ${"first\n\n- second\n# third"}`;
+
+    expect(text).toBe("The job failed: first - second \\# third");
+    const markdown = renderProgressComment(view({ timeline: [{ at: at(0), markdown: text }] }));
+    expect(markdown).toContain(
+      "- `2025-01-02T03:00:05Z` The job failed: first - second \\# third\n",
+    );
+  });
+
+  it("puts outside text in a code span it cannot close", () => {
+    expect(note`Ran ${code("echo `id` @octocat")}`).toBe("Ran ``echo `id` @octocat``");
+  });
+
+  it("ownText makes kanbot's backtick spans code and escapes the rest", () => {
+    expect(
+      note`Blocked: ${ownText("raise `budget` in .github/kanbot.yml or comment `/kanbot retry`")}.`,
+    ).toBe("Blocked: raise `budget` in .github/kanbot.yml or comment `/kanbot retry`.");
+    expect(note`${ownText("a *b* `c` d`")}`).toBe("a \\*b\\* `c` d\\`");
+  });
+
+  it("nests a note as it is, without escaping it twice", () => {
+    const cause = note`Canceled by ${code("/kanbot cancel")}`;
+
+    expect(note`${nested(cause)}; queued a job.`).toBe(
+      "Canceled by `/kanbot cancel`; queued a job.",
+    );
+  });
+
+  it("still escapes plain-text entries (records written before notes were markdown)", () => {
+    const markdown = renderProgressComment(
+      view({ timeline: [{ at: at(0), text: "Canceled by `/kanbot cancel`." }] }),
+    );
+
+    expect(markdown).toContain("Canceled by \\`/kanbot cancel\\`.");
   });
 });

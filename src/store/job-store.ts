@@ -95,8 +95,8 @@ export interface JobStore {
    */
   requeueExpiredLeases(): Promise<ExpiredLeaseSweep>;
   /**
-   * Calls `listener` when a job may have become claimable (enqueued or requeued), in this
-   * process and, on Postgres, in every replica. Returns the unsubscribe function.
+   * Calls `listener` when a job may have become claimable (enqueued or requeued), once per job,
+   * in this process and, on Postgres, in every replica. Returns the unsubscribe function.
    */
   onJobQueued(listener: () => void): () => void;
 

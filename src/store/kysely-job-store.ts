@@ -274,7 +274,7 @@ export class KyselyJobStore implements JobStore {
         action: "job.enqueued",
         detail: { kind: inserted.kind, attempt: inserted.attempt, agent: inserted.agent },
       });
-      await this.#notifyQueued(trx);
+      await this.#notifyQueued(trx, inserted.id);
       return inserted;
     });
     this.#queueEvents.emit("queued");
@@ -630,9 +630,10 @@ export class KyselyJobStore implements JobStore {
           detail: { kind: retry.kind, attempt: retry.attempt, retryOf: job.id },
         });
       }
-      if (sweep.requeued.length > 0) await this.#notifyQueued(trx);
+      for (const retry of sweep.requeued) await this.#notifyQueued(trx, retry.id);
     });
-    if (sweep.requeued.length > 0) this.#queueEvents.emit("queued");
+    // One wake-up per job: a waiting claim is woken per wake-up (src/api/queue-signal.ts).
+    for (const _retry of sweep.requeued) this.#queueEvents.emit("queued");
     return sweep;
   }
 
@@ -646,10 +647,14 @@ export class KyselyJobStore implements JobStore {
     };
   }
 
-  /** Postgres: NOTIFY is delivered when the transaction commits, to every replica. */
-  async #notifyQueued(trx: Transaction<StoreDatabase>): Promise<void> {
+  /**
+   * Postgres: NOTIFY is delivered when the transaction commits, to every replica. The payload
+   * names the job so that several in one transaction are not folded into one.
+   */
+  async #notifyQueued(trx: Transaction<StoreDatabase>, jobId: number): Promise<void> {
     if (this.#dialect !== "postgres") return;
-    await sql`select pg_notify(${JOB_QUEUED_CHANNEL}, ${this.#instanceId})`.execute(trx);
+    const payload = `${this.#instanceId}:${jobId}`;
+    await sql`select pg_notify(${JOB_QUEUED_CHANNEL}, ${payload})`.execute(trx);
   }
 
   #startListener(): void {
@@ -659,7 +664,8 @@ export class KyselyJobStore implements JobStore {
       try {
         const client = await connect();
         client.on("notification", (message) => {
-          if (message.channel === JOB_QUEUED_CHANNEL && message.payload !== this.#instanceId) {
+          const sender = message.payload?.split(":")[0];
+          if (message.channel === JOB_QUEUED_CHANNEL && sender !== this.#instanceId) {
             this.#queueEvents.emit("queued");
           }
         });

@@ -104,6 +104,25 @@ describe("runner API: waking waiting claims", () => {
     expect(claimed.map((job) => job?.id).sort()).toEqual([codex, claude, codex2, claude2].sort());
   });
 
+  it("wakes one waiter for each job a sweep requeues", async () => {
+    const holders = [await h.registerRunner(), await h.registerRunner()];
+    await h.queueJob();
+    await h.queueJob();
+    for (const holder of holders)
+      expect(await holder.client.claim({ waitSeconds: 0 })).toBeDefined();
+    const claims = await waitInLine([{}, {}, {}]);
+
+    h.clock.advance(61_000);
+    const sweep = await h.api.sweep();
+
+    expect(sweep.requeued).toHaveLength(2);
+    const claimed = await Promise.all(claims.slice(0, 2));
+    expect(claimed.map((answer) => answer?.job.id).sort()).toEqual(
+      sweep.requeued.map((job) => job.id).sort(),
+    );
+    expect(h.api.waitingClaims).toBe(1);
+  });
+
   it("removes a waiter whose claim timed out: the next job wakes one still waiting", async () => {
     const { client: early } = await h.registerRunner();
     const timingOut = early.claim({ waitSeconds: 1 });

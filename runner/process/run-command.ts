@@ -7,7 +7,8 @@
  *
  * Steps:
  * 1. spawn (detached: the child calls setsid and leads a new group)
- * 2. watch: limits, cancel, output, and a periodic record of descendants (proc.ts)
+ * 2. watch: limits, cancel, output, and a periodic record of descendants (one /proc scan per
+ *    tick shared by all running commands: scanner.ts)
  * 3. on a limit or cancel: terminate the tree (TERM, grace, KILL)
  * 4. on exit: sweep what is left of the tree, wait for the pipes to close, report
  */
@@ -20,11 +21,11 @@ import {
   descendantsOf,
   groupHasLiveMembers,
   isSameProcess,
-  listProcesses,
   processesWithEnv,
   readProcInfo,
   type ProcInfo,
 } from "./proc.js";
+import { sharedScanner, type ProcessScanner } from "./scanner.js";
 import { JOB_MARKER_VARIABLE } from "./env.js";
 
 export interface RunLimits {
@@ -56,8 +57,11 @@ export interface RunCommandOptions {
   /** Redacted log text in batches of whole lines, capped: for shipping to the app. */
   onLog?: (text: string, stream: OutputStream) => void;
   log?: Logger;
-  /** How often descendants are recorded while the command runs (default 250 ms). */
-  trackIntervalMs?: number;
+  /**
+   * Records descendants while the command runs, one scan per tick for all commands (default:
+   * the runner's shared scanner).
+   */
+  scanner?: ProcessScanner;
 }
 
 export interface RunResult {
@@ -130,7 +134,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
   });
   const pid = subprocess.pid;
   const jobMarker = options.env[JOB_MARKER_VARIABLE];
-  const tree = new TreeTracker(pid, jobMarker);
+  const tree = new TreeTracker(pid, jobMarker, options.scanner ?? sharedScanner);
 
   // 2. watch
   let reason: StopReason = "exit";
@@ -155,8 +159,9 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
   armSilence();
   const onAbort = (): void => stop("canceled");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const tracking = setInterval(() => void tree.record(), options.trackIntervalMs ?? 250);
-  void tree.record();
+  // Tracked until the final sweep is done, so descendants started during the grace period are
+  // recorded too.
+  const untrack = tree.track();
 
   for (const stream of ["stdout", "stderr"] as const) {
     subprocess[stream]?.on("data", (chunk: Buffer) => {
@@ -180,7 +185,6 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
     const exit = await Promise.race([exited.promise, finished.then(() => undefined)]);
     clearTimeout(wallClock);
     if (silence !== undefined) clearTimeout(silence);
-    clearInterval(tracking);
     if (stopping === undefined && pid !== undefined) {
       stopping = tree.terminate(graceMs, () => true);
     }
@@ -217,7 +221,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
   } finally {
     clearTimeout(wallClock);
     if (silence !== undefined) clearTimeout(silence);
-    clearInterval(tracking);
+    untrack();
     options.signal?.removeEventListener("abort", onAbort);
   }
 }
@@ -271,13 +275,25 @@ class TreeTracker {
   constructor(
     private readonly rootPid: number | undefined,
     private readonly jobMarker: string | undefined,
+    private readonly scanner: ProcessScanner,
   ) {}
 
-  /** Records the current descendants of the root. */
-  async record(): Promise<void> {
-    if (this.rootPid === undefined) return;
-    const processes = await listProcesses();
-    for (const info of descendantsOf(this.rootPid, processes)) this.known.set(info.pid, info);
+  /** Records descendants from every scan of the shared scanner; returns the untrack function. */
+  track(): () => void {
+    if (this.rootPid === undefined) return () => undefined;
+    return this.scanner.track((processes) => this.absorb(processes));
+  }
+
+  /** Records the root's descendants in `processes`; true when one was not known yet. */
+  private absorb(processes: readonly ProcInfo[]): boolean {
+    if (this.rootPid === undefined) return false;
+    let changed = false;
+    for (const info of descendantsOf(this.rootPid, processes)) {
+      const before = this.known.get(info.pid);
+      if (before === undefined || before.startTime !== info.startTime) changed = true;
+      this.known.set(info.pid, info);
+    }
+    return changed;
   }
 
   /**
@@ -287,7 +303,6 @@ class TreeTracker {
    */
   async terminate(graceMs: number, rootExited: () => boolean): Promise<void> {
     if (this.rootPid === undefined) return;
-    await this.record();
     const outside = await this.outsiders();
     signalGroup(this.rootPid, "SIGTERM");
     for (const info of outside) signalPid(info.pid, "SIGTERM");
@@ -303,12 +318,17 @@ class TreeTracker {
     await this.waitForEnd(KILL_WAIT_MS, () => true);
   }
 
-  /** Live members of the tree that are not in the root's process group. */
+  /**
+   * Live members of the tree that are not in the root's process group, from a fresh scan (never
+   * only the last periodic snapshot): descendants recorded now or earlier, plus every process
+   * carrying the job marker.
+   */
   private async outsiders(): Promise<ProcInfo[]> {
     const rootPid = this.rootPid as number;
+    const processes = await this.scanner.scanNow();
+    this.absorb(processes);
     const candidates = new Map(this.known);
     if (this.jobMarker !== undefined) {
-      const processes = await listProcesses();
       for (const info of await processesWithEnv(JOB_MARKER_VARIABLE, this.jobMarker, processes)) {
         if (info.pid !== process.pid) candidates.set(info.pid, info);
       }

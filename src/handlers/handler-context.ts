@@ -16,6 +16,8 @@ export interface HandlerContext extends ServiceContext {
    * Undefined outside the inbox worker.
    */
   deliveryAttempt?: { number: number; final: boolean };
+  /** When the inbox recorded the delivery. Undefined outside the inbox worker. */
+  deliveryReceivedAt?: Date;
 }
 
 /** A webhook event name with its action, as Probot names them (`issues.labeled`). */

@@ -2,13 +2,20 @@
  * `issues.labeled` with the trigger label (`agent:ready` by default): start the task, or re-run
  * a blocked or canceled one. A trigger for an active task is a no-op (the trigger label is
  * taken off again).
+ *
+ * The reads a start needs (the actor's permission, the issue, its dependencies and comments) are
+ * begun together with the config read, so they overlap (src/services/issue-reads.ts); the issue
+ * comes from the payload when it is fresh enough (./payload-issue.ts). Writes still wait for the
+ * permission check: a person below it gets the refusal reply and nothing else.
  */
 import { DEFAULT_TRIGGER_LABEL, sameLabel } from "../domain/labels.js";
 import { BoardLookup } from "../services/board-service.js";
+import { prefetchIssueReads, type PrefetchedReads } from "../services/issue-reads.js";
 import { loadRepoConfig, reportInvalidConfig } from "../services/repo-config-service.js";
 import { startTask } from "../services/task-service.js";
 import { authorize } from "./authorize.js";
-import { issueRefOf, type Handler } from "./handler-context.js";
+import { issueRefOf, type Handler, type HandlerContext } from "./handler-context.js";
+import { freshPayloadIssue } from "./payload-issue.js";
 import { replyIfRejected } from "./reply.js";
 
 export const onIssuesLabeled: Handler<"issues.labeled"> = async (ctx, payload) => {
@@ -20,34 +27,47 @@ export const onIssuesLabeled: Handler<"issues.labeled"> = async (ctx, payload) =
     return;
   }
   const ref = issueRefOf(payload.repository, payload.issue.number);
-  const loaded = await loadRepoConfig(ctx, ref);
-  const trigger = loaded.ok ? loaded.config.labels.trigger : DEFAULT_TRIGGER_LABEL;
-  if (!sameLabel(label, trigger)) {
-    ctx.log.debug({ issue: ref, label }, "not the trigger label; nothing to do");
-    return;
-  }
-
-  // 2. Who may, and a usable config.
   const actor = payload.sender.login;
-  const minimum = loaded.ok ? loaded.config.minimumPermission : "write";
-  if (!(await authorize(ctx, ref, actor, minimum, "start"))) return;
-  if (!loaded.ok) {
-    await reportInvalidConfig(ctx, ref, loaded.errors);
-    return;
-  }
-  const issue = await ctx.github.getIssue(ref);
-  if (issue === undefined || issue.state === "closed") {
-    ctx.log.info({ issue: ref }, "issue gone or closed; trigger ignored");
-    return;
-  }
+  const fresh = freshPayloadIssue(ctx, ref, payload.issue);
+  const begin = (): PrefetchedReads =>
+    prefetchIssueReads(ctx.github, ref, { actor, issue: fresh === undefined });
+  // The default trigger label is the usual case: its reads start with the config's. Any other
+  // label waits for the config to say whether it is the trigger, so that the labels kanbot does
+  // not act on cost one read, as before.
+  let reads = sameLabel(label, DEFAULT_TRIGGER_LABEL) ? begin() : undefined;
+  try {
+    const loaded = await loadRepoConfig(ctx, ref);
+    const trigger = loaded.ok ? loaded.config.labels.trigger : DEFAULT_TRIGGER_LABEL;
+    if (!sameLabel(label, trigger)) {
+      ctx.log.debug({ issue: ref, label }, "not the trigger label; nothing to do");
+      return;
+    }
+    reads ??= begin();
+    const read: HandlerContext = { ...ctx, github: reads.port };
 
-  // 3. Plan and apply.
-  const outcome = await startTask(ctx, {
-    issue,
-    config: loaded.config,
-    actor,
-    source: "label",
-    board: new BoardLookup(),
-  });
-  await replyIfRejected(ctx, ref, actor, outcome);
+    // 2. Who may, and a usable config.
+    const minimum = loaded.ok ? loaded.config.minimumPermission : "write";
+    if (!(await authorize(read, ref, actor, minimum, "start"))) return;
+    if (!loaded.ok) {
+      await reportInvalidConfig(read, ref, loaded.errors);
+      return;
+    }
+    const issue = fresh ?? (await read.github.getIssue(ref));
+    if (issue === undefined || issue.state === "closed") {
+      ctx.log.info({ issue: ref }, "issue gone or closed; trigger ignored");
+      return;
+    }
+
+    // 3. Plan and apply.
+    const outcome = await startTask(read, {
+      issue,
+      config: loaded.config,
+      actor,
+      source: "label",
+      board: new BoardLookup(),
+    });
+    await replyIfRejected(read, ref, actor, outcome);
+  } finally {
+    await reads?.settle();
+  }
 };

@@ -88,6 +88,7 @@ export function createDeliveryProcessor(
         // The store gives up once `attempts` reaches the cap (src/store/webhook-inbox.ts).
         final: delivery.attempts + 1 >= maxAttempts,
       },
+      deliveryReceivedAt: delivery.receivedAt,
     };
     await handler(ctx, delivery.payload);
   };

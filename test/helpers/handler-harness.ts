@@ -19,6 +19,7 @@ import kanbotApp from "../../src/index.js";
 import type { KanbotRuntime } from "../../src/inbox/kanbot-runtime.js";
 import { openStore, type JobStore } from "../../src/store/index.js";
 import type { GitHubMock } from "./github-mock.js";
+import { fakeIssue } from "./github-fixtures.js";
 import { issueNodeId, type GitHubPortMocks } from "./github-port-mocks.js";
 import { webhookExample } from "./github-webhooks.js";
 import { createTestProbot, type TestProbot, type WebhookPayload } from "./probot.js";
@@ -136,20 +137,51 @@ export function appIdentity(gh: GitHubMock, slug = TEST_APP_SLUG): void {
   });
 }
 
-/** `issues.labeled` from GitHub's example, for `number` with `label`, sent by `sender`. */
+/** The issue fields of a trigger's issue, as {@link triggerMocks} and {@link labeledPayload} give them. */
+export interface TriggerIssueFields {
+  labels?: string[];
+  title?: string;
+  body?: string;
+}
+
+const TRIGGER_ISSUE_DEFAULTS = {
+  labels: ["agent:ready"],
+  title: "Add a widget",
+  body: "Please add a widget.",
+} as const;
+
+/**
+ * `issues.labeled` from GitHub's example, for `number` with `label`, sent by `sender`. Its
+ * `issue` is the one {@link triggerMocks} describes (the same fields a `GET` would answer), which
+ * the handler uses instead of reading the issue again.
+ */
 export function labeledPayload(
-  options: { number?: number; label?: string; sender?: string; senderType?: string } = {},
+  options: {
+    number?: number;
+    label?: string;
+    sender?: string;
+    senderType?: string;
+  } & TriggerIssueFields = {},
 ): WebhookPayload<"issues"> {
-  const payload = webhookExample("issues", "labeled") as WebhookPayload<"issues"> & {
+  const payload = webhookExample("issues", "labeled") as unknown as {
     label: { name: string };
-    issue: { number: number };
+    issue: Record<string, unknown>;
     sender: { login: string; type: string };
   };
+  const number = options.number ?? 1;
   payload.label.name = options.label ?? "agent:ready";
-  payload.issue.number = options.number ?? 1;
+  payload.issue = {
+    ...payload.issue,
+    ...fakeIssue(REPO, {
+      number,
+      labels: options.labels ?? [...TRIGGER_ISSUE_DEFAULTS.labels],
+      title: options.title ?? TRIGGER_ISSUE_DEFAULTS.title,
+      body: options.body ?? TRIGGER_ISSUE_DEFAULTS.body,
+    }),
+  };
   payload.sender.login = options.sender ?? "alice";
   payload.sender.type = options.senderType ?? "User";
-  return payload;
+  return payload as unknown as WebhookPayload<"issues">;
 }
 
 /** An `issue_comment.created` from GitHub's example with `body`, by `author`, on issue `number`. */
@@ -170,14 +202,11 @@ export function commentPayload(
   return payload;
 }
 
-export interface TriggerMocks {
+export interface TriggerMocks extends TriggerIssueFields {
   number?: number;
   /** `.github/kanbot.yml`; null: none. */
   config?: string | null;
   sender?: string;
-  labels?: string[];
-  title?: string;
-  body?: string;
   /** The state the task ends in (its label is created and added). */
   state?: TaskState;
   blockedBy?: { ref: IssueRef; state: "open" | "closed" }[];
@@ -190,18 +219,37 @@ export interface TriggerMocks {
   /** Skip `GET /app` (asked earlier in the test). */
   identityKnown?: boolean;
   commentId?: number;
+  /**
+   * The handler reads the issue (`GET …/issues/{number}`): a command or a card move, whose
+   * payload kanbot does not take the issue from. Default false (a label trigger).
+   */
+  issueRead?: boolean;
 }
 
 /**
- * The calls one accepted trigger of issue `number` makes, in the order the handler makes them:
- * config, permission, the issue, dependencies, comments, the state label (created), the trigger
- * label removed, the state label added, the progress comment created.
+ * The reads a trigger label of issue `number` begins together with the config read, before the
+ * permission check decides: dependencies and comments (not the issue, which the payload holds).
+ * A refused or invalid-config trigger makes them too, and uses none.
+ */
+export function labelTriggerReads(ghp: GitHubPortMocks, number = 1): void {
+  const ref = issueRef(number);
+  ghp.blockedBy(ref, []);
+  ghp.subIssues(ref, []);
+  ghp.comments(ref, []);
+}
+
+/**
+ * The calls one accepted label trigger of issue `number` makes: config, permission,
+ * dependencies and comments (read together), the state label (created), the trigger label
+ * removed, the state label added, the progress comment created. The issue is not read: the
+ * handler takes it from the payload, which this returns (send it, or a {@link labeledPayload}
+ * with the same fields).
  */
 export function triggerMocks(
   gh: GitHubMock,
   ghp: GitHubPortMocks,
   options: TriggerMocks = {},
-): void {
+): WebhookPayload<"issues"> {
   const number = options.number ?? 1;
   const ref = issueRef(number);
   const state = options.state ?? "queued";
@@ -210,12 +258,14 @@ export function triggerMocks(
   if (options.tokenCached !== true) ghp.installationToken();
   ghp.file(REPO, ".github/kanbot.yml", options.config ?? null);
   ghp.permission(REPO, options.sender ?? "alice", "write");
-  const labels = options.labels ?? ["agent:ready"];
-  ghp.issue(ref, {
-    labels,
-    title: options.title ?? "Add a widget",
-    body: options.body ?? "Please add a widget.",
-  });
+  const labels = options.labels ?? [...TRIGGER_ISSUE_DEFAULTS.labels];
+  if (options.issueRead === true) {
+    ghp.issue(ref, {
+      labels,
+      title: options.title ?? TRIGGER_ISSUE_DEFAULTS.title,
+      body: options.body ?? TRIGGER_ISSUE_DEFAULTS.body,
+    });
+  }
   ghp.blockedBy(ref, options.blockedBy ?? []);
   ghp.subIssues(ref, []);
   ghp.comments(ref, []);
@@ -228,6 +278,13 @@ export function triggerMocks(
   ghp.createComment(ref, {
     body: /^<!-- kanbot:progress /,
     id: options.commentId ?? 1000 + number,
+  });
+  return labeledPayload({
+    number,
+    ...(options.sender === undefined ? {} : { sender: options.sender }),
+    labels,
+    title: options.title ?? TRIGGER_ISSUE_DEFAULTS.title,
+    body: options.body ?? TRIGGER_ISSUE_DEFAULTS.body,
   });
 }
 

@@ -62,10 +62,9 @@ describe("cancel, status and re-run", () => {
     await h.receive("issue_comment", commentPayload("/kanbot status"));
     await h.drain();
 
-    // The trigger label again: a re-run with a fresh budget.
+    // The trigger label again: a re-run with a fresh budget (the issue is the payload's).
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.permission(REPO, "alice", "write");
-    ghp.issue(ref, { labels: ["agent:ready"] });
     ghp.blockedBy(ref, []);
     ghp.subIssues(ref, []);
     ghp.comments(ref, [{ id: 77, body: "<!-- kanbot:progress Codertocat/Hello-World#1 -->\n..." }]);

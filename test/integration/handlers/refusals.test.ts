@@ -7,6 +7,7 @@ import {
   createHarness,
   issueRef,
   labeledPayload,
+  labelTriggerReads,
   REPO,
   triggerMocks,
   type Harness,
@@ -44,6 +45,8 @@ const REFUSALS: Refusal[] = [
     says: /may start a kanbot task/,
     async send(h, ghp) {
       ghp.file(REPO, ".github/kanbot.yml", null);
+      // Read together with the permission; a refusal uses none of them and writes nothing else.
+      labelTriggerReads(ghp);
       await h.receive("issues", labeledPayload({ sender: "mallory" }));
     },
   },

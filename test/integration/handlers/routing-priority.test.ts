@@ -11,7 +11,6 @@ import {
   cleanupHarnessFolders,
   createHarness,
   issueRef,
-  labeledPayload,
   REPO,
   triggerMocks,
   type Harness,
@@ -40,9 +39,14 @@ describe("routing order: use:<name> label > [name] title prefix > keyword rules 
     { labels: ["agent:ready"], title: "Add a widget", agent: "claude" },
   ])("labels $labels, title $title -> $agent", async ({ labels, title, agent }) => {
     const h = await createHarness(gh);
-    triggerMocks(gh, ghp, { config: RULES, labels, title, body: "Nothing about it here." });
+    const payload = triggerMocks(gh, ghp, {
+      config: RULES,
+      labels,
+      title,
+      body: "Nothing about it here.",
+    });
 
-    await h.receive("issues", labeledPayload());
+    await h.receive("issues", payload);
     await h.drain();
 
     const task = await h.store.findTask("Codertocat/Hello-World", 1);
@@ -67,14 +71,14 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
     ];
     for (const [i, issue] of issues.entries()) {
       const first = i === 0;
-      triggerMocks(gh, ghp, {
+      const payload = triggerMocks(gh, ghp, {
         number: issue.number,
         labels: issue.labels,
         tokenCached: !first,
         identityKnown: !first,
         labelsEnsured: !first,
       });
-      await h.receive("issues", labeledPayload({ number: issue.number }));
+      await h.receive("issues", payload);
       await h.drain();
     }
     const grant = await h.store.createRegistrationToken(60_000);
@@ -125,7 +129,7 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
       fields: { Status: [...DEFAULT_STATUS_OPTIONS], Priority: ["Urgent", "High", "Low"] },
     });
     // #1: no priority label; its card says Urgent (P0) and sits in Backlog, so it moves to Ready.
-    triggerMocks(gh, ghp, { number: 1, config: "board:\n  project: 7\n" });
+    const first = triggerMocks(gh, ghp, { number: 1, config: "board:\n  project: 7\n" });
     ghp.project(board);
     ghp.projectItem(board, issueNodeId(issueRef(1)), {
       id: "PVTI_1",
@@ -133,7 +137,7 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
     });
     ghp.setStatus(board, "PVTI_1", "Ready");
     // #2: priority:P3 on the issue wins over the card's Urgent; its card is in Ready already.
-    triggerMocks(gh, ghp, {
+    const second = triggerMocks(gh, ghp, {
       number: 2,
       config: "board:\n  project: 7\n",
       labels: ["agent:ready", "priority:P3"],
@@ -147,9 +151,9 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
       values: { Status: "Ready", Priority: "Urgent" },
     });
 
-    await h.receive("issues", labeledPayload({ number: 2 }));
+    await h.receive("issues", second);
     await h.drain();
-    await h.receive("issues", labeledPayload({ number: 1 }));
+    await h.receive("issues", first);
     await h.drain();
 
     expect((await h.store.listTasks()).map((task) => [task.issueNumber, task.priority])).toEqual([

@@ -4,7 +4,6 @@ import { portMocks } from "../../helpers/github-port-mocks.js";
 import {
   cleanupHarnessFolders,
   createHarness,
-  labeledPayload,
   triggerMocks,
 } from "../../helpers/handler-harness.js";
 
@@ -16,12 +15,12 @@ describe("required runner labels: the config's agents.runsOn plus runs-on:<label
 
   it("stores the labels on the job, and only a runner carrying all of them can claim it", async () => {
     const h = await createHarness(gh);
-    triggerMocks(gh, ghp, {
+    const payload = triggerMocks(gh, ghp, {
       config: "agents:\n  runsOn: [gpu]\n",
       labels: ["agent:ready", "runs-on:os:mac"],
     });
 
-    await h.receive("issues", labeledPayload());
+    await h.receive("issues", payload);
     await h.drain();
 
     const task = await h.store.findTask("Codertocat/Hello-World", 1);

@@ -9,6 +9,7 @@ import {
   createHarness,
   issueRef,
   labeledPayload,
+  labelTriggerReads,
   REPO,
   triggerMocks,
 } from "../../helpers/handler-harness.js";
@@ -46,15 +47,16 @@ describe("triggers", () => {
   it("the same delivery twice and a second trigger label make one task and one job", async () => {
     const h = await createHarness(gh);
     triggerMocks(gh, ghp);
-    // The second label event: config, permission and the issue, which already shows the state.
+    // The second label event: config, permission and the reads begun with them; its payload's
+    // issue already shows the state.
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.permission(REPO, "alice", "write");
-    ghp.issue(issueRef(1), { labels: ["agent:queued"] });
+    labelTriggerReads(ghp);
 
     const payload = labeledPayload();
     await h.receive("issues", payload, "delivery-a");
     await h.receive("issues", payload, "delivery-a");
-    await h.receive("issues", labeledPayload(), "delivery-b");
+    await h.receive("issues", labeledPayload({ labels: ["agent:queued"] }), "delivery-b");
     await h.drain();
 
     expect(await h.store.listDeliveries()).toHaveLength(2);
@@ -82,6 +84,7 @@ describe("triggers", () => {
     ghp.installationToken();
     ghp.file(REPO, ".github/kanbot.yml", "minimumPermission: maintain\n");
     ghp.permission(REPO, "mallory", "write");
+    labelTriggerReads(ghp);
     ghp.createComment(issueRef(1), {
       body: /^@mallory kanbot did nothing: only people with at least `maintain` permission .* you have `write` permission/,
     });
@@ -99,6 +102,7 @@ describe("triggers", () => {
     ghp.installationToken();
     ghp.file(REPO, ".github/kanbot.yml", "budget:\n  atempts: 3\n");
     ghp.permission(REPO, "alice", "write");
+    labelTriggerReads(ghp);
     ghp.createComment(issueRef(1), {
       body: /kanbot cannot use `\.github\/kanbot\.yml`[\s\S]*budget\.atempts: unknown field/,
     });
@@ -125,7 +129,7 @@ describe("triggers", () => {
 
   it("/kanbot run <agent> starts the task with that agent", async () => {
     const h = await createHarness(gh);
-    triggerMocks(gh, ghp, { labels: [] });
+    triggerMocks(gh, ghp, { labels: [], issueRead: true });
 
     await h.receive("issue_comment", commentPayload("/kanbot run codex"));
     await h.drain();

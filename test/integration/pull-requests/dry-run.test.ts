@@ -44,11 +44,11 @@ describe("dry run (KANBOT_DRY_RUN) for pull requests", () => {
     ghp.installationToken();
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.permission(REPO, "alice", "write");
-    issue(["agent:ready"]);
     ghp.blockedBy(issueRef(1), []);
     ghp.subIssues(issueRef(1), []);
     ghp.comments(issueRef(1), []);
-    await h.receive("issues", labeledPayload());
+    // The issue is the payload's (fresh): not read again.
+    await h.receive("issues", labeledPayload({ body: ISSUE_BODY }));
     await h.drain();
     expect((await taskOf(h)).state).toBe("queued");
 

@@ -55,8 +55,10 @@ export class WebhookInbox {
     const excludeKeys = [...(options.excludeKeys ?? [])];
     const now = this.#ctx.now();
     const holdUntil = now + (options.holdMs ?? 60_000);
-    const rows = await this.#ctx.db.transaction().execute((trx) => {
-      const due = trx
+    const rows = await this.#ctx.db.transaction().execute(async (trx) => {
+      // The ids are read first: Postgres may run an `IN (… LIMIT n FOR UPDATE SKIP LOCKED)`
+      // subquery more than once and hand out more than `limit`.
+      const due = await trx
         .selectFrom("deliveries as d")
         .select("d.id")
         .where("d.status", "=", "pending")
@@ -76,11 +78,17 @@ export class WebhookInbox {
         )
         .orderBy("d.id")
         .limit(options.limit)
-        .$if(this.#ctx.dialect === "postgres", (qb) => qb.forUpdate().skipLocked());
+        .$if(this.#ctx.dialect === "postgres", (qb) => qb.forUpdate().skipLocked())
+        .execute();
+      if (due.length === 0) return [];
       return trx
         .updateTable("deliveries")
         .set({ locked_until: holdUntil })
-        .where("id", "in", due)
+        .where(
+          "id",
+          "in",
+          due.map((row) => row.id),
+        )
         .where("status", "=", "pending")
         .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<=", now)]))
         .returningAll()

@@ -27,7 +27,6 @@ import {
 import {
   REPO,
   issueRef,
-  labeledPayload,
   triggerMocks,
   type Harness,
   type TriggerMocks,
@@ -89,8 +88,7 @@ export async function queueTask(
   ghp: GitHubPortMocks,
   options: TriggerMocks = {},
 ): Promise<void> {
-  triggerMocks(gh, ghp, { body: ISSUE_BODY, ...options });
-  await h.receive("issues", labeledPayload());
+  await h.receive("issues", triggerMocks(gh, ghp, { body: ISSUE_BODY, ...options }));
   await h.drain();
 }
 

@@ -1,9 +1,13 @@
 /**
- * The inbox worker (DESIGN section 8): works the deliveries the webhook handler recorded. The
- * store hands out due deliveries, at most one per ordering key (so events about one issue run in
- * order) and holds each while it is processed; the worker processes a batch concurrently, marks
- * each done, or failed (the store schedules the retry with exponential backoff and gives up
- * after its attempt cap). Started by the composition root, stopped on shutdown.
+ * The inbox worker (DESIGN section 8): works the deliveries the webhook handler recorded. It is a
+ * pool of `concurrency` slots: whenever a slot is free it asks the store for due deliveries, and a
+ * delivery that finishes frees its slot at once, so one slow delivery never holds back the others.
+ * The store hands out at most one delivery per ordering key, never one with an older pending
+ * delivery of its key ahead of it (in flight or waiting for its retry), and never one of a key the
+ * worker is still working (`excludeKeys`), so events about one issue run one at a time and in
+ * order. Each delivery is marked done, or failed (the store schedules the retry with exponential
+ * backoff and gives up after its attempt cap). Started by the composition root, stopped on
+ * shutdown.
  */
 import type { Logger } from "pino";
 import type { Delivery, JobStore } from "../store/index.js";
@@ -40,14 +44,28 @@ export interface InboxWorker {
 }
 
 export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
-  const concurrency = options.concurrency ?? 4;
+  const concurrency = Math.max(1, options.concurrency ?? 4);
   const pollMs = options.pollMs ?? 1000;
   const holdMs = options.holdMs ?? 5 * 60_000;
   const { store, log } = options;
   let running = false;
   let loop: Promise<void> | undefined;
+  /** The deliveries in flight by id; each promise settles (never rejects) once it is marked. */
+  const inFlight = new Map<string, Promise<void>>();
+  /** The ordering keys of the deliveries in flight. */
+  const busyKeys = new Set<string>();
+  /** The last fill: the next one starts after it. */
+  let fills: Promise<unknown> = Promise.resolve();
+  /** Deliveries marked (done or failed) since the worker was created. */
+  let handledCount = 0;
+  /** Something happened (a wake, a freed slot, stop) since the loop last looked for work. */
+  let signalled = false;
   let wakeUp: (() => void) | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  function signal(): void {
+    signalled = true;
+    wakeUp?.();
+  }
 
   async function handle(delivery: Delivery): Promise<void> {
     const facts = {
@@ -70,37 +88,90 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     }
   }
 
-  async function round(): Promise<number> {
-    const due = await store.nextDeliveries({ limit: concurrency, holdMs });
-    await Promise.all(due.map((delivery) => handle(delivery)));
-    return due.length;
+  function launch(delivery: Delivery): void {
+    busyKeys.add(delivery.orderingKey);
+    const settled = handle(delivery)
+      .catch((error: unknown) => {
+        // The store could not record the outcome: the delivery's hold runs out and it is
+        // handed out again.
+        log.error(
+          { err: error, deliveryId: delivery.deliveryId },
+          "inbox worker could not record a delivery's outcome",
+        );
+      })
+      .finally(() => {
+        inFlight.delete(delivery.deliveryId);
+        busyKeys.delete(delivery.orderingKey);
+        handledCount++;
+        signal();
+      });
+    inFlight.set(delivery.deliveryId, settled);
+  }
+
+  /** Fills the free slots with due deliveries; returns how many it started. */
+  async function fillNow(): Promise<number> {
+    const free = concurrency - inFlight.size;
+    if (free <= 0) return 0;
+    const due = await store.nextDeliveries({ limit: free, holdMs, excludeKeys: [...busyKeys] });
+    let started = 0;
+    for (const delivery of due) {
+      // The store skips busy keys (and keys only free up during the read): never run a
+      // delivery beside (or before) one of its key in flight.
+      if (busyKeys.has(delivery.orderingKey)) {
+        log.warn(
+          { deliveryId: delivery.deliveryId, orderingKey: delivery.orderingKey },
+          "delivery handed out while its ordering key is busy; skipped",
+        );
+        continue;
+      }
+      launch(delivery);
+      started++;
+    }
+    return started;
+  }
+
+  /** `fillNow`, one at a time (the loop and `drain`), so the slots are never over-filled. */
+  function fill(): Promise<number> {
+    const result = fills.then(fillNow);
+    fills = result.catch(() => undefined);
+    return result;
   }
 
   async function drain(): Promise<number> {
-    let total = 0;
-    for (let handled = await round(); handled > 0; handled = await round()) total += handled;
-    return total;
+    const before = handledCount;
+    for (;;) {
+      const started = await fill();
+      if (started === 0 && inFlight.size === 0) break;
+      if (inFlight.size > 0) await Promise.race(inFlight.values());
+    }
+    return handledCount - before;
   }
 
+  /** Waits for a signal, or `pollMs` (retries that came due); at once if one came meanwhile. */
   function sleep(): Promise<void> {
+    if (signalled) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      wakeUp = resolve;
-      timer = setTimeout(resolve, pollMs);
-    }).then(() => {
-      if (timer !== undefined) clearTimeout(timer);
-      wakeUp = undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, pollMs);
+      wakeUp = done;
     });
   }
 
   async function run(): Promise<void> {
     while (running) {
+      signalled = false;
       try {
-        if ((await round()) > 0) continue;
+        await fill();
       } catch (error) {
         log.error({ err: error }, "inbox worker could not read the inbox; trying again");
       }
       if (running) await sleep();
     }
+    await Promise.all(inFlight.values());
   }
 
   return {
@@ -112,13 +183,14 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     },
     async stop() {
       running = false;
-      wakeUp?.();
+      signal();
       await loop;
       loop = undefined;
+      await Promise.all(inFlight.values());
       log.info("inbox worker stopped");
     },
     wake() {
-      wakeUp?.();
+      signal();
     },
     drain,
     get running() {

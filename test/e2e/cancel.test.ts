@@ -3,14 +3,14 @@
  * learns it from its next heartbeat and kills the agent's process tree, and the issue shows the
  * task canceled (state labels gone, the progress comment saying who stopped it and how).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { REPO, startE2E, type E2E } from "./harness.js";
+import { REPO } from "./harness.js";
 import {
   agentLabels,
   agentPids,
-  killAgents,
   progressComment,
+  useE2E,
   waitForIssue,
   waitForState,
 } from "./steps.js";
@@ -18,21 +18,11 @@ import {
 const TITLE = "Rewrite the parser";
 
 describe("end to end: /kanbot cancel while the agent runs", () => {
-  let e2e: E2E | undefined;
-
-  beforeAll(async () => {
-    // A short lease: the runner heartbeats every third of it, and a heartbeat carries the cancel.
-    e2e = await startE2E({ leaseSeconds: 9 });
-  });
-
-  afterAll(async () => {
-    if (e2e === undefined) return;
-    await e2e.stop();
-    await killAgents(e2e);
-  });
+  // A short lease: the runner heartbeats every third of it, and a heartbeat carries the cancel.
+  const harness = useE2E({ leaseSeconds: 9 });
 
   it("kills the agent and shows the task canceled on the issue", async () => {
-    if (e2e === undefined) throw new Error("the harness did not start");
+    const e2e = harness();
     e2e.script(TITLE, [{ say: "thinking about the parser…", hang: true }]);
     const issue = await e2e.fileIssue(TITLE, "Rewrite src/parser.js.");
     await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
@@ -40,7 +30,7 @@ describe("end to end: /kanbot cancel while the agent runs", () => {
     await waitForState(e2e, issue, "agent:working", "In progress");
     await e2e.waitFor(
       "the fake agent to be running",
-      async () => e2e !== undefined && (await agentPids(e2e)).length === 1,
+      async () => (await agentPids(e2e)).length === 1,
     );
     const [agent] = await agentPids(e2e);
     // The progress comment names the runner as it registered.
@@ -50,16 +40,15 @@ describe("end to end: /kanbot cancel while the agent runs", () => {
     await e2e.waitFor(
       "the task to be canceled on the issue (no state label, progress comment)",
       () =>
-        e2e !== undefined &&
         agentLabels(e2e, issue).length === 0 &&
         progressComment(e2e, issue).includes("### kanbot: Canceled"),
     );
     await e2e.waitFor(
       `the agent (pid ${agent}) to be killed`,
-      async () => e2e !== undefined && (await agentPids(e2e)).length === 0,
+      async () => (await agentPids(e2e)).length === 0,
     );
     await e2e.waitFor("the runner to report the job canceled", () =>
-      /job reported \(jobId=1 status=canceled\)/.test(e2e?.logs(200) ?? ""),
+      /job reported \(jobId=1 status=canceled\)/.test(e2e.logs(200)),
     );
 
     const comment = progressComment(e2e, issue);
@@ -74,24 +63,21 @@ describe("end to end: /kanbot cancel while the agent runs", () => {
   });
 
   it("cancels the same way when a person removes the state label", async () => {
-    if (e2e === undefined) throw new Error("the harness did not start");
+    const e2e = harness();
     e2e.script("Port the lexer", [{ say: "porting…", hang: true }]);
     const issue = await e2e.fileIssue("Port the lexer", "Port src/lexer.js.");
     await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
     await waitForState(e2e, issue, "agent:working", "In progress");
     await e2e.waitFor(
       "the fake agent to be running",
-      async () => e2e !== undefined && (await agentPids(e2e)).length === 1,
+      async () => (await agentPids(e2e)).length === 1,
     );
 
     await e2e.maintainer.unlabelIssue(REPO, issue, "agent:working");
     await waitForIssue(e2e, issue, "the task to be canceled on the issue", () =>
-      progressComment(e2e as E2E, issue).includes("### kanbot: Canceled"),
+      progressComment(e2e, issue).includes("### kanbot: Canceled"),
     );
-    await e2e.waitFor(
-      "the agent to be killed",
-      async () => e2e !== undefined && (await agentPids(e2e)).length === 0,
-    );
+    await e2e.waitFor("the agent to be killed", async () => (await agentPids(e2e)).length === 0);
     expect(progressComment(e2e, issue)).toContain("Canceled: the state label was removed.");
     expect(agentLabels(e2e, issue)).toEqual([]);
     expect(e2e.pullFor(issue)).toBeUndefined();

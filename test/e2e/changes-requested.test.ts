@@ -3,56 +3,35 @@
  * a revise job carries the review to the agent, which pushes to the same branch; the PR (same
  * number, still ready) gets a new head, its checks run again and review is requested again.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { MAINTAINER, REPO, startE2E, type E2E } from "./harness.js";
+import { MAINTAINER, REPO } from "./harness.js";
 import {
   agentLabels,
-  checkRunText,
   checkRuns,
-  killAgents,
+  checkRunText,
+  nodeTest,
   progressComment,
+  useE2E,
   waitForState,
 } from "./steps.js";
 
 const TITLE = "Add square";
 
-const test = (name: string, assertion: string): string =>
-  [
-    'import assert from "node:assert/strict";',
-    'import { test } from "node:test";',
-    `import { ${name} } from "../src/square.js";`,
-    "",
-    `test("${name}", () => {`,
-    `  ${assertion}`,
-    "});",
-    "",
-  ].join("\n");
-
 // The line comment the maintainer leaves; the revise job is recognised by it in its prompt.
 const REQUEST = "Please also add cube(a) next to square";
 
 describe("end to end: changes requested", () => {
-  let e2e: E2E | undefined;
-
-  beforeAll(async () => {
-    e2e = await startE2E();
-  });
-
-  afterAll(async () => {
-    if (e2e === undefined) return;
-    await e2e.stop();
-    await killAgents(e2e);
-  });
+  const harness = useE2E();
 
   it("revises the PR on the same branch and asks for review again", async () => {
-    if (e2e === undefined) throw new Error("the harness did not start");
+    const e2e = harness();
     e2e.script(REQUEST, [
       {
         files: {
           "src/square.js":
             "export function square(a) {\n  return a * a;\n}\n\nexport function cube(a) {\n  return a * a * a;\n}\n",
-          "test/cube.test.js": test("cube", "assert.equal(cube(3), 27);"),
+          "test/cube.test.js": nodeTest("cube", "square.js", "assert.equal(cube(3), 27);"),
         },
         say: "Added cube() as the review asked.",
       },
@@ -61,7 +40,7 @@ describe("end to end: changes requested", () => {
       {
         files: {
           "src/square.js": "export function square(a) {\n  return a * a;\n}\n",
-          "test/square.test.js": test("square", "assert.equal(square(3), 9);"),
+          "test/square.test.js": nodeTest("square", "square.js", "assert.equal(square(3), 9);"),
         },
         say: "Added square().",
       },
@@ -79,7 +58,7 @@ describe("end to end: changes requested", () => {
       { path: "src/square.js", line: 2, body: REQUEST },
     ]);
     await e2e.waitFor("the revise job to push a new head", () => {
-      const pull = e2e?.pullFor(issue);
+      const pull = e2e.pullFor(issue);
       return pull !== undefined && pull.headSha !== firstHead;
     });
     await waitForState(e2e, issue, "agent:review", "In review");

@@ -3,61 +3,32 @@
  * gate sees the simulated CI fail and queues a fix-checks job whose prompt carries the failing
  * check's output, and the agent's second push makes the PR green.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { REPO, startE2E, type E2E } from "./harness.js";
+import { REPO } from "./harness.js";
 import {
   agentLabels,
-  checkRunText,
   checkRuns,
-  killAgents,
+  checkRunText,
+  mathWith,
+  nodeTest,
   progressComment,
+  useE2E,
   waitForState,
 } from "./steps.js";
 
 const TITLE = "Add multiply";
 
-const TEST = [
-  'import assert from "node:assert/strict";',
-  'import { test } from "node:test";',
-  'import { multiply } from "../src/math.js";',
-  "",
-  'test("multiply", () => {',
-  "  assert.equal(multiply(4, 5), 20);",
-  "});",
-  "",
-].join("\n");
-
-const mathWith = (body: string): string =>
-  [
-    "export function add(a, b) {",
-    "  return a + b;",
-    "}",
-    "",
-    "export function multiply(a, b) {",
-    `  ${body}`,
-    "}",
-    "",
-  ].join("\n");
+const TEST = nodeTest("multiply", "math.js", "assert.equal(multiply(4, 5), 20);");
 
 // What node --test prints for the broken multiply: only the failing check's output has it.
 const FAILURE = "9 !== 20";
 
 describe("end to end: failing checks", () => {
-  let e2e: E2E | undefined;
-
-  beforeAll(async () => {
-    e2e = await startE2E();
-  });
-
-  afterAll(async () => {
-    if (e2e === undefined) return;
-    await e2e.stop();
-    await killAgents(e2e);
-  });
+  const harness = useE2E();
 
   it("sends the failing check to a fix-checks job and reaches review once CI is green", async () => {
-    if (e2e === undefined) throw new Error("the harness did not start");
+    const e2e = harness();
     // The fix job is recognised by the failure in its prompt (so this key comes first); the
     // implement job by the title.
     e2e.script(FAILURE, [
@@ -72,13 +43,12 @@ describe("end to end: failing checks", () => {
     const issue = await e2e.fileIssue(TITLE, "Add `multiply(a, b)` to src/math.js, with a test.");
     await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
 
-    await e2e.waitFor("a draft PR from kanbot", () => e2e?.pullFor(issue) !== undefined);
+    await e2e.waitFor("a draft PR from kanbot", () => e2e.pullFor(issue) !== undefined);
     const pull = e2e.pullFor(issue);
     if (pull === undefined) throw new Error("no PR");
     const firstHead = pull.headSha;
-    await e2e.waitFor(
-      `CI to fail on the first head ${firstHead.slice(0, 7)}`,
-      () => e2e?.sim.ciRuns.some((run) => run.sha === firstHead && run.exitCode !== 0) ?? false,
+    await e2e.waitFor(`CI to fail on the first head ${firstHead.slice(0, 7)}`, () =>
+      e2e.sim.ciRuns.some((run) => run.sha === firstHead && run.exitCode !== 0),
     );
 
     await waitForState(e2e, issue, "agent:review", "In review");

@@ -6,42 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { MAINTAINER, REPO, startE2E, type E2E } from "./harness.js";
+import { mathWith, nodeTest } from "./steps.js";
 
 const MULTIPLY = {
-  "src/math.js": [
-    "export function add(a, b) {",
-    "  return a + b;",
-    "}",
-    "",
-    "export function multiply(a, b) {",
-    "  return a * b;",
-    "}",
-    "",
-  ].join("\n"),
-  "test/multiply.test.js": [
-    'import assert from "node:assert/strict";',
-    'import { test } from "node:test";',
-    'import { multiply } from "../src/math.js";',
-    "",
-    'test("multiply", () => {',
-    "  assert.equal(multiply(4, 5), 20);",
-    "});",
-    "",
-  ].join("\n"),
+  "src/math.js": mathWith("return a * b;"),
+  "test/multiply.test.js": nodeTest("multiply", "math.js", "assert.equal(multiply(4, 5), 20);"),
 };
 
 const SUBTRACT = {
   "src/subtract.js": "export function subtract(a, b) {\n  return a - b;\n}\n",
-  "test/subtract.test.js": [
-    'import assert from "node:assert/strict";',
-    'import { test } from "node:test";',
-    'import { subtract } from "../src/subtract.js";',
-    "",
-    'test("subtract", () => {',
-    "  assert.equal(subtract(5, 3), 2);",
-    "});",
-    "",
-  ].join("\n"),
+  "test/subtract.test.js": nodeTest("subtract", "subtract.js", "assert.equal(subtract(5, 3), 2);"),
 };
 
 // Imports A's module: on a branch cut before A's merge, its test fails.
@@ -54,16 +28,7 @@ const NEGATE = {
     "}",
     "",
   ].join("\n"),
-  "test/negate.test.js": [
-    'import assert from "node:assert/strict";',
-    'import { test } from "node:test";',
-    'import { negate } from "../src/negate.js";',
-    "",
-    'test("negate", () => {',
-    "  assert.equal(negate(4), -4);",
-    "});",
-    "",
-  ].join("\n"),
+  "test/negate.test.js": nodeTest("negate", "negate.js", "assert.equal(negate(4), -4);"),
 };
 
 describe("end to end: app + runner + simulator", () => {

@@ -3,39 +3,29 @@
  * config has a bad field; kanbot answers on the issue with the file, line, column, field and what
  * it expected, and queues nothing: no state label, no job for the runner, no branch, no PR.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { REPO, SAMPLE_FILES, SAMPLE_KANBOT_YML, startE2E, type E2E } from "./harness.js";
-import { agentLabels, killAgents, progressComment, waitForIssue, waitForState } from "./steps.js";
+import { REPO, SAMPLE_FILES, SAMPLE_KANBOT_YML } from "./harness.js";
+import { agentLabels, progressComment, useE2E, waitForIssue, waitForState } from "./steps.js";
 
 // Line 6, column 13: `many` is not a number of attempts.
 const INVALID_KANBOT_YML = `${SAMPLE_KANBOT_YML}budget:\n  attempts: many\n`;
 
 describe("end to end: an invalid .github/kanbot.yml", () => {
-  let e2e: E2E | undefined;
+  const harness = useE2E({
+    files: { ...SAMPLE_FILES, ".github/kanbot.yml": INVALID_KANBOT_YML },
+  });
   let issue = 0;
 
-  beforeAll(async () => {
-    e2e = await startE2E({
-      files: { ...SAMPLE_FILES, ".github/kanbot.yml": INVALID_KANBOT_YML },
-    });
-  });
-
-  afterAll(async () => {
-    if (e2e === undefined) return;
-    await e2e.stop();
-    await killAgents(e2e);
-  });
-
   it("reports the field and line on the issue and runs nothing", async () => {
-    if (e2e === undefined) throw new Error("the harness did not start");
+    const e2e = harness();
     expect(INVALID_KANBOT_YML.split("\n")[5]).toBe("  attempts: many");
     e2e.script("Add min", [{ files: { "src/min.js": "export const min = Math.min;\n" } }]);
     issue = await e2e.fileIssue("Add min", "Add `min(a, b)`.");
     await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
 
     const reported = (): string | undefined =>
-      e2e?.botComments(issue).find((body) => body.startsWith("### kanbot cannot use"));
+      e2e.botComments(issue).find((body) => body.startsWith("### kanbot cannot use"));
     await waitForIssue(
       e2e,
       issue,
@@ -58,15 +48,10 @@ describe("end to end: an invalid .github/kanbot.yml", () => {
   });
 
   it("reports it again on /kanbot run, and starts the task once the file is fixed", async () => {
-    if (e2e === undefined || issue === 0)
-      throw new Error("the first scenario did not file the issue");
+    const e2e = harness();
+    if (issue === 0) throw new Error("the first scenario did not file the issue");
     await e2e.maintainer.comment(REPO, issue, "/kanbot run");
-    await waitForIssue(
-      e2e,
-      issue,
-      "a second report",
-      () => (e2e?.botComments(issue) ?? []).length === 2,
-    );
+    await waitForIssue(e2e, issue, "a second report", () => e2e.botComments(issue).length === 2);
     expect(e2e.botComments(issue)[1]).toMatch(/kanbot\.yml:6:13: budget\.attempts: /);
     expect(e2e.pullFor(issue)).toBeUndefined();
 

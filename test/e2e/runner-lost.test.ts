@@ -4,14 +4,15 @@
  * sweep finds the lease expired, queues the job again without using an attempt, and runner-2
  * claims it and finishes the task.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { REPO, startE2E, type E2E } from "./harness.js";
+import { REPO } from "./harness.js";
 import {
   agentPids,
   checkRuns,
-  killAgents,
+  nodeTest,
   progressComment,
+  useE2E,
   waitForIssue,
   waitForState,
 } from "./steps.js";
@@ -21,34 +22,15 @@ const TITLE = "Add clamp";
 const CLAMP = {
   "src/clamp.js":
     "export function clamp(x, lo, hi) {\n  return Math.min(hi, Math.max(lo, x));\n}\n",
-  "test/clamp.test.js": [
-    'import assert from "node:assert/strict";',
-    'import { test } from "node:test";',
-    'import { clamp } from "../src/clamp.js";',
-    "",
-    'test("clamp", () => {',
-    "  assert.equal(clamp(7, 0, 5), 5);",
-    "});",
-    "",
-  ].join("\n"),
+  "test/clamp.test.js": nodeTest("clamp", "clamp.js", "assert.equal(clamp(7, 0, 5), 5);"),
 };
 
 describe("end to end: a runner killed mid-job", () => {
-  let e2e: E2E | undefined;
-
-  beforeAll(async () => {
-    // A short lease (KANBOT_LEASE_SECONDS): the dead runner's job is requeued seconds later.
-    e2e = await startE2E({ leaseSeconds: 10 });
-  });
-
-  afterAll(async () => {
-    if (e2e === undefined) return;
-    await e2e.stop();
-    await killAgents(e2e);
-  });
+  // A short lease (KANBOT_LEASE_SECONDS): the dead runner's job is requeued seconds later.
+  const harness = useE2E({ leaseSeconds: 10 });
 
   it("requeues the job when the lease expires and another runner finishes it", async () => {
-    if (e2e === undefined) throw new Error("the harness did not start");
+    const e2e = harness();
     // First run: the agent works until its runner is gone; second run: the change.
     e2e.script(TITLE, [
       { say: "reading the code…", hang: true },
@@ -60,14 +42,14 @@ describe("end to end: a runner killed mid-job", () => {
     await waitForState(e2e, issue, "agent:working", "In progress");
     await e2e.waitFor(
       "runner-1's agent to be running",
-      async () => e2e !== undefined && (await agentPids(e2e)).length === 1,
+      async () => (await agentPids(e2e)).length === 1,
     );
     await e2e.killRunner("runner-1");
     await e2e.startRunner("runner-2");
 
     await waitForIssue(e2e, issue, "the lost lease on the issue", () =>
       /lost its runner \\?\(lease expired, 1 of \d+\\?\); queued it again/.test(
-        progressComment(e2e as E2E, issue),
+        progressComment(e2e, issue),
       ),
     );
     await waitForState(e2e, issue, "agent:review", "In review");

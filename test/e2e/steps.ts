@@ -9,7 +9,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
-import { FAKE_AGENT, REPO, type E2E } from "./harness.js";
+import { afterAll, beforeAll } from "vitest";
+
+import { FAKE_AGENT, REPO, startE2E, type E2E, type E2EOptions } from "./harness.js";
 
 const run = promisify(execFile);
 
@@ -130,4 +132,56 @@ export async function killAgents(e2e: E2E): Promise<void> {
       // Already gone.
     }
   }
+}
+
+/**
+ * Starts the harness before the describe block's scenarios and, after them, stops it and kills
+ * any fake agent left behind. The getter returns the running harness (it throws if it did not
+ * start).
+ */
+export function useE2E(options: E2EOptions = {}): () => E2E {
+  let e2e: E2E | undefined;
+
+  beforeAll(async () => {
+    e2e = await startE2E(options);
+  });
+
+  afterAll(async () => {
+    if (e2e === undefined) return;
+    await e2e.stop();
+    await killAgents(e2e);
+  });
+
+  return () => {
+    if (e2e === undefined) throw new Error("the harness did not start");
+    return e2e;
+  };
+}
+
+/** A node:test file for the sample repository: imports `name` from `../src/<module>`, asserts. */
+export function nodeTest(name: string, module: string, assertion: string): string {
+  return [
+    'import assert from "node:assert/strict";',
+    'import { test } from "node:test";',
+    `import { ${name} } from "../src/${module}";`,
+    "",
+    `test("${name}", () => {`,
+    `  ${assertion}`,
+    "});",
+    "",
+  ].join("\n");
+}
+
+/** The sample repository's src/math.js (add and multiply), with `multiply`'s body given. */
+export function mathWith(multiplyBody: string): string {
+  return [
+    "export function add(a, b) {",
+    "  return a + b;",
+    "}",
+    "",
+    "export function multiply(a, b) {",
+    `  ${multiplyBody}`,
+    "}",
+    "",
+  ].join("\n");
 }

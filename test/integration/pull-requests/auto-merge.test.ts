@@ -26,6 +26,8 @@ function approvedBy(author: string, commitId: string | null = HEAD_1): ReviewSpe
   return { id: 80, author, state: "APPROVED", commitId };
 }
 
+type Harness = Awaited<ReturnType<typeof createHarness>>;
+
 describe("auto-merge (merge.auto, off by default)", () => {
   const gh = setupGitHubMock();
   const ghp = portMocks(gh);
@@ -43,7 +45,7 @@ describe("auto-merge (merge.auto, off by default)", () => {
   }
 
   /** Gate passes on HEAD_1 with no approval yet: auto-merge looks and waits, saying nothing. */
-  async function toReviewWithoutApproval(h: Awaited<ReturnType<typeof createHarness>>) {
+  async function toReviewWithoutApproval(h: Harness) {
     await toChecks(h, gh, ghp, ghpr, AUTO);
     await passGate(h, ghp, ghpr, {
       config: AUTO,
@@ -55,22 +57,43 @@ describe("auto-merge (merge.auto, off by default)", () => {
     expect((await taskOf(h)).state).toBe("review");
   }
 
-  it("an approval by someone other than the starter merges the green PR at its head", async () => {
-    const h = await createHarness(gh);
+  /** A harness whose task is in review on HEAD_1, not approved yet. */
+  async function inReview(options?: Parameters<typeof createHarness>[1]) {
+    const h = await createHarness(gh, options);
     await toReviewWithoutApproval(h);
+    return h;
+  }
 
+  /** What an approval reads: the config, the PR (mergeable as given) and its reviews. */
+  function approvalReads(reviews: ReviewSpec[], mergeable: boolean | null = true) {
     ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr();
-    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    openPr(mergeable);
+    ghpr.reviews(PR_REF, reviews);
+  }
+
+  /** The progress comment's update, its body matching `body`. */
+  function progressSays(body: RegExp) {
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, { issueNumber: 1, body });
+  }
+
+  /** `reviewer` approves (review `id` if given); the handlers run. */
+  async function approve(h: Harness, reviewer: string, id?: number) {
+    await h.receive(
+      "pull_request_review",
+      reviewSubmitted("approved", id === undefined ? { reviewer } : { reviewer, id }),
+    );
+    await h.drain();
+  }
+
+  it("an approval by someone other than the starter merges the green PR at its head", async () => {
+    const h = await inReview();
+
+    approvalReads([approvedBy("bob")]);
     ghp.permission(REPO, "bob", "write");
     ghpr.merge(PR_REF, { method: "squash", sha: HEAD_1 }, { merged: HEAD_2 });
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-      issueNumber: 1,
-      // Mentions are defused in the progress comment (`@&#8203;bob`).
-      body: /Auto-merged[^\n]*squash[^\n]*green and approved by @&#8203;bob/,
-    });
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
-    await h.drain();
+    // Mentions are defused in the progress comment (`@&#8203;bob`).
+    progressSays(/Auto-merged[^\n]*squash[^\n]*green and approved by @&#8203;bob/);
+    await approve(h, "bob");
 
     // The merge event (pull_request.closed, merged) makes the task done; until then: review.
     expect((await taskOf(h)).state).toBe("review");
@@ -78,36 +101,24 @@ describe("auto-merge (merge.auto, off by default)", () => {
   });
 
   it("an approval by the person who started the task does not merge, and says why", async () => {
-    const h = await createHarness(gh);
-    await toReviewWithoutApproval(h);
+    const h = await inReview();
 
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr();
-    ghpr.reviews(PR_REF, [approvedBy("alice")]);
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-      issueNumber: 1,
-      body: /Auto-merge not done: no approval on the head by someone other than the person who started the task/,
-    });
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "alice" }));
-    await h.drain();
+    approvalReads([approvedBy("alice")]);
+    progressSays(
+      /Auto-merge not done: no approval on the head by someone other than the person who started the task/,
+    );
+    await approve(h, "alice");
 
     expect((await taskOf(h)).state).toBe("review");
     await h.close();
   });
 
   it("an approval of an older head does not count", async () => {
-    const h = await createHarness(gh);
-    await toReviewWithoutApproval(h);
+    const h = await inReview();
 
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr();
-    ghpr.reviews(PR_REF, [approvedBy("bob", HEAD_2)]);
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-      issueNumber: 1,
-      body: /no approval on the head/,
-    });
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
-    await h.drain();
+    approvalReads([approvedBy("bob", HEAD_2)]);
+    progressSays(/no approval on the head/);
+    await approve(h, "bob");
     await h.close();
   });
 
@@ -117,8 +128,7 @@ describe("auto-merge (merge.auto, off by default)", () => {
 
     // Approved while the checks run: nothing yet (the task is not in review).
     ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
-    await h.drain();
+    await approve(h, "bob");
     expect((await taskOf(h)).state).toBe("checks");
 
     await passGate(h, ghp, ghpr, {
@@ -128,7 +138,7 @@ describe("auto-merge (merge.auto, off by default)", () => {
         ghpr.reviews(PR_REF, [approvedBy("bob")]);
         ghp.permission(REPO, "bob", "write");
         ghpr.merge(PR_REF, { method: "squash", sha: HEAD_1 }, { merged: HEAD_2 });
-        ghp.updateComment(REPO, PROGRESS_COMMENT_ID, { issueNumber: 1, body: /Auto-merged/ });
+        progressSays(/Auto-merged/);
       },
     });
     expect((await taskOf(h)).state).toBe("review");
@@ -144,9 +154,7 @@ describe("auto-merge (merge.auto, off by default)", () => {
         openPr(null);
         ghpr.reviews(PR_REF, [approvedBy("bob")]);
         // The re-check runs at once in the same drain: still computing.
-        ghp.file(REPO, ".github/kanbot.yml", AUTO);
-        openPr(null);
-        ghpr.reviews(PR_REF, [approvedBy("bob")]);
+        approvalReads([approvedBy("bob")], null);
       },
     });
 
@@ -159,43 +167,29 @@ describe("auto-merge (merge.auto, off by default)", () => {
   });
 
   it("GitHub refusing the merge (405) is reported on the progress comment", async () => {
-    const h = await createHarness(gh);
-    await toReviewWithoutApproval(h);
+    const h = await inReview();
 
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr();
-    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    approvalReads([approvedBy("bob")]);
     ghp.permission(REPO, "bob", "write");
     ghpr.merge(
       PR_REF,
       { method: "squash", sha: HEAD_1 },
       { status: 405, message: 'Required status check "security" is expected.' },
     );
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-      issueNumber: 1,
-      body: /Auto-merge refused by GitHub: Required status check[^\n]*security/,
-    });
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
-    await h.drain();
+    progressSays(/Auto-merge refused by GitHub: Required status check[^\n]*security/);
+    await approve(h, "bob");
 
     expect((await taskOf(h)).state).toBe("review");
     await h.close();
   });
 
   it("an approver below the required permission does not count", async () => {
-    const h = await createHarness(gh);
-    await toReviewWithoutApproval(h);
+    const h = await inReview();
 
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr();
-    ghpr.reviews(PR_REF, [approvedBy("mallory")]);
+    approvalReads([approvedBy("mallory")]);
     ghp.permission(REPO, "mallory", "read");
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-      issueNumber: 1,
-      body: /no approval by someone with write permission/,
-    });
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "mallory" }));
-    await h.drain();
+    progressSays(/no approval by someone with write permission/);
+    await approve(h, "mallory");
     await h.close();
   });
 
@@ -205,30 +199,20 @@ describe("auto-merge (merge.auto, off by default)", () => {
     await passGate(h, ghp, ghpr);
 
     ghp.file(REPO, ".github/kanbot.yml", null);
-    await h.receive("pull_request_review", reviewSubmitted("approved", { reviewer: "bob" }));
-    await h.drain();
+    await approve(h, "bob");
 
     expect((await taskOf(h)).state).toBe("review");
     await h.close();
   });
 
   it("mergeability still being computed: asked again through the inbox, then merged", async () => {
-    const h = await createHarness(gh);
-    await toReviewWithoutApproval(h);
+    const h = await inReview();
 
     // 1. GitHub has not computed mergeability yet: a re-check is recorded and tried at once,
     //    still unknown, so the inbox will retry it later.
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr(null);
-    ghpr.reviews(PR_REF, [approvedBy("bob")]);
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr(null);
-    ghpr.reviews(PR_REF, [approvedBy("bob")]);
-    await h.receive(
-      "pull_request_review",
-      reviewSubmitted("approved", { reviewer: "bob", id: 81 }),
-    );
-    await h.drain();
+    approvalReads([approvedBy("bob")], null);
+    approvalReads([approvedBy("bob")], null);
+    await approve(h, "bob", 81);
 
     const task = await taskOf(h);
     const id = `kanbot-mergeable-${task.id}-${HEAD_1}-auto-merge-review-81`;
@@ -241,12 +225,10 @@ describe("auto-merge (merge.auto, off by default)", () => {
     // 2. After the inbox's backoff GitHub knows: merged.
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 10 * 60_000);
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr(true);
-    ghpr.reviews(PR_REF, [approvedBy("bob")]);
+    approvalReads([approvedBy("bob")]);
     ghp.permission(REPO, "bob", "write");
     ghpr.merge(PR_REF, { method: "squash", sha: HEAD_1 }, { merged: HEAD_2 });
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, { issueNumber: 1, body: /Auto-merged/ });
+    progressSays(/Auto-merged/);
     await h.drain();
 
     expect(await h.store.getDelivery(id)).toMatchObject({ status: "done", attempts: 2 });
@@ -254,20 +236,13 @@ describe("auto-merge (merge.auto, off by default)", () => {
   });
 
   it("mergeability never computed: the inbox's last attempt says so on the progress comment", async () => {
-    const h = await createHarness(gh, { deliveryMaxAttempts: 2 });
-    await toReviewWithoutApproval(h);
+    const h = await inReview({ deliveryMaxAttempts: 2 });
 
     // 1. Unknown when bob approves, and at the re-check's first attempt.
     for (let read = 0; read < 2; read++) {
-      ghp.file(REPO, ".github/kanbot.yml", AUTO);
-      openPr(null);
-      ghpr.reviews(PR_REF, [approvedBy("bob")]);
+      approvalReads([approvedBy("bob")], null);
     }
-    await h.receive(
-      "pull_request_review",
-      reviewSubmitted("approved", { reviewer: "bob", id: 81 }),
-    );
-    await h.drain();
+    await approve(h, "bob", 81);
     const task = await taskOf(h);
     const id = `kanbot-mergeable-${task.id}-${HEAD_1}-auto-merge-review-81`;
     expect(await h.store.getDelivery(id)).toMatchObject({ status: "pending", attempts: 1 });
@@ -275,13 +250,10 @@ describe("auto-merge (merge.auto, off by default)", () => {
     // 2. Still unknown at the last attempt: no merge, and the maintainer is told what to do.
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 10 * 60_000);
-    ghp.file(REPO, ".github/kanbot.yml", AUTO);
-    openPr(null);
-    ghpr.reviews(PR_REF, [approvedBy("bob")]);
-    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-      issueNumber: 1,
-      body: /GitHub never finished computing whether pull request \\#7 merges cleanly, though kanbot asked 3 times, so auto-merge was not done\. Merge it by hand once GitHub shows it can be merged, or approve it again/,
-    });
+    approvalReads([approvedBy("bob")], null);
+    progressSays(
+      /GitHub never finished computing whether pull request \\#7 merges cleanly, though kanbot asked 3 times, so auto-merge was not done\. Merge it by hand once GitHub shows it can be merged, or approve it again/,
+    );
     await h.drain();
 
     expect(await h.store.getDelivery(id)).toMatchObject({ status: "done" });

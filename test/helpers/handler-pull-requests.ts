@@ -354,6 +354,31 @@ export function pushTo(branch = "main", after = fakeSha("base-2")): WebhookPaylo
   return payload as unknown as WebhookPayload<"push">;
 }
 
+/** `pull_request.closed` of the task's PR (head HEAD_1), merged or not. */
+export function pullRequestClosed(merged: boolean): WebhookPayload<"pull_request"> {
+  const payload = webhookExample("pull_request", "closed") as unknown as {
+    number: number;
+    pull_request: {
+      number: number;
+      merged: boolean;
+      head: { ref: string; sha: string; repo: { full_name: string } };
+      base: { ref: string };
+    };
+    repository: { default_branch: string };
+    sender: { login: string };
+  };
+  payload.number = PR_NUMBER;
+  payload.pull_request.number = PR_NUMBER;
+  payload.pull_request.merged = merged;
+  payload.pull_request.head.ref = TASK_BRANCH;
+  payload.pull_request.head.sha = HEAD_1;
+  payload.pull_request.head.repo.full_name = `${REPO.owner}/${REPO.repo}`;
+  payload.pull_request.base.ref = "main";
+  payload.repository.default_branch = "main";
+  payload.sender.login = "octocat";
+  return payload as unknown as WebhookPayload<"pull_request">;
+}
+
 /** The task of issue 1. */
 export async function taskOf(h: Harness) {
   const task = await h.store.findTask(`${REPO.owner}/${REPO.repo}`, 1);

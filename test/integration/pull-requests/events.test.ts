@@ -8,8 +8,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { fakeBoard, issueNodeId, portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
-import { webhookExample } from "../../helpers/github-webhooks.js";
-import type { WebhookPayload } from "../../helpers/probot.js";
 import {
   REPO,
   cleanupHarnessFolders,
@@ -32,6 +30,7 @@ import {
   noChecksWaitComment,
   passGate,
   prComment,
+  pullRequestClosed,
   queueTask,
   reviewSubmitted,
   stateLabel,
@@ -550,7 +549,7 @@ describe("merged with merge.deleteBranch off", () => {
     taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
     mirrorMocks(ghp, "checks", "done", { comment: /merged/ });
 
-    await h.receive("pull_request", pullRequestMerged());
+    await h.receive("pull_request", pullRequestClosed(true));
     await h.drain();
 
     // No DELETE of the branch was asked for (the strict mock fails any request without a mock).
@@ -589,38 +588,10 @@ describe("the board follows the PR half", () => {
     taskEventMocks(ghp, { labels: [stateLabel("review")], configRead: false });
     mirrorMocks(ghp, "review", "done", { comment: /merged/ });
     ghpr.deleteBranch(REPO, "kanbot/1-add-a-widget");
-    await h.receive("pull_request", pullRequestMerged());
+    await h.receive("pull_request", pullRequestClosed(true));
     await h.drain();
 
     expect((await taskOf(h)).state).toBe("done");
     await h.close();
   });
 });
-
-function pullRequestMerged() {
-  return closedPayload(true);
-}
-
-function closedPayload(merged: boolean): WebhookPayload<"pull_request"> {
-  const payload = webhookExample("pull_request", "closed") as unknown as {
-    number: number;
-    pull_request: {
-      number: number;
-      merged: boolean;
-      head: { ref: string; sha: string; repo: { full_name: string } };
-      base: { ref: string };
-    };
-    repository: { default_branch: string };
-    sender: { login: string };
-  };
-  payload.number = PR_NUMBER;
-  payload.pull_request.number = PR_NUMBER;
-  payload.pull_request.merged = merged;
-  payload.pull_request.head.ref = "kanbot/1-add-a-widget";
-  payload.pull_request.head.sha = HEAD_1;
-  payload.pull_request.head.repo.full_name = `${REPO.owner}/${REPO.repo}`;
-  payload.pull_request.base.ref = "main";
-  payload.repository.default_branch = "main";
-  payload.sender.login = "octocat";
-  return payload as unknown as WebhookPayload<"pull_request">;
-}

@@ -2,13 +2,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
-import { webhookExample } from "../../helpers/github-webhooks.js";
 import {
   REPO,
   cleanupHarnessFolders,
   createHarness,
   issueRef,
-  type Harness,
 } from "../../helpers/handler-harness.js";
 import {
   HEAD_1,
@@ -17,58 +15,19 @@ import {
   PR_NUMBER,
   PR_REF,
   TASK_BRANCH,
+  checkSuiteCompleted,
   claimStep,
   gateReads,
   mirrorMocks,
+  pullRequestClosed,
   queueTask,
   stateLabel,
   succeedStep,
   taskEventMocks,
+  taskOf,
 } from "../../helpers/handler-pull-requests.js";
-import type { WebhookPayload } from "../../helpers/probot.js";
 
 afterAll(cleanupHarnessFolders);
-
-function checkSuiteCompleted(sha: string): WebhookPayload<"check_suite"> {
-  const payload = webhookExample("check_suite", "completed") as unknown as {
-    check_suite: { head_sha: string; head_branch: string };
-    sender: { login: string };
-  };
-  payload.check_suite.head_sha = sha;
-  payload.check_suite.head_branch = TASK_BRANCH;
-  payload.sender.login = "github-actions[bot]";
-  return payload as unknown as WebhookPayload<"check_suite">;
-}
-
-function pullRequestClosed(merged: boolean): WebhookPayload<"pull_request"> {
-  const payload = webhookExample("pull_request", "closed") as unknown as {
-    number: number;
-    pull_request: {
-      number: number;
-      merged: boolean;
-      head: { ref: string; sha: string; repo: { full_name: string } };
-      base: { ref: string };
-    };
-    repository: { default_branch: string };
-    sender: { login: string };
-  };
-  payload.number = PR_NUMBER;
-  payload.pull_request.number = PR_NUMBER;
-  payload.pull_request.merged = merged;
-  payload.pull_request.head.ref = TASK_BRANCH;
-  payload.pull_request.head.sha = HEAD_1;
-  payload.pull_request.head.repo.full_name = "Codertocat/Hello-World";
-  payload.pull_request.base.ref = "main";
-  payload.repository.default_branch = "main";
-  payload.sender.login = "octocat";
-  return payload as unknown as WebhookPayload<"pull_request">;
-}
-
-async function taskOf(h: Harness) {
-  const task = await h.store.findTask("Codertocat/Hello-World", 1);
-  if (task === undefined) throw new Error("no task");
-  return task;
-}
 
 describe("the PR half of the loop", () => {
   const gh = setupGitHubMock();

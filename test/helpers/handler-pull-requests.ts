@@ -379,6 +379,21 @@ export function pullRequestClosed(merged: boolean): WebhookPayload<"pull_request
   return payload as unknown as WebhookPayload<"pull_request">;
 }
 
+/** `pull_request.synchronize` to `sha` on the task's PR, pushed by `sender`. */
+export function synchronize(sha: string, sender = "octocat"): WebhookPayload<"pull_request"> {
+  const payload = webhookExample("pull_request", "synchronize") as unknown as {
+    number: number;
+    pull_request: { number: number; head: { ref: string; sha: string } };
+    sender: { login: string };
+  };
+  payload.number = PR_NUMBER;
+  payload.pull_request.number = PR_NUMBER;
+  payload.pull_request.head.ref = TASK_BRANCH;
+  payload.pull_request.head.sha = sha;
+  payload.sender.login = sender;
+  return payload as unknown as WebhookPayload<"pull_request">;
+}
+
 /** The task of issue 1. */
 export async function taskOf(h: Harness) {
   const task = await h.store.findTask(`${REPO.owner}/${REPO.repo}`, 1);

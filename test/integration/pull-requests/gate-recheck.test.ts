@@ -11,7 +11,6 @@ import type { JsonValue } from "../../../src/store/index.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
-import { webhookExample } from "../../helpers/github-webhooks.js";
 import {
   REPO,
   cleanupHarnessFolders,
@@ -23,19 +22,17 @@ import {
   HEAD_2,
   PROGRESS_COMMENT_ID,
   PR_NODE_ID,
-  PR_NUMBER,
   PR_REF,
-  TASK_BRANCH,
   checkRunCompleted,
   gateReads,
   gateWaitingComment,
   mirrorMocks,
   stateLabel,
+  synchronize,
   taskEventMocks,
   taskOf,
   toChecks,
 } from "../../helpers/handler-pull-requests.js";
-import type { WebhookPayload } from "../../helpers/probot.js";
 
 afterAll(cleanupHarnessFolders);
 afterEach(() => {
@@ -80,21 +77,6 @@ function passWithoutChecksMocks(
   mirrorMocks(ghp, "checks", "review", {
     comment: new RegExp(`No checks appeared on ${sha.slice(0, 7)} within 5 minutes`),
   });
-}
-
-/** `pull_request.synchronize` to `sha` on the task's PR, pushed by `sender`. */
-function synchronize(sha: string, sender = "octocat"): WebhookPayload<"pull_request"> {
-  const payload = webhookExample("pull_request", "synchronize") as unknown as {
-    number: number;
-    pull_request: { number: number; head: { ref: string; sha: string } };
-    sender: { login: string };
-  };
-  payload.number = PR_NUMBER;
-  payload.pull_request.number = PR_NUMBER;
-  payload.pull_request.head.ref = TASK_BRANCH;
-  payload.pull_request.head.sha = sha;
-  payload.sender.login = sender;
-  return payload as unknown as WebhookPayload<"pull_request">;
 }
 
 describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.recheck)", () => {

@@ -2,7 +2,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
-import { webhookExample } from "../../helpers/github-webhooks.js";
 import {
   cleanupHarnessFolders,
   createHarness,
@@ -11,24 +10,17 @@ import {
 import {
   HEAD_1,
   HEAD_2,
-  PR_NUMBER,
-  TASK_BRANCH,
   claimStep,
   mirrorMocks,
   queueTask,
   stateLabel,
   succeedStep,
+  synchronize,
   taskEventMocks,
+  taskOf,
 } from "../../helpers/handler-pull-requests.js";
-import type { WebhookPayload } from "../../helpers/probot.js";
 
 afterAll(cleanupHarnessFolders);
-
-async function taskOf(h: Harness) {
-  const task = await h.store.findTask("Codertocat/Hello-World", 1);
-  if (task === undefined) throw new Error("no task");
-  return task;
-}
 
 /** Waits until the lease (1 ms) has certainly expired by the store's clock, then sweeps. */
 async function expireLeases(h: Harness) {
@@ -84,21 +76,7 @@ describe("lost leases and pushes by people", () => {
     await queueTask(h, gh, ghp);
     const lease = await claimStep(h, ghp);
     await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1 });
-    const synchronize = (sender: string) => {
-      const payload = webhookExample("pull_request", "synchronize") as unknown as {
-        number: number;
-        pull_request: { number: number; head: { ref: string; sha: string } };
-        sender: { login: string };
-      };
-      payload.number = PR_NUMBER;
-      payload.pull_request.number = PR_NUMBER;
-      payload.pull_request.head.ref = TASK_BRANCH;
-      payload.pull_request.head.sha = HEAD_2;
-      payload.sender.login = sender;
-      return payload as unknown as WebhookPayload<"pull_request">;
-    };
-
-    await h.receive("pull_request", synchronize("kanbot[bot]"));
+    await h.receive("pull_request", synchronize(HEAD_2, "kanbot[bot]"));
     await h.drain();
     expect((await taskOf(h)).headSha).toBe(HEAD_1);
 
@@ -107,7 +85,7 @@ describe("lost leases and pushes by people", () => {
       issueNumber: 1,
       body: /A person pushed/,
     });
-    await h.receive("pull_request", synchronize("octocat"));
+    await h.receive("pull_request", synchronize(HEAD_2, "octocat"));
     await h.drain();
 
     expect(await taskOf(h)).toMatchObject({ state: "checks", headSha: HEAD_2 });

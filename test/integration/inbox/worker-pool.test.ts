@@ -6,7 +6,11 @@
  */
 import pino from "pino";
 import { afterAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createInboxWorker, type InboxWorker } from "../../../src/inbox/inbox-worker.js";
+import {
+  createInboxWorker,
+  type InboxWorker,
+  type InboxWorkerOptions,
+} from "../../../src/inbox/inbox-worker.js";
 import { openStore, type Delivery, type JobStore } from "../../../src/store/index.js";
 import {
   beforeAllOrFailEach,
@@ -136,15 +140,22 @@ describe.each(STORE_ENGINES)("the inbox worker pool on %s", (engine) => {
     };
   }
 
-  it("does not hold back a later delivery for another issue behind a slow one", async () => {
-    const handler = controlledHandler(["b-1"]);
-    worker = createInboxWorker({
+  /** A worker on the store (or `options.store`) whose deliveries go to `handler`. */
+  function workerFor(
+    handler: { process(delivery: Delivery): Promise<void> },
+    options: Partial<InboxWorkerOptions>,
+  ): InboxWorker {
+    return createInboxWorker({
       store,
       log: silent,
       process: (d) => handler.process(d),
-      concurrency: 4,
-      pollMs: 60_000,
+      ...options,
     });
+  }
+
+  it("does not hold back a later delivery for another issue behind a slow one", async () => {
+    const handler = controlledHandler(["b-1"]);
+    worker = workerFor(handler, { concurrency: 4, pollMs: 60_000 });
     await record("a-1", 1);
     worker.start();
     await handler.started("a-1");
@@ -163,13 +174,7 @@ describe.each(STORE_ENGINES)("the inbox worker pool on %s", (engine) => {
 
   it("runs one issue's deliveries one at a time, in arrival order, beside other issues'", async () => {
     const handler = controlledHandler(["b-1", "b-2", "c-1"]);
-    worker = createInboxWorker({
-      store,
-      log: silent,
-      process: (d) => handler.process(d),
-      concurrency: 4,
-      pollMs: 60_000,
-    });
+    worker = workerFor(handler, { concurrency: 4, pollMs: 60_000 });
     await record("a-1", 1);
     await record("a-2", 1);
     await record("b-1", 2);
@@ -236,13 +241,7 @@ describe.each(STORE_ENGINES)("the inbox worker pool on %s", (engine) => {
 
   it("never has more than `concurrency` deliveries in flight and fills a freed slot at once", async () => {
     const handler = controlledHandler();
-    worker = createInboxWorker({
-      store,
-      log: silent,
-      process: (d) => handler.process(d),
-      concurrency: 2,
-      pollMs: 60_000,
-    });
+    worker = workerFor(handler, { concurrency: 2, pollMs: 60_000 });
     for (let issue = 1; issue <= 5; issue++) await record(`d-${issue}`, issue);
     worker.start();
     await handler.started("d-1");
@@ -270,12 +269,7 @@ describe.each(STORE_ENGINES)("the inbox worker pool on %s", (engine) => {
 
   it("drain works the inbox with the same limit and counts every delivery it handled", async () => {
     const handler = controlledHandler(["d-1", "d-2", "d-3", "d-4", "d-5", "d-6"]);
-    worker = createInboxWorker({
-      store,
-      log: silent,
-      process: (d) => handler.process(d),
-      concurrency: 3,
-    });
+    worker = workerFor(handler, { concurrency: 3 });
     for (let i = 1; i <= 6; i++) await record(`d-${i}`, i % 2 === 0 ? 2 : i);
 
     expect(await worker.drain()).toBe(6);
@@ -286,13 +280,7 @@ describe.each(STORE_ENGINES)("the inbox worker pool on %s", (engine) => {
 
   it("stop waits for the deliveries in flight and takes no more", async () => {
     const handler = controlledHandler();
-    worker = createInboxWorker({
-      store,
-      log: silent,
-      process: (d) => handler.process(d),
-      concurrency: 2,
-      pollMs: 60_000,
-    });
+    worker = workerFor(handler, { concurrency: 2, pollMs: 60_000 });
     await record("a-1", 1);
     worker.start();
     await handler.started("a-1");
@@ -327,12 +315,7 @@ describe.each(STORE_ENGINES)("the inbox worker pool on %s", (engine) => {
       },
     });
     const handler = controlledHandler(["a-1"]);
-    worker = createInboxWorker({
-      store: counting,
-      log: silent,
-      process: (d) => handler.process(d),
-      pollMs: 60_000,
-    });
+    worker = workerFor(handler, { store: counting, pollMs: 60_000 });
     worker.start();
     await eventually(() => expect(reads).toBe(1));
     await settle();

@@ -3,12 +3,7 @@ import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks } from "../../helpers/github-pr-mocks.js";
 import { webhookExample } from "../../helpers/github-webhooks.js";
-import {
-  REPO,
-  cleanupHarnessFolders,
-  createHarness,
-  type Harness,
-} from "../../helpers/handler-harness.js";
+import { REPO, cleanupHarnessFolders, createHarness } from "../../helpers/handler-harness.js";
 import {
   HEAD_1,
   HEAD_2,
@@ -23,6 +18,8 @@ import {
   stateLabel,
   succeedStep,
   taskEventMocks,
+  taskOf,
+  toChecks,
 } from "../../helpers/handler-pull-requests.js";
 import type { WebhookPayload } from "../../helpers/probot.js";
 
@@ -48,30 +45,6 @@ function failingTest(sha: string) {
     appId: 4242,
     output: { title: "1 test failed", summary: `widget.test.ts: expected 2, got 3 on ${sha}` },
   };
-}
-
-async function taskOf(h: Harness) {
-  const task = await h.store.findTask("Codertocat/Hello-World", 1);
-  if (task === undefined) throw new Error("no task");
-  return task;
-}
-
-async function toChecks(
-  h: Harness,
-  gh: ReturnType<typeof setupGitHubMock>,
-  ghp: ReturnType<typeof portMocks>,
-  ghpr: ReturnType<typeof pullRequestMocks>,
-  config: string | null = null,
-  /** False when the gate does not wait on HEAD_1 (see `succeedStep`). */
-  waiting?: false,
-): Promise<void> {
-  await queueTask(h, gh, ghp, { config });
-  const lease = await claimStep(h, ghp, { config });
-  await succeedStep(h, ghp, ghpr, lease, {
-    headSha: HEAD_1,
-    config,
-    ...(waiting === undefined ? {} : { waiting }),
-  });
 }
 
 describe("failing checks, failed jobs, reviews and conflicts", () => {

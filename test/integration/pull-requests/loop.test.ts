@@ -11,14 +11,12 @@ import {
 import {
   HEAD_1,
   HEAD_2,
-  PR_NODE_ID,
   PR_NUMBER,
-  PR_REF,
   TASK_BRANCH,
   checkSuiteCompleted,
   claimStep,
-  gateReads,
   mirrorMocks,
+  passGate,
   pullRequestClosed,
   queueTask,
   stateLabel,
@@ -53,14 +51,7 @@ describe("the PR half of the loop", () => {
     expect(checking.used.minutes).toBe(5);
 
     // The checks pass on the head: ready for review, review requested from the starter.
-    ghp.file(REPO, ".github/kanbot.yml", null);
-    gateReads(ghpr, HEAD_1, [{ name: "test", conclusion: "success" }]);
-    taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
-    ghpr.markReady(PR_NODE_ID);
-    ghpr.requestReviewers(PR_REF, ["alice"]);
-    mirrorMocks(ghp, "checks", "review", { comment: /ready for review/ });
-    await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
-    await h.drain();
+    await passGate(h, ghp, ghpr);
     expect((await taskOf(h)).state).toBe("review");
 
     // Merged: done, the branch deleted.

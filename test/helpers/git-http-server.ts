@@ -2,13 +2,13 @@
  * A stand-in for GitHub's git endpoint: `git http-backend` (smart HTTP) behind a node:http server
  * on loopback that requires `Authorization: Basic base64(x-access-token:<token>)` with a token it
  * currently accepts, and answers 401 otherwise. Revoking a token makes its next fetch or push fail
- * as it would on GitHub after a lease ends.
+ * as it would on GitHub after a lease ends. The CGI bridge to `git http-backend` is the simulator's
+ * (`serveGitHttp` in test/simulator/git.ts).
  */
-import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { testGitEnv } from "./git-repos.js";
+import { serveGitHttp } from "../simulator/git.js";
 
 export interface GitHttpRequest {
   method: string;
@@ -38,15 +38,16 @@ export async function startGitHttpServer(
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const token = tokenOf(req.headers.authorization);
-    const record: GitHttpRequest = {
+    requests.push({
       method: req.method ?? "GET",
       path: url.pathname,
       token,
-      status: 0,
-    };
-    requests.push(record);
+      // The answer's status as soon as its headers are sent (0 until then).
+      get status() {
+        return res.headersSent ? res.statusCode : 0;
+      },
+    });
     if (token === null || !accepted.has(token)) {
-      record.status = 401;
       res.writeHead(401, {
         "WWW-Authenticate": 'Basic realm="kanbot test"',
         "Content-Type": "text/plain",
@@ -54,56 +55,7 @@ export async function startGitHttpServer(
       res.end("Bad credentials\n");
       return;
     }
-    const child = spawn("git", ["http-backend"], {
-      env: {
-        ...testGitEnv(),
-        GIT_PROJECT_ROOT: projectRoot,
-        GIT_HTTP_EXPORT_ALL: "1",
-        PATH_INFO: url.pathname,
-        QUERY_STRING: url.search.replace(/^\?/, ""),
-        REQUEST_METHOD: req.method ?? "GET",
-        CONTENT_TYPE: req.headers["content-type"] ?? "",
-        REMOTE_USER: "x-access-token",
-        REMOTE_ADDR: "127.0.0.1",
-        HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
-        GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    req.pipe(child.stdin);
-    let head = Buffer.alloc(0);
-    let started = false;
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (started) {
-        res.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      const end = headerEnd(head);
-      if (end === undefined) return;
-      let status = 200;
-      const headers: Record<string, string> = {};
-      for (const line of head.subarray(0, end.index).toString("latin1").split(/\r?\n/)) {
-        const colon = line.indexOf(":");
-        if (colon === -1) continue;
-        const name = line.slice(0, colon).trim();
-        const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
-        else headers[name] = value;
-      }
-      record.status = status;
-      res.writeHead(status, headers);
-      started = true;
-      res.write(head.subarray(end.index + end.length));
-    });
-    child.stdout.on("end", () => {
-      if (!started) {
-        record.status = 500;
-        res.writeHead(500);
-      }
-      res.end();
-    });
-    child.stderr.resume();
+    void serveGitHttp(req, res, projectRoot, url.pathname, url.search);
   }
 
   const server = createServer(handle);
@@ -127,12 +79,4 @@ function tokenOf(header: string | undefined): string | null {
   if (match?.[1] === undefined) return null;
   const decoded = Buffer.from(match[1], "base64").toString("utf8");
   return decoded.startsWith("x-access-token:") ? decoded.slice("x-access-token:".length) : null;
-}
-
-function headerEnd(buffer: Buffer): { index: number; length: number } | undefined {
-  const crlf = buffer.indexOf("\r\n\r\n");
-  const lf = buffer.indexOf("\n\n");
-  if (crlf === -1 && lf === -1) return undefined;
-  if (lf === -1 || (crlf !== -1 && crlf < lf)) return { index: crlf, length: 4 };
-  return { index: lf, length: 2 };
 }

@@ -1,6 +1,6 @@
 /**
  * The simulator's git: bare repositories on disk, served over smart HTTP by `git http-backend`
- * (adapted from test/helpers/git-http-server.ts), plus the plumbing GitHub does on the server
+ * (`serveGitHttp`, also behind test/helpers/git-http-server.ts), plus the plumbing GitHub does on the server
  * side: reading branches and files, test merges (`git merge-tree`) and merge commits.
  */
 import { execFile, spawn } from "node:child_process";

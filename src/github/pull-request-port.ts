@@ -10,6 +10,7 @@
  * anything else is thrown as a `GitHubError` (./errors.ts).
  */
 import type { IssueRef, RepoRef } from "../domain/dependencies.js";
+import type { CheckRunConclusion, CheckRunStatus } from "../domain/gate.js";
 
 /** A pull request: its repository and number (pull requests share issue numbers). */
 export type PullRequestRef = IssueRef;
@@ -112,20 +113,9 @@ export type BranchDeletion = "deleted" | "already-gone";
 
 // --- checks ------------------------------------------------------------------------------------
 
-export type CheckStatus =
-  "queued" | "in_progress" | "completed" | "waiting" | "requested" | "pending";
-
-/** A check's (run's or suite's) conclusion, once completed. */
-export type CheckConclusion =
-  | "success"
-  | "failure"
-  | "neutral"
-  | "cancelled"
-  | "skipped"
-  | "timed_out"
-  | "action_required"
-  | "stale"
-  | "startup_failure";
+/** A check's (run's or suite's) status and, once completed, its conclusion: the domain's types. */
+export type CheckStatus = CheckRunStatus;
+export type CheckConclusion = CheckRunConclusion;
 
 export interface CheckRunOutput {
   title: string;

@@ -188,6 +188,21 @@ export const RunnerConfig = section({
     .default({}),
   /** Extra values redacted from every log the runner sends, named by environment variable. Default: none. */
   redactEnv: listOf(envName, "a list of variable names").default([]),
+  /** Where agents and the repository's setup and validation commands run (docs/security.md#the-sandbox): `auto` uses bubblewrap where it starts and otherwise refuses to start; `bwrap` requires bubblewrap; `none` runs them unsandboxed, where they can read this file, the runner token and the runner's environment (warned on every start). Default `auto`. */
+  sandbox: z
+    .enum(["auto", "bwrap", "none"], {
+      error: (iss) =>
+        `expected auto, bwrap or none, got ${describeValue(iss.input)}${didYouMean(typeof iss.input === "string" ? iss.input : "", ["auto", "bwrap", "none"])}`,
+    })
+    .default("auto"),
+  /** Whether sandboxed commands reach the network (agents call their model's API); `false` leaves them only a loopback interface. Default `true`. */
+  sandboxNetwork: z
+    .boolean({ error: (iss) => `expected true or false, got ${describeValue(iss.input)}` })
+    .default(true),
+  /** Paths made visible read-only in the sandbox besides the system (relative to this file; `~` is your home), e.g. a toolchain installed in your home. Paths inside workDir are refused. Default: none. */
+  sandboxReadOnly: listOf(text("a path"), "a list of paths").default([]),
+  /** Paths made writable in the sandbox (relative to this file; `~` is your home), e.g. a shared build cache. Paths inside workDir are refused. Default: none. */
+  sandboxWritable: listOf(text("a path"), "a list of paths").default([]),
   /** Log level of the runner's own log (stderr): `debug`, `info`, `warn`, `error`. Default `info`. */
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
@@ -342,6 +357,8 @@ export interface LoadedRunnerConfig {
   tokenFile: string | undefined;
   /** `copyFrom` folders, absolute. */
   copyFrom: Record<string, string>;
+  /** `sandboxReadOnly` and `sandboxWritable`, absolute. */
+  sandboxPaths: { readOnly: string[]; writable: string[] };
 }
 
 /** Expands `~` and resolves `path` against `base`. */
@@ -390,6 +407,10 @@ export async function loadRunnerConfig(file: string): Promise<LoadedRunnerConfig
     copyFrom: Object.fromEntries(
       Object.entries(config.copyFrom).map(([repo, folder]) => [repo, resolvePath(folder, base)]),
     ),
+    sandboxPaths: {
+      readOnly: config.sandboxReadOnly.map((entry) => resolvePath(entry, base)),
+      writable: config.sandboxWritable.map((entry) => resolvePath(entry, base)),
+    },
   };
 }
 

@@ -18,6 +18,7 @@ import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from "./daem
 import type { JobApi } from "./daemon/app-api.js";
 import { startLeaseKeeper, type StopCause } from "./daemon/lease-keeper.js";
 import { createLogShipper } from "./daemon/log-shipper.js";
+import { redactJson } from "./process/redact.js";
 import type { JobControl, JobResult } from "./job-runner.js";
 import type { ClaimResponse, JobOutcomeInput } from "../src/protocol/index.js";
 
@@ -28,7 +29,7 @@ export interface DispatcherOptions {
   concurrency: number;
   runJob: RunJob;
   log: Logger;
-  /** Extra values to redact (configured secrets). */
+  /** Values to redact besides the job tokens (the runner token, configured secrets). */
   secrets?: readonly string[];
   /** Heartbeat interval. Default a third of each job's lease. */
   heartbeatIntervalMs?: number;
@@ -218,7 +219,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       shipper.note(`job ${job.id} ${result.outcome.status}`);
       await shipper.close();
-      return await complete(job.id, lease.token, result.outcome, jobLog);
+      // The result's texts (summary, error, validation output) pass the redaction policy too.
+      return await complete(job.id, lease.token, redactJson(result.outcome, secrets()), jobLog);
     } finally {
       // 4. done
       keeper.stop();

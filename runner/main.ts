@@ -29,6 +29,7 @@ import {
 } from "./config.js";
 import { runDaemon } from "./daemon/daemon.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
+import { redactingSink, runnerSecrets } from "./process/redact.js";
 import { createWorkspaces } from "./workspace/index.js";
 import { packageInfo } from "../src/package-info.js";
 
@@ -279,7 +280,11 @@ async function start(
   const maxJobs = flags.once === true ? 1 : positiveInteger(flags["max-jobs"], "--max-jobs");
   const log =
     options.log ??
-    pino({ name: "kanbot-runner", level: loaded.config.logLevel }, pino.destination(2));
+    pino(
+      { name: "kanbot-runner", level: loaded.config.logLevel },
+      // Every line of the runner's own log passes the redaction policy (runner token, secrets).
+      redactingSink(pino.destination(2), runnerSecrets(loaded, env)),
+    );
 
   let stop = options.stop;
   let kill = options.kill;

@@ -16,6 +16,7 @@ import type { LoadedRunnerConfig } from "../config.js";
 import { createDispatcher, type Dispatcher } from "../dispatcher.js";
 import { runJob } from "../job-runner.js";
 import { ClaimRefusedError, runListener } from "../listener.js";
+import { runnerSecrets } from "../process/redact.js";
 import { createWorkspaces, type Workspaces } from "../workspace/index.js";
 import { packageInfo } from "../../src/package-info.js";
 import type { DaemonApi } from "./app-api.js";
@@ -78,9 +79,8 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       log,
     });
   const sourceEnv = options.sourceEnv ?? process.env;
-  const secrets = config.redactEnv
-    .map((name) => sourceEnv[name])
-    .filter((value): value is string => value !== undefined && value !== "");
+  // The runner token and the configured secrets: redacted from every stream, note and result.
+  const secrets = runnerSecrets(loaded, sourceEnv);
 
   // 1. orphans
   const swept = await workspaces.sweepOrphans({ activeJobIds: [], now: now() });

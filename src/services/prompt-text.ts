@@ -2,9 +2,14 @@
  * The issue text stored for the agent's prompt: the body without hidden HTML comments, then the
  * comments of people who hold at least the configured permission (hidden comments stripped
  * too). Comments from anyone below that level, and from bots (kanbot included), never enter it.
+ *
+ * Every piece is capped at GitHub's own limit (65,536 characters) and loses its invisible
+ * characters before it is stored (`src/domain/untrusted-text.ts`); the whole is capped at
+ * `ISSUE_THREAD_LIMIT`. A cut leaves a visible note.
  */
 import type { IssueComment, IssueFacts } from "../github/port.js";
 import { stripHtmlComments } from "../domain/issue-text.js";
+import { capText, ISSUE_THREAD_LIMIT, storedIssueText } from "../domain/untrusted-text.js";
 import { hasAtLeast, type PermissionLevel } from "../domain/permission.js";
 import type { Permission } from "../domain/types.js";
 import type { ServiceContext } from "./service-context.js";
@@ -15,14 +20,22 @@ export function promptText(
   comments: readonly IssueComment[],
   trusted: (login: string) => boolean,
 ): string {
-  const body = stripHtmlComments(issue.body ?? "").trim();
+  const body = issueText(issue.body ?? "");
   const parts = comments
     .filter((comment) => comment.authorType !== "Bot" && trusted(comment.author))
-    .map((comment) => ({ author: comment.author, text: stripHtmlComments(comment.body).trim() }))
+    .map((comment) => ({ author: comment.author, text: issueText(comment.body) }))
     .filter((comment) => comment.text !== "")
     .map((comment) => `Comment by @${comment.author}:\n\n${comment.text}`);
   if (parts.length === 0) return body;
-  return [body, "---", ...parts].join("\n\n");
+  return capText([body, "---", ...parts].join("\n\n"), ISSUE_THREAD_LIMIT);
+}
+
+/**
+ * One issue or comment text: hidden comments removed, then capped (after, so that a cut inside
+ * an unterminated comment cannot hide the note) and invisible characters removed.
+ */
+function issueText(text: string): string {
+  return storedIssueText(stripHtmlComments(text)).trim();
 }
 
 /** Asks GitHub for each human commenter's permission once and builds the prompt text. */

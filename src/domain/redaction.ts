@@ -41,6 +41,8 @@ export interface StreamRedactor {
   push(chunk: string): string;
   /** Releases what is held back, redacted; call once at the end of the stream. */
   flush(): string;
+  /** How many characters are held back now. */
+  held(): number;
 }
 
 /** The secrets to redact: a list, or a function read on every chunk (job tokens arrive later). */
@@ -276,6 +278,9 @@ export function createStreamRedactor(secrets: SecretSource = []): StreamRedactor
       const out = redactShapes(pendingShapes + rest, secretsNow);
       pendingShapes = "";
       return out;
+    },
+    held() {
+      return pendingKnown.length + pendingShapes.length;
     },
   };
 }

@@ -22,6 +22,8 @@ export interface JobTokenBroker {
   revoke(jobId: number): Promise<number>;
   /** `text` with every live token of the job replaced by `[redacted]` (defence in depth for logs). */
   redact(jobId: number, text: string): string;
+  /** The job's live tokens, for the redaction policy (src/domain/redaction.ts) at every sink. */
+  liveTokens?(jobId: number): readonly string[];
 }
 
 /** GitHub refused or failed to mint a job token. */
@@ -151,7 +153,11 @@ export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions)
     return result;
   }
 
-  return { issue, revoke, redact };
+  function liveTokens(jobId: number): readonly string[] {
+    return (live.get(jobId) ?? []).map((entry) => entry.token);
+  }
+
+  return { issue, revoke, redact, liveTokens };
 }
 
 function readToken(data: unknown): IssuedJobToken | undefined {

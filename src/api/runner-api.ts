@@ -52,7 +52,9 @@ import {
   sendJson,
   sendNoContent,
 } from "./http.js";
+import { createJobLogRedactor } from "./log-redaction.js";
 import { createQueueSignal } from "./queue-signal.js";
+import { redactJson } from "../domain/redaction.js";
 
 /** The numbers the API works with (see `runnerApiLimits` for the settings they come from). */
 export interface RunnerApiLimits {
@@ -125,6 +127,8 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const queue = createQueueSignal();
   const logStates = new Map<number, Promise<LogState>>();
   const logLocks = new Map<number, Promise<unknown>>();
+  // The redaction policy over each job's chunks in order (a token split across two is found).
+  const logRedactor = createJobLogRedactor((jobId) => jobTokens.liveTokens?.(jobId) ?? []);
   let lifecycle = new AbortController();
   let unsubscribe: (() => void) | undefined = store.onJobQueued(() => queue.notify());
   let sweepTimer: NodeJS.Timeout | undefined;
@@ -476,7 +480,12 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     };
   }
 
-  async function appendLog(job: Job, body: AppendLogRequest): Promise<AppendLogResponse> {
+  /** Stores log chunks; `held` marks the redactor's own held-back end, already redacted. */
+  async function appendLog(
+    job: Job,
+    body: AppendLogRequest,
+    held = false,
+  ): Promise<AppendLogResponse> {
     return withLogLock(job.id, async () => {
       await store.assertLease(job.id, body.leaseToken);
       const state = await logState(job.id);
@@ -491,11 +500,15 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           answer.dropped.push(chunk.seq);
           continue;
         }
-        let text = jobTokens.redact(job.id, chunk.text);
+        let text = held
+          ? chunk.text
+          : logRedactor.chunk(job.id, chunk.seq, jobTokens.redact(job.id, chunk.text));
         let size = Buffer.byteLength(text);
         const room = limits.jobLogMaxBytes - state.bytes;
-        const cut = size > room;
+        const cut = size + logRedactor.held(job.id) > room;
         if (cut) {
+          // The last chunk kept: what the redactor holds back is released into it.
+          text += logRedactor.finish(job.id)?.text ?? "";
           text = `${Buffer.from(text).subarray(0, Math.max(0, room)).toString("utf8")}${TRUNCATION_MARKER}`;
           size = Buffer.byteLength(text);
         }
@@ -545,8 +558,15 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   }
 
   async function complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse> {
-    const { status, ...facts } = body.outcome;
-    const error = body.outcome.status === "failed" ? body.outcome.error : undefined;
+    // The end of the log the redactor held back is stored before the lease ends.
+    const rest = logRedactor.finish(job.id);
+    if (rest !== undefined) {
+      await appendLog(job, { leaseToken: body.leaseToken, chunks: [rest] }, true);
+    }
+    // Every text of the result (summary, error, validation output) passes the redaction policy.
+    const outcome = redactJson(body.outcome, jobTokens.liveTokens?.(job.id) ?? []);
+    const { status, ...facts } = outcome;
+    const error = outcome.status === "failed" ? outcome.error : undefined;
     // The error text has its own column; everything else is the result (undefined fields dropped).
     const result: JsonValue = JSON.parse(JSON.stringify({ ...facts, error: undefined }));
     const finished = await store.completeJob(job.id, body.leaseToken, {
@@ -571,6 +591,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   async function endLease(jobId: number): Promise<void> {
     const revoked = await jobTokens.revoke(jobId);
     logStates.delete(jobId);
+    logRedactor.forget(jobId);
     if (revoked > 0) {
       const job = await store.getJob(jobId);
       await store.audit({

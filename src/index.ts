@@ -50,6 +50,7 @@ export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
         jobTokens: createGitHubJobTokenBroker({ appOctokit: () => app.auth(), log: app.log }),
         githubWebUrl: gitHubWebUrl(settings),
         events: runtime.internal,
+        resolveWorkspace: runtime.resolveWorkspace,
       });
       options.addHandler(api.handler);
       onRunnerApi(api);

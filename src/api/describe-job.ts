@@ -1,10 +1,12 @@
 /**
  * What a runner learns about a job it claimed: the protocol's `JobDescription`, built from the
  * stored task and job plus the repository's workspace settings (`.github/kanbot.yml`), which the
- * caller of `createRunnerApi` may resolve (the store does not keep them).
+ * runner API resolves at every claim through its required `resolveWorkspace` (the store does not
+ * keep them).
  */
-import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
+import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { extractAcceptanceCriteria } from "../domain/issue-text.js";
+import { taskBranchName } from "../domain/task-branch.js";
 import type { JobDescription, JobWorkspace } from "../protocol/index.js";
 import type { Job, Task } from "../store/index.js";
 
@@ -46,16 +48,31 @@ export function gitHubWebUrl(settings: {
     : `${settings.GHE_PROTOCOL}://${settings.GHE_HOST}`;
 }
 
-/** `kanbot/<issue>-<slug>`: the slug is the title in lower case, words joined by `-`, ≤ 40 characters. */
-export function taskBranchName(prefix: string, issueNumber: number, title: string): string {
-  const slug = title
-    .normalize("NFKD")
-    .replace(/\p{M}+/gu, "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .slice(0, 40)
-    .replace(/^-+|-+$/g, "");
-  return `${prefix}${issueNumber}${slug === "" ? "" : `-${slug}`}`;
+export { taskBranchName };
+
+/** A repository's workspace settings, as its parsed `.github/kanbot.yml` says. */
+export function workspaceSettingsOf(config: RepoConfig): JobWorkspaceSettings {
+  return {
+    ...(config.baseBranch === undefined ? {} : { baseBranch: config.baseBranch }),
+    branchPrefix: config.branchPrefix,
+    setupCommands: config.setup.commands,
+    copyFiles: config.setup.copyFiles,
+    validationCommands: config.validation.commands,
+    validationRounds: config.validation.rounds,
+    forbiddenPaths: config.forbiddenPaths,
+  };
+}
+
+/** The task's branch: the stored one, else the one `settings` name (fixed at the first claim). */
+export function branchForTask(task: Task, settings: JobWorkspaceSettings): string {
+  return (
+    task.branch ??
+    taskBranchName(
+      settings.branchPrefix ?? DEFAULT_REPO_CONFIG.branchPrefix,
+      task.issueNumber,
+      task.title,
+    )
+  );
 }
 
 export function describeJob(
@@ -69,9 +86,7 @@ export function describeJob(
   const defaults = DEFAULT_REPO_CONFIG;
   const workspace: JobWorkspace = {
     baseBranch: settings.baseBranch ?? defaults.baseBranch ?? null,
-    branch:
-      task.branch ??
-      taskBranchName(settings.branchPrefix ?? defaults.branchPrefix, task.issueNumber, task.title),
+    branch: branchForTask(task, settings),
     continueBranch: job.kind !== "implement",
     setupCommands: [...(settings.setupCommands ?? defaults.setup.commands)],
     copyFiles: [...(settings.copyFiles ?? defaults.setup.copyFiles)],

@@ -42,7 +42,7 @@ import {
   type RunnerCapabilities,
 } from "../store/index.js";
 import { JobTokenError, type JobTokenBroker } from "../tokens/job-token-broker.js";
-import { describeJob, type ResolveJobWorkspace } from "./describe-job.js";
+import { branchForTask, describeJob, type ResolveJobWorkspace } from "./describe-job.js";
 import {
   ApiHttpError,
   bearerToken,
@@ -87,8 +87,13 @@ export interface RunnerApiOptions {
   jobTokens: JobTokenBroker;
   /** The GitHub web URL clone URLs are built from. Default `https://github.com`. */
   githubWebUrl?: string;
-  /** Reads a job's workspace settings (`.github/kanbot.yml`); default: kanbot's defaults. */
-  resolveWorkspace?: ResolveJobWorkspace;
+  /**
+   * Reads a job's workspace settings from the repository's `.github/kanbot.yml` at every claim.
+   * Required: without it every job would run on kanbot's defaults (no setup, no validation, the
+   * default forbidden paths), which is how the repository's config once went missing in
+   * production. A throw fails the claimed job with the error's message.
+   */
+  resolveWorkspace: ResolveJobWorkspace;
   events?: RunnerApiEvents;
 }
 
@@ -121,6 +126,14 @@ interface LogState {
 
 export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const { store, limits, jobTokens } = options;
+  // A JavaScript caller (or a cast) could still leave it out; refuse at once rather than hand
+  // out jobs that silently ignore the repository's config.
+  if (typeof options.resolveWorkspace !== "function") {
+    throw new TypeError(
+      "createRunnerApi needs resolveWorkspace: jobs must carry the repository's .github/kanbot.yml, not kanbot's defaults",
+    );
+  }
+  const resolveWorkspace = options.resolveWorkspace;
   const log = options.log.child({ name: "runner-api" });
   const githubWebUrl = options.githubWebUrl ?? "https://github.com";
   const sweepIntervalMs = limits.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
@@ -301,10 +314,13 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
       try {
         const task = await store.getTask(job.taskId);
         if (task === undefined) throw new Error(`task ${job.taskId} of the job is missing`);
-        const workspace =
-          options.resolveWorkspace === undefined
-            ? {}
-            : await options.resolveWorkspace({ task, job });
+        const workspace = await resolveWorkspace({ task, job });
+        if (task.branch === undefined) {
+          // Fixed once: the runner, the PR and the cleanup all use the stored branch from now on.
+          const branch = branchForTask(task, workspace);
+          await store.updateTask(task.id, { branch }, { actor: "kanbot" });
+          task.branch = branch;
+        }
         const description = describeJob(job, task, workspace, {
           githubWebUrl,
           limits: { maxLogBytes: limits.jobLogMaxBytes, maxBodyBytes: limits.maxBodyBytes },

@@ -11,6 +11,8 @@ import type { GitHubPort } from "../github/port.js";
 import type { PullRequestPort } from "../github/pull-request-port.js";
 import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
 import { reconcileRepository, type ReconcileReport } from "../services/reconcile-service.js";
+import { createWorkspaceResolver } from "../services/repo-config-service.js";
+import type { ResolveJobWorkspace } from "../api/describe-job.js";
 import { dryRunPort } from "../services/dry-run-port.js";
 import type { ServiceContext } from "../services/service-context.js";
 import type { JobStore } from "../store/index.js";
@@ -51,6 +53,11 @@ export interface KanbotRuntime {
    * queues a gate re-evaluation for every PR whose no-checks wait has ended.
    */
   internal: InternalEvents;
+  /**
+   * The runner API's workspace resolver: the task's repository's `.github/kanbot.yml`, read as
+   * its installation at every claim (required by `createRunnerApi`).
+   */
+  resolveWorkspace: ResolveJobWorkspace;
 }
 
 export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRuntime {
@@ -130,5 +137,11 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     return reports;
   }
 
-  return { worker, reconcile, internal };
+  const resolveWorkspace = createWorkspaceResolver({
+    store: options.store,
+    portFor,
+    log: app.log.child({ name: "workspace-config" }),
+  });
+
+  return { worker, reconcile, internal, resolveWorkspace };
 }

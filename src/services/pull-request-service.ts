@@ -13,7 +13,7 @@
  * to it with its issue and config.
  */
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
-import { taskBranchName } from "../api/describe-job.js";
+import { taskBranchName } from "../domain/task-branch.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import {
   decideAutoMerge,

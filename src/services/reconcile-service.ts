@@ -11,6 +11,7 @@
 import type { RepoRef } from "../domain/dependencies.js";
 import { addAttempt, noBudgetUsed } from "../domain/budget.js";
 import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
+import { taskBranchName } from "../domain/task-branch.js";
 import type { TaskState } from "../domain/types.js";
 import { BoardLookup, moveCard } from "./board-service.js";
 import { mirrorLabels } from "./label-service.js";
@@ -74,6 +75,7 @@ export async function reconcileRepository(
       requiredLabels: routing.runner.labels,
       priority: routing.priority.priority,
       budget: taskPolicyOf(config).budget,
+      branch: taskBranchName(config.branchPrefix, issue.ref.number, issue.title),
     });
     if (!created.created) continue;
     let task = created.task;

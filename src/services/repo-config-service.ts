@@ -11,7 +11,9 @@ import {
   type RepoConfigResult,
 } from "../config/repo-config.js";
 import type { IssueRef, RepoRef } from "../domain/dependencies.js";
-import type { IssueComment } from "../github/port.js";
+import type { Logger } from "pino";
+import { workspaceSettingsOf, type ResolveJobWorkspace } from "../api/describe-job.js";
+import type { GitHubPort, IssueComment } from "../github/port.js";
 import { resolveLabelNames, type LabelNames } from "../domain/labels.js";
 import { DEFAULT_BACKOFF } from "../domain/backoff.js";
 import type { TaskPolicy } from "../domain/task.js";
@@ -106,4 +108,62 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
     backoff: DEFAULT_BACKOFF,
     deleteBranchOnMerge: config.merge.deleteBranch,
   };
+}
+
+/** What {@link createWorkspaceResolver} reads with. */
+export interface WorkspaceResolverDeps {
+  store: Pick<ServiceContext["store"], "listOfferedAgents">;
+  /** The GitHub port of one installation (the task's). */
+  portFor: (installationId: number, log: Logger) => Promise<Pick<GitHubPort, "readFile">>;
+  log: Logger;
+}
+
+/**
+ * The runner API's `resolveWorkspace`: reads the task's repository's `.github/kanbot.yml` from its
+ * default branch (as the trigger did) at every claim, so a job carries the repository's base,
+ * branch prefix, setup, validation and forbidden paths. An invalid file fails the job with the
+ * file's own problems, never kanbot's defaults.
+ */
+export function createWorkspaceResolver(deps: WorkspaceResolverDeps): ResolveJobWorkspace {
+  return async ({ task }) => {
+    const repo = repoRefOf(task.repo);
+    const port = await deps.portFor(task.installationId, deps.log);
+    const [text, offered] = await Promise.all([
+      port.readFile(repo, REPO_CONFIG_PATH),
+      deps.store.listOfferedAgents(),
+    ]);
+    const result = parseRepoConfig(text, { knownAgents: offered });
+    if (!result.ok) throw new InvalidRepoConfigError(task.repo, result.errors);
+    return workspaceSettingsOf(result.config);
+  };
+}
+
+/** `.github/kanbot.yml` cannot be used: its problems, one per line, for the job's error. */
+export class InvalidRepoConfigError extends Error {
+  readonly repo: string;
+  readonly errors: readonly RepoConfigError[];
+
+  constructor(repo: string, errors: readonly RepoConfigError[]) {
+    const lines = errors.slice(0, 10).map((error) => {
+      const where =
+        error.line === undefined
+          ? REPO_CONFIG_PATH
+          : `${REPO_CONFIG_PATH}:${error.line}:${error.column ?? 1}`;
+      return error.path === ""
+        ? `${where}: ${error.message}`
+        : `${where}: ${error.path}: ${error.message}`;
+    });
+    if (errors.length > 10) lines.push(`… and ${errors.length - 10} more`);
+    super(
+      `${REPO_CONFIG_PATH} in ${repo} is invalid; fix it on the default branch and retry the task (/kanbot retry):\n${lines.join("\n")}`,
+    );
+    this.name = "InvalidRepoConfigError";
+    this.repo = repo;
+    this.errors = errors;
+  }
+}
+
+function repoRefOf(fullName: string): RepoRef {
+  const [owner = "", repo = ""] = fullName.split("/");
+  return { owner, repo };
 }

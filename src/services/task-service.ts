@@ -15,6 +15,7 @@
 import type { RepoConfig } from "../config/repo-config.js";
 import { formatCycle, formatIssueRef, type IssueRef } from "../domain/dependencies.js";
 import { routeTask, type Routing } from "../domain/routing.js";
+import { taskBranchName } from "../domain/task-branch.js";
 import { isActive, transitionTask } from "../domain/task-machine.js";
 import type {
   IgnoreCode,
@@ -203,6 +204,8 @@ async function persist(
           }),
       budget: policy.budget,
       startedBy: request.actor,
+      // Fixed once, from the config of the trigger; the runner, the PR and the cleanup use it.
+      branch: taskBranchName(request.config.branchPrefix, issue.ref.number, issue.title),
     });
     if (!created.created) return undefined;
     task = await ctx.store.updateTask(

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { RunnerApiClient } from "../../runner/client.js";
 import { openStore } from "../../src/store/index.js";
 import { webhookExample } from "../helpers/github-webhooks.js";
 import { signWebhook, testPrivateKey, TEST_WEBHOOK_SECRET } from "../helpers/probot.js";
@@ -45,10 +46,10 @@ interface GitHubStub {
 /**
  * A local stand-in for a GitHub Enterprise Server, so `kanbot start` never reaches the network:
  * `GET /app` answers the app `kanbot`, `GET /app/installations` answers none, installation 1
- * gets a token; anything else (a repository file, say) is answered 404. Every request shows up
- * in `requests`.
+ * gets a token; `files` (`GET <contents path>` -> text) are served raw; anything else is answered
+ * 404. Every request shows up in `requests`.
  */
-async function startGitHubStub(): Promise<GitHubStub> {
+async function startGitHubStub(files: Record<string, string> = {}): Promise<GitHubStub> {
   const requests: string[] = [];
   const waiting = new Map<string, () => void>();
   const server = createHttpServer((request, response) => {
@@ -62,6 +63,14 @@ async function startGitHubStub(): Promise<GitHubStub> {
         expires_at: new Date(Date.now() + 3_600_000).toISOString(),
       },
     };
+    const file = files[seen];
+    if (file !== undefined) {
+      // `.github/kanbot.yml` and other files, as GitHub sends them for the raw media type.
+      response.writeHead(200, { "content-type": "application/vnd.github.raw; charset=utf-8" });
+      response.end(file);
+      waiting.get(seen)?.();
+      return;
+    }
     const body = answers[seen];
     response.writeHead(body === undefined ? 404 : 200, { "content-type": "application/json" });
     response.end(JSON.stringify(body ?? { message: "Not Found" }));
@@ -290,5 +299,110 @@ describe("kanbot start", () => {
       "GET /api/v3/app",
       "GET /api/v3/app/installations",
     ]);
+  });
+
+  describe("a claimed job carries the repository's .github/kanbot.yml", () => {
+    const REPO = "octo/widgets";
+    const configPath = `GET /api/v3/repos/${REPO}/contents/.github%2Fkanbot.yml`;
+
+    /** `kanbot start` (production wiring) with one queued job of `octo/widgets#7`, and a runner. */
+    async function claimWith(config: string) {
+      const dir = tempDir();
+      const port = await freePort();
+      const github = await startGitHubStub({ [configPath]: config });
+      const keyPath = path.join(dir, "app.pem");
+      writeFileSync(keyPath, testPrivateKey());
+      const database = path.join(dir, "data", "kanbot.sqlite");
+      const seed = await openStore({ url: database });
+      let registration: string;
+      let jobId: number;
+      try {
+        const { task } = await seed.upsertTask({
+          repo: REPO,
+          installationId: 1,
+          issueNumber: 7,
+          title: "Add a widget",
+          body: "Please add a widget.",
+          state: "queued",
+          agent: "claude",
+          budget: { attempts: 5, minutes: 60, usd: 10 },
+        });
+        jobId = (await seed.enqueueJob({ taskId: task.id, kind: "implement" })).id;
+        registration = (await seed.createRegistrationToken(600_000)).token;
+      } finally {
+        await seed.close();
+      }
+      const started = startKanbot(
+        {
+          APP_ID: "123456",
+          PRIVATE_KEY_PATH: keyPath,
+          WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          DATABASE_URL: database,
+          LOG_LEVEL: "warn",
+          GHE_HOST: github.host,
+          GHE_PROTOCOL: "http",
+          KANBOT_RECONCILE_ON_START: "false",
+        },
+        dir,
+      );
+      await waitForHttp(`http://127.0.0.1:${port}/ping`, started);
+      const client = new RunnerApiClient({ baseUrl: `http://127.0.0.1:${port}` });
+      await client.register({
+        registrationToken: registration,
+        name: "workstation",
+        agents: ["claude"],
+        labels: [],
+        repos: [],
+      });
+      const claim = await client.claim({ waitSeconds: 1 });
+      started.child.kill("SIGTERM");
+      expect(await started.exited).toBe(0);
+      const store = await openStore({ url: database });
+      try {
+        return { claim, job: await store.getJob(jobId), task: await store.findTask(REPO, 7) };
+      } finally {
+        await store.close();
+      }
+    }
+
+    it("base, branch prefix, setup, copied files, validation and forbidden paths reach the runner", async () => {
+      const { claim, task } = await claimWith(
+        [
+          "baseBranch: develop",
+          "branchPrefix: bots/",
+          "setup:",
+          "  commands: [npm ci]",
+          "  copyFiles: [.env]",
+          "validation:",
+          "  commands: [npm test, npm run lint]",
+          "  rounds: 1",
+          "forbiddenPaths: [secrets/**]",
+        ].join("\n"),
+      );
+
+      expect(claim?.job.workspace).toEqual({
+        baseBranch: "develop",
+        branch: "bots/7-add-a-widget",
+        continueBranch: false,
+        setupCommands: ["npm ci"],
+        copyFiles: [".env"],
+        validationCommands: ["npm test", "npm run lint"],
+        validationRounds: 1,
+        forbiddenPaths: ["secrets/**"],
+      });
+      // Fixed once on the task, for the PR and the cleanup too.
+      expect(task?.branch).toBe("bots/7-add-a-widget");
+    });
+
+    it("an invalid file fails the job with the file's own problem, never kanbot's defaults", async () => {
+      const { claim, job } = await claimWith("validation:\n  rounds: many\n");
+
+      expect(claim).toBeUndefined();
+      expect(job?.status).toBe("failed");
+      expect(job?.error).toContain(".github/kanbot.yml:2");
+      expect(job?.error).toContain("validation.rounds");
+    });
   });
 });

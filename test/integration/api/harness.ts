@@ -18,6 +18,12 @@ import {
 import type { IssuedJobToken, JobTokenBroker } from "../../../src/tokens/job-token-broker.js";
 import { openStore, type JobStore, type NewTask } from "../../../src/store/index.js";
 import { manualClock, newTask, type ManualClock } from "../../helpers/store-fixtures.js";
+import { workspaceSettingsOf, type ResolveJobWorkspace } from "../../../src/api/describe-job.js";
+import { DEFAULT_REPO_CONFIG } from "../../../src/config/repo-config.js";
+
+/** The workspace of a repository with no `.github/kanbot.yml`: kanbot's defaults, as parsed. */
+export const noRepoConfig: ResolveJobWorkspace = async () =>
+  workspaceSettingsOf(DEFAULT_REPO_CONFIG);
 
 export const LEASE_MS = 60_000;
 
@@ -112,7 +118,8 @@ export async function startHarness(
     limits: { ...TEST_LIMITS, ...options.limits },
     log: pino({ level: "silent" }),
     jobTokens: broker,
-    ...(options.resolveWorkspace ? { resolveWorkspace: options.resolveWorkspace } : {}),
+    // A repository without .github/kanbot.yml, unless the test says otherwise.
+    resolveWorkspace: options.resolveWorkspace ?? noRepoConfig,
     ...(options.events ? { events: options.events } : {}),
     ...(options.githubWebUrl ? { githubWebUrl: options.githubWebUrl } : {}),
   });

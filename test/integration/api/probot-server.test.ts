@@ -14,7 +14,7 @@ import {
 } from "../../../src/api/index.js";
 import { openStore, type JobStore } from "../../../src/store/index.js";
 import { testPrivateKey, TEST_APP_ID, TEST_WEBHOOK_SECRET } from "../../helpers/probot.js";
-import { fakeBroker, TEST_LIMITS } from "./harness.js";
+import { fakeBroker, noRepoConfig, TEST_LIMITS } from "./harness.js";
 
 /** A free loopback port (Probot's Server treats port 0 as "use 3000"). */
 async function freePort(): Promise<number> {
@@ -46,7 +46,13 @@ describe("runner API on Probot's server", () => {
       { level: "info", redact: [...RUNNER_API_LOG_REDACT_PATHS] },
       { write: (line: string) => void lines.push(line) },
     );
-    const runnerApi = createRunnerApi({ store, limits: TEST_LIMITS, log, jobTokens: fakeBroker() });
+    const runnerApi = createRunnerApi({
+      store,
+      limits: TEST_LIMITS,
+      log,
+      jobTokens: fakeBroker(),
+      resolveWorkspace: noRepoConfig,
+    });
     api = runnerApi;
     const port = await freePort();
     server = new Server({

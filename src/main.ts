@@ -11,6 +11,7 @@ import {
 import { RUNNER_API_LOG_REDACT_PATHS, type RunnerApi } from "./api/index.js";
 import kanbotApp from "./index.js";
 import type { KanbotRuntime } from "./inbox/kanbot-runtime.js";
+import { withWebhookIntake } from "./inbox/webhook-intake.js";
 import { packageInfo } from "./package-info.js";
 import { openStore, type JobStore } from "./store/index.js";
 
@@ -135,14 +136,18 @@ export async function startApp(
     webhookPath: settings.WEBHOOK_PATH,
     ...(settings.WEBHOOK_PROXY_URL ? { webhookProxy: settings.WEBHOOK_PROXY_URL } : {}),
     log,
-    Probot: Probot.defaults({
-      appId: settings.APP_ID,
-      privateKey,
-      secret: settings.WEBHOOK_SECRET,
-      baseUrl: baseUrl(settings),
-      log,
-      ...(settings.KANBOT_GITHUB_THROTTLE ? {} : { Octokit: UnthrottledOctokit }),
-    }),
+    // The webhook intake (size cap, signature before parsing, JSON objects only) sits in front
+    // of Probot's own webhook middleware.
+    Probot: withWebhookIntake(
+      Probot.defaults({
+        appId: settings.APP_ID,
+        privateKey,
+        secret: settings.WEBHOOK_SECRET,
+        baseUrl: baseUrl(settings),
+        log,
+        ...(settings.KANBOT_GITHUB_THROTTLE ? {} : { Octokit: UnthrottledOctokit }),
+      }),
+    ),
   });
   let runtime: KanbotRuntime | undefined;
   let runnerApi: RunnerApi | undefined;

@@ -35,17 +35,13 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
       `the runner API takes JSON bodies; send Content-Type: application/json (got ${contentType})`,
     );
   }
-  const declared = Number(req.headers["content-length"] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buffer.length;
-    if (size > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (
+    await readRawBody(req, maxBytes, () =>
+      tooLarge(
+        `the request body is larger than the app accepts (${maxBytes} bytes, KANBOT_API_MAX_BODY_BYTES); send smaller log batches`,
+      ),
+    )
+  ).toString("utf8");
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text) as unknown;
@@ -54,12 +50,55 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   }
 }
 
-function tooLarge(maxBytes: number): ApiHttpError {
-  return new ApiHttpError(
-    413,
-    "payload-too-large",
-    `the request body is larger than the app accepts (${maxBytes} bytes, KANBOT_API_MAX_BODY_BYTES); send smaller log batches`,
-  );
+/** A 413 answer with `message`. */
+export function tooLarge(message: string): ApiHttpError {
+  return new ApiHttpError(413, "payload-too-large", message);
+}
+
+/**
+ * Reads the request body, never more than `maxBytes` of it: a `Content-Length` above the cap is
+ * refused before a byte is read, and a body that streams past it (chunked, or longer than it
+ * said) is refused at the chunk that crosses it; the rest is left unread. Either way the call
+ * rejects with `tooLargeError()`; answer it with `sendError`, which closes the connection.
+ */
+export function readRawBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  tooLargeError: () => Error,
+): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLargeError());
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (error: Error | undefined): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onAborted);
+      if (error === undefined) resolve(Buffer.concat(chunks));
+      else reject(error);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += buffer.length;
+      if (size > maxBytes) {
+        // Stop reading: what is left is never buffered, and the answer closes the connection.
+        req.pause();
+        chunks.length = 0;
+        settle(tooLargeError());
+        return;
+      }
+      chunks.push(buffer);
+    };
+    const onEnd = (): void => settle(undefined);
+    const onError = (error: Error): void => settle(error);
+    const onAborted = (): void => settle(new Error("the client closed the request"));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onAborted);
+  });
 }
 
 /** Parses `body` with `schema`; 400 naming each bad field. */
@@ -109,9 +148,32 @@ export function sendError(res: ServerResponse, error: ApiHttpError): void {
       ...(error.issues !== undefined ? { issues: error.issues } : {}),
     },
   };
-  // A body the app did not read (413) must not be parsed as the next request.
-  const headers = error.status === 413 ? { ...error.headers, connection: "close" } : error.headers;
-  sendJson(res, error.status, body, headers);
+  if (error.status === 413) {
+    sendUnreadBodyAnswer(res, error.status, body, error.headers);
+    return;
+  }
+  sendJson(res, error.status, body, error.headers);
+}
+
+/**
+ * Answers a request whose body the app did not read to its end (a 413): with `Connection:
+ * close`, so the rest is never parsed as the next request, and the socket is closed once the
+ * answer is out, so the client's remaining bytes are not read either.
+ */
+export function sendUnreadBodyAnswer(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent || res.writableEnded) return;
+  const socket = res.req.socket;
+  res.once("finish", () => {
+    // Half-close first, so the answer is delivered before the connection goes.
+    socket.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
+  });
+  sendJson(res, status, body, { ...headers, connection: "close" });
 }
 
 /** The bearer token of `Authorization: Bearer <token>`, if any. */

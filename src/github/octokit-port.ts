@@ -13,6 +13,7 @@ import type { ProbotOctokit } from "probot";
 import type { IssueRef, RepoRef } from "../domain/dependencies.js";
 import { sameLabel, type LabelDefinition } from "../domain/labels.js";
 import { permissionFromApi, type PermissionLevel } from "../domain/permission.js";
+import { guardRepoNames } from "./repo-name-guard.js";
 import {
   GitHubError,
   isGitHubStatus,
@@ -55,7 +56,8 @@ export function createGitHubPort(
   octokit: InstallationOctokit,
   options: GitHubPortOptions,
 ): GitHubPort {
-  return new OctokitGitHubPort(octokit, options.log);
+  // Every repository a call names is checked before a path is built from it.
+  return guardRepoNames<GitHubPort>(new OctokitGitHubPort(octokit, options.log), "GitHubPort");
 }
 
 // ---------------------------------------------------------------------------------------------

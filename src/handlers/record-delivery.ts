@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { JobStore, JsonValue } from "../store/index.js";
+import { payloadProblem } from "./payload-schemas.js";
 
 /** The few fields of a webhook payload that decide where an event is queued. */
 interface PayloadShape {
@@ -46,27 +47,47 @@ export interface IncomingDelivery {
  * Step one of the durable inbox (DESIGN section 8): store the verified delivery and return. No
  * GitHub call happens here, so GitHub always gets its answer at once; the inbox worker does the
  * rest. A redelivery of the same `X-GitHub-Delivery` is recorded once.
+ *
+ * A payload that does not fit its event (./payload-schemas.ts) is recorded as `invalid` with
+ * the reason, logged once as a warning, and never handed to a handler: retrying it cannot help.
  */
 export async function recordDelivery(
   store: JobStore,
   delivery: IncomingDelivery,
   log: Logger,
-): Promise<"inserted" | "duplicate"> {
-  const payload = (delivery.payload ?? {}) as PayloadShape;
+): Promise<"inserted" | "duplicate" | "invalid"> {
+  const isObject =
+    typeof delivery.payload === "object" &&
+    delivery.payload !== null &&
+    !Array.isArray(delivery.payload);
+  const payload = (isObject ? delivery.payload : {}) as PayloadShape;
+  const action = typeof payload.action === "string" ? payload.action : undefined;
   const installationId =
-    typeof payload.installation?.id === "number" ? payload.installation.id : undefined;
+    typeof payload.installation?.id === "number" && Number.isSafeInteger(payload.installation.id)
+      ? payload.installation.id
+      : undefined;
+  const problem = payloadProblem(delivery.name, action, delivery.payload);
   const result = await store.recordDelivery({
     deliveryId: delivery.id,
     event: delivery.name,
-    ...(typeof payload.action === "string" ? { action: payload.action } : {}),
+    ...(action !== undefined ? { action } : {}),
     ...(installationId !== undefined ? { installationId } : {}),
-    payload: delivery.payload as JsonValue,
+    payload: (delivery.payload ?? null) as JsonValue,
     orderingKey: orderingKey(delivery.name, payload),
+    ...(problem !== undefined ? { invalid: problem } : {}),
   });
+  const facts = { deliveryId: delivery.id, event: delivery.name, action };
   if (result.outcome === "duplicate") {
-    log.info({ deliveryId: delivery.id, event: delivery.name }, "duplicate delivery ignored");
-  } else {
-    log.debug({ deliveryId: delivery.id, event: delivery.name }, "delivery recorded");
+    log.info(facts, "duplicate delivery ignored");
+    return "duplicate";
   }
-  return result.outcome;
+  if (problem !== undefined) {
+    log.warn(
+      { ...facts, problem },
+      "webhook payload does not fit its event; recorded as invalid and not processed",
+    );
+    return "invalid";
+  }
+  log.debug(facts, "delivery recorded");
+  return "inserted";
 }

@@ -42,12 +42,18 @@ const HANDLERS: Record<string, AnyHandler> = {
   "kanbot_gate.mergeability": onKanbotMergeability,
 };
 
+/** The `event.action` keys (or bare events) this version acts on, GitHub's and kanbot's own. */
+export function handledEventKeys(): string[] {
+  return Object.keys(HANDLERS);
+}
+
 /** The handler of `event` + `action`, or undefined when this version does not act on it. */
 export function handlerFor(
   event: string,
   action: string | undefined,
 ): ((ctx: HandlerContext, payload: unknown) => Promise<void>) | undefined {
   const handler = HANDLERS[action === undefined ? event : `${event}.${action}`];
-  // The payload was recorded from a verified delivery of exactly this event and action.
+  // The payload was recorded from a verified delivery of exactly this event and action, and
+  // fits the event's schema (./payload-schemas.ts; src/inbox/process-delivery.ts checks again).
   return handler as ((ctx: HandlerContext, payload: unknown) => Promise<void>) | undefined;
 }

@@ -1,16 +1,27 @@
 /**
- * Processing one inbox delivery: skip events this version does not act on, ignore events sent
- * by kanbot's own bot account (its label changes, board moves and comments must never trigger
- * it), authenticate as the delivery's installation and run the event's handler.
+ * Processing one inbox delivery: skip events this version does not act on, refuse a payload that
+ * does not fit its event (recorded before the schemas existed: intake marks such deliveries
+ * `invalid` and never hands them out), ignore events sent by kanbot's own bot account (its label
+ * changes, board moves and comments must never trigger it), authenticate as the delivery's
+ * installation and run the event's handler.
  */
 import type { Logger } from "pino";
+import { InvalidRepositoryNameError } from "../domain/repo-name.js";
 import type { GitHubPort } from "../github/port.js";
 import type { PullRequestPort } from "../github/pull-request-port.js";
+import { payloadProblem } from "../handlers/payload-schemas.js";
 import { handlerFor } from "../handlers/route-event.js";
 import type { HandlerContext } from "../handlers/handler-context.js";
 import { dryRunPort } from "../services/dry-run-port.js";
 import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
 import { DEFAULT_STORE_POLICY, type Delivery, type JobStore } from "../store/index.js";
+import { PermanentDeliveryError } from "./inbox-worker.js";
+
+/**
+ * A delivery whose payload does not fit its event; failing it again cannot help. (Its `name`
+ * stays `PermanentDeliveryError`, which the inbox worker reads as "do not retry".)
+ */
+export class InvalidPayloadError extends PermanentDeliveryError {}
 
 export interface DeliveryProcessorOptions {
   store: JobStore;
@@ -54,6 +65,12 @@ export function createDeliveryProcessor(
       log.debug("no handler for this event; recorded and skipped");
       return;
     }
+    const problem = payloadProblem(delivery.event, delivery.action, delivery.payload);
+    if (problem !== undefined) {
+      throw new InvalidPayloadError(
+        `the ${delivery.event} payload does not fit the event (${problem}); it is not processed. GitHub sent a shape kanbot does not know: report it with the delivery id`,
+      );
+    }
     // 2. kanbot's own events.
     const payload = delivery.payload as Sender;
     const sender = typeof payload.sender?.login === "string" ? payload.sender.login : undefined;
@@ -90,7 +107,15 @@ export function createDeliveryProcessor(
       },
       deliveryReceivedAt: delivery.receivedAt,
     };
-    await handler(ctx, delivery.payload);
+    try {
+      await handler(ctx, delivery.payload);
+    } catch (error) {
+      // A repository name GitHub would not allow (the port refused to build a path from it).
+      if (error instanceof InvalidRepositoryNameError) {
+        throw new InvalidPayloadError(error.message, { cause: error });
+      }
+      throw error;
+    }
   };
 }
 

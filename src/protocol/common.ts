@@ -16,8 +16,29 @@ export const API_PATHS = {
   complete: (jobId: number) => `${API_PREFIX}/jobs/${jobId}/complete`,
 } as const;
 
+/**
+ * Upper bounds of the numbers in the protocol. A number past its bound is answered 400 naming
+ * the field, before it reaches the store (a Postgres `integer` column ends at 2^31 - 1) or the
+ * task's budget (a `durationSeconds` of 1e308 once used up every budget at once).
+ */
+export const PROTOCOL_BOUNDS = {
+  /** Ids the store numbers (`bigserial`): JavaScript's safe integers. */
+  id: Number.MAX_SAFE_INTEGER,
+  /** Counters kept in `integer` columns (issue numbers, attempts): Postgres's `integer`. */
+  int32: 2_147_483_647,
+  /** Log chunk sequence numbers: 100 million chunks per job. */
+  logSeq: 100_000_000,
+  /** Seconds one job or validation command can have taken: 31 days. */
+  durationSeconds: 31 * 24 * 3600,
+  /** US dollars one job's agent can have spent. */
+  costUsd: 10_000,
+  /** A process exit code, signed (Windows codes are 32-bit). */
+  exitCodeMin: -2_147_483_648,
+  exitCodeMax: 4_294_967_295,
+} as const;
+
 /** A job id as it appears in paths and bodies. */
-export const JobId = z.number().int().positive();
+export const JobId = z.number().int().positive().max(PROTOCOL_BOUNDS.id);
 export type JobId = z.infer<typeof JobId>;
 
 /** An instant, as ISO 8601 text in UTC (`2026-01-01T00:00:00.000Z`). */
@@ -36,11 +57,34 @@ export const RunnerLabel = z.string().regex(/^[^\s,]{1,100}$/, {
 });
 export type RunnerLabel = z.infer<typeof RunnerLabel>;
 
+/**
+ * A repository owner as GitHub allows it (letters, digits, hyphens; at most 39). The same rule
+ * as `OwnerLogin` in src/domain/repo-name.ts (a unit test keeps them equal).
+ */
+export const RepoOwner = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, {
+  error: "expected a GitHub owner: letters, digits and hyphens, at most 39 characters",
+});
+export type RepoOwner = z.infer<typeof RepoOwner>;
+
+/** A repository name as GitHub allows it (`RepoName` in src/domain/repo-name.ts). */
+export const RepoShortName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,100}$/, {
+    error: "expected a repository name: letters, digits, '.', '_' or '-', at most 100 characters",
+  })
+  .refine((name) => name !== "." && name !== "..", {
+    error: "expected a repository name other than '.' or '..'",
+  });
+export type RepoShortName = z.infer<typeof RepoShortName>;
+
 /** A repository as GitHub's `full_name`: `owner/name`. */
 export const RepoFullName = z
   .string()
   .regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, {
     error: "expected a repository as owner/name",
+  })
+  .refine((fullName) => !/\/\.{1,2}$/.test(fullName), {
+    error: "expected a repository name other than '.' or '..'",
   });
 export type RepoFullName = z.infer<typeof RepoFullName>;
 

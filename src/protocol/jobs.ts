@@ -9,7 +9,10 @@ import {
   CommitSha,
   JobId,
   LeaseToken,
+  PROTOCOL_BOUNDS,
   RepoFullName,
+  RepoOwner,
+  RepoShortName,
   RunnerLabel,
   Timestamp,
 } from "./common.js";
@@ -41,8 +44,8 @@ export type ClaimRequest = z.infer<typeof ClaimRequest>;
 export const JobRepository = z.object({
   /** `owner/name`. */
   fullName: RepoFullName,
-  owner: z.string().min(1),
-  name: z.string().min(1),
+  owner: RepoOwner,
+  name: RepoShortName,
   /** HTTPS clone URL on the app's GitHub (github.com or a GitHub Enterprise Server). */
   cloneUrl: z.url(),
   /** The issue's page, for links in logs. */
@@ -52,7 +55,7 @@ export type JobRepository = z.infer<typeof JobRepository>;
 
 /** The issue the prompt is built from, as far as the app stores it. */
 export const JobIssue = z.object({
-  number: z.number().int().positive(),
+  number: z.number().int().positive().max(PROTOCOL_BOUNDS.int32),
   title: z.string(),
   /**
    * The issue body without hidden HTML comments, followed by the comments of people trusted to
@@ -83,7 +86,7 @@ export const JobWorkspace = z.object({
   copyFiles: z.array(z.string()),
   validationCommands: z.array(z.string()),
   /** Extra agent rounds with the failure output when validation fails. */
-  validationRounds: z.number().int().min(0),
+  validationRounds: z.number().int().min(0).max(PROTOCOL_BOUNDS.int32),
   /** Path patterns the agent may not change. */
   forbiddenPaths: z.array(z.string()),
 });
@@ -105,10 +108,10 @@ export type JobLimits = z.infer<typeof JobLimits>;
 /** A claimed job: everything the runner needs to work it. */
 export const JobDescription = z.object({
   id: JobId,
-  taskId: z.number().int().positive(),
+  taskId: z.number().int().positive().max(PROTOCOL_BOUNDS.id),
   kind: JobKind,
   /** 1 for the task's first job, then 2, 3… */
-  attempt: z.number().int().positive(),
+  attempt: z.number().int().positive().max(PROTOCOL_BOUNDS.int32),
   agent: AgentName,
   repository: JobRepository,
   issue: JobIssue,
@@ -190,7 +193,7 @@ export type JobTokenResponse = z.infer<typeof JobTokenResponse>;
 
 export const LogChunk = z.object({
   /** The chunk's number: 0, 1, 2… per job. A number sent again is ignored (retries are safe). */
-  seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  seq: z.number().int().min(0).max(PROTOCOL_BOUNDS.logSeq),
   text: z.string(),
 });
 export type LogChunk = z.infer<typeof LogChunk>;
@@ -225,20 +228,26 @@ export type AppendLogResponse = z.infer<typeof AppendLogResponse>;
 
 /** One validation command's result. */
 export const ValidationResult = z.object({
-  command: z.string(),
-  exitCode: z.number().int().nullable(),
+  command: z.string().max(10_000),
+  exitCode: z
+    .number()
+    .int()
+    .min(PROTOCOL_BOUNDS.exitCodeMin)
+    .max(PROTOCOL_BOUNDS.exitCodeMax)
+    .nullable(),
   passed: z.boolean(),
-  durationSeconds: z.number().min(0),
+  /** At most 31 days. */
+  durationSeconds: z.number().min(0).max(PROTOCOL_BOUNDS.durationSeconds),
   /** The end of its output (redacted by the runner). */
   outputTail: z.string().max(20_000).optional(),
 });
 export type ValidationResult = z.infer<typeof ValidationResult>;
 
 const Spend = {
-  /** Agent cost in US dollars, when the CLI reports it. */
-  costUsd: z.number().min(0).optional(),
-  /** Wall-clock seconds the job took on the runner. */
-  durationSeconds: z.number().min(0).optional(),
+  /** Agent cost in US dollars, when the CLI reports it; at most 10,000. */
+  costUsd: z.number().min(0).max(PROTOCOL_BOUNDS.costUsd).optional(),
+  /** Wall-clock seconds the job took on the runner; at most 31 days. */
+  durationSeconds: z.number().min(0).max(PROTOCOL_BOUNDS.durationSeconds).optional(),
   /** The agent CLI's session id, for a follow-up job on the same branch. */
   sessionId: z.string().max(200).optional(),
 };

@@ -35,6 +35,7 @@ const DELIVERY_STATUSES = [
   "pending",
   "done",
   "failed",
+  "invalid",
 ] as const satisfies readonly DeliveryStatus[];
 
 function oneOf<T extends string>(values: readonly T[], value: string, column: string): T {

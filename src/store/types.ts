@@ -236,8 +236,11 @@ export interface RunnerUpdate {
   repos?: readonly string[];
 }
 
-/** Processing state of a webhook delivery in the inbox. */
-export type DeliveryStatus = "pending" | "done" | "failed";
+/**
+ * Processing state of a webhook delivery in the inbox; `invalid`: its payload does not fit its
+ * event (src/handlers/payload-schemas.ts), so it is kept for the record and never handed out.
+ */
+export type DeliveryStatus = "pending" | "done" | "failed" | "invalid";
 
 /** A webhook delivery recorded in the inbox (DESIGN section 8). */
 export interface Delivery {
@@ -264,6 +267,8 @@ export interface NewDelivery {
   installationId?: number;
   payload: JsonValue;
   orderingKey: string;
+  /** Why the payload does not fit its event: recorded as `invalid` with this as `lastError`. */
+  invalid?: string;
 }
 
 export type RecordDeliveryResult =

@@ -31,10 +31,14 @@ export class WebhookInbox {
         installation_id: delivery.installationId ?? null,
         payload: withoutNul(JSON.stringify(delivery.payload)),
         ordering_key: delivery.orderingKey,
-        status: "pending",
+        // An invalid payload is kept for the record and never handed out.
+        status: delivery.invalid === undefined ? "pending" : "invalid",
         attempts: 0,
         next_attempt_at: now,
         received_at: now,
+        ...(delivery.invalid === undefined
+          ? {}
+          : { last_error: truncate(withoutNul(delivery.invalid)), processed_at: now }),
       })
       .onConflict((oc) => oc.column("delivery_id").doNothing())
       .returningAll()

@@ -7,6 +7,7 @@
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { extractAcceptanceCriteria } from "../domain/issue-text.js";
 import { taskBranchName } from "../domain/task-branch.js";
+import { ISSUE_THREAD_LIMIT, storedIssueText, storedIssueTitle } from "../domain/untrusted-text.js";
 import type { JobDescription, JobWorkspace } from "../protocol/index.js";
 import type { Job, Task } from "../store/index.js";
 
@@ -109,10 +110,11 @@ export function describeJob(
     },
     issue: {
       number: task.issueNumber,
-      title: task.title,
-      body: task.body,
+      // Capped again: a task stored before the cap existed must not reach the runner uncapped.
+      title: storedIssueTitle(task.title),
+      body: storedIssueText(task.body, ISSUE_THREAD_LIMIT),
       comments: [],
-      acceptanceCriteria: extractAcceptanceCriteria(task.body),
+      acceptanceCriteria: extractAcceptanceCriteria(storedIssueText(task.body, ISSUE_THREAD_LIMIT)),
       url: `${web}/${job.repo}/issues/${task.issueNumber}`,
     },
     workspace,

@@ -12,6 +12,7 @@ import type { RepoRef } from "../domain/dependencies.js";
 import { addAttempt, noBudgetUsed } from "../domain/budget.js";
 import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
 import { taskBranchName } from "../domain/task-branch.js";
+import { storedIssueTitle } from "../domain/untrusted-text.js";
 import type { TaskState } from "../domain/types.js";
 import { BoardLookup, moveCard } from "./board-service.js";
 import { mirrorLabels } from "./label-service.js";
@@ -68,7 +69,7 @@ export async function reconcileRepository(
       repo: report.repo,
       installationId: ctx.installationId,
       issueNumber: issue.ref.number,
-      title: issue.title,
+      title: storedIssueTitle(issue.title),
       body: facts.start.promptText,
       state,
       agent: routing.agent.agent,

@@ -16,6 +16,7 @@ import type { RepoConfig } from "../config/repo-config.js";
 import { formatCycle, formatIssueRef, type IssueRef } from "../domain/dependencies.js";
 import { routeTask, type Routing } from "../domain/routing.js";
 import { taskBranchName } from "../domain/task-branch.js";
+import { storedIssueTitle } from "../domain/untrusted-text.js";
 import { isActive, transitionTask } from "../domain/task-machine.js";
 import type {
   IgnoreCode,
@@ -192,7 +193,7 @@ async function persist(
       repo: repoName(issue.ref),
       installationId: ctx.installationId,
       issueNumber: issue.ref.number,
-      title: issue.title,
+      title: storedIssueTitle(issue.title),
       body: start?.promptText ?? "",
       state: decision.to,
       ...(start === undefined
@@ -221,7 +222,7 @@ async function persist(
     };
     if (start !== undefined) {
       Object.assign(changes, {
-        title: issue.title,
+        title: storedIssueTitle(issue.title),
         body: start.promptText,
         agent: start.routing.agent.agent,
         requiredLabels: start.routing.runner.labels,

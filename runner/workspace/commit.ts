@@ -2,9 +2,33 @@
  * What the agent left in a worktree, made into commits: everything uncommitted is committed with
  * kanbot's trailers on top of the agent's own commits (which are kept as they are), and the paths
  * the branch changes since its base are listed for the forbidden-path check.
+ *
+ * The agent can rewrite everything in the worktree and its git dir, so the runner's git here never
+ * finds its repository through the worktree's `.git` file or the git dir's `commondir` file: the
+ * git dir and the mirror are given explicitly ({@link WorktreeRepo}), and the check reads the
+ * pushed commit's objects from the mirror with their hashes verified (verified-tree.ts).
  */
 import { identityEnv, type GitIdentity } from "./git.js";
 import { git, type GitContext } from "./mirror.js";
+import { verifiedChangedPaths } from "./verified-tree.js";
+
+/** Where a worktree's repository is, as the runner recorded it before the agent ran. */
+export interface WorktreeRepo {
+  worktreePath: string;
+  /** The worktree's own git dir (`<mirror>/worktrees/<name>`). */
+  gitDir: string;
+  /** The bare mirror (the common dir: objects, refs, config). */
+  mirrorPath: string;
+}
+
+/** `GIT_DIR`, `GIT_COMMON_DIR` and `GIT_WORK_TREE` of a worktree: no discovery from its files. */
+export function worktreeEnv(repo: WorktreeRepo): Record<string, string> {
+  return {
+    GIT_DIR: repo.gitDir,
+    GIT_COMMON_DIR: repo.mirrorPath,
+    GIT_WORK_TREE: repo.worktreePath,
+  };
+}
 
 export interface Trailers {
   /** `Kanbot-Task` */
@@ -23,7 +47,7 @@ export function trailerLines(trailers: Trailers): string[] {
 }
 
 export interface CommitLeftoversOptions {
-  worktreePath: string;
+  repo: WorktreeRepo;
   /** The subject line, then an optional body. */
   message: string;
   trailers: Trailers;
@@ -40,11 +64,13 @@ export async function commitLeftovers(
   context: GitContext,
   options: CommitLeftoversOptions,
 ): Promise<string | null> {
-  const cwd = options.worktreePath;
+  const cwd = options.repo.worktreePath;
+  const env = worktreeEnv(options.repo);
   const excludes = (options.exclude ?? []).map((path) => `:(exclude,literal)${path}`);
-  await git(context, { cwd, args: ["add", "--all", "--", ".", ...excludes] });
+  await git(context, { cwd, env, args: ["add", "--all", "--", ".", ...excludes] });
   const staged = await git(context, {
     cwd,
+    env,
     args: ["diff", "--cached", "--quiet", "--no-ext-diff"],
     okExitCodes: [1],
   });
@@ -62,36 +88,101 @@ export async function commitLeftovers(
       "-m",
       trailers,
     ],
-    env: identityEnv(options.identity),
+    env: { ...env, ...identityEnv(options.identity) },
   });
-  return (await git(context, { cwd, args: ["rev-parse", "HEAD"] })).stdout.trim();
+  return headOf(context, options.repo);
 }
 
-/** The worktree's HEAD commit. */
-export async function headOf(context: GitContext, worktreePath: string): Promise<string> {
-  return (await git(context, { cwd: worktreePath, args: ["rev-parse", "HEAD"] })).stdout.trim();
+/** The worktree's HEAD commit, as a full object name (resolved once; the push uses this SHA). */
+export async function headOf(context: GitContext, repo: WorktreeRepo): Promise<string> {
+  const result = await git(context, {
+    cwd: repo.worktreePath,
+    env: worktreeEnv(repo),
+    args: ["rev-parse", "--verify", "HEAD^{commit}"],
+  });
+  return result.stdout.trim();
 }
 
 /**
  * Paths that differ between the merge base of `baseSha` and `head`, and `head`: what the branch
- * changes, whatever the base did since. Renames count as both paths.
+ * changes, whatever the base did since. Renames count as both paths. Computed in the mirror
+ * (`gitDir`), with replace refs, grafts and the commit-graph ignored (gitEnv, HARDENING_FLAGS).
  */
 export async function changedPathsSince(
   context: GitContext,
-  worktreePath: string,
+  gitDir: string,
   baseSha: string,
   head: string,
 ): Promise<string[]> {
   const mergeBase = await git(context, {
-    cwd: worktreePath,
-    args: ["merge-base", baseSha, head],
+    cwd: gitDir,
+    args: ["--git-dir", gitDir, "merge-base", baseSha, head],
     okExitCodes: [1],
   });
   // Unrelated histories (an agent that re-created the branch from scratch): compare with the base.
   const from = mergeBase.exitCode === 0 ? mergeBase.stdout.trim() : baseSha;
   const diff = await git(context, {
-    cwd: worktreePath,
-    args: ["diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", from, head, "--"],
+    cwd: gitDir,
+    args: [
+      "--git-dir",
+      gitDir,
+      "diff",
+      "--name-only",
+      "--no-renames",
+      "--no-ext-diff",
+      "-z",
+      from,
+      head,
+      "--",
+    ],
   });
   return diff.stdout.split("\0").filter((path) => path !== "");
+}
+
+export interface BranchChanges {
+  /** What the branch changes since its merge base with the base ({@link changedPathsSince}). */
+  changedPaths: string[];
+  /**
+   * The paths the forbidden-path check must look at: `changedPaths`, plus every path whose entry
+   * in `head` is neither the one at `startSha` nor the one at `baseSha`, read with verified hashes.
+   */
+  checkedPaths: string[];
+}
+
+export interface BranchChangesOptions {
+  /** The mirror. */
+  gitDir: string;
+  /** `origin/<base>` when the job started, as the runner resolved it before the agent ran. */
+  baseSha: string;
+  /** Where the job's worktree started (the base, or the remote task branch). */
+  startSha: string;
+  /** The exact commit that will be pushed. */
+  head: string;
+}
+
+/**
+ * What the branch at `head` changes, and what the forbidden-path check must look at.
+ *
+ * The merge-base diff alone depends on history the agent writes: a head that merges an old
+ * ancestor of the base makes that ancestor the merge base, and a forbidden file restored to its old
+ * version would not show. So the check also takes every path whose entry in the pushed tree is
+ * neither the one the job started from nor the base's: that is decided by three trees the runner
+ * names itself, read with every object's hash verified, and no history. A path the job left as it
+ * found it (`startSha`), or as the base has it now (a rebase), is not counted there.
+ */
+export async function branchChanges(
+  context: GitContext,
+  options: BranchChangesOptions,
+): Promise<BranchChanges> {
+  const { gitDir, baseSha, startSha, head } = options;
+  const changedPaths = await changedPathsSince(context, gitDir, baseSha, head);
+  const sinceBase = await verifiedChangedPaths(context, gitDir, baseSha, head);
+  const sinceStart =
+    startSha === baseSha
+      ? null
+      : new Set(await verifiedChangedPaths(context, gitDir, startSha, head));
+  const fromNeither =
+    sinceStart === null ? sinceBase : sinceBase.filter((path) => sinceStart.has(path));
+  const checkedPaths = [...new Set([...changedPaths, ...fromNeither])].sort();
+  return { changedPaths, checkedPaths };
 }

@@ -56,7 +56,12 @@ export interface GitEnvOptions {
 
 /**
  * The environment of every git command the runner runs: built from nothing (never the runner's
- * whole environment), C.UTF-8 messages, no prompts, no system or global config.
+ * whole environment), C.UTF-8 messages, no prompts, no system or global config, and no history
+ * rewriting: `GIT_NO_REPLACE_OBJECTS` makes git ignore `refs/replace/*` and `GIT_GRAFT_FILE`
+ * names an empty graft file instead of `<common dir>/info/grafts` (git 2.39 reads grafts even
+ * with replace objects off; checked by test/integration/workspace/git-hardening.test.ts). Both are
+ * in the environment, not only flags, so the git programs git starts (`pack-objects`,
+ * `remote-http`) inherit them.
  */
 export function gitEnv(options: GitEnvOptions = {}): Record<string, string> {
   const source = options.source ?? process.env;
@@ -75,6 +80,8 @@ export function gitEnv(options: GitEnvOptions = {}): Record<string, string> {
     GCM_INTERACTIVE: "never",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: options.configGlobal ?? "/dev/null",
+    GIT_NO_REPLACE_OBJECTS: "1",
+    GIT_GRAFT_FILE: "/dev/null",
   };
 }
 
@@ -93,6 +100,13 @@ export function identityEnv(identity: GitIdentity): Record<string, string> {
  * `Authorization` header sent only to URLs under `remoteUrl`. Nothing is written to a file, and
  * the header stays off any other host an `insteadOf` or a redirect could lead to. Give this only
  * to fetch and push.
+ *
+ * Why the environment and not `-c http.extraHeader=...` or an askpass program: a command line is
+ * readable by every user of the machine (`/proc/<pid>/cmdline`, `ps`); an environment only by the
+ * same user and root (`/proc/<pid>/environ`, ptrace rules), and an askpass program would put the
+ * token in a pipe or file of the same user's reach anyway. What keeps it from the agent is that
+ * these commands run only while no process of the job is alive (`beforeTokenGit`, and the
+ * sandbox's PID namespace hides the runner's processes while one is).
  */
 export function gitAuthEnv(token: string, remoteUrl: string): Record<string, string> {
   const basic = Buffer.from(`x-access-token:${token}`, "utf8").toString("base64");
@@ -109,6 +123,11 @@ export function gitAuthEnv(token: string, remoteUrl: string): Record<string, str
  * fsmonitor, no credential helper and no signing program from there.
  */
 export const HARDENING_FLAGS: readonly string[] = [
+  // Replace refs are ignored (also in the environment, see gitEnv), and the commit-graph file,
+  // which the agent can write and git trusts for parents and root trees, is not read.
+  "--no-replace-objects",
+  "-c",
+  "core.commitGraph=false",
   "-c",
   "core.hooksPath=/dev/null",
   "-c",
@@ -136,6 +155,8 @@ export interface RunGitOptions {
   signal?: AbortSignal;
   /** Kill git after this long (network commands). */
   timeoutMs?: number;
+  /** Written to git's standard input (`cat-file --batch`, `update-ref --stdin`). */
+  input?: string;
 }
 
 export interface GitResult {
@@ -146,6 +167,21 @@ export interface GitResult {
 
 /** Runs git; throws {@link GitError} on a failure not listed in `okExitCodes`. */
 export async function runGit(options: RunGitOptions): Promise<GitResult> {
+  const result = await spawnGit(options, "utf8");
+  return { ...result, stdout: result.stdout.toString("utf8") };
+}
+
+/** Like {@link runGit}, with standard output as bytes (object contents). */
+export async function runGitBytes(
+  options: RunGitOptions,
+): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
+  return spawnGit(options, "buffer");
+}
+
+async function spawnGit(
+  options: RunGitOptions,
+  encoding: "utf8" | "buffer",
+): Promise<{ stdout: Buffer; stderr: string; exitCode: number }> {
   const secrets = options.secrets ?? [];
   const cmd = `git ${options.args.join(" ")}`;
   const result = await execa("git", [...HARDENING_FLAGS, ...options.args], {
@@ -154,13 +190,15 @@ export async function runGit(options: RunGitOptions): Promise<GitResult> {
     extendEnv: false,
     shell: false,
     reject: false,
-    stdin: "ignore",
     windowsHide: true,
+    stripFinalNewline: encoding === "utf8",
+    ...(encoding === "buffer" ? { encoding: "buffer" as const } : {}),
+    ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input }),
     ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
   });
-  const stdout = typeof result.stdout === "string" ? result.stdout : "";
-  const stderr = redactText(typeof result.stderr === "string" ? result.stderr : "", secrets);
+  const stdout = toBuffer(result.stdout);
+  const stderr = redactText(toBuffer(result.stderr).toString("utf8").trimEnd(), secrets);
   const exitCode = result.exitCode;
   if (exitCode !== undefined && (exitCode === 0 || options.okExitCodes?.includes(exitCode))) {
     return { stdout, stderr, exitCode };
@@ -176,6 +214,12 @@ export async function runGit(options: RunGitOptions): Promise<GitResult> {
     { cmd, exitCode: exitCode ?? null, stderr: tail(why), kind: classifyGitFailure(why) },
     { cause: exitCode === undefined ? result.cause : undefined },
   );
+}
+
+function toBuffer(value: unknown): Buffer {
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
+  return Buffer.alloc(0);
 }
 
 const LOCK_PATTERNS = [

@@ -6,13 +6,16 @@
  *
  * The mirror's config is rewritten before every fetch and push: worktrees share it, so an agent
  * running `git config` in its worktree writes there, and the runner's network commands must not
- * follow what it wrote (a remote URL, an `insteadOf`, an `include.path`).
+ * follow what it wrote (a remote URL, an `insteadOf`, an `include.path`). What else an agent can
+ * plant in the mirror to change what git shows (replace refs, grafts, a shallow file, alternates)
+ * is removed by {@link sanitizeMirror} before each fetch and before a job's finish.
  */
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 import type { Logger } from "pino";
 
+import { WorkspaceError } from "./errors.js";
 import { gitAuthEnv, retryOnLock, runGit, type GitResult, type LockRetryPolicy } from "./git.js";
 
 /** What every git call of the workspace layer needs. */
@@ -34,6 +37,8 @@ export interface GitCall {
   okExitCodes?: readonly number[];
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Written to git's standard input. */
+  input?: string;
 }
 
 /** Runs git with the context's environment, retrying while another process holds a lock. */
@@ -48,6 +53,7 @@ export function git(context: GitContext, call: GitCall): Promise<GitResult> {
         okExitCodes: call.okExitCodes,
         signal: call.signal,
         timeoutMs: call.timeoutMs,
+        input: call.input,
       }),
     context.lockRetry,
   );
@@ -101,6 +107,88 @@ export interface NetworkCall {
   /** The job's installation token; `undefined` for a remote without authentication (tests, public file remotes). */
   token: string | undefined;
   signal?: AbortSignal;
+  /**
+   * Awaited right before a git command that carries `token` starts; throws to refuse it. The job
+   * runner asserts here that no process of the job is alive, so nothing the agent left can read
+   * the token from that command's environment (see docs/security.md, section git).
+   */
+  beforeTokenGit?: () => void | Promise<void>;
+}
+
+/** What {@link sanitizeMirror} removed. */
+export interface SanitizeResult {
+  /** `refs/replace/*` refs deleted. */
+  replaceRefs: string[];
+  /** Files deleted (grafts, shallow, alternates), as paths. */
+  files: string[];
+}
+
+/**
+ * Files git reads to change what history or objects look like, which the runner never writes:
+ * grafts (read even with replace objects off), `shallow` (a mirror is always fetched in full),
+ * alternates (objects from another repository).
+ */
+const PLANTED_FILES = [
+  "info/grafts",
+  "shallow",
+  "objects/info/alternates",
+  "objects/info/http-alternates",
+];
+
+/**
+ * Removes what an agent can plant in a mirror to make git show other objects or history than
+ * those that are pushed: every `refs/replace/*` ref, `info/grafts`, `shallow` and alternates, in
+ * the mirror and in the worktree git dirs given (`<mirror>/worktrees/<name>`); and rewrites the
+ * config. The runner's own git ignores replace refs and grafts anyway (gitEnv); removing them
+ * keeps a later job, and a person running git in the mirror, from being fooled. Throws
+ * {@link WorkspaceError} when a replace ref cannot be removed.
+ */
+export async function sanitizeMirror(
+  context: GitContext,
+  mirrorPath: string,
+  url: string,
+  worktreeGitDirs: readonly string[] = [],
+): Promise<SanitizeResult> {
+  await resetMirrorConfig(mirrorPath, url);
+  const replaceRefs = await listReplaceRefs(context, mirrorPath);
+  if (replaceRefs.length > 0) {
+    await git(context, {
+      cwd: mirrorPath,
+      args: ["--git-dir", mirrorPath, "update-ref", "--no-deref", "--stdin"],
+      input: replaceRefs.map((ref) => `delete ${ref}\n`).join(""),
+    });
+  }
+  await rm(join(mirrorPath, "refs", "replace"), { recursive: true, force: true });
+  const left = await listReplaceRefs(context, mirrorPath);
+  if (left.length > 0) {
+    throw new WorkspaceError(
+      `replace refs in ${mirrorPath} could not be removed (${left.slice(0, 5).join(", ")}); delete the mirror folder so the next job fetches it afresh`,
+    );
+  }
+  const files: string[] = [];
+  for (const gitDir of [mirrorPath, ...worktreeGitDirs]) {
+    for (const name of PLANTED_FILES) {
+      const path = join(gitDir, name);
+      if ((await stat(path).catch(() => undefined)) === undefined) continue;
+      await rm(path, { recursive: true, force: true });
+      files.push(path);
+    }
+  }
+  if (replaceRefs.length > 0 || files.length > 0) {
+    context.log.warn(
+      { mirror: mirrorPath, replaceRefs: replaceRefs.length, files },
+      "removed replace refs, grafts or alternates planted in the mirror",
+    );
+  }
+  return { replaceRefs, files };
+}
+
+async function listReplaceRefs(context: GitContext, mirrorPath: string): Promise<string[]> {
+  const result = await git(context, {
+    cwd: mirrorPath,
+    args: ["--git-dir", mirrorPath, "for-each-ref", "--format=%(refname)", "refs/replace/"],
+  });
+  return result.stdout.split("\n").filter((line) => line !== "");
 }
 
 /** `git fetch --prune origin` in the mirror, authenticated through the environment. */
@@ -109,7 +197,8 @@ export async function fetchMirror(
   mirrorPath: string,
   call: NetworkCall,
 ): Promise<void> {
-  await resetMirrorConfig(mirrorPath, call.url);
+  await sanitizeMirror(context, mirrorPath, call.url);
+  await call.beforeTokenGit?.();
   await git(context, {
     cwd: mirrorPath,
     args: ["--git-dir", mirrorPath, "fetch", "--prune", "--no-tags", "--quiet", "origin"],
@@ -135,6 +224,7 @@ export async function pushFromMirror(
 ): Promise<void> {
   await resetMirrorConfig(mirrorPath, call.url);
   const ref = `refs/heads/${call.branch}`;
+  await call.beforeTokenGit?.();
   await git(context, {
     cwd: mirrorPath,
     args: [
@@ -166,6 +256,7 @@ export async function remoteDefaultBranch(
   call: NetworkCall,
 ): Promise<string | null> {
   await resetMirrorConfig(mirrorPath, call.url);
+  await call.beforeTokenGit?.();
   const result = await git(context, {
     cwd: mirrorPath,
     args: ["--git-dir", mirrorPath, "ls-remote", "--symref", "origin", "HEAD"],
@@ -240,6 +331,15 @@ export async function listWorktrees(
     args: ["--git-dir", mirrorPath, "worktree", "list", "--porcelain"],
   });
   return parseWorktreeList(result.stdout).filter((entry) => !entry.bare);
+}
+
+/**
+ * A linked worktree's own git dir (`<mirror>/worktrees/<name>`), from its `.git` file. Read right
+ * after `git worktree add`, before any agent ran: later the file is the agent's to rewrite.
+ */
+export async function worktreeGitDirOf(worktreePath: string): Promise<string | undefined> {
+  const text = await readFile(join(worktreePath, ".git"), "utf8").catch(() => undefined);
+  return text?.match(/^gitdir:\s*(.+?)\s*$/m)?.[1];
 }
 
 /**

@@ -16,7 +16,7 @@
  * own lock files serialise with other processes, and a lock error is retried.
  */
 import { readdir, readFile, rename, rm, stat, writeFile, mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 
 import { pino, type Logger } from "pino";
 
@@ -24,8 +24,9 @@ import { buildChildEnv } from "../process/env.js";
 import { ExecError } from "../process/errors.js";
 import type { OutputStream } from "../process/output.js";
 import { checkSuccess, runCommand } from "../process/run-command.js";
+import type { CommandSandbox } from "../sandbox/types.js";
 import { isValidBranchName } from "./branch-name.js";
-import { changedPathsSince, commitLeftovers, headOf } from "./commit.js";
+import { branchChanges, commitLeftovers, headOf, type WorktreeRepo } from "./commit.js";
 import { copyIgnoredFiles, checkRepoRelativePath } from "./copy-files.js";
 import { ForbiddenPathsError, GitError, WorkspaceError } from "./errors.js";
 import {
@@ -48,6 +49,8 @@ import {
   pushFromMirror,
   remoteDefaultBranch,
   resolveRef,
+  sanitizeMirror,
+  worktreeGitDirOf,
   type GitContext,
 } from "./mirror.js";
 
@@ -108,6 +111,8 @@ export interface SetupOptions {
   /** Values to redact from that output. */
   secrets?: readonly string[];
   signal?: AbortSignal;
+  /** The job's sandbox (runner/sandbox/): the commands run inside it. Default: none. */
+  sandbox?: CommandSandbox;
 }
 
 export interface PrepareOptions {
@@ -128,6 +133,11 @@ export interface PrepareOptions {
   reuseExisting?: boolean;
   setup?: SetupOptions;
   signal?: AbortSignal;
+  /**
+   * Awaited right before each git command that carries `token` (fetch, ls-remote); throw to
+   * refuse. The job runner asserts that no process of the job is alive (docs/security.md, git).
+   */
+  beforeTokenGit?: () => void | Promise<void>;
 }
 
 /** A job's worktree. `remoteBranchSha` changes when this job pushes. */
@@ -141,6 +151,11 @@ export interface Workspace {
   mirrorPath: string;
   /** The worktree. */
   path: string;
+  /**
+   * The worktree's own git dir (`<mirror>/worktrees/<name>`), read when it was added, before any
+   * agent ran; the runner's git uses it instead of the worktree's `.git` file.
+   */
+  gitDir?: string;
   branch: string;
   baseBranch: string;
   /** `origin/<base>` when the job started. */
@@ -171,6 +186,8 @@ export interface FinishOptions {
   forbiddenPaths?: readonly string[];
   /** Asked right before pushing: whether this runner still holds the job's lease. */
   canPush: () => Promise<boolean>;
+  /** Awaited right before the push, which carries `token`; throw to refuse (see PrepareOptions). */
+  beforeTokenGit?: () => void | Promise<void>;
 }
 
 export type FinishResult =
@@ -321,14 +338,15 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
       const created = await mutex.run(mirror, async () => {
         // 1. mirror: create the first time, fetch every time
         if (await ensureMirror(context, mirror, url)) jobLog.info({ mirror }, "mirror created");
-        await fetchMirror(context, mirror, {
+        const network = {
           url,
           token: prepareOptions.token,
           signal: prepareOptions.signal,
-        });
+          beforeTokenGit: prepareOptions.beforeTokenGit,
+        };
+        await fetchMirror(context, mirror, network);
 
         // 2. where the branch starts
-        const network = { url, token: prepareOptions.token, signal: prepareOptions.signal };
         const baseBranch =
           prepareOptions.baseBranch ?? (await remoteDefaultBranch(context, mirror, network));
         if (baseBranch === null) {
@@ -378,6 +396,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
           url,
           mirrorPath: mirror,
           path,
+          gitDir: await worktreeGitDirOf(path),
           branch,
           baseBranch,
           baseSha,
@@ -474,6 +493,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         onLog: setupOptions.onLog,
         signal: setupOptions.signal,
         log: jobLog,
+        ...(setupOptions.sandbox !== undefined ? { sandbox: setupOptions.sandbox } : {}),
       });
       try {
         checkSuccess(run, cmd);
@@ -495,27 +515,38 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
   ): Promise<FinishResult> {
     const jobLog = log.child({ jobId: workspace.jobId });
     return mutex.run(workspace.path, async () => {
-      // 1. commit what the agent left, on top of its own commits
+      // 0. what the agent may have planted: its config (filters, includes), replace refs, grafts
+      const repo: WorktreeRepo = {
+        worktreePath: workspace.path,
+        gitDir:
+          workspace.gitDir ?? join(workspace.mirrorPath, "worktrees", basename(workspace.path)),
+        mirrorPath: workspace.mirrorPath,
+      };
+      await mutex.run(workspace.mirrorPath, () =>
+        sanitizeMirror(context, workspace.mirrorPath, workspace.url, [repo.gitDir]),
+      );
+
+      // 1. commit what the agent left, on top of its own commits; the head is resolved once
       const message =
         finishOptions.message ??
         (wip ? `WIP: unfinished work on ${workspace.branch}` : `Work on ${workspace.branch}`);
       const commit = await commitLeftovers(context, {
-        worktreePath: workspace.path,
+        repo,
         message,
         trailers: { taskId: workspace.taskId, jobId: workspace.jobId, wip },
         identity,
         exclude: workspace.copiedFiles,
       });
       const committed = commit !== null;
-      const headSha = commit ?? (await headOf(context, workspace.path));
+      const headSha = commit ?? (await headOf(context, repo));
 
-      // 2. what the branch changes
-      const changedPaths = await changedPathsSince(
-        context,
-        workspace.path,
-        workspace.baseSha,
-        headSha,
-      );
+      // 2. what the branch changes, and what the check looks at (in the mirror, on headSha)
+      const { changedPaths, checkedPaths } = await branchChanges(context, {
+        gitDir: workspace.mirrorPath,
+        baseSha: workspace.baseSha,
+        startSha: workspace.startSha,
+        head: headSha,
+      });
       if (headSha === workspace.startSha) {
         jobLog.info({ headSha }, "nothing to push");
         return { status: "no-changes", headSha, committed: false, changedPaths };
@@ -530,7 +561,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         ...(finishOptions.forbiddenPaths ?? DEFAULT_FORBIDDEN_PATHS),
         ...workspace.copiedFiles,
       ];
-      const forbidden = pathsMatching(changedPaths, patterns);
+      const forbidden = pathsMatching(checkedPaths, patterns);
       if (forbidden.length > 0) {
         const matched = patterns.filter(
           (pattern) => pathsMatching(forbidden, [pattern]).length > 0,
@@ -551,6 +582,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
           sha: headSha,
           branch: workspace.branch,
           expected: workspace.remoteBranchSha,
+          beforeTokenGit: finishOptions.beforeTokenGit,
         });
         workspace.remoteBranchSha = headSha;
         await writeRecord(workspace);

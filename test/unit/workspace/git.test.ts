@@ -35,6 +35,8 @@ describe("gitEnv", () => {
       GCM_INTERACTIVE: "never",
       GIT_CONFIG_NOSYSTEM: "1",
       GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_NO_REPLACE_OBJECTS: "1",
+      GIT_GRAFT_FILE: "/dev/null",
     });
   });
 });

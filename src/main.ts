@@ -9,6 +9,7 @@ import {
   type SettingsProblem,
 } from "./config/settings.js";
 import { RUNNER_API_LOG_REDACT_PATHS, type RunnerApi } from "./api/index.js";
+import { redactingSink } from "./domain/redaction.js";
 import kanbotApp from "./index.js";
 import type { KanbotRuntime } from "./inbox/kanbot-runtime.js";
 import { withWebhookIntake } from "./inbox/webhook-intake.js";
@@ -60,16 +61,21 @@ const UnthrottledOctokit = ProbotOctokit.defaults((options: OctokitOptions) => (
 }));
 
 function createLogger(settings: Settings): Logger {
-  return pino({
-    name: "kanbot",
-    level: settings.LOG_LEVEL,
-    messageKey: settings.LOG_MESSAGE_KEY,
-    // Probot's request logger writes request headers: runners' bearer tokens must not reach logs.
-    redact: [...RUNNER_API_LOG_REDACT_PATHS],
-    ...(settings.LOG_LEVEL_IN_STRING
-      ? { formatters: { level: (label: string) => ({ level: label }) } }
-      : {}),
-  });
+  return pino(
+    {
+      name: "kanbot",
+      level: settings.LOG_LEVEL,
+      messageKey: settings.LOG_MESSAGE_KEY,
+      // Probot's request logger writes request headers: runners' bearer tokens must not reach logs.
+      redact: [...RUNNER_API_LOG_REDACT_PATHS],
+      ...(settings.LOG_LEVEL_IN_STRING
+        ? { formatters: { level: (label: string) => ({ level: label }) } }
+        : {}),
+    },
+    // Every line also passes the redaction policy: token shapes in any encoding, whatever field
+    // or message they hide in (an error's text, a URL, a header the paths above do not name).
+    redactingSink(pino.destination(1)),
+  );
 }
 
 function warnLines(problems: readonly SettingsProblem[]): string {

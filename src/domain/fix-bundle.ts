@@ -9,6 +9,7 @@
  */
 
 import { fencedBlock } from "./progress-comment.js";
+import { redactText } from "./redaction.js";
 
 // ---------------------------------------------------------------------------------------------
 // Text helpers
@@ -28,10 +29,13 @@ export const REDACTED = "[redacted]";
 
 /** `text` with GitHub tokens, credentials in URLs and authorization headers replaced. */
 export function redactSecrets(text: string): string {
-  return text
-    .replace(TOKEN, REDACTED)
-    .replace(URL_CREDENTIALS, `$1${REDACTED}@`)
-    .replace(BEARER, `$1${REDACTED}`);
+  // These rules, then the shared policy (token shapes in any encoding, src/domain/redaction.ts).
+  return redactText(
+    text
+      .replace(TOKEN, REDACTED)
+      .replace(URL_CREDENTIALS, `$1${REDACTED}@`)
+      .replace(BEARER, `$1${REDACTED}`),
+  );
 }
 
 // `2025-03-01T12:00:00.1234567Z ` at the start of each line of a GitHub Actions job log.

@@ -4,6 +4,7 @@
  */
 
 import { formatCycle, formatIssueRef, type IssueRef } from "./dependencies.js";
+import { redactText } from "./redaction.js";
 import type { Budget, BudgetUsed, JobKind, TaskState } from "./types.js";
 
 const MARKER_PREFIX = "<!-- kanbot:progress ";
@@ -210,7 +211,8 @@ export function renderProgressComment(view: ProgressView, options: RenderOptions
   }
 
   sections.push(renderTimeline(view.timeline, options.timelineLimit ?? 10));
-  return `${sections.filter((section) => section !== "").join("\n\n")}\n`;
+  // The redaction policy once more over the whole comment (code spans and blocks included).
+  return redactText(`${sections.filter((section) => section !== "").join("\n\n")}\n`);
 }
 
 function renderFacts(view: ProgressView): string {
@@ -302,7 +304,7 @@ const ANSI = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)
  * after a line saying how much was left out.
  */
 export function trimError(text: string, limit: number): string {
-  const clean = text
+  const clean = redactText(text)
     .replace(/\r\n?/g, "\n")
     .replace(ANSI, "")
     .replace(/^\s*\n/, "")
@@ -336,7 +338,8 @@ function inlineCode(text: string): string {
  * start an entity and `@` cannot mention anyone.
  */
 export function escapeMarkdown(text: string, trim = true): string {
-  const oneLine = text.replace(/\s+/g, " ");
+  // Redacted before escaping: a backslash inside `kbr\_…` would hide the token from the policy.
+  const oneLine = redactText(text).replace(/\s+/g, " ");
   return (trim ? oneLine.trim() : oneLine)
     .replace(/[\\`*_{}[\]()#!|~<>]/g, "\\$&")
     .replace(/&/g, "&amp;")

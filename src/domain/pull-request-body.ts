@@ -18,6 +18,7 @@ import { formatIssueRef, type IssueRef, type RepoRef } from "./dependencies.js";
 import { cleanText, trimEnd, trimStart } from "./fix-bundle.js";
 import { extractAcceptanceCriteria } from "./issue-text.js";
 import { escapeMarkdown, fencedBlock } from "./progress-comment.js";
+import { redactText } from "./redaction.js";
 import type { Budget, JobKind } from "./types.js";
 
 /** GitHub's limit for a check run's `output.summary` and `output.text`, and a PR body. */
@@ -175,7 +176,8 @@ export function renderPullRequestBody(
       "To ask for changes, submit a review with changes requested or comment `/kanbot <instructions>`; " +
       "`/kanbot cancel` stops the task. Merging closes the issue.</sub>",
   );
-  const body = `${sections.join("\n\n")}\n`;
+  // The redaction policy once more over the whole body (it only ever shortens the text).
+  const body = redactText(`${sections.join("\n\n")}\n`);
   return body.length <= GITHUB_TEXT_LIMIT ? body : trimStart(body, GITHUB_TEXT_LIMIT);
 }
 
@@ -263,7 +265,13 @@ export function renderCheckRunOutput(view: CheckRunView): CheckRunOutput {
   const log = cleanText(view.log ?? "");
   const text =
     log === "" ? null : fitBytes((room) => `Log tail:\n\n${fencedBlock(trimEnd(log, room))}`);
-  return { conclusion: CONCLUSION[job.outcome], title, summary, text };
+  return {
+    conclusion: CONCLUSION[job.outcome],
+    title,
+    // The redaction policy once more over what GitHub shows (it only ever shortens the text).
+    summary: redactText(summary),
+    text: text === null ? null : redactText(text),
+  };
 }
 
 /** Renders with shrinking room until the result fits {@link GITHUB_TEXT_LIMIT} UTF-8 bytes. */

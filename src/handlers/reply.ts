@@ -3,6 +3,7 @@
  * trigger on a done task): what happened and what to do.
  */
 import type { IssueRef } from "../domain/dependencies.js";
+import { redactText } from "../domain/redaction.js";
 import type { TaskEventOutcome } from "../services/task-service.js";
 import type { HandlerContext } from "./handler-context.js";
 
@@ -14,5 +15,8 @@ export async function replyIfRejected(
   outcome: TaskEventOutcome,
 ): Promise<void> {
   if (outcome.outcome !== "rejected") return;
-  await ctx.github.createComment(issue, `@${login} kanbot did nothing: ${outcome.reason}.`);
+  await ctx.github.createComment(
+    issue,
+    redactText(`@${login} kanbot did nothing: ${outcome.reason}.`),
+  );
 }

@@ -219,6 +219,8 @@ export function defuseMarkers(text: string): string {
 }
 
 function foldChar(char: string): string {
+  const code = char.charCodeAt(0);
+  if (code > 0x20 && code < 0x7f && !SPACE_LIKE.test(char)) return char.toLowerCase();
   if (SPACE_LIKE.test(char)) return " ";
   if (INVISIBLE_OR_MARK.test(char)) return "";
   let folded = "";

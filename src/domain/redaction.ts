@@ -14,10 +14,10 @@
  *    and, when the decoded text holds a token shape or a known secret, the whole run is replaced.
  *
  * Streams arrive in chunks, and a secret may be split across two of them. The stream redactor
- * works in two stages, the same order as {@link redactText}: known secrets hold back only a tail
- * that is still the beginning of one of their forms; token shapes hold back the trailing run of
- * token characters (letters, digits, `+/=_%.~-`), which no token or encoding can cross, so a
- * match is always seen whole before any part of it is released.
+ * holds back the tail that is still the beginning of a known secret's form, and the trailing run
+ * of token characters (letters, digits, `+/=_%.~-`), which no token or encoding crosses, so a
+ * match is always seen whole before any part of it is released, and redacts what it releases as
+ * {@link redactText} would.
  *
  * Pure: no I/O, no Node APIs (base64 is done here, UTF-8 through the standard TextEncoder).
  */
@@ -81,9 +81,17 @@ function isTokenMatch(match: string): boolean {
   return /[A-Z]/.test(body) && /[a-z]/.test(body) && /[0-9]/.test(body);
 }
 
-/** Whether `text` holds a token shape. */
-export function hasTokenShape(text: string): boolean {
-  for (const match of text.matchAll(TOKEN_SHAPE)) if (isTokenMatch(match[0])) return true;
+/** The token shapes without the word boundary before `sk-`, for text decoded from an encoding. */
+const TOKEN_SHAPE_ANYWHERE = new RegExp(TOKEN_SHAPE.source.replace("(?<![A-Za-z0-9])", ""), "g");
+
+/**
+ * Whether `text` holds a token shape. `anywhere`: also `sk-` inside a word, for text decoded from
+ * base64, where the bytes before a key are whatever the encoded value held.
+ */
+export function hasTokenShape(text: string, anywhere = false): boolean {
+  for (const match of text.matchAll(anywhere ? TOKEN_SHAPE_ANYWHERE : TOKEN_SHAPE)) {
+    if (isTokenMatch(match[0])) return true;
+  }
   return false;
 }
 
@@ -164,33 +172,43 @@ export function redactJson<T>(value: T, secrets: readonly string[] = []): T {
   return walk(value) as T;
 }
 
+/**
+ * The policy's steps, in order: encoded runs that decode to a token shape or a known secret go
+ * whole (so no edge of an encoding is left behind), then the known secrets' own forms, then
+ * plain token shapes.
+ */
 function redactWith(text: string, known: KnownSecrets): string {
-  const withoutKnown = known.pattern === null ? text : text.replace(known.pattern, REDACTED);
-  return redactShapes(withoutKnown, known);
-}
-
-/** Stage two: token shapes, then URL-encoded and base64 runs that decode to something secret. */
-function redactShapes(text: string, known: KnownSecrets): string {
-  let out = text.replace(TOKEN_SHAPE, (match) => (isTokenMatch(match) ? REDACTED : match));
-  out = out.replace(URL_RUN, (run) =>
-    run.includes("%") && isSensitive(percentDecode(run), known, 1) ? REDACTED : run,
-  );
-  return out.replace(BASE64_RUN, (run) => (base64Hides(run, known, 1) ? REDACTED : run));
+  let out = text.replace(URL_RUN, (match) => {
+    // A sentence's full stop is not part of an encoding.
+    const run = match.replace(/\.+$/, "");
+    const dots = match.slice(run.length);
+    return run.includes("%") && urlHides(run, known, 1) ? REDACTED + dots : match;
+  });
+  out = out.replace(BASE64_RUN, (run) => (base64Hides(run, known, 1) ? REDACTED : run));
+  if (known.pattern !== null) out = out.replace(known.pattern, REDACTED);
+  return out.replace(TOKEN_SHAPE, (match) => (isTokenMatch(match) ? REDACTED : match));
 }
 
 /** Whether decoded text holds a token shape or a known secret, looking `depth` encodings deeper. */
 function isSensitive(text: string, known: KnownSecrets, depth: number): boolean {
-  if (hasTokenShape(text)) return true;
+  if (hasTokenShape(text, true)) return true;
   if (known.plain.some((secret) => text.includes(secret))) return true;
   if (known.decoded.some((secret) => text.includes(secret))) return true;
   if (depth <= 0) return false;
   for (const [run] of text.matchAll(URL_RUN)) {
-    if (run.includes("%") && isSensitive(percentDecode(run), known, depth - 1)) return true;
+    if (run.includes("%") && urlHides(run, known, depth - 1)) return true;
   }
   for (const [run] of text.matchAll(BASE64_RUN)) {
     if (base64Hides(run, known, depth - 1)) return true;
   }
   return false;
+}
+
+/** Whether a URL-encoded run, decoded (`+` as itself and as a space), holds something secret. */
+function urlHides(run: string, known: KnownSecrets, depth: number): boolean {
+  const decoded = percentDecode(run);
+  if (isSensitive(decoded, known, depth)) return true;
+  return run.includes("+") && isSensitive(percentDecode(run.replace(/\+/g, "%20")), known, depth);
 }
 
 /** Whether a base64 run, decoded from any of its four character offsets, holds something secret. */
@@ -210,13 +228,17 @@ function base64Hides(run: string, known: KnownSecrets, depth: number): boolean {
 /**
  * A redactor for one stream (keep one per stdout/stderr: their chunks interleave). `secrets` may
  * be a function, read on every chunk, for secrets that become known during the stream.
+ *
+ * It releases the text before the first place a match could still be growing from, redacted as
+ * a whole text would be: it holds back (1) a tail that is the beginning of a known secret's form
+ * (or a whole form that a longer one could grow from), (2) the trailing run of token characters,
+ * which no token or encoding crosses, and (3) any known form that would straddle the cut.
  */
 export function createStreamRedactor(secrets: SecretSource = []): StreamRedactor {
   const read = typeof secrets === "function" ? secrets : () => secrets;
   let key: string | undefined;
   let known = NO_SECRETS;
-  let pendingKnown = "";
-  let pendingShapes = "";
+  let pending = "";
 
   function current(): KnownSecrets {
     const list = read();
@@ -228,59 +250,36 @@ export function createStreamRedactor(secrets: SecretSource = []): StreamRedactor
     return known;
   }
 
-  /** Stage one: known secrets; returns text with them replaced, holding back a possible start. */
-  function pushKnown(chunk: string, secretsNow: KnownSecrets): string {
-    pendingKnown += chunk;
-    if (secretsNow.pattern === null) {
-      const all = pendingKnown;
-      pendingKnown = "";
-      return all;
+  /** Where the text that can be released now ends. */
+  function cutPoint(secretsNow: KnownSecrets): number {
+    let cut = pending.length;
+    while (cut > 0 && TOKEN_CHAR.test(pending[cut - 1] as string)) cut--;
+    if (pending.length - cut > MAX_HELD_RUN) cut = pending.length - HELD_RUN_TAIL;
+    if (secretsNow.pattern === null) return cut;
+    cut = Math.min(cut, heldFrom(pending, 0, secretsNow.forms));
+    for (const match of pending.matchAll(secretsNow.pattern)) {
+      if (match.index >= cut) break;
+      if (match.index + match[0].length > cut) return match.index;
     }
-    let out = "";
-    let at = 0;
-    let hold = heldFrom(pendingKnown, 0, secretsNow.forms);
-    for (const match of pendingKnown.matchAll(secretsNow.pattern)) {
-      if (match.index < at) continue;
-      if (match.index >= hold) break;
-      out += pendingKnown.slice(at, match.index) + REDACTED;
-      at = match.index + match[0].length;
-      if (at > hold) hold = heldFrom(pendingKnown, at, secretsNow.forms);
-    }
-    const cut = Math.max(at, hold);
-    out += pendingKnown.slice(at, cut);
-    pendingKnown = pendingKnown.slice(cut);
-    return out;
-  }
-
-  /** Stage two: token shapes; holds back the trailing run of token characters. */
-  function pushShapes(text: string, secretsNow: KnownSecrets): string {
-    pendingShapes += text;
-    let cut = pendingShapes.length;
-    while (cut > 0 && TOKEN_CHAR.test(pendingShapes[cut - 1] as string)) cut--;
-    if (pendingShapes.length - cut > MAX_HELD_RUN) cut = pendingShapes.length - HELD_RUN_TAIL;
-    const out = redactShapes(pendingShapes.slice(0, cut), secretsNow);
-    pendingShapes = pendingShapes.slice(cut);
-    return out;
+    return cut;
   }
 
   return {
     push(chunk) {
       const secretsNow = current();
-      return pushShapes(pushKnown(chunk, secretsNow), secretsNow);
+      pending += chunk;
+      const cut = cutPoint(secretsNow);
+      const out = redactWith(pending.slice(0, cut), secretsNow);
+      pending = pending.slice(cut);
+      return out;
     },
     flush() {
-      const secretsNow = current();
-      const rest =
-        secretsNow.pattern === null
-          ? pendingKnown
-          : pendingKnown.replace(secretsNow.pattern, REDACTED);
-      pendingKnown = "";
-      const out = redactShapes(pendingShapes + rest, secretsNow);
-      pendingShapes = "";
+      const out = redactWith(pending, current());
+      pending = "";
       return out;
     },
     held() {
-      return pendingKnown.length + pendingShapes.length;
+      return pending.length;
     },
   };
 }

@@ -155,10 +155,14 @@ export function sendError(res: ServerResponse, error: ApiHttpError): void {
   sendJson(res, error.status, body, error.headers);
 }
 
+/** How long the rest of a refused body is drained before the connection is cut. */
+const UNREAD_BODY_LINGER_MS = 2_000;
+
 /**
- * Answers a request whose body the app did not read to its end (a 413): with `Connection:
- * close`, so the rest is never parsed as the next request, and the socket is closed once the
- * answer is out, so the client's remaining bytes are not read either.
+ * Answers a request whose body the app did not read to its end (a 413). The answer goes out at
+ * once; then the rest of the body is drained and dropped (never buffered) for at most
+ * {@link UNREAD_BODY_LINGER_MS}, so the client, still sending, gets to read the answer rather
+ * than a reset connection, and the connection is cut if the body has not ended by then.
  */
 export function sendUnreadBodyAnswer(
   res: ServerResponse,
@@ -167,13 +171,16 @@ export function sendUnreadBodyAnswer(
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent || res.writableEnded) return;
-  const socket = res.req.socket;
+  const req = res.req;
+  const socket = req.socket;
   res.once("finish", () => {
-    // Half-close first, so the answer is delivered before the connection goes.
-    socket.end();
-    setTimeout(() => socket.destroy(), 1_000).unref();
+    if (req.complete) return;
+    const timer = setTimeout(() => socket.destroy(), UNREAD_BODY_LINGER_MS);
+    timer.unref();
+    req.once("end", () => clearTimeout(timer));
+    req.resume();
   });
-  sendJson(res, status, body, { ...headers, connection: "close" });
+  sendJson(res, status, body, headers);
 }
 
 /** The bearer token of `Authorization: Bearer <token>`, if any. */

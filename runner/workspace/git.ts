@@ -24,6 +24,9 @@ export const DEFAULT_IDENTITY: GitIdentity = {
   email: "kanbot[bot]@users.noreply.github.com",
 };
 
+/** A graft file that cannot exist (see {@link gitEnv}). */
+export const NO_GRAFT_FILE = "/dev/null/grafts";
+
 /** Variables a git child may take from the runner's environment: finding git, proxies, CAs. */
 const GIT_ENV_PASS_THROUGH = [
   "PATH",
@@ -58,8 +61,11 @@ export interface GitEnvOptions {
  * The environment of every git command the runner runs: built from nothing (never the runner's
  * whole environment), C.UTF-8 messages, no prompts, no system or global config, and no history
  * rewriting: `GIT_NO_REPLACE_OBJECTS` makes git ignore `refs/replace/*` and `GIT_GRAFT_FILE`
- * names an empty graft file instead of `<common dir>/info/grafts` (git 2.39 reads grafts even
- * with replace objects off; checked by test/integration/workspace/git-hardening.test.ts). Both are
+ * points the graft file away from `<common dir>/info/grafts` (git 2.39 reads grafts even with
+ * replace objects off). The graft path is `/dev/null/grafts`: opening it fails with ENOTDIR, which
+ * git ignores silently, and no one can create it; `/dev/null` itself would work but makes git
+ * print its "grafts are deprecated" hint on every command. Checked by
+ * test/integration/workspace/git-hardening.test.ts. Both are
  * in the environment, not only flags, so the git programs git starts (`pack-objects`,
  * `remote-http`) inherit them.
  */
@@ -81,7 +87,7 @@ export function gitEnv(options: GitEnvOptions = {}): Record<string, string> {
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: options.configGlobal ?? "/dev/null",
     GIT_NO_REPLACE_OBJECTS: "1",
-    GIT_GRAFT_FILE: "/dev/null",
+    GIT_GRAFT_FILE: NO_GRAFT_FILE,
   };
 }
 

@@ -36,7 +36,7 @@ describe("gitEnv", () => {
       GIT_CONFIG_NOSYSTEM: "1",
       GIT_CONFIG_GLOBAL: "/dev/null",
       GIT_NO_REPLACE_OBJECTS: "1",
-      GIT_GRAFT_FILE: "/dev/null",
+      GIT_GRAFT_FILE: "/dev/null/grafts",
     });
   });
 });

@@ -1,10 +1,12 @@
 /**
  * `kanbot-runner doctor`: checks what the runner needs, one line per check, each saying what to
- * do when it fails: git (≥ 2.31, for credentials passed through the environment), each configured
- * agent CLI (found and runnable: `--version`, else `--help`), the app (reachable, and the runner
- * token accepted) and the disk space of the work directory.
+ * do when it fails: git (≥ 2.31, for credentials passed through the environment), the sandbox
+ * (bubblewrap starts; `sandbox: none` is a warning, every time), each configured agent CLI (found
+ * and runnable: `--version`, else `--help`, inside the sandbox when there is one), the app
+ * (reachable, and the runner token accepted) and the disk space of the work directory.
  */
-import { access, constants, statfs } from "node:fs/promises";
+import { access, constants, mkdtemp, rm, statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
 
 import { execa } from "execa";
@@ -14,6 +16,15 @@ import { ApiConnectionError, RunnerApiClient, RunnerTokenRevokedError } from "./
 import type { LoadedRunnerConfig } from "./config.js";
 import { buildChildEnv } from "./process/env.js";
 import type { ClaimApi } from "./daemon/app-api.js";
+import {
+  createSandbox,
+  SandboxConfigError,
+  sandboxStateFor,
+  SandboxUnavailableError,
+  sandboxWarning,
+  type CommandSandbox,
+  type Sandbox,
+} from "./sandbox/index.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -42,10 +53,27 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
   const timeoutMs = options.commandTimeoutMs ?? 15_000;
   const checks: DoctorCheck[] = [];
   checks.push(await checkGit(env, timeoutMs));
-  for (const [name, agent] of Object.entries(options.loaded.config.agents)) {
-    const kind = agent.adapter ?? (name in BUILT_IN_ADAPTERS ? name : "command");
-    const command = agent.command ?? (kind === "command" ? undefined : kind);
-    checks.push(await checkAgent(name, command, env, agent.env ?? {}, timeoutMs));
+  const sandbox = await checkSandbox(options.loaded, env);
+  checks.push(sandbox.check);
+  const trial = await trialSandbox(sandbox.sandbox);
+  try {
+    for (const [name, agent] of Object.entries(options.loaded.config.agents)) {
+      const kind = agent.adapter ?? (name in BUILT_IN_ADAPTERS ? name : "command");
+      const command = agent.command ?? (kind === "command" ? undefined : kind);
+      checks.push(
+        await checkAgent(
+          name,
+          command,
+          env,
+          agent.env ?? {},
+          timeoutMs,
+          trial?.commands,
+          trial?.cwd,
+        ),
+      );
+    }
+  } finally {
+    await trial?.dispose();
   }
   checks.push(await checkApp(options));
   checks.push(await checkDisk(options.loaded.workDir));
@@ -93,12 +121,78 @@ async function checkGit(
       };
 }
 
+/** Whether the configured sandbox starts here; `none` is a warning on every run. */
+async function checkSandbox(
+  loaded: LoadedRunnerConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ check: DoctorCheck; sandbox?: Sandbox }> {
+  const name = "sandbox";
+  const state = await sandboxStateFor(loaded, env);
+  if (state.kind === "none") {
+    return { check: { name, status: "warn", detail: sandboxWarning(loaded.file) } };
+  }
+  if (state.kind === "unavailable") {
+    return {
+      check: { name, status: "fail", detail: new SandboxUnavailableError(state.reason).message },
+    };
+  }
+  try {
+    const sandbox = createSandbox({
+      state,
+      workDir: loaded.workDir,
+      configFile: loaded.file,
+      paths: loaded.sandboxPaths,
+      ...(loaded.tokenFile !== undefined ? { tokenFile: loaded.tokenFile } : {}),
+      ...(env.HOME !== undefined && env.HOME !== "" ? { home: env.HOME } : {}),
+    });
+    return {
+      check: {
+        name,
+        status: "ok",
+        detail: `bubblewrap ${state.version} (${state.bwrap}): own PID namespace, read-only system, private HOME and /tmp, the runner's files hidden, network ${state.network ? "on" : "off (sandboxNetwork: false)"}`,
+      },
+      sandbox,
+    };
+  } catch (error) {
+    if (!(error instanceof SandboxConfigError)) throw error;
+    return { check: { name, status: "fail", detail: error.message } };
+  }
+}
+
+/** A throwaway job sandbox in which the agent checks run, as jobs would run them. */
+async function trialSandbox(
+  sandbox: Sandbox | undefined,
+): Promise<{ commands: CommandSandbox; cwd: string; dispose(): Promise<void> } | undefined> {
+  if (sandbox === undefined) return undefined;
+  const cwd = await mkdtemp(join(tmpdir(), "kanbot-doctor-"));
+  const job = await sandbox.forJob({
+    jobId: `doctor-${process.pid}`,
+    taskId: "doctor",
+    worktree: cwd,
+    mirror: join(cwd, "no-mirror"),
+  });
+  if (job.commands === undefined) {
+    await rm(cwd, { recursive: true, force: true });
+    return undefined;
+  }
+  return {
+    commands: job.commands,
+    cwd,
+    async dispose() {
+      await job.dispose();
+      await rm(cwd, { recursive: true, force: true });
+    },
+  };
+}
+
 async function checkAgent(
   name: string,
   command: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
   set: Readonly<Record<string, string>>,
   timeoutMs: number,
+  sandbox?: CommandSandbox,
+  cwd?: string,
 ): Promise<DoctorCheck> {
   const label = `agent ${name}`;
   if (command === undefined) {
@@ -125,10 +219,30 @@ async function checkAgent(
       stdin: "ignore",
       timeout: timeoutMs,
     });
-    if (run.exitCode === 0) {
-      const first = String(run.stdout).split("\n")[0]?.trim() ?? "";
-      return { name: label, status: "ok", detail: `${path} (${first.slice(0, 80) || flag})` };
+    if (run.exitCode !== 0) continue;
+    const first = String(run.stdout).split("\n")[0]?.trim() ?? "";
+    const found = `${path} (${first.slice(0, 80) || flag})`;
+    if (sandbox === undefined || cwd === undefined) {
+      return { name: label, status: "ok", detail: found };
     }
+    const line = await sandbox.wrap({ command: path, args: [flag], cwd, env: childEnv });
+    const inside = await execa(line.command, [...line.args], {
+      cwd: line.cwd,
+      env: line.env,
+      extendEnv: false,
+      reject: false,
+      stdin: "ignore",
+      timeout: timeoutMs,
+    });
+    if (inside.exitCode === 0) {
+      return { name: label, status: "ok", detail: `${found}, runs in the sandbox` };
+    }
+    const said = String(inside.stderr).trim().split("\n").slice(-2).join(" ");
+    return {
+      name: label,
+      status: "fail",
+      detail: `${found} runs, but not in the sandbox (${said || `exit code ${inside.exitCode ?? "none"}`}); if it needs files in a hidden folder (your home, /tmp), list them in sandboxReadOnly`,
+    };
   }
   return {
     name: label,

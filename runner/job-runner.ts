@@ -17,6 +17,11 @@
  * The agent and every command get an allowlisted environment (runner/process/env.ts): no job
  * token, no runner token. The job token only ever reaches git, through the environment of the
  * fetch and push (runner/workspace/git.ts).
+ *
+ * The agent, the setup and the validation commands run in the job's sandbox (runner/sandbox/):
+ * the worktree writable, a private HOME and /tmp, the runner's config, work directory and other
+ * jobs invisible, and nothing they start outlives them. When the configured sandbox cannot start,
+ * the job fails before anything runs.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -32,6 +37,7 @@ import type { StopCause } from "./daemon/lease-keeper.js";
 import { buildChildEnv } from "./process/env.js";
 import type { OutputStream } from "./process/output.js";
 import { runCommand } from "./process/run-command.js";
+import { sandboxFromConfig, type JobSandbox, type Sandbox } from "./sandbox/index.js";
 import {
   ForbiddenPathsError,
   type FinishResult,
@@ -69,6 +75,8 @@ export interface JobRunnerOptions {
   killGraceMs?: number;
   /** Wall clock (ms), for durations. Default `Date.now`. */
   now?: () => number;
+  /** Where the job's commands run. Default: the config's `sandbox`, probed once per process. */
+  sandbox?: Sandbox;
   log: Logger;
 }
 
@@ -104,6 +112,7 @@ export async function runJob(
   const rounds = Math.min(job.workspace.validationRounds, config.validation.maxRounds);
 
   let workspace: Workspace | undefined;
+  let jobSandbox: JobSandbox | undefined;
   let costUsd = 0;
   let sessionId: string | undefined;
   let summary = "";
@@ -203,11 +212,22 @@ export async function runJob(
       );
     }
 
-    // 1. workspace
+    // 1. workspace, in the job's sandbox
     control.setPhase("setup");
     control.note(
       `job ${job.id} (${job.kind}, attempt ${job.attempt}) for ${job.repository.fullName}#${job.issue.number} on ${job.workspace.branch}`,
     );
+    const sandbox = options.sandbox ?? (await sandboxFromConfig(options.loaded, sourceEnv, log));
+    await mkdir(promptDir, { recursive: true });
+    jobSandbox = await sandbox.forJob({
+      jobId: String(job.id),
+      taskId: String(job.taskId),
+      agentKind: adapterFor(job.agent, agentConfig.adapter).name,
+      worktree: options.workspaces.worktreePath(String(job.id)),
+      mirror: options.workspaces.mirrorPath(job.repository.owner, job.repository.name),
+      promptDir,
+    });
+    const commandSandbox = jobSandbox.commands;
     const copyFrom = options.loaded.copyFrom[job.repository.fullName];
     workspace = await options.workspaces.prepare({
       jobId: String(job.id),
@@ -230,13 +250,13 @@ export async function runJob(
         timeoutMs: config.setupTimeoutMinutes * MINUTE,
         onLog: control.onLog,
         secrets: control.secrets(),
+        ...(commandSandbox !== undefined ? { sandbox: commandSandbox } : {}),
       },
       signal: control.signal,
     });
     if (control.cause() !== undefined) return await stopped(control.cause() as StopCause);
 
     // 2 + 3. agent rounds and validation
-    await mkdir(promptDir, { recursive: true });
     const basePrompt = promptForJob(job);
     let prompt = basePrompt;
     for (let round = 0; ; round++) {
@@ -325,6 +345,11 @@ export async function runJob(
     return failed(message(error));
   } finally {
     await rm(promptDir, { recursive: true, force: true }).catch(() => undefined);
+    await jobSandbox
+      ?.dispose()
+      .catch((error: unknown) =>
+        log.warn({ err: message(error) }, "the job's sandbox folders could not be removed"),
+      );
     if (workspace !== undefined) {
       await options.workspaces
         .release(workspace, succeeded ? "succeeded" : "failed")
@@ -369,6 +394,7 @@ export async function runJob(
       signal: control.signal,
       onLog: control.onLog,
       log,
+      ...(jobSandbox?.commands !== undefined ? { sandbox: jobSandbox.commands } : {}),
     });
   }
 
@@ -400,6 +426,7 @@ export async function runJob(
         },
         onLog: control.onLog,
         log,
+        ...(jobSandbox?.commands !== undefined ? { sandbox: jobSandbox.commands } : {}),
       });
       const passed = run.reason === "exit" && run.exitCode === 0;
       results.push({

@@ -29,6 +29,14 @@ import {
 } from "./config.js";
 import { runDaemon } from "./daemon/daemon.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
+import {
+  createSandbox,
+  SandboxConfigError,
+  sandboxStateFor,
+  SandboxUnavailableError,
+  sandboxWarning,
+  sweepSandboxFolders,
+} from "./sandbox/index.js";
 import { redactingSink, runnerSecrets } from "./process/redact.js";
 import { createWorkspaces } from "./workspace/index.js";
 import { packageInfo } from "../src/package-info.js";
@@ -58,7 +66,7 @@ Commands:
   register   exchange a one-time registration token for a runner token
   start      run the daemon (--concurrency, --once, --max-jobs)
   status     show this runner's registration, the app's answer and worktrees on disk
-  doctor     check git, the configured agent CLIs, the app and disk space
+  doctor     check git, the sandbox, the configured agent CLIs, the app and disk space
   cleanup    remove worktrees left by earlier jobs
 
 Options:
@@ -84,7 +92,9 @@ Options:
 
 Runs the daemon: long-polls the app for jobs and works them. SIGINT/SIGTERM stops claiming and
 lets running jobs finish within shutdownGraceSeconds, then cancels them (work in progress is
-pushed); a second signal cancels them at once.
+pushed); a second signal cancels them at once. Agents and the repository's commands run in a
+sandbox (bubblewrap); when it cannot start, start refuses (exit 2) unless the config says
+sandbox: none, which it warns about on every start.
 
 Options:
   --concurrency <N>    jobs at the same time (default: concurrency from the config)
@@ -101,7 +111,8 @@ Options:
 `,
   doctor: `Usage: kanbot-runner doctor
 
-Checks git (≥ 2.31), each configured agent CLI (found and runnable), the app (reachable, token
+Checks git (≥ 2.31), the sandbox (bubblewrap starts; a warning with sandbox: none), each
+configured agent CLI (found and runnable, inside the sandbox), the app (reachable, token
 accepted) and the free disk space of the work directory. Exits 1 when a check fails.
 
 Options:
@@ -120,6 +131,9 @@ Options:
 };
 
 const COMMANDS = ["register", "start", "status", "doctor", "cleanup"] as const;
+
+/** An agent's per-task state folder (`<workDir>/agent-home/<task>`) unused this long is removed. */
+const AGENT_HOME_MAX_AGE_MS = 30 * 24 * 3_600_000;
 type Command = (typeof COMMANDS)[number];
 
 const COMMON = {
@@ -285,6 +299,39 @@ async function start(
       // Every line of the runner's own log passes the redaction policy (runner token, secrets).
       redactingSink(pino.destination(2), runnerSecrets(loaded, env)),
     );
+
+  // The sandbox: no agent runs without it, unless the config turns it off (warned every start).
+  const sandbox = await sandboxStateFor(loaded, env);
+  if (sandbox.kind === "unavailable") {
+    io.stderr.write(
+      `kanbot-runner start: ${new SandboxUnavailableError(sandbox.reason).message}\n`,
+    );
+    return 2;
+  }
+  try {
+    createSandbox({
+      state: sandbox,
+      workDir: loaded.workDir,
+      configFile: loaded.file,
+      paths: loaded.sandboxPaths,
+      ...(loaded.tokenFile !== undefined ? { tokenFile: loaded.tokenFile } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof SandboxConfigError)) throw error;
+    io.stderr.write(`kanbot-runner start: ${error.message}\n`);
+    return 2;
+  }
+  if (sandbox.kind === "none") {
+    io.stderr.write(`kanbot-runner start: WARNING: ${sandboxWarning(loaded.file)}\n`);
+    log.warn({ config: loaded.file }, "no sandbox: agents can read the runner's secrets");
+  } else {
+    log.info(
+      { bwrap: sandbox.bwrap, version: sandbox.version, network: sandbox.network },
+      "sandbox ready",
+    );
+  }
+  // No job runs yet: what a crash left of job sandboxes goes, and agent state of idle tasks.
+  await sweepSandboxFolders(loaded.workDir, { now: Date.now(), maxAgeMs: AGENT_HOME_MAX_AGE_MS });
 
   let stop = options.stop;
   let kill = options.kill;

@@ -2,7 +2,8 @@
  * Runs one agent for one job:
  * 1. the adapter builds the command line for this invocation and config;
  * 2. the environment is built from the allowlist (never a GitHub token), marked with the job id;
- * 3. the command runs under the job's limits, output redacted, parsed line by line, logged capped;
+ * 3. the command runs under the job's limits, inside the job's sandbox (runner/sandbox/), output
+ *    redacted, parsed line by line, logged capped;
  * 4. the parser turns the output and the exit into the result.
  */
 import type { Logger } from "pino";
@@ -10,6 +11,7 @@ import type { Logger } from "pino";
 import { buildChildEnv } from "../process/env.js";
 import type { OutputStream } from "../process/output.js";
 import { runCommand, type RunLimits, type RunResult } from "../process/run-command.js";
+import type { CommandSandbox } from "../sandbox/types.js";
 import type { AgentAdapter, AgentConfig, AgentInvocation, AgentResult } from "./types.js";
 
 export interface AgentRunOptions {
@@ -23,6 +25,8 @@ export interface AgentRunOptions {
   /** Values to redact from the log and the result (job token, configured secrets). */
   secrets?: readonly string[];
   signal?: AbortSignal;
+  /** The job's sandbox; without one the agent runs as the runner's user, unconfined. */
+  sandbox?: CommandSandbox;
   /** Redacted, capped log text for the app. */
   onLog?: (text: string, stream: OutputStream) => void;
   log?: Logger;
@@ -66,6 +70,7 @@ export async function runAgent(options: AgentRunOptions): Promise<AgentRunResult
     onLine: (line, stream) => parser.line(line, stream),
     onLog: options.onLog,
     log,
+    ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
   });
 
   // 4. result

@@ -11,6 +11,12 @@
  *    tick shared by all running commands: scanner.ts)
  * 3. on a limit or cancel: terminate the tree (TERM, grace, KILL)
  * 4. on exit: sweep what is left of the tree, wait for the pipes to close, report
+ *
+ * With a sandbox (runner/sandbox/), the command line is wrapped first and the child is bubblewrap:
+ * everything the command starts lives in the sandbox's PID namespace and dies with it when the
+ * command exits. The group kill and the /proc sweep stay as a second line of defence (and the
+ * only one with `sandbox: none`); to keep the grace period, a stop sends SIGTERM to the processes
+ * inside and kills bubblewrap itself only with the final SIGKILL.
  */
 import { execa } from "execa";
 import type { Logger } from "pino";
@@ -27,6 +33,7 @@ import {
 } from "./proc.js";
 import { sharedScanner, type ProcessScanner } from "./scanner.js";
 import { JOB_MARKER_VARIABLE } from "./env.js";
+import type { CommandSandbox } from "../sandbox/types.js";
 
 export interface RunLimits {
   /** Wall-clock limit in milliseconds. */
@@ -62,6 +69,8 @@ export interface RunCommandOptions {
    * the runner's shared scanner).
    */
   scanner?: ProcessScanner;
+  /** The job's sandbox: the command runs inside it (default: none, as it is). */
+  sandbox?: CommandSandbox;
 }
 
 export interface RunResult {
@@ -117,10 +126,19 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
     };
   }
 
-  // 1. spawn
-  const subprocess = execa(options.command, [...options.args], {
-    cwd: options.cwd,
-    env: { ...options.env },
+  // 1. spawn (inside the sandbox when there is one)
+  const line =
+    options.sandbox === undefined
+      ? { ...options, supervised: false }
+      : await options.sandbox.wrap({
+          command: options.command,
+          args: options.args,
+          cwd: options.cwd,
+          env: options.env,
+        });
+  const subprocess = execa(line.command, [...line.args], {
+    cwd: line.cwd,
+    env: { ...line.env },
     extendEnv: false,
     shell: false,
     detached: true,
@@ -134,7 +152,7 @@ export async function runCommand(options: RunCommandOptions): Promise<RunResult>
   });
   const pid = subprocess.pid;
   const jobMarker = options.env[JOB_MARKER_VARIABLE];
-  const tree = new TreeTracker(pid, jobMarker, options.scanner ?? sharedScanner);
+  const tree = new TreeTracker(pid, jobMarker, options.scanner ?? sharedScanner, line.supervised);
 
   // 2. watch
   let reason: StopReason = "exit";
@@ -276,6 +294,8 @@ class TreeTracker {
     private readonly rootPid: number | undefined,
     private readonly jobMarker: string | undefined,
     private readonly scanner: ProcessScanner,
+    /** The root is a sandbox supervisor: it gets SIGKILL only, after what runs inside it. */
+    private readonly supervised = false,
   ) {}
 
   /** Records descendants from every scan of the shared scanner; returns the untrack function. */
@@ -304,7 +324,15 @@ class TreeTracker {
   async terminate(graceMs: number, rootExited: () => boolean): Promise<void> {
     if (this.rootPid === undefined) return;
     const outside = await this.outsiders();
-    signalGroup(this.rootPid, "SIGTERM");
+    if (this.supervised) {
+      // SIGTERM would kill the supervisor and, with it, everything inside at once: the processes
+      // inside get it instead (the sandbox's init ignores it), the supervisor waits for them.
+      for (const info of this.known.values()) {
+        if (await isSameProcess(info)) signalPid(info.pid, "SIGTERM");
+      }
+    } else {
+      signalGroup(this.rootPid, "SIGTERM");
+    }
     for (const info of outside) signalPid(info.pid, "SIGTERM");
     if (!(await groupHasLiveMembers(this.rootPid)) && outside.length === 0) return;
     await this.waitForEnd(graceMs, rootExited);

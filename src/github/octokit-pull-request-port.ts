@@ -9,6 +9,7 @@
  * refuses, a PR that cannot be merged, a branch already deleted, a log that expired, a base
  * branch that does not exist); everything else is thrown as a `GitHubError`.
  */
+import { guardRepoNames } from "./repo-name-guard.js";
 import type { Logger } from "pino";
 import type { RepoRef } from "../domain/dependencies.js";
 import { GitHubError, isGitHubStatus, toGitHubError } from "./errors.js";
@@ -76,7 +77,10 @@ export function createPullRequestPort(
   octokit: InstallationOctokit,
   options: PullRequestPortOptions,
 ): PullRequestPort {
-  return new OctokitPullRequestPort(octokit, options.log);
+  return guardRepoNames<PullRequestPort>(
+    new OctokitPullRequestPort(octokit, options.log),
+    "PullRequestPort",
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,8 +66,14 @@ export async function commitLeftovers(
 ): Promise<string | null> {
   const cwd = options.repo.worktreePath;
   const env = worktreeEnv(options.repo);
-  const excludes = (options.exclude ?? []).map((path) => `:(exclude,literal)${path}`);
-  await git(context, { cwd, env, args: ["add", "--all", "--", ".", ...excludes] });
+  await git(context, { cwd, env, args: ["add", "--all", "--", "."] });
+  // Excluded files are unstaged after `add` rather than excluded from it: an exclude pathspec
+  // naming a git-ignored file (the usual copied `.env`) makes `git add` exit 1 ("paths are
+  // ignored"), which failed every job of a repository with `setup.copyFiles`.
+  const excludes = (options.exclude ?? []).map((path) => `:(literal)${path}`);
+  if (excludes.length > 0) {
+    await git(context, { cwd, env, args: ["reset", "--quiet", "--", ...excludes] });
+  }
   const staged = await git(context, {
     cwd,
     env,

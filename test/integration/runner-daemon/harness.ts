@@ -9,7 +9,7 @@
  * - runners: the real daemon (`runDaemon`) in this process, or the real CLI in a child process.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -86,6 +86,12 @@ export interface RunnerSetup {
 
 export interface Loop {
   dir: string;
+  /**
+   * A folder every runner's sandbox may write (`sandboxWritable`): the fixtures report to the
+   * test through files here (the agent's readiness, the prompts it got), since the sandbox hides
+   * the rest of the machine's /tmp from them.
+   */
+  shared: string;
   store: JobStore;
   clock: ManualClock;
   api: RunnerApi;
@@ -124,6 +130,8 @@ export interface Loop {
 
 export async function startLoop(): Promise<Loop> {
   const dir = makeTempDir("runner-daemon");
+  const shared = join(dir, "shared");
+  mkdirSync(shared);
   const gitRoot = join(dir, "git");
   const remote = join(gitRoot, `${REPO}.git`);
   createBareRemote(remote, {
@@ -174,6 +182,7 @@ export async function startLoop(): Promise<Loop> {
 
   return {
     dir,
+    shared,
     store,
     clock,
     api,
@@ -198,7 +207,7 @@ export async function startLoop(): Promise<Loop> {
       const configFile = join(runnerDir, "kanbot-runner.yml");
       writeFileSync(
         configFile,
-        `appUrl: ${baseUrl}\nname: runner-${runners}\nworkDir: ./work\nshutdownGraceSeconds: 30\nkeepFailedWorktreesHours: 0\nagents:\n${agentsYaml}\n${extraYaml}`,
+        `appUrl: ${baseUrl}\nname: runner-${runners}\nworkDir: ./work\nshutdownGraceSeconds: 30\nkeepFailedWorktreesHours: 0\nsandboxWritable: [${JSON.stringify(shared)}]\nagents:\n${agentsYaml}\n${extraYaml}`,
       );
       const answer = await new RunnerApiClient({ baseUrl }).register({
         registrationToken: grant.token,
@@ -276,6 +285,29 @@ export function isGone(pid: number): boolean {
   } catch {
     return !existsSync(`/proc/${pid}`);
   }
+}
+
+/**
+ * The live processes of a job, seen from outside its sandbox: every process whose environment
+ * holds the job's marker (`KANBOT_JOB_ID=<job id>.…`). The sandbox's own PID namespace makes the
+ * pids an agent reports about itself meaningless here, so tests look for the marker instead.
+ */
+export function jobProcesses(jobId: number): number[] {
+  const marker = Buffer.from(`KANBOT_JOB_ID=${jobId}.`);
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${name}/environ`);
+      const hit =
+        environ.subarray(0, marker.length).equals(marker) ||
+        environ.includes(Buffer.concat([Buffer.from("\0"), marker]));
+      if (hit && !isGone(Number(name))) found.push(Number(name));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
 }
 
 export { testGitEnv };

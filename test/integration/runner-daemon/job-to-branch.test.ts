@@ -62,7 +62,7 @@ describe("kanbot-runner start", () => {
       "test -f round2.txt || (echo 'round2.txt is missing' && exit 7)",
     ];
     loop.workspace.validationRounds = 2;
-    const prompts = join(loop.dir, "prompts.log");
+    const prompts = join(loop.shared, "prompts.log");
     const jobId = await loop.queueJob({ agent: "rounds" });
     const runner = await loop.addRunner(
       `  rounds:\n    command: ${ROUND_AGENT}\n    args: ["{promptFile}"]\n    env: { ROUND_AGENT_PROMPTS: ${prompts} }\n`,

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { LeaseLostError } from "../../../runner/client.js";
-import { FAKE_AGENT, isGone, startLoop, WAIT_AGENT, type Loop } from "./harness.js";
+import { FAKE_AGENT, jobProcesses, startLoop, WAIT_AGENT, type Loop } from "./harness.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const WAIT = { timeout: 40_000, interval: 25 };
@@ -26,7 +26,7 @@ afterEach(async () => {
 
 describe("a runner killed mid-job", () => {
   it("loses its lease and its job token; another runner finishes; its completion is rejected", async () => {
-    const ready = join(loop.dir, "ready");
+    const ready = join(loop.shared, "ready");
     const jobId = await loop.queueJob();
     const first = await loop.addRunner(
       `  claude:\n    command: ${WAIT_AGENT}\n    adapter: command\n    env: { WAIT_AGENT_READY: ${ready} }\n`,
@@ -46,10 +46,11 @@ describe("a runner killed mid-job", () => {
     const exited = new Promise<NodeJS.Signals | null>((done) =>
       child.once("exit", (_code, signal) => done(signal)),
     );
-    const agentPid = await vi.waitFor(() => {
+    await vi.waitFor(() => {
       if (child.exitCode !== null) throw new Error(`the runner exited early: ${stderr}`);
-      return Number(readFileSync(ready, "utf8"));
+      return readFileSync(ready, "utf8");
     }, WAIT);
+    expect(jobProcesses(jobId)).not.toEqual([]);
     const firstToken = loop.broker.issued.find((entry) => entry.jobId === jobId)?.token;
 
     child.kill("SIGKILL");
@@ -62,8 +63,8 @@ describe("a runner killed mid-job", () => {
     expect(loop.git.requests.some((request) => request.path.endsWith("git-receive-pack"))).toBe(
       false,
     );
-    // The orphaned agent noticed its runner was gone and exited.
-    await vi.waitFor(() => expect(isGone(agentPid)).toBe(true), WAIT);
+    // Nothing of the job outlived its runner (the sandbox dies with it).
+    await vi.waitFor(() => expect(jobProcesses(jobId)).toEqual([]), WAIT);
 
     const second = await loop.addRunner(
       `  claude:\n    command: ${FAKE_AGENT}\n    env: { FAKE_AGENT_MODE: claude }\n`,

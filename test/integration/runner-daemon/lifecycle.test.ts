@@ -149,7 +149,7 @@ describe("kanbot-runner commands", () => {
   });
 
   it("on shutdown, cancels a job that outlives the grace period and pushes its work in progress", async () => {
-    const ready = join(loop.dir, "ready");
+    const ready = join(loop.shared, "ready");
     const jobId = await loop.queueJob();
     const runner = await loop.addRunner(
       `  claude:\n    command: ${WAIT_AGENT}\n    adapter: command\n    env: { WAIT_AGENT_READY: ${ready} }\n`,

@@ -2,6 +2,7 @@
 // every place across two chunks, and text that looks close but must survive.
 import { randomBytes } from "node:crypto";
 
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 import {
@@ -9,6 +10,7 @@ import {
   hasTokenShape,
   MAX_HELD_RUN,
   REDACTED,
+  redactingSink,
   redactJson,
   redactText,
   secretForms,
@@ -258,5 +260,28 @@ describe("redactJson", () => {
       ],
       costUsd: 0.5,
     });
+  });
+});
+
+describe("redactingSink", () => {
+  it("redacts every pino line, whatever field the token is in, and keeps the line JSON", () => {
+    const lines: string[] = [];
+    const secret = "configured-secret-value";
+    const log = pino(
+      { level: "info" },
+      redactingSink({ write: (line) => lines.push(line) }, [secret]),
+    );
+    const token = TOKENS["kanbot runner (kbr_)"];
+
+    log.error({ err: new Error(`refused ${token}`), url: `https://x:${secret}@h/` }, "call failed");
+    log.info(`message with ${b64(`x-access-token:${token}`)}`);
+
+    expect(lines).toHaveLength(2);
+    expect(leaks(lines.join(""), token)).toEqual([]);
+    expect(lines.join("")).not.toContain(secret);
+    const [first, second] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect((first?.err as { message: string }).message).toBe(`refused ${REDACTED}`);
+    expect(first?.url).toBe(`https://x:${REDACTED}@h/`);
+    expect(second?.msg).toBe(`message with ${REDACTED}`);
   });
 });

@@ -97,6 +97,10 @@ export interface AgentStep {
   exit?: number;
   /** Wait after printing until killed (or until the runner that started it is gone). */
   hang?: boolean;
+  /** Texts written before `say`, one at a time, 100 ms apart (a token split across writes). */
+  print?: string[];
+  /** A line written to stderr (a failing agent's error text). */
+  stderr?: string;
 }
 
 export interface E2EOptions {

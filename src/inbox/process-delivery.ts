@@ -79,7 +79,10 @@ export function createDeliveryProcessor(
     const payload = delivery.payload as Sender;
     const sender = typeof payload.sender?.login === "string" ? payload.sender.login : undefined;
     const botLogin = await options.botLogin();
-    if (sender !== undefined && sender.toLowerCase() === botLogin.toLowerCase()) {
+    // Except a PR closed by kanbot: its own auto-merge (`merge.auto`) must still finish the task
+    // (done, board, branch cleanup); nothing in that handler writes what would close it again.
+    const ownMerge = delivery.event === "pull_request" && delivery.action === "closed";
+    if (sender !== undefined && sender.toLowerCase() === botLogin.toLowerCase() && !ownMerge) {
       log.debug({ sender }, "event sent by kanbot itself; ignored");
       return;
     }

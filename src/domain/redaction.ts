@@ -64,6 +64,9 @@ const TOKEN_SHAPE =
 /** Characters that tokens and their encodings are made of: a run of them is held back whole. */
 const TOKEN_CHAR = /[A-Za-z0-9+/=_%.~-]/;
 
+/** A percent escape: text without one has no URL-encoded run to decode. */
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
+
 /** A maximal run of URL-safe characters and percent escapes. */
 const URL_RUN = /(?:[A-Za-z0-9._~+/=-]|%[0-9A-Fa-f]{2})+/g;
 
@@ -178,12 +181,14 @@ export function redactJson<T>(value: T, secrets: readonly string[] = []): T {
  * plain token shapes.
  */
 function redactWith(text: string, known: KnownSecrets): string {
-  let out = text.replace(URL_RUN, (match) => {
-    // A sentence's full stop is not part of an encoding.
-    const run = match.replace(/\.+$/, "");
-    const dots = match.slice(run.length);
-    return run.includes("%") && urlHides(run, known, 1) ? REDACTED + dots : match;
-  });
+  let out = !PERCENT_ESCAPE.test(text)
+    ? text
+    : text.replace(URL_RUN, (match) => {
+        // A sentence's full stop is not part of an encoding.
+        const run = match.replace(/\.+$/, "");
+        const dots = match.slice(run.length);
+        return run.includes("%") && urlHides(run, known, 1) ? REDACTED + dots : match;
+      });
   out = out.replace(BASE64_RUN, (run) => (base64Hides(run, known, 1) ? REDACTED : run));
   if (known.pattern !== null) out = out.replace(known.pattern, REDACTED);
   return out.replace(TOKEN_SHAPE, (match) => (isTokenMatch(match) ? REDACTED : match));
@@ -195,8 +200,10 @@ function isSensitive(text: string, known: KnownSecrets, depth: number): boolean 
   if (known.plain.some((secret) => text.includes(secret))) return true;
   if (known.decoded.some((secret) => text.includes(secret))) return true;
   if (depth <= 0) return false;
-  for (const [run] of text.matchAll(URL_RUN)) {
-    if (run.includes("%") && urlHides(run, known, depth - 1)) return true;
+  if (PERCENT_ESCAPE.test(text)) {
+    for (const [run] of text.matchAll(URL_RUN)) {
+      if (run.includes("%") && urlHides(run, known, depth - 1)) return true;
+    }
   }
   for (const [run] of text.matchAll(BASE64_RUN)) {
     if (base64Hides(run, known, depth - 1)) return true;
@@ -213,6 +220,9 @@ function urlHides(run: string, known: KnownSecrets, depth: number): boolean {
 
 /** Whether a base64 run, decoded from any of its four character offsets, holds something secret. */
 function base64Hides(run: string, known: KnownSecrets, depth: number): boolean {
+  // Encoded text always has capitals or digits; a path such as `src/pull-request-service` has
+  // none and is not decoded (the known secrets' own base64 forms are matched as they are).
+  if (!/[A-Z0-9]/.test(run)) return false;
   const standard = run.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
   for (let offset = 0; offset < 4; offset++) {
     if (standard.length - offset < MIN_ENCODED_RUN - 3) break;
@@ -341,19 +351,21 @@ export function redactingSink(target: TextSink, secrets: SecretSource = []): Tex
 // ---------------------------------------------------------------------------------------------
 
 const BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const BASE64_VALUE = new Map([...BASE64_ALPHABET].map((char, index) => [char, index]));
+/** The value of each base64 character by its code (-1: not base64). */
+const BASE64_VALUE = new Int8Array(128).fill(-1);
+for (let index = 0; index < BASE64_ALPHABET.length; index++) {
+  BASE64_VALUE[BASE64_ALPHABET.charCodeAt(index)] = index;
+}
 
 function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
 
-/** Bytes as a string of the same length, one character per byte. */
+const SINGLE_BYTE = new TextDecoder("latin1");
+
+/** Bytes as a string of the same length, one character per byte (ASCII kept as is). */
 function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return out;
+  return SINGLE_BYTE.decode(bytes);
 }
 
 /** Standard base64 with padding. */
@@ -378,9 +390,10 @@ function decodeBase64(text: string): Uint8Array {
   let size = 0;
   let bits = 0;
   let count = 0;
-  for (const char of text) {
-    const value = BASE64_VALUE.get(char);
-    if (value === undefined) continue;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const value = code < 128 ? (BASE64_VALUE[code] as number) : -1;
+    if (value < 0) continue;
     bits = ((bits << 6) | value) & 0xffffff;
     count += 6;
     if (count >= 8) {

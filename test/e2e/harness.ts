@@ -101,6 +101,10 @@ export interface AgentStep {
   print?: string[];
   /** A line written to stderr (a failing agent's error text). */
   stderr?: string;
+  /** Writes this file in the worktree first: `{ agent, run, seen }`, `seen` holding `look`'s files. */
+  report?: string;
+  /** Worktree paths whose content (or null) the `report` records. */
+  look?: string[];
 }
 
 export interface E2EOptions {
@@ -116,10 +120,15 @@ export interface E2EOptions {
   logLevel?: string;
   /** Prints every line of the app and runners as it comes (default `KANBOT_E2E_VERBOSE=1`). */
   verbose?: boolean;
-  /** Runner agents, as `agents:` YAML of kanbot-runner.yml (default: the scripted fake agent). */
+  /**
+   * Runner agents, as `agents:` YAML of kanbot-runner.yml (default: the scripted fake agent);
+   * `{scriptFile}` in it becomes the (quoted) path of the file `script()` writes.
+   */
   agentsYaml?: string;
   /** Extra environment for runner processes (e.g. an agent's API key). */
   runnerEnv?: Record<string, string>;
+  /** Extra top-level lines of every kanbot-runner.yml (e.g. `copyFrom:`), before `agents:`. */
+  runnerYaml?: string;
 }
 
 export interface RunnerProcess {
@@ -349,6 +358,8 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
   const scriptFile = join(dir, "agent-script.json");
   const agentScript: Record<string, AgentStep[]> = {};
   writeFileSync(scriptFile, "{}");
+  // The fake agent counts its runs here; it must exist to be shown in the sandbox (below).
+  writeFileSync(`${scriptFile}.runs.json`, "{}");
   const privateKey = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     privateKeyEncoding: { type: "pkcs1", format: "pem" },
@@ -451,7 +462,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     }
 
     const agentsYaml =
-      options.agentsYaml ??
+      options.agentsYaml?.replaceAll("{scriptFile}", JSON.stringify(scriptFile)) ??
       [
         "  fake:",
         "    adapter: command",
@@ -516,6 +527,11 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
             `workDir: ${join(runnerDir, "work")}`,
             "shutdownGraceSeconds: 1",
             "keepFailedWorktreesHours: 0",
+            // The sandbox hides the rest of /tmp: the scripted agent reads its script and counts
+            // its runs in these two files of the test's folder.
+            `sandboxReadOnly: [${JSON.stringify(scriptFile)}]`,
+            `sandboxWritable: [${JSON.stringify(`${scriptFile}.runs.json`)}]`,
+            ...(options.runnerYaml === undefined ? [] : [options.runnerYaml]),
             "agents:",
             agentsYaml,
           ].join("\n"),

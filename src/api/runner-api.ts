@@ -54,7 +54,7 @@ import {
 } from "./http.js";
 import { createJobLogRedactor } from "./log-redaction.js";
 import { createQueueSignal } from "./queue-signal.js";
-import { redactJson } from "../domain/redaction.js";
+import { redactJson, redactText } from "../domain/redaction.js";
 
 /** The numbers the API works with (see `runnerApiLimits` for the settings they come from). */
 export interface RunnerApiLimits {
@@ -346,7 +346,8 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
         );
         const failed = await store.completeJob(job.id, leaseToken, {
           status: "failed",
-          error: `kanbot could not prepare the job: ${reason}`,
+          // The reason may quote the repository's config: it passes the policy like any text.
+          error: redactText(`kanbot could not prepare the job: ${reason}`),
         });
         await notifyFinished(failed);
       }

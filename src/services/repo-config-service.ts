@@ -12,6 +12,7 @@ import {
 } from "../config/repo-config.js";
 import type { IssueRef, RepoRef } from "../domain/dependencies.js";
 import type { Logger } from "pino";
+import { redactText } from "../domain/redaction.js";
 import { workspaceSettingsOf, type ResolveJobWorkspace } from "../api/describe-job.js";
 import type { GitHubPort, IssueComment } from "../github/port.js";
 import { resolveLabelNames, type LabelNames } from "../domain/labels.js";
@@ -45,7 +46,7 @@ export async function reportInvalidConfig(
   errors: readonly RepoConfigError[],
 ): Promise<void> {
   ctx.log.warn({ issue, errors: errors.length }, "invalid .github/kanbot.yml: nothing queued");
-  await ctx.github.createComment(issue, formatRepoConfigErrors(errors));
+  await ctx.github.createComment(issue, redactText(formatRepoConfigErrors(errors)));
 }
 
 /**

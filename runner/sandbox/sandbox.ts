@@ -16,7 +16,9 @@
  * runner's `$HOME`), `/run` (sockets of the desktop, Docker, ssh-agent…); `/tmp` and `/var/tmp`
  * are the job's own. With `sandbox: none` there is no sandbox and `wrap` is never called.
  */
+import { constants } from "node:fs";
 import {
+  access,
   chmod,
   lstat,
   mkdir,
@@ -239,7 +241,13 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       [paths.readOnly, false],
       [paths.writable, true],
     ] as const) {
-      for (const path of list) configMounts.push(...(await bindForms(path, writable, true)));
+      for (const path of list) {
+        if (await isReachable(path)) {
+          configMounts.push(...(await bindForms(path, writable, true)));
+        } else {
+          options.log?.warn({ path }, "a sandbox path of the config is missing or unreadable");
+        }
+      }
     }
 
     async function wrap(line: CommandLine): Promise<WrappedCommand> {
@@ -253,7 +261,8 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       const shown = new Set<string>();
       const show = async (folder: string): Promise<void> => {
         if (shown.has(folder) || !unseen.some((root) => isInside(folder, root))) return;
-        if (isInside(folder, workDir)) return;
+        // Never the work directory; never what this user cannot read (bwrap would fail on it).
+        if (isInside(folder, workDir) || !(await isReachable(folder))) return;
         shown.add(folder);
         mounts.push(...(await bindForms(folder, false, true)));
       };
@@ -355,6 +364,17 @@ async function makeWritable(path: string): Promise<void> {
   for (const name of await readdir(path).catch(() => [] as string[])) {
     await makeWritable(join(path, name));
   }
+}
+
+/** Whether this user can read `path` (and enter it, for a folder). */
+async function isReachable(path: string): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) return false;
+  const mode = info.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK;
+  return access(path, mode).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function isUsableHome(path: string): Promise<boolean> {

@@ -60,9 +60,7 @@ export async function probeSandboxNow(options: ProbeOptions): Promise<SandboxSta
           : `bubblewrap runs on Linux only (this is ${platform})`,
     };
   }
-  const bwrap =
-    (await findExecutable("bwrap", options.pathEnv)) ??
-    (await findExecutable("/usr/bin/bwrap", ""));
+  const bwrap = await findExecutable("bwrap", options.pathEnv);
   if (bwrap === undefined) {
     return { kind: "unavailable", mode, reason: "bwrap was not found on PATH" };
   }

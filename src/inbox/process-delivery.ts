@@ -79,9 +79,12 @@ export function createDeliveryProcessor(
     const payload = delivery.payload as Sender;
     const sender = typeof payload.sender?.login === "string" ? payload.sender.login : undefined;
     const botLogin = await options.botLogin();
-    // Except a PR closed by kanbot: its own auto-merge (`merge.auto`) must still finish the task
+    // Except a PR merged by kanbot: its own auto-merge (`merge.auto`) must still finish the task
     // (done, board, branch cleanup); nothing in that handler writes what would close it again.
-    const ownMerge = delivery.event === "pull_request" && delivery.action === "closed";
+    const ownMerge =
+      delivery.event === "pull_request" &&
+      delivery.action === "closed" &&
+      (delivery.payload as { pull_request?: { merged?: unknown } }).pull_request?.merged === true;
     if (sender !== undefined && sender.toLowerCase() === botLogin.toLowerCase() && !ownMerge) {
       log.debug({ sender }, "event sent by kanbot itself; ignored");
       return;

@@ -4,6 +4,9 @@
  * sweep finds the lease expired, queues the job again without using an attempt, and runner-2
  * claims it and finishes the task.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { REPO } from "./harness.js";
@@ -40,9 +43,13 @@ describe("end to end: a runner killed mid-job", () => {
     await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
 
     await waitForState(e2e, issue, "agent:working", "In progress");
+    // Running, and past its first step (it counted its run): the sandbox kills the agent with its
+    // runner at once, so a kill before that would leave the first step for runner-2.
     await e2e.waitFor(
-      "runner-1's agent to be running",
-      async () => (await agentPids(e2e)).length === 1,
+      "runner-1's agent to be running its first step",
+      async () =>
+        (await agentPids(e2e)).length === 1 &&
+        readFileSync(join(e2e.dir, "agent-script.json.runs.json"), "utf8").includes(TITLE),
     );
     await e2e.killRunner("runner-1");
     await e2e.startRunner("runner-2");

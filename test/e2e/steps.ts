@@ -111,7 +111,8 @@ export function bodyOf(e2e: E2E, number: number): string {
 /**
  * The pids of the fake agent processes this scenario's runners started: `ps` lists every process
  * whose command line runs the fake agent on a prompt file under `e2e.dir` (other scenarios' agents
- * live in other folders). Asynchronous, as everything that waits on a child is here.
+ * live in other folders), except the sandbox around it (bubblewrap and its init carry the same
+ * command line). Asynchronous, as everything that waits on a child is here.
  */
 export async function agentPids(e2e: E2E): Promise<number[]> {
   const { stdout } = await run("ps", ["-A", "-o", "pid=,args="], { maxBuffer: 16 << 20 });
@@ -120,6 +121,7 @@ export async function agentPids(e2e: E2E): Promise<number[]> {
     .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
     .filter((match): match is RegExpExecArray => match !== null)
     .filter(([, , args = ""]) => args.includes(FAKE_AGENT) && args.includes(e2e.dir))
+    .filter(([, , args = ""]) => !/^\S*bwrap\s/.test(args))
     .map(([, pid = "0"]) => Number(pid));
 }
 

@@ -35,6 +35,7 @@ import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
 import { promptForJob, validationRoundPrompt } from "./daemon/job-prompt.js";
 import type { StopCause } from "./daemon/lease-keeper.js";
 import { buildChildEnv } from "./process/env.js";
+import { ensureJobQuiet } from "./process/job-quiet.js";
 import type { OutputStream } from "./process/output.js";
 import { runCommand } from "./process/run-command.js";
 import { sandboxFromConfig, type JobSandbox, type Sandbox } from "./sandbox/index.js";
@@ -102,6 +103,9 @@ export async function runJob(
   const promptDir = join(options.loaded.workDir, "prompts", String(job.id));
   const sourceEnv = options.sourceEnv ?? process.env;
   const childEnv = buildChildEnv({ source: sourceEnv, jobId: marker });
+  // Git with the job token (fetch, ls-remote, push) runs only when no process of this job is
+  // alive, so nothing the job started can read the token from git's environment.
+  const beforeTokenGit = () => ensureJobQuiet(marker);
   const killGraceMs = options.killGraceMs ?? 5_000;
 
   // The job's budget: the task's minutes and dollars left, capped by this runner's own limits.
@@ -138,6 +142,7 @@ export async function runJob(
         message: `WIP: ${job.issue.title} (#${job.issue.number})\n\nStopped: ${why}.`,
         forbiddenPaths: job.workspace.forbiddenPaths,
         canPush: control.canPush,
+        beforeTokenGit,
       });
       return pushedSha(result);
     } catch (error) {
@@ -230,6 +235,7 @@ export async function runJob(
     const commandSandbox = jobSandbox.commands;
     const copyFrom = options.loaded.copyFrom[job.repository.fullName];
     workspace = await options.workspaces.prepare({
+      beforeTokenGit,
       jobId: String(job.id),
       taskId: String(job.taskId),
       repo: {
@@ -314,6 +320,7 @@ export async function runJob(
         message: commitMessage(job, summary),
         forbiddenPaths: job.workspace.forbiddenPaths,
         canPush: control.canPush,
+        beforeTokenGit,
       });
     } catch (error) {
       if (error instanceof ForbiddenPathsError) return failed(error.message);

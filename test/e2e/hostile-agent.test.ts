@@ -9,34 +9,19 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { processesWith } from "../helpers/processes.js";
 import { REPO, REPO_ROOT, startE2E, type E2E } from "./harness.js";
 
 const HOSTILE = join(REPO_ROOT, "test/fixtures/agents/hostile-agent.sh");
 const tag = randomBytes(6).toString("hex");
 const marker = `kbhostile-e2e-${tag}`;
 const envSecret = `kbtestsecret-e2e-env-${tag}`;
-
-/** Live processes whose command line holds `text`, seen from outside any sandbox. */
-function processesWith(text: string): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        return cmdline.includes(text) && !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 describe("end to end: a hostile agent in the sandbox", () => {
   let e2e: E2E;

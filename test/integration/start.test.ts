@@ -1,94 +1,34 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
+import { type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RunnerApiClient } from "../../runner/client.js";
 import { openStore } from "../../src/store/index.js";
 import { webhookExample } from "../helpers/github-webhooks.js";
-import { signWebhook, testPrivateKey, TEST_WEBHOOK_SECRET } from "../helpers/probot.js";
-
-const root = path.resolve(import.meta.dirname, "../..");
-const cli = path.join(root, "src/cli.ts");
-const tsx = path.join(root, "node_modules/tsx/dist/esm/index.mjs");
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
+import {
+  credentialsEnv,
+  freePort,
+  startGitHubStub,
+  startKanbot,
+  waitForHttp,
+  waitForOutput,
+  type GitHubStub,
+  type StartedKanbot,
+} from "../helpers/kanbot-process.js";
+import { signWebhook } from "../helpers/probot.js";
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
-const stubs: Server[] = [];
+const stubs: GitHubStub[] = [];
 
 afterEach(async () => {
   for (const child of children.splice(0)) child.kill("SIGKILL");
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  await Promise.all(
-    stubs.splice(0).map((stub) => new Promise((resolve) => stub.close(() => resolve(undefined)))),
-  );
+  await Promise.all(stubs.splice(0).map((stub) => stub.close()));
 });
 
 const CONFIG_FILE = "GET /api/v3/repos/Codertocat/Hello-World/contents/.github%2Fkanbot.yml";
-
-interface GitHubStub {
-  /** `host:port`, for GHE_HOST (with GHE_PROTOCOL=http). */
-  host: string;
-  /** `METHOD path` of every request received, in order. */
-  requests: string[];
-  /** Resolves when a request for `METHOD path` has arrived. */
-  received(request: string): Promise<void>;
-}
-
-/**
- * A local stand-in for a GitHub Enterprise Server, so `kanbot start` never reaches the network:
- * `GET /app` answers the app `kanbot`, `GET /app/installations` answers none, installation 1
- * gets a token; `files` (`GET <contents path>` -> text) are served raw; anything else is answered
- * 404. Every request shows up in `requests`.
- */
-async function startGitHubStub(files: Record<string, string> = {}): Promise<GitHubStub> {
-  const requests: string[] = [];
-  const waiting = new Map<string, () => void>();
-  const server = createHttpServer((request, response) => {
-    const seen = `${request.method ?? ""} ${(request.url ?? "").split("?")[0] ?? ""}`;
-    requests.push(seen);
-    const answers: Record<string, unknown> = {
-      "GET /api/v3/app": { id: 123456, slug: "kanbot", name: "kanbot" },
-      "GET /api/v3/app/installations": [],
-      "POST /api/v3/app/installations/1/access_tokens": {
-        token: "ghs_stub",
-        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    };
-    const file = files[seen];
-    if (file !== undefined) {
-      // `.github/kanbot.yml` and other files, as GitHub sends them for the raw media type.
-      response.writeHead(200, { "content-type": "application/vnd.github.raw; charset=utf-8" });
-      response.end(file);
-      waiting.get(seen)?.();
-      return;
-    }
-    const body = answers[seen];
-    response.writeHead(body === undefined ? 404 : 200, { "content-type": "application/json" });
-    response.end(JSON.stringify(body ?? { message: "Not Found" }));
-    waiting.get(seen)?.();
-  });
-  stubs.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return {
-    host: `127.0.0.1:${port}`,
-    requests,
-    received: (request) =>
-      requests.includes(request)
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => waiting.set(request, resolve)),
-  };
-}
 
 function tempDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), "kanbot-start-"));
@@ -96,67 +36,23 @@ function tempDir(): string {
   return dir;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
+/** The GitHub stand-in, closed after the test. */
+async function gitHub(files?: Record<string, string>): Promise<GitHubStub> {
+  const stub = await startGitHubStub(files);
+  stubs.push(stub);
+  return stub;
 }
 
-/** `kanbot start` as a real process, from source, with only the given environment. */
-function startKanbot(env: Record<string, string>, cwd: string): Started {
-  const child = spawn(process.execPath, ["--import", tsx, cli, "start"], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: cwd, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  return { child, output: () => output, exited };
-}
-
-/** Resolves once the process has written `text` (or rejects when it exits first). */
-async function waitForOutput(started: Started, text: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const check = () => {
-      if (!started.output().includes(text)) return;
-      started.child.stdout?.off("data", check);
-      started.child.stderr?.off("data", check);
-      resolve();
-    };
-    started.child.stdout?.on("data", check);
-    started.child.stderr?.on("data", check);
-    void started.exited.then(() =>
-      reject(new Error(`kanbot exited before writing "${text}":\n${started.output()}`)),
-    );
-    check();
-  });
-}
-
-/** Polls `url` until it answers (the server is up) or the process exits. */
-async function waitForHttp(url: string, started: Started): Promise<Response> {
-  let exited = false;
-  void started.exited.then(() => (exited = true));
-  for (;;) {
-    if (exited) throw new Error(`kanbot exited before listening:\n${started.output()}`);
-    try {
-      return await fetch(url, { redirect: "manual" });
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+/** `kanbot start` from source, killed after the test. */
+function kanbot(env: Record<string, string>, cwd: string): StartedKanbot {
+  const started = startKanbot(env, cwd);
+  children.push(started.child);
+  return started;
 }
 
 describe("kanbot start", () => {
   it("exits 1 with one line per bad setting: name, problem and example", async () => {
-    const started = startKanbot(
+    const started = kanbot(
       { APP_ID: "abc", PORT: "99999", LOG_LEVEL: "loud", WEBHOOK_SECRET: "s3cret-value" },
       tempDir(),
     );
@@ -177,7 +73,7 @@ describe("kanbot start", () => {
 
   it("runs Probot's setup flow from app.yml when there are no credentials at all", async () => {
     const port = await freePort();
-    const started = startKanbot({ HOST: "127.0.0.1", PORT: String(port) }, tempDir());
+    const started = kanbot({ HOST: "127.0.0.1", PORT: String(port) }, tempDir());
 
     const page = await waitForHttp(`http://127.0.0.1:${port}/probot`, started);
     const html = await page.text();
@@ -192,25 +88,9 @@ describe("kanbot start", () => {
   it("with credentials, verifies webhooks, records each delivery once and works it from the inbox", async () => {
     const dir = tempDir();
     const port = await freePort();
-    const github = await startGitHubStub();
-    const keyPath = path.join(dir, "app.pem");
-    writeFileSync(keyPath, testPrivateKey());
+    const github = await gitHub();
     const database = path.join(dir, "data", "kanbot.sqlite");
-    const started = startKanbot(
-      {
-        APP_ID: "123456",
-        PRIVATE_KEY_PATH: keyPath,
-        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        DATABASE_URL: database,
-        LOG_LEVEL: "warn",
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: "http",
-        KANBOT_RECONCILE_ON_START: "false",
-      },
-      dir,
-    );
+    const started = kanbot(credentialsEnv({ dir, port, githubHost: github.host, database }), dir);
     const ping = await waitForHttp(`http://127.0.0.1:${port}/ping`, started);
     const payload = webhookExample("issues", "labeled");
     const body = JSON.stringify(payload);
@@ -272,23 +152,16 @@ describe("kanbot start", () => {
   it("reconciles at start by default, through GHE_HOST", async () => {
     const dir = tempDir();
     const port = await freePort();
-    const github = await startGitHubStub();
-    const keyPath = path.join(dir, "app.pem");
-    writeFileSync(keyPath, testPrivateKey());
-    const started = startKanbot(
-      {
-        APP_ID: "123456",
-        PRIVATE_KEY_PATH: keyPath,
-        WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        DATABASE_URL: path.join(dir, "data", "kanbot.sqlite"),
-        LOG_LEVEL: "info",
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: "http",
-      },
+    const github = await gitHub();
+    const env = credentialsEnv({
       dir,
-    );
+      port,
+      githubHost: github.host,
+      database: path.join(dir, "data", "kanbot.sqlite"),
+      logLevel: "info",
+      reconcile: true,
+    });
+    const started = kanbot(env, dir);
 
     await waitForOutput(started, "reconciliation finished");
     started.child.kill("SIGTERM");
@@ -309,9 +182,7 @@ describe("kanbot start", () => {
     async function claimWith(config: string) {
       const dir = tempDir();
       const port = await freePort();
-      const github = await startGitHubStub({ [configPath]: config });
-      const keyPath = path.join(dir, "app.pem");
-      writeFileSync(keyPath, testPrivateKey());
+      const github = await gitHub({ [configPath]: config });
       const database = path.join(dir, "data", "kanbot.sqlite");
       const seed = await openStore({ url: database });
       let registration: string;
@@ -332,21 +203,7 @@ describe("kanbot start", () => {
       } finally {
         await seed.close();
       }
-      const started = startKanbot(
-        {
-          APP_ID: "123456",
-          PRIVATE_KEY_PATH: keyPath,
-          WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-          HOST: "127.0.0.1",
-          PORT: String(port),
-          DATABASE_URL: database,
-          LOG_LEVEL: "warn",
-          GHE_HOST: github.host,
-          GHE_PROTOCOL: "http",
-          KANBOT_RECONCILE_ON_START: "false",
-        },
-        dir,
-      );
+      const started = kanbot(credentialsEnv({ dir, port, githubHost: github.host, database }), dir);
       await waitForHttp(`http://127.0.0.1:${port}/ping`, started);
       const client = new RunnerApiClient({ baseUrl: `http://127.0.0.1:${port}` });
       await client.register({

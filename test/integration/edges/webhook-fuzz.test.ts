@@ -4,59 +4,26 @@
  * are not JSON objects and bodies over GitHub's 25 MB cap each get a 4xx or are recorded as
  * invalid; none gets a 500, none is retried, and a good delivery afterwards is processed.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, request, type Server } from "node:http";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Delivery, type Task } from "../../../src/store/index.js";
 import { webhookExample } from "../../helpers/github-webhooks.js";
-import { signWebhook, testPrivateKey, TEST_WEBHOOK_SECRET } from "../../helpers/probot.js";
+import {
+  credentialsEnv,
+  freePort,
+  startGitHubStub,
+  startKanbot,
+  waitForHttp,
+  type GitHubStub,
+  type StartedKanbot,
+} from "../../helpers/kanbot-process.js";
+import { signWebhook } from "../../helpers/probot.js";
 
-const root = path.resolve(import.meta.dirname, "../../..");
-const cli = path.join(root, "src/cli.ts");
-const tsx = path.join(root, "node_modules/tsx/dist/esm/index.mjs");
 const MiB = 1024 * 1024;
 const CONFIG_FILE = "GET /api/v3/repos/Codertocat/Hello-World/contents/.github%2Fkanbot.yml";
-
-/** A GitHub Enterprise stand-in: the app, a token for installation 1, 404 for the rest. */
-function startGitHubStub(): Promise<{ server: Server; host: string; requests: string[] }> {
-  const requests: string[] = [];
-  const server = createHttpServer((req, res) => {
-    const seen = `${req.method ?? ""} ${(req.url ?? "").split("?")[0] ?? ""}`;
-    requests.push(seen);
-    const answers: Record<string, unknown> = {
-      "GET /api/v3/app": { id: 123456, slug: "kanbot", name: "kanbot" },
-      "POST /api/v3/app/installations/1/access_tokens": {
-        token: "ghs_stub",
-        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    };
-    const body = answers[seen];
-    res.writeHead(body === undefined ? 404 : 200, { "content-type": "application/json" });
-    res.end(JSON.stringify(body ?? { message: "Not Found" }));
-  });
-  return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      resolve({ server, host: `127.0.0.1:${port}`, requests });
-    }),
-  );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 interface Answer {
   status: number;
@@ -70,10 +37,8 @@ interface Delivered extends Answer {
 let dir: string;
 let port: number;
 let database: string;
-let child: ChildProcess;
-let exited: Promise<number | null>;
-let output = "";
-let github: Awaited<ReturnType<typeof startGitHubStub>>;
+let kanbot: StartedKanbot;
+let github: GitHubStub;
 let sequence = 0;
 
 /** Posts `body` to the webhook path with GitHub's headers, signed unless `signature` is given. */
@@ -183,45 +148,14 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "kanbot-edges-"));
   port = await freePort();
   github = await startGitHubStub();
-  const keyPath = path.join(dir, "app.pem");
-  writeFileSync(keyPath, testPrivateKey());
   database = path.join(dir, "kanbot.sqlite");
-  child = spawn(process.execPath, ["--import", tsx, cli, "start"], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: dir,
-      APP_ID: "123456",
-      PRIVATE_KEY_PATH: keyPath,
-      WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      DATABASE_URL: database,
-      LOG_LEVEL: "warn",
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      KANBOT_RECONCILE_ON_START: "false",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  exited = new Promise((resolve) => child.once("exit", resolve));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  for (;;) {
-    if (gone) throw new Error(`kanbot exited before listening:\n${output}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/ping`)).ok) break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
+  kanbot = startKanbot(credentialsEnv({ dir, port, githubHost: github.host, database }), dir);
+  await waitForHttp(`http://127.0.0.1:${port}/ping`, kanbot);
 }, 60_000);
 
 afterAll(async () => {
-  child.kill("SIGKILL");
-  await new Promise((resolve) => github.server.close(resolve));
+  kanbot.child.kill("SIGKILL");
+  await github.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -352,11 +286,12 @@ describe("webhook intake fuzz (real `kanbot start`)", () => {
     good = await post("issues", labeled());
     // The inbox worker works it as the installation: it reads the repository's config.
     for (let tries = 0; !github.requests.includes(CONFIG_FILE); tries++) {
-      if (tries > 300) throw new Error(`the good delivery was never processed:\n${output}`);
+      if (tries > 300)
+        throw new Error(`the good delivery was never processed:\n${kanbot.output()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    child.kill("SIGTERM");
-    code = await exited;
+    kanbot.child.kill("SIGTERM");
+    code = await kanbot.exited;
     const store = await openStore({ url: database });
     try {
       deliveries = await store.listDeliveries();
@@ -394,11 +329,12 @@ describe("webhook intake fuzz (real `kanbot start`)", () => {
       CONFIG_FILE,
     ]);
     // One warning per invalid delivery, naming the event and the field.
-    const warnings = output
+    const warnings = kanbot
+      .output()
       .split("\n")
       .filter((line) => line.includes("recorded as invalid and not processed"));
     expect(warnings).toHaveLength(invalid.length);
     expect(warnings.some((line) => line.includes('"problem":"issue.number: '))).toBe(true);
-    expect(output).not.toMatch(/TypeError/);
+    expect(kanbot.output()).not.toMatch(/TypeError/);
   });
 });

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SpawnError } from "../../../runner/process/errors.js";
 import { runCommand, type RunResult } from "../../../runner/process/run-command.js";
 import { createSandbox, probeSandboxNow, type JobSandbox } from "../../../runner/sandbox/index.js";
+import { processesWith } from "../../helpers/processes.js";
 
 let dir: string;
 let job: JobSandbox | undefined;
@@ -82,22 +83,6 @@ async function run(
     },
   });
   return { ...result, stdout, stderr };
-}
-
-/** Live processes whose command line holds `text`. */
-function processesWith(text: string): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        return cmdline.includes(text) && !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 describe("commands in the sandbox", () => {

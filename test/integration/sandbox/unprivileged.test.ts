@@ -9,13 +9,14 @@
 // nothing it started may be alive afterwards.
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
 import { testGitEnv } from "../../helpers/git-repos.js";
+import { processesWith } from "../../helpers/processes.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 const RUN_IN_SANDBOX = join(ROOT, "test/fixtures/sandbox/run-in-sandbox.ts");
@@ -30,22 +31,6 @@ afterEach(() => {
 
 function git(...args: string[]): string {
   return execFileSync("git", args, { env: testGitEnv(), encoding: "utf8" }).trim();
-}
-
-/** Live processes whose command line holds `text`. */
-function processesWith(text: string): number[] {
-  return readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        return cmdline.includes(text) && !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 describe("the sandbox for an unprivileged runner user", () => {

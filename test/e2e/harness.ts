@@ -43,7 +43,6 @@ import {
   writeFileSync,
   type WriteStream,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -51,6 +50,9 @@ import type { FileTree } from "../helpers/git-repos.js";
 import { startSimulator, type Actor, type Simulator } from "../simulator/index.js";
 import { branchSha } from "../simulator/git.js";
 import type { SimPull } from "../simulator/state.js";
+import { freePort } from "../helpers/kanbot-process.js";
+
+export { freePort };
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const FAKE_AGENT = join(REPO_ROOT, "test/fixtures/agents/fake-agent.mjs");
@@ -201,18 +203,6 @@ export interface E2E {
   logs(lines?: number): string;
   /** Kills every process group, stops the simulator and removes `dir`. Safe to call twice. */
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Keeps the last lines a process printed, and writes every line to a file. */

@@ -2,7 +2,6 @@
  * The runner API mounted the way the app mounts it: `options.addHandler` in the app function,
  * on Probot's own Server, next to the webhook middleware.
  */
-import { createServer } from "node:net";
 import { pino } from "pino";
 import { Probot, Server } from "probot";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,19 +14,9 @@ import {
 import { openStore, type JobStore } from "../../../src/store/index.js";
 import { testPrivateKey, TEST_APP_ID, TEST_WEBHOOK_SECRET } from "../../helpers/probot.js";
 import { fakeBroker, noRepoConfig, TEST_LIMITS } from "./harness.js";
+import { freePort } from "../../helpers/kanbot-process.js";
 
 /** A free loopback port (Probot's Server treats port 0 as "use 3000"). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe("runner API on Probot's server", () => {
   let server: Server | undefined;

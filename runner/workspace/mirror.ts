@@ -10,8 +10,8 @@
  * plant in the mirror to change what git shows (replace refs, grafts, a shallow file, alternates)
  * is removed by {@link sanitizeMirror} before each fetch and before a job's finish.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 
 import type { Logger } from "pino";
 
@@ -340,6 +340,24 @@ export async function listWorktrees(
 export async function worktreeGitDirOf(worktreePath: string): Promise<string | undefined> {
   const text = await readFile(join(worktreePath, ".git"), "utf8").catch(() => undefined);
   return text?.match(/^gitdir:\s*(.+?)\s*$/m)?.[1];
+}
+
+/**
+ * A linked worktree's own git dir as the mirror records it (`<mirror>/worktrees/<name>` whose
+ * `gitdir` file names `<worktreePath>/.git`), never from the worktree's `.git` file, which an
+ * agent may have rewritten to point at a repository of its own.
+ */
+export async function worktreeAdminDir(
+  mirrorPath: string,
+  worktreePath: string,
+): Promise<string | undefined> {
+  const root = join(mirrorPath, "worktrees");
+  const wanted = resolve(worktreePath, ".git");
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const gitdir = await readFile(join(root, name, "gitdir"), "utf8").catch(() => undefined);
+    if (gitdir !== undefined && resolve(gitdir.trim()) === wanted) return join(root, name);
+  }
+  return undefined;
 }
 
 /**

@@ -50,6 +50,7 @@ import {
   remoteDefaultBranch,
   resolveRef,
   sanitizeMirror,
+  worktreeAdminDir,
   worktreeGitDirOf,
   type GitContext,
 } from "./mirror.js";
@@ -449,7 +450,18 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
     for (const entry of await listWorktrees(context, mirror)) {
       if (entry.branch !== `refs/heads/${branch}` || resolve(entry.path) === ownPath) continue;
       jobLog.info({ other: entry.path, branch }, "detaching the branch in another worktree");
-      await git(context, { cwd: entry.path, args: ["checkout", "--quiet", "--detach"] });
+      // Through the mirror's own record of that worktree, not its `.git` file (an earlier agent's
+      // to rewrite), and without a checkout: HEAD detached at the commit it names, files untouched.
+      const admin = await worktreeAdminDir(mirror, entry.path);
+      if (admin === undefined || entry.head === null) {
+        throw new WorkspaceError(
+          `the branch ${branch} is checked out in ${entry.path}, which the mirror ${mirror} does not record properly; remove that folder and run git worktree prune in the mirror`,
+        );
+      }
+      await git(context, {
+        cwd: mirror,
+        args: ["--git-dir", admin, "update-ref", "--no-deref", "HEAD", entry.head],
+      });
     }
   }
 

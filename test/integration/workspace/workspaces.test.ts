@@ -215,6 +215,26 @@ describe("worktrees", () => {
     expect(gitSync(failed.path, "rev-parse", "--abbrev-ref", "HEAD")).toBe("HEAD");
   });
 
+  it("frees the branch through the mirror's record, not a kept worktree's rewritten .git file", async () => {
+    const failed = await workspaces.prepare(prepareOptions({ jobId: "job-1" }));
+    await workspaces.release(failed, "failed");
+    // The earlier agent pointed its worktree's .git at a repository of its own, whose HEAD would
+    // be the one a naive `git checkout --detach` in that folder changes (and whose config git
+    // would read).
+    const decoy = join(failed.path, "decoy.git");
+    gitSync(failed.path, "init", "--quiet", "--bare", decoy);
+    writeFileSync(join(failed.path, ".git"), `gitdir: ${decoy}\n`);
+    const decoyHead = readFileSync(join(decoy, "HEAD"), "utf8");
+
+    const next = await workspaces.prepare(prepareOptions({ jobId: "job-2" }));
+
+    expect(gitSync(next.path, "rev-parse", "--abbrev-ref", "HEAD")).toBe(BRANCH);
+    // The mirror's own record of the old worktree is detached; the decoy was not touched.
+    const record = readFileSync(join(failed.mirrorPath, "worktrees", "job-1", "HEAD"), "utf8");
+    expect(record).toMatch(/^[0-9a-f]{40}\n$/);
+    expect(readFileSync(join(decoy, "HEAD"), "utf8")).toBe(decoyHead);
+  });
+
   it("retries when another git process holds the index lock", async () => {
     const retries: string[] = [];
     workspaces = manager({

@@ -56,6 +56,8 @@ export { freePort };
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const FAKE_AGENT = join(REPO_ROOT, "test/fixtures/agents/fake-agent.mjs");
+/** The agents' scripts; shown read-only in every runner's sandbox. */
+const FIXTURES = join(REPO_ROOT, "test/fixtures");
 const TSX = join(REPO_ROOT, "node_modules/tsx/dist/esm/index.mjs");
 
 export const ORG = "octo-org";
@@ -517,9 +519,10 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
             `workDir: ${join(runnerDir, "work")}`,
             "shutdownGraceSeconds: 1",
             "keepFailedWorktreesHours: 0",
-            // The sandbox hides the rest of /tmp: the scripted agent reads its script and counts
-            // its runs in these two files of the test's folder.
-            `sandboxReadOnly: [${JSON.stringify(scriptFile)}]`,
+            // The sandbox hides the rest of /tmp (and the checkout itself, when it lives there, as
+            // a fresh clone in CI may): the agents run scripts from test/fixtures, the scripted
+            // agent reads its script and counts its runs in these two files of the test's folder.
+            `sandboxReadOnly: [${JSON.stringify(scriptFile)}, ${JSON.stringify(FIXTURES)}]`,
             `sandboxWritable: [${JSON.stringify(`${scriptFile}.runs.json`)}]`,
             ...(options.runnerYaml === undefined ? [] : [options.runnerYaml]),
             "agents:",

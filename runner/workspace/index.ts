@@ -14,12 +14,7 @@ export type {
   Workspaces,
   WorkspacesOptions,
 } from "./workspaces.js";
-export {
-  DEFAULT_BRANCH_PREFIX,
-  isValidBranchName,
-  slugify,
-  taskBranchName,
-} from "./branch-name.js";
+export { isValidBranchName } from "./branch-name.js";
 export { ForbiddenPathsError, GitError, WorkspaceError } from "./errors.js";
 export type { GitFailureKind } from "./errors.js";
 export { DEFAULT_IDENTITY, gitAuthEnv, gitEnv, identityEnv } from "./git.js";

@@ -24,6 +24,12 @@ const USER = "kbtest";
 
 let dir: string | undefined;
 
+/** Creates the unprivileged user (as root, on a fresh machine) unless it exists. */
+function ensureUser(name: string): void {
+  if (spawnSync("id", ["-u", name]).status === 0) return;
+  execFileSync("useradd", ["--create-home", "--shell", "/bin/sh", name]);
+}
+
 afterEach(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
@@ -73,7 +79,10 @@ describe("the sandbox for an unprivileged runner user", () => {
     ].join("\n");
     const spec = join(dir, "spec.json");
     writeFileSync(spec, JSON.stringify({ workDir, configFile, worktree, mirror, script, marker }));
-    if (asRoot) execFileSync("chown", ["-R", `${USER}:${USER}`, dir]);
+    if (asRoot) {
+      ensureUser(USER);
+      execFileSync("chown", ["-R", `${USER}:${USER}`, dir]);
+    }
     const env = [
       `PATH=${process.env.PATH ?? "/usr/bin:/bin"}`,
       `HOME=${home}`,

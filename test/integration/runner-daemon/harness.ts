@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 import { pino } from "pino";
 
@@ -32,6 +32,11 @@ import { createBareRemote, gitSync, makeTempDir, testGitEnv } from "../../helper
 import { manualClock, newTask, type ManualClock } from "../../helpers/store-fixtures.js";
 
 export const FAKE_AGENT = join(import.meta.dirname, "../../fixtures/agents/fake-agent.mjs");
+/**
+ * The agents' scripts, shown read-only in every runner's sandbox: the sandbox hides /tmp, where a
+ * fresh clone (CI's) may live, and scripts given in `args` are not found on their own.
+ */
+const FIXTURES = resolve(import.meta.dirname, "../../fixtures");
 export const ROUND_AGENT = join(import.meta.dirname, "../../fixtures/runner/round-agent.mjs");
 export const WAIT_AGENT = join(import.meta.dirname, "../../fixtures/runner/wait-agent.mjs");
 export const REPO = "acme/app";
@@ -207,7 +212,7 @@ export async function startLoop(): Promise<Loop> {
       const configFile = join(runnerDir, "kanbot-runner.yml");
       writeFileSync(
         configFile,
-        `appUrl: ${baseUrl}\nname: runner-${runners}\nworkDir: ./work\nshutdownGraceSeconds: 30\nkeepFailedWorktreesHours: 0\nsandboxWritable: [${JSON.stringify(shared)}]\nagents:\n${agentsYaml}\n${extraYaml}`,
+        `appUrl: ${baseUrl}\nname: runner-${runners}\nworkDir: ./work\nshutdownGraceSeconds: 30\nkeepFailedWorktreesHours: 0\nsandboxWritable: [${JSON.stringify(shared)}]\nsandboxReadOnly: [${JSON.stringify(FIXTURES)}]\nagents:\n${agentsYaml}\n${extraYaml}`,
       );
       const answer = await new RunnerApiClient({ baseUrl }).register({
         registrationToken: grant.token,

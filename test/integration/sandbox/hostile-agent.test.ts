@@ -134,6 +134,11 @@ async function runHostile(extraYaml: string): Promise<Scenario> {
       const job = await loop.store.getJob(hostileJob);
       if (job?.status !== "succeeded") throw new Error(`the hostile job is ${job?.status}`);
     }, WAIT);
+  } catch (error) {
+    // A failed run must not leave its runner (and, through it, the victim's sandbox) behind for
+    // the tests that run after it: they look for live processes by job id.
+    child.kill("SIGKILL");
+    throw error;
   } finally {
     writeFileSync(release, "go");
   }

@@ -316,3 +316,15 @@ export function jobProcesses(jobId: number): number[] {
 }
 
 export { testGitEnv };
+
+/** Standard output and error for `runnerMain`, captured as text. */
+export function streams() {
+  const out = { stdout: "", stderr: "" };
+  return {
+    out,
+    io: {
+      stdout: { write: (text: string) => (out.stdout += text) },
+      stderr: { write: (text: string) => (out.stderr += text) },
+    },
+  };
+}

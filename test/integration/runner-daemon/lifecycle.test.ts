@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadRunnerConfig } from "../../../runner/config.js";
 import { runnerMain } from "../../../runner/main.js";
 import { createWorkspaces } from "../../../runner/workspace/index.js";
-import { FAKE_AGENT, REPO, startLoop, WAIT_AGENT, type Loop } from "./harness.js";
+import { FAKE_AGENT, REPO, startLoop, streams, WAIT_AGENT, type Loop } from "./harness.js";
 
 /** The real Claude Code CLI (a devDependency): doctor runs its --version. */
 const CLAUDE = resolve(import.meta.dirname, "../../../node_modules/.bin/claude");
@@ -26,17 +26,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await loop.close();
 });
-
-function streams() {
-  const out = { stdout: "", stderr: "" };
-  return {
-    out,
-    io: {
-      stdout: { write: (text: string) => (out.stdout += text) },
-      stderr: { write: (text: string) => (out.stderr += text) },
-    },
-  };
-}
 
 const silent = pino({ level: "silent" });
 

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { loadRunnerConfig } from "../../../runner/config.js";
 import { runnerMain } from "../../../runner/main.js";
-import { startLoop, type Loop } from "../runner-daemon/harness.js";
+import { startLoop, streams, type Loop } from "../runner-daemon/harness.js";
 
 /** The real Claude Code CLI (a dev dependency): doctor runs its --version. */
 const CLAUDE = resolve(import.meta.dirname, "../../../node_modules/.bin/claude");
@@ -23,17 +23,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await loop.close();
 });
-
-function streams() {
-  const out = { stdout: "", stderr: "" };
-  return {
-    out,
-    io: {
-      stdout: { write: (text: string) => (out.stdout += text) },
-      stderr: { write: (text: string) => (out.stderr += text) },
-    },
-  };
-}
 
 /** A PATH with node and git but without bwrap (a machine where bubblewrap is not installed). */
 function pathWithoutBwrap(): string {

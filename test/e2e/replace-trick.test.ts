@@ -85,7 +85,10 @@ describe("end to end: a git replace trick does not get a forbidden path pushed",
     expect(log).toContain("replace-ok");
     expect(log).toMatch(/replaced view: src\/trick\.js\s*$/m);
     // ... and still the runner refused: the file is named, nothing was pushed, no PR.
-    expect(progressComment(e2e, tricky)).toContain("secrets/token.txt");
+    // The blocked label and the progress comment are separate writes: wait for the comment.
+    await e2e.waitFor("the progress comment to name the file", () =>
+      progressComment(e2e, tricky).includes("secrets/token.txt"),
+    );
     expect(await e2e.branchExists(`kanbot/${tricky}-store-the-token`)).toBe(false);
     expect(e2e.pullFor(tricky)).toBeUndefined();
     // The replace ref the agent planted is gone from the runner's mirror.

@@ -2,7 +2,7 @@ import { runnersCommand } from "./admin/runners.js";
 import { formatSettingsProblems, parseSettings, publicUrl } from "./config/settings.js";
 import { startApp, type CliStreams } from "./main.js";
 import { packageInfo } from "./package-info.js";
-import { formatPlan, loadDispatchPlan } from "./services/plan-service.js";
+import { formatPlan, loadDispatchPlan } from "./tasks/plan.js";
 import { DEFAULT_DATABASE_URL, openStore } from "./store/index.js";
 
 const USAGE = `Usage: kanbot <command>

@@ -1,6 +1,6 @@
 /**
  * The GitHub port: everything kanbot asks of GitHub, in domain words (release-please's `Scm`,
- * renovate's `Platform`). Only `src/github/` implements it with Octokit; handlers and services
+ * renovate's `Platform`). Only `src/github/` implements it with Octokit; handlers and the task loop
  * depend on this interface, so they can be tested against a fake or the strict mock.
  *
  * One instance serves one installation (it holds that installation's authenticated Octokit).

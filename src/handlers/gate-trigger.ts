@@ -4,8 +4,8 @@
  * not own) finds no task and changes nothing.
  */
 import type { RepoRef } from "../domain/dependencies.js";
-import { evaluateGate } from "../services/gate-service.js";
-import { taskOfHead } from "../services/pull-request-service.js";
+import { evaluateGate } from "../tasks/gate.js";
+import { taskOfHead } from "../tasks/effects/pull-request.js";
 import type { HandlerContext } from "./handler-context.js";
 
 export async function evaluateGateForHead(

@@ -1,13 +1,13 @@
 /**
- * What a handler gets: the service context for the delivery's installation, and the delivery's
+ * What a handler gets: the task context for the delivery's installation, and the delivery's
  * id. Each handler guards (logging why it returns early), plans with the pure domain and
- * applies through the services (src/services/), which hold dry-run.
+ * applies through the task loop (src/tasks/); dry-run wraps the GitHub ports.
  */
 import type { Context } from "probot";
 import type { IssueRef } from "../domain/dependencies.js";
-import type { ServiceContext } from "../services/service-context.js";
+import type { TaskContext } from "../tasks/context.js";
 
-export interface HandlerContext extends ServiceContext {
+export interface HandlerContext extends TaskContext {
   /** `X-GitHub-Delivery` of the event being handled. */
   deliveryId: string;
   /**

@@ -8,8 +8,8 @@ import type { IssueRef } from "../domain/dependencies.js";
 import { parseCommand, type Command } from "../domain/commands.js";
 import { planRevise } from "../domain/review-request.js";
 import type { GuardedAction } from "../domain/permission.js";
-import { BoardLookup } from "../services/board-service.js";
-import { loadRepoConfig, reportInvalidConfig } from "../services/repo-config-service.js";
+import { BoardLookup } from "../tasks/effects/board.js";
+import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
 import {
   applyTaskEvent,
   cancelTask,
@@ -17,8 +17,8 @@ import {
   repoName,
   startTask,
   type TaskEventOutcome,
-} from "../services/task-service.js";
-import { issueOfTask } from "../services/progress-service.js";
+} from "../tasks/apply.js";
+import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import { authorize } from "./authorize.js";
 import { issueRefOf, type Handler, type HandlerContext } from "./handler-context.js";
 import { replyIfRejected } from "./reply.js";

@@ -10,9 +10,9 @@
  */
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { isActive } from "../domain/task-machine.js";
-import { BoardLookup } from "../services/board-service.js";
-import { loadRepoConfig } from "../services/repo-config-service.js";
-import { cancelTask, releaseDependents, repoName } from "../services/task-service.js";
+import { BoardLookup } from "../tasks/effects/board.js";
+import { loadRepoConfig } from "../tasks/repo-config.js";
+import { cancelTask, releaseDependents, repoName } from "../tasks/apply.js";
 import { issueRefOf, type Handler } from "./handler-context.js";
 
 export const onIssuesClosed: Handler<"issues.closed"> = async (ctx, payload) => {

@@ -4,15 +4,15 @@
  * taken off again).
  *
  * The reads a start needs (the actor's permission, the issue, its dependencies and comments) are
- * begun together with the config read, so they overlap (src/services/issue-reads.ts); the issue
+ * begun together with the config read, so they overlap (src/tasks/issue-reads.ts); the issue
  * comes from the payload when it is fresh enough (./payload-issue.ts). Writes still wait for the
  * permission check: a person below it gets the refusal reply and nothing else.
  */
 import { DEFAULT_TRIGGER_LABEL, sameLabel } from "../domain/labels.js";
-import { BoardLookup } from "../services/board-service.js";
-import { prefetchIssueReads, type PrefetchedReads } from "../services/issue-reads.js";
-import { loadRepoConfig, reportInvalidConfig } from "../services/repo-config-service.js";
-import { startTask } from "../services/task-service.js";
+import { BoardLookup } from "../tasks/effects/board.js";
+import { prefetchIssueReads, type PrefetchedReads } from "../tasks/issue-reads.js";
+import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
+import { startTask } from "../tasks/apply.js";
 import { authorize } from "./authorize.js";
 import { issueRefOf, type Handler, type HandlerContext } from "./handler-context.js";
 import { freshPayloadIssue } from "./payload-issue.js";

@@ -4,9 +4,9 @@
  */
 import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
 import { stateForLabel } from "../domain/labels.js";
-import { BoardLookup } from "../services/board-service.js";
-import { labelNamesOf, loadRepoConfig } from "../services/repo-config-service.js";
-import { cancelTask, repoName } from "../services/task-service.js";
+import { BoardLookup } from "../tasks/effects/board.js";
+import { labelNamesOf, loadRepoConfig } from "../tasks/repo-config.js";
+import { cancelTask, repoName } from "../tasks/apply.js";
 import { authorize } from "./authorize.js";
 import { issueRefOf, type Handler } from "./handler-context.js";
 

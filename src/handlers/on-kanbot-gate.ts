@@ -4,7 +4,7 @@
  * gate decides again; with still no checks on the head it passes, saying so.
  */
 import type { KanbotGatePayload } from "../inbox/internal-events.js";
-import { evaluateGate } from "../services/gate-service.js";
+import { evaluateGate } from "../tasks/gate.js";
 import type { HandlerContext } from "./handler-context.js";
 
 export async function onKanbotGate(ctx: HandlerContext, payload: KanbotGatePayload): Promise<void> {

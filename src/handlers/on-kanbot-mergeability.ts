@@ -1,7 +1,7 @@
 /**
  * `kanbot_gate.mergeability`: GitHub answered `mergeable: null` (still computing) when kanbot
  * needed to know whether a PR merges cleanly, so kanbot asks again (recorded by
- * `scheduleMergeabilityRecheck`, src/services/pull-request-service.ts). While GitHub still
+ * `scheduleMergeabilityRecheck`, src/tasks/effects/pull-request.ts). While GitHub still
  * computes, this handler throws and the inbox retries the delivery with its backoff, a bounded
  * number of times. Once known:
  *
@@ -14,14 +14,14 @@
  * maintainer can do.
  */
 import { isActive } from "../domain/task-machine.js";
-import { issueOfTask } from "../services/progress-service.js";
+import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import {
   applyToTask,
   autoMergeIfReady,
   configOfTask,
   noteOnProgress,
   type MergeabilityRecheckPayload,
-} from "../services/pull-request-service.js";
+} from "../tasks/effects/pull-request.js";
 import type { HandlerContext } from "./handler-context.js";
 
 /** Thrown while GitHub still computes mergeability: the inbox retries the delivery later. */
@@ -73,7 +73,7 @@ export async function onKanbotMergeability(
     );
   };
 
-  // 2. Auto-merge: the service reads the PR itself.
+  // 2. Auto-merge: the effect reads the PR itself.
   if (payload.purpose === "auto-merge") {
     const result = await autoMergeIfReady(ctx, task, config, { kind: "mergeability-known" });
     if (result.kind === "mergeability-unknown") await stillUnknown();

@@ -5,10 +5,10 @@
  * move counts only when the config names this project. An invalid config is reported on the
  * issue as on the label path, but only once for the same problems.
  */
-import { BoardLookup } from "../services/board-service.js";
+import { BoardLookup } from "../tasks/effects/board.js";
 import { classifyCardMove } from "../domain/board-trigger.js";
-import { loadRepoConfig, reportInvalidConfigOnce } from "../services/repo-config-service.js";
-import { startTask } from "../services/task-service.js";
+import { loadRepoConfig, reportInvalidConfigOnce } from "../tasks/repo-config.js";
+import { startTask } from "../tasks/apply.js";
 import { authorize } from "./authorize.js";
 import type { Handler } from "./handler-context.js";
 import { replyIfRejected } from "./reply.js";

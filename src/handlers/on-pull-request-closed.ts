@@ -5,7 +5,7 @@
  * retry).
  */
 import { decideClosedPullRequest } from "../domain/merge-policy.js";
-import { applyToTask, configOfTask, taskOfPullRequest } from "../services/pull-request-service.js";
+import { applyToTask, configOfTask, taskOfPullRequest } from "../tasks/effects/pull-request.js";
 import { repoOf } from "./gate-trigger.js";
 import type { Handler } from "./handler-context.js";
 

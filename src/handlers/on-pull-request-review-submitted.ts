@@ -15,7 +15,7 @@ import {
   configOfTask,
   scheduleMergeabilityRecheck,
   taskOfPullRequest,
-} from "../services/pull-request-service.js";
+} from "../tasks/effects/pull-request.js";
 import { authorize } from "./authorize.js";
 import { repoOf } from "./gate-trigger.js";
 import { issueRefOf, type Handler } from "./handler-context.js";

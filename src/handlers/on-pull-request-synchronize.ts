@@ -8,7 +8,7 @@ import {
   startGateWait,
   configOfTask,
   taskOfPullRequest,
-} from "../services/pull-request-service.js";
+} from "../tasks/effects/pull-request.js";
 import { repoOf } from "./gate-trigger.js";
 import type { Handler } from "./handler-context.js";
 

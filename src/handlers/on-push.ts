@@ -9,8 +9,8 @@ import {
   applyToTask,
   configOfTask,
   scheduleMergeabilityRecheck,
-} from "../services/pull-request-service.js";
-import { latestPullRequest } from "../services/task-facts.js";
+} from "../tasks/effects/pull-request.js";
+import { latestPullRequest } from "../tasks/facts.js";
 import type { Handler } from "./handler-context.js";
 
 export const onPush: Handler<"push"> = async (ctx, payload) => {

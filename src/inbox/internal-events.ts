@@ -9,7 +9,7 @@
  * The handlers are src/handlers/on-kanbot-job.ts and src/handlers/on-kanbot-gate.ts.
  */
 import type { Logger } from "pino";
-import { latestGate } from "../services/task-facts.js";
+import { latestGate } from "../tasks/facts.js";
 import type { ExpiredLeaseSweep, Job, JobStore, JsonValue, Task } from "../store/index.js";
 
 /** The event name of runner-side job events in the inbox. */

@@ -9,12 +9,12 @@ import { gitHubPortForInstallation, listInstallations } from "../github/installa
 import { createPullRequestPort } from "../github/octokit-pull-request-port.js";
 import type { GitHubPort } from "../github/port.js";
 import type { PullRequestPort } from "../github/pull-request-port.js";
-import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
-import { reconcileRepository, type ReconcileReport } from "../services/reconcile-service.js";
-import { createWorkspaceResolver } from "../services/repo-config-service.js";
+import { dryRunPullRequestPort } from "../github/dry-run-pull-request-port.js";
+import { reconcileRepository, type ReconcileReport } from "../tasks/reconcile.js";
+import { createWorkspaceResolver } from "../tasks/repo-config.js";
 import type { ResolveJobWorkspace } from "../api/describe-job.js";
-import { dryRunPort } from "../services/dry-run-port.js";
-import type { ServiceContext } from "../services/service-context.js";
+import { dryRunPort } from "../github/dry-run-port.js";
+import type { TaskContext } from "../tasks/context.js";
 import type { JobStore } from "../store/index.js";
 import { botLoginOnce, installationRepositories } from "./app-identity.js";
 import { createInboxWorker, type InboxWorker } from "./inbox-worker.js";
@@ -110,7 +110,7 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
       if (installation.suspended) continue;
       const port = await portFor(installation.id, reconcileLog);
       const pulls = await pullRequestPortFor(installation.id, reconcileLog);
-      const ctx: ServiceContext = {
+      const ctx: TaskContext = {
         store: options.store,
         github: dryRun ? dryRunPort(port, reconcileLog) : port,
         pulls: dryRun ? dryRunPullRequestPort(pulls, reconcileLog) : pulls,

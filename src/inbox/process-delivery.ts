@@ -12,8 +12,8 @@ import type { PullRequestPort } from "../github/pull-request-port.js";
 import { payloadProblem } from "../handlers/payload-schemas.js";
 import { handlerFor } from "../handlers/route-event.js";
 import type { HandlerContext } from "../handlers/handler-context.js";
-import { dryRunPort } from "../services/dry-run-port.js";
-import { dryRunPullRequestPort } from "../services/dry-run-pull-request-port.js";
+import { dryRunPort } from "../github/dry-run-port.js";
+import { dryRunPullRequestPort } from "../github/dry-run-pull-request-port.js";
 import { DEFAULT_STORE_POLICY, type Delivery, type JobStore } from "../store/index.js";
 import { PermanentDeliveryError } from "./inbox-worker.js";
 

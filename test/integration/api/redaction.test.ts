@@ -14,7 +14,7 @@ import {
   renderCheckRunOutput,
   renderPullRequestBody,
 } from "../../../src/domain/pull-request-body.js";
-import { jobResultOf } from "../../../src/services/pull-request-service.js";
+import { jobResultOf } from "../../../src/tasks/effects/pull-request.js";
 import type { Job } from "../../../src/store/index.js";
 import type { JobTokenBroker } from "../../../src/tokens/job-token-broker.js";
 import { fakeBroker, startHarness, type FakeBroker, type Harness } from "./harness.js";

@@ -6,7 +6,7 @@
  * any edit not declared here.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { latestGate } from "../../../src/services/task-facts.js";
+import { latestGate } from "../../../src/tasks/facts.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks, type CheckRunSpec } from "../../helpers/github-pr-mocks.js";

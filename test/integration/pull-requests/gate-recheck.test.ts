@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { KANBOT_GATE_EVENT, type KanbotGatePayload } from "../../../src/inbox/internal-events.js";
-import { latestGate } from "../../../src/services/task-facts.js";
+import { latestGate } from "../../../src/tasks/facts.js";
 import type { JsonValue } from "../../../src/store/index.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";

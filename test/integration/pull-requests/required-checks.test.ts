@@ -8,7 +8,7 @@
  * requiring every check fails it, and a required check that never ran keeps it pending.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { latestGate } from "../../../src/services/task-facts.js";
+import { latestGate } from "../../../src/tasks/facts.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks, type RequiredCheckSpec } from "../../helpers/github-pr-mocks.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { kanbotMain } from "../../../src/commands.js";
 import type { Job, Runner, Task } from "../../../src/store/index.js";
-import { formatPlan, planDispatch, type PlanInput } from "../../../src/services/plan-service.js";
-import type { BlockedFacts, DependencyFacts } from "../../../src/services/task-facts.js";
+import { formatPlan, planDispatch, type PlanInput } from "../../../src/tasks/plan.js";
+import type { BlockedFacts, DependencyFacts } from "../../../src/tasks/facts.js";
 
 const REPO = "octo-org/app";
 const NOW = new Date("2025-06-01T12:00:00Z");

@@ -12,7 +12,7 @@ import { stripHtmlComments } from "../domain/issue-text.js";
 import { capText, ISSUE_THREAD_LIMIT, storedIssueText } from "../domain/untrusted-text.js";
 import { hasAtLeast, type PermissionLevel } from "../domain/permission.js";
 import type { Permission } from "../domain/types.js";
-import type { ServiceContext } from "./service-context.js";
+import type { TaskContext } from "./context.js";
 
 /** Joins the trusted text; `trusted` says which comment authors may speak to the agent. */
 export function promptText(
@@ -40,7 +40,7 @@ function issueText(text: string): string {
 
 /** Asks GitHub for each human commenter's permission once and builds the prompt text. */
 export async function trustedPromptText(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   issue: IssueFacts,
   comments: readonly IssueComment[],
   minimum: Permission,

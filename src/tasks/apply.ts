@@ -29,13 +29,13 @@ import type {
 import type { TaskState } from "../domain/types.js";
 import type { IssueComment, IssueFacts } from "../github/port.js";
 import { TaskVersionConflictError, type Job, type Task, type TaskChanges } from "../store/index.js";
-import { boardPriority, moveCard, type BoardLookup } from "./board-service.js";
-import { checkDependencies, tasksWaitingOn, type DependencyCheck } from "./dependency-service.js";
-import { mirrorLabels } from "./label-service.js";
-import { issueOfTask, updateProgressComment } from "./progress-service.js";
+import { boardPriority, moveCard, type BoardLookup } from "./effects/board.js";
+import { checkDependencies, tasksWaitingOn, type DependencyCheck } from "./dependencies.js";
+import { mirrorLabels } from "./effects/labels.js";
+import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
 import { trustedPromptText } from "./prompt-text.js";
-import { knownAgents, labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config-service.js";
-import type { ServiceContext } from "./service-context.js";
+import { knownAgents, labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
+import type { TaskContext } from "./context.js";
 import {
   AUDIT_BLOCKED,
   AUDIT_DEPENDENCIES,
@@ -45,16 +45,16 @@ import {
   recordFacts,
   recordNote,
   type DependencyFacts,
-} from "./task-facts.js";
-import { snapshotOf } from "./task-snapshot.js";
-import { evaluateGate } from "./gate-service.js";
+} from "./facts.js";
+import { snapshotOf } from "./snapshot.js";
+import { evaluateGate } from "./gate.js";
 import {
   deleteTaskBranch,
   markPullRequestReady,
   publishJobResult,
   requestTaskReview,
   type ClosedPullRequestFacts,
-} from "./pull-request-service.js";
+} from "./effects/pull-request.js";
 
 /** Routing and prompt text, for events that start (or re-start) a task. */
 export interface StartFacts {
@@ -95,7 +95,7 @@ const MAX_ROUNDS = 3;
 
 /** Decides `event` for the issue's task and applies the decision. */
 export async function applyTaskEvent(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   request: TaskEventRequest,
 ): Promise<TaskEventOutcome> {
   const { issue, config } = request;
@@ -180,7 +180,7 @@ function snapshotFor(task: Task, jobs: readonly Job[], request: TaskEventRequest
 
 /** Writes the decision; undefined when another writer got there first (decide again). */
 async function persist(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   existing: Task | undefined,
   decision: TaskTransition,
   request: TaskEventRequest,
@@ -259,7 +259,7 @@ async function persist(
 }
 
 async function applyEffect(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   effect: TaskEffect,
   request: TaskEventRequest,
@@ -364,7 +364,7 @@ export interface StartRequest {
  * active task is a no-op, apart from taking the trigger label off again.
  */
 export async function startTask(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   request: StartRequest,
 ): Promise<TaskEventOutcome> {
   const { issue, config } = request;
@@ -442,7 +442,7 @@ export interface GatheredStartFacts {
 
 /** Dependencies, the issue's comments, the trusted prompt text and the routing decision. */
 export async function gatherStartFacts(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   request: StartFactsRequest,
 ): Promise<GatheredStartFacts> {
   const { issue, config } = request;
@@ -472,7 +472,7 @@ export async function gatherStartFacts(
 
 /** Blocks every waiting task on `cycle` with the cycle named in its progress comment. */
 async function blockCycle(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   cycle: IssueRef[],
   current: IssueFacts,
   currentConfig: RepoConfig,
@@ -511,7 +511,7 @@ export interface StopRequest {
 
 /** `/kanbot cancel`, a removed state label, or the issue closed by a person. */
 export async function cancelTask(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   request: StopRequest,
 ): Promise<TaskEventOutcome> {
   return applyTaskEvent(ctx, {
@@ -525,7 +525,7 @@ export async function cancelTask(
 
 /** `/kanbot status`: re-renders the progress comment from the store. */
 export async function refreshStatus(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   issue: IssueFacts,
   config: RepoConfig,
 ): Promise<TaskEventOutcome> {
@@ -548,7 +548,7 @@ export async function refreshStatus(
  * again, and is queued when none is open any more.
  */
 export async function releaseDependents(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   closed: IssueRef,
   board: BoardLookup,
 ): Promise<number> {
@@ -590,7 +590,7 @@ export async function releaseDependents(
   return released;
 }
 
-async function configOrWarn(ctx: ServiceContext, ref: IssueRef): Promise<RepoConfig | undefined> {
+async function configOrWarn(ctx: TaskContext, ref: IssueRef): Promise<RepoConfig | undefined> {
   const loaded = await loadRepoConfig(ctx, ref);
   if (loaded.ok) return loaded.config;
   ctx.log.warn(

@@ -19,14 +19,14 @@ import { resolveLabelNames, type LabelNames } from "../domain/labels.js";
 import { DEFAULT_BACKOFF } from "../domain/backoff.js";
 import type { TaskPolicy } from "../domain/task.js";
 import { BUILT_IN_AGENTS } from "../domain/types.js";
-import type { ServiceContext } from "./service-context.js";
+import type { TaskContext } from "./context.js";
 
 /** The config, or its errors (with the `board` section when that alone is valid). */
 export type LoadedRepoConfig = RepoConfigResult;
 
 /** The repository's config (defaults when the file is missing), or its errors. */
 export async function loadRepoConfig(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   repo: RepoRef,
 ): Promise<LoadedRepoConfig> {
   const [text, offered] = await Promise.all([
@@ -41,7 +41,7 @@ export async function loadRepoConfig(
  * so the person who triggered the task learns what to fix.
  */
 export async function reportInvalidConfig(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   issue: IssueRef,
   errors: readonly RepoConfigError[],
 ): Promise<void> {
@@ -56,7 +56,7 @@ export async function reportInvalidConfig(
  * report per distinct set of problems; a report naming other problems is followed by a new one.
  */
 export async function reportInvalidConfigOnce(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   issue: IssueRef,
   errors: readonly RepoConfigError[],
 ): Promise<void> {
@@ -87,7 +87,7 @@ export function isConfigReported(
 }
 
 /** Every agent that can be asked for: the built-in ones and those a runner offers. */
-export async function knownAgents(ctx: ServiceContext): Promise<string[]> {
+export async function knownAgents(ctx: TaskContext): Promise<string[]> {
   return [...new Set([...BUILT_IN_AGENTS, ...(await ctx.store.listOfferedAgents())])];
 }
 
@@ -113,7 +113,7 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
 
 /** What {@link createWorkspaceResolver} reads with. */
 export interface WorkspaceResolverDeps {
-  store: Pick<ServiceContext["store"], "listOfferedAgents">;
+  store: Pick<TaskContext["store"], "listOfferedAgents">;
   /** The GitHub port of one installation (the task's). */
   portFor: (installationId: number, log: Logger) => Promise<Pick<GitHubPort, "readFile">>;
   log: Logger;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { IssueComment } from "../../../src/github/port.js";
-import { promptText } from "../../../src/services/prompt-text.js";
+import { promptText } from "../../../src/tasks/prompt-text.js";
 
 function comment(author: string, body: string, authorType = "User"): IssueComment {
   return { author, body, authorType } as IssueComment;

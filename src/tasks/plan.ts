@@ -10,7 +10,7 @@ import {
   latestDependencies,
   type BlockedFacts,
   type DependencyFacts,
-} from "./task-facts.js";
+} from "./facts.js";
 
 export interface PlanInput {
   repo: string;

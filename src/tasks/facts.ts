@@ -6,7 +6,7 @@
 import type { IssueRef } from "../domain/dependencies.js";
 import type { NoteMarkdown, TimelineEntry } from "../domain/progress-comment.js";
 import type { JsonValue } from "../store/index.js";
-import type { ServiceContext } from "./service-context.js";
+import type { TaskContext } from "./context.js";
 
 export const AUDIT_NOTE = "task.note";
 export const AUDIT_ROUTED = "task.routed";
@@ -77,7 +77,7 @@ export type NoteFacts =
 
 /** Adds a markdown `note` to the task's timeline. */
 export async function recordNote(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
   note: NoteMarkdown,
   actor = "kanbot",
@@ -86,7 +86,7 @@ export async function recordNote(
 }
 
 export async function recordFacts(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
   action: string,
   detail:
@@ -103,7 +103,7 @@ export async function recordFacts(
 }
 
 async function latest(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
   action: string,
 ): Promise<unknown> {
@@ -112,28 +112,28 @@ async function latest(
 }
 
 export async function latestRouting(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<RoutedFacts | undefined> {
   return (await latest(ctx, taskId, AUDIT_ROUTED)) as RoutedFacts | undefined;
 }
 
 export async function latestDependencies(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<DependencyFacts | undefined> {
   return (await latest(ctx, taskId, AUDIT_DEPENDENCIES)) as DependencyFacts | undefined;
 }
 
 export async function latestBlocked(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<BlockedFacts | undefined> {
   return (await latest(ctx, taskId, AUDIT_BLOCKED)) as BlockedFacts | undefined;
 }
 
 export async function progressCommentId(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<number | undefined> {
   const detail = (await latest(ctx, taskId, AUDIT_PROGRESS_COMMENT)) as
@@ -142,14 +142,14 @@ export async function progressCommentId(
 }
 
 export async function latestPullRequest(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<PullRequestFacts | undefined> {
   return (await latest(ctx, taskId, AUDIT_PULL_REQUEST)) as PullRequestFacts | undefined;
 }
 
 export async function latestGate(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<GateFacts | undefined> {
   return (await latest(ctx, taskId, AUDIT_GATE)) as GateFacts | undefined;
@@ -157,7 +157,7 @@ export async function latestGate(
 
 /** Timeline notes, oldest first: kanbot's markdown, or plain text from older records. */
 export async function timeline(
-  ctx: Pick<ServiceContext, "store">,
+  ctx: Pick<TaskContext, "store">,
   taskId: number,
 ): Promise<TimelineEntry[]> {
   const entries = await ctx.store.listAudit({ taskId, action: AUDIT_NOTE, limit: 50 });

@@ -5,7 +5,7 @@
  * log show what kanbot would have done.
  */
 import type { Logger } from "pino";
-import type { GitHubPort, IssueComment, ProjectItem } from "../github/port.js";
+import type { GitHubPort, IssueComment, ProjectItem } from "./port.js";
 
 /** `port` with every GitHub write replaced by a log line. */
 export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {

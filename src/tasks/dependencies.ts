@@ -17,9 +17,9 @@ import {
 } from "../domain/dependencies.js";
 import type { IssueFacts } from "../github/port.js";
 import type { Task } from "../store/index.js";
-import { issueOfTask } from "./progress-service.js";
-import type { ServiceContext } from "./service-context.js";
-import { latestDependencies, type DependencyFacts } from "./task-facts.js";
+import { issueOfTask } from "./effects/progress-comment.js";
+import type { TaskContext } from "./context.js";
+import { latestDependencies, type DependencyFacts } from "./facts.js";
 
 export interface DependencyCheck {
   readiness: Readiness;
@@ -28,7 +28,7 @@ export interface DependencyCheck {
 
 /** Looks up every dependency of `issue` on GitHub and decides whether the task may run now. */
 export async function checkDependencies(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   issue: IssueFacts,
 ): Promise<DependencyCheck> {
   const [blockedBy, subIssues] = await Promise.all([
@@ -69,7 +69,7 @@ export async function checkDependencies(
 }
 
 /** Waiting and cycle-blocked tasks with the blockers recorded when they were last checked. */
-export async function dependencyGraph(ctx: ServiceContext): Promise<TaskDependencies[]> {
+export async function dependencyGraph(ctx: TaskContext): Promise<TaskDependencies[]> {
   const tasks = await ctx.store.listTasks({ states: ["waiting", "blocked"] });
   const graph: TaskDependencies[] = [];
   for (const task of tasks) {
@@ -82,7 +82,7 @@ export async function dependencyGraph(ctx: ServiceContext): Promise<TaskDependen
 }
 
 /** Waiting tasks (of this installation) that recorded `closed` as one of their open blockers. */
-export async function tasksWaitingOn(ctx: ServiceContext, closed: IssueRef): Promise<Task[]> {
+export async function tasksWaitingOn(ctx: TaskContext, closed: IssueRef): Promise<Task[]> {
   const waiting = await ctx.store.listTasks({ states: ["waiting"] });
   const found: Task[] = [];
   for (const task of waiting) {

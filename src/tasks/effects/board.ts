@@ -3,17 +3,17 @@
  * item, adding it when absent, and set its Status field to the state's column. A board, field
  * or column that does not exist is logged and skipped, never fatal: labels carry the state too.
  */
-import type { RepoConfig } from "../config/repo-config.js";
-import type { IssueFacts, ProjectBoard, ProjectItem } from "../github/port.js";
-import type { TaskState } from "../domain/types.js";
-import type { ServiceContext } from "./service-context.js";
+import type { RepoConfig } from "../../config/repo-config.js";
+import type { IssueFacts, ProjectBoard, ProjectItem } from "../../github/port.js";
+import type { TaskState } from "../../domain/types.js";
+import type { TaskContext } from "../context.js";
 
 /** Looks each board and item up once per event. */
 export class BoardLookup {
   readonly #boards = new Map<string, Promise<ProjectBoard | undefined>>();
   readonly #items = new Map<string, Promise<ProjectItem | undefined>>();
 
-  board(ctx: ServiceContext, owner: string, number: number): Promise<ProjectBoard | undefined> {
+  board(ctx: TaskContext, owner: string, number: number): Promise<ProjectBoard | undefined> {
     const key = `${owner.toLowerCase()}/${number}`;
     let found = this.#boards.get(key);
     if (found === undefined) {
@@ -23,7 +23,7 @@ export class BoardLookup {
     return found;
   }
 
-  item(ctx: ServiceContext, board: ProjectBoard, nodeId: string): Promise<ProjectItem | undefined> {
+  item(ctx: TaskContext, board: ProjectBoard, nodeId: string): Promise<ProjectItem | undefined> {
     const key = `${board.id}:${nodeId}`;
     let found = this.#items.get(key);
     if (found === undefined) {
@@ -40,7 +40,7 @@ export class BoardLookup {
 
 /** The board the config names, or undefined (none configured, or the app cannot see it). */
 export async function configuredBoard(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   lookup: BoardLookup,
   config: RepoConfig,
   issue: IssueFacts,
@@ -59,7 +59,7 @@ export async function configuredBoard(
 
 /** The issue's value of the board's Priority field, when the issue is on the board. */
 export async function boardPriority(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   lookup: BoardLookup,
   config: RepoConfig,
   issue: IssueFacts,
@@ -72,7 +72,7 @@ export async function boardPriority(
 
 /** Sets the issue's card to the column of `state`; adds the issue to the board first if absent. */
 export async function moveCard(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   lookup: BoardLookup,
   config: RepoConfig,
   issue: IssueFacts,

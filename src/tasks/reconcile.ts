@@ -14,13 +14,13 @@ import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
 import { taskBranchName } from "../domain/task-branch.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
 import type { TaskState } from "../domain/types.js";
-import { BoardLookup, moveCard } from "./board-service.js";
-import { mirrorLabels } from "./label-service.js";
-import { updateProgressComment } from "./progress-service.js";
-import { labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config-service.js";
-import type { ServiceContext } from "./service-context.js";
-import { AUDIT_DEPENDENCIES, AUDIT_NOTE, AUDIT_ROUTED, recordFacts } from "./task-facts.js";
-import { gatherStartFacts, repoName } from "./task-service.js";
+import { BoardLookup, moveCard } from "./effects/board.js";
+import { mirrorLabels } from "./effects/labels.js";
+import { updateProgressComment } from "./effects/progress-comment.js";
+import { labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
+import type { TaskContext } from "./context.js";
+import { AUDIT_DEPENDENCIES, AUDIT_NOTE, AUDIT_ROUTED, recordFacts } from "./facts.js";
+import { gatherStartFacts, repoName } from "./apply.js";
 
 export interface ReconcileReport {
   repo: string;
@@ -32,7 +32,7 @@ export interface ReconcileReport {
 
 /** Re-creates the tasks of one repository that GitHub shows but the store lost. */
 export async function reconcileRepository(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   repo: RepoRef,
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { repo: repoName(repo), recreated: [], known: 0 };

@@ -7,7 +7,7 @@ import type {
   CheckRunFacts,
   PullRequestPort,
   PullRequestSummary,
-} from "../github/pull-request-port.js";
+} from "./pull-request-port.js";
 
 /** `port` with every GitHub write replaced by a log line. */
 export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullRequestPort {

@@ -12,30 +12,30 @@
  * Also what the PR handlers share: finding the task of a PR or a head SHA, and applying an event
  * to it with its issue and config.
  */
-import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
-import { taskBranchName } from "../domain/task-branch.js";
-import type { RepoRef } from "../domain/dependencies.js";
+import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../../config/repo-config.js";
+import { taskBranchName } from "../../domain/task-branch.js";
+import type { RepoRef } from "../../domain/dependencies.js";
 import {
   decideAutoMerge,
   decideClosedPullRequest,
   decideReviewers,
   type AutoMergeDecision,
-} from "../domain/merge-policy.js";
+} from "../../domain/merge-policy.js";
 import {
   pullRequestTitle,
   renderCheckRunOutput,
   renderPullRequestBody,
   type ValidationResult,
-} from "../domain/pull-request-body.js";
-import type { OpenPrEffect, TaskEvent, UpdatePrEffect } from "../domain/task.js";
-import { hasAtLeast } from "../domain/permission.js";
-import { isActive } from "../domain/task-machine.js";
-import type { IssueFacts } from "../github/port.js";
-import type { Job, JsonValue, Task } from "../store/index.js";
-import { BoardLookup } from "./board-service.js";
-import { issueOfTask, updateProgressComment } from "./progress-service.js";
-import { loadRepoConfig } from "./repo-config-service.js";
-import type { ServiceContext } from "./service-context.js";
+} from "../../domain/pull-request-body.js";
+import type { OpenPrEffect, TaskEvent, UpdatePrEffect } from "../../domain/task.js";
+import { hasAtLeast } from "../../domain/permission.js";
+import { isActive } from "../../domain/task-machine.js";
+import type { IssueFacts } from "../../github/port.js";
+import type { Job, JsonValue, Task } from "../../store/index.js";
+import { BoardLookup } from "./board.js";
+import { issueOfTask, updateProgressComment } from "./progress-comment.js";
+import { loadRepoConfig } from "../repo-config.js";
+import type { TaskContext } from "../context.js";
 import {
   AUDIT_GATE,
   AUDIT_NOTE,
@@ -46,8 +46,8 @@ import {
   recordFacts,
   type GateFacts,
   type PullRequestFacts,
-} from "./task-facts.js";
-import { applyTaskEvent, type TaskEventOutcome, type TaskEventRequest } from "./task-service.js";
+} from "../facts.js";
+import { applyTaskEvent, type TaskEventOutcome, type TaskEventRequest } from "../apply.js";
 
 /** The closed PR's branches, for the branch deletion rule (merge-policy.ts). */
 export interface ClosedPullRequestFacts {
@@ -107,7 +107,7 @@ export function branchOf(task: Task, config: RepoConfig): string {
 
 /** The branch PRs target: the config's, else the repository's default branch. */
 export async function baseBranchOf(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   repo: RepoRef,
   config: RepoConfig,
 ): Promise<string> {
@@ -119,7 +119,7 @@ export async function baseBranchOf(
  * `kanbot` check run with the job's result on the new head.
  */
 export async function publishJobResult(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   effect: OpenPrEffect | UpdatePrEffect,
   request: TaskEventRequest,
@@ -233,7 +233,7 @@ export async function publishJobResult(
 
 /** Records that the gate waits for checks on `headSha` from now, until the no-checks wait. */
 export async function startGateWait(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   taskId: number,
   headSha: string,
   config: RepoConfig,
@@ -250,7 +250,7 @@ export async function startGateWait(
 }
 
 /** `mark-pr-ready`: takes the PR out of draft (GraphQL; already ready is fine). */
-export async function markPullRequestReady(ctx: ServiceContext, task: Task): Promise<void> {
+export async function markPullRequestReady(ctx: TaskContext, task: Task): Promise<void> {
   const facts = await latestPullRequest(ctx, task.id);
   let nodeId = facts?.nodeId;
   if (nodeId === undefined && task.prNumber !== undefined) {
@@ -267,7 +267,7 @@ export async function markPullRequestReady(ctx: ServiceContext, task: Task): Pro
 
 /** `request-review`: from the person who started the task (configurable). */
 export async function requestTaskReview(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
 ): Promise<void> {
@@ -299,7 +299,7 @@ export async function requestTaskReview(
 
 /** `delete-branch`: after a merge, when the merge policy says the branch is kanbot's to delete. */
 export async function deleteTaskBranch(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
   closed: ClosedPullRequestFacts | undefined,
@@ -329,7 +329,7 @@ export async function deleteTaskBranch(
 // Auto-merge (optional, `merge.auto`, off by default)
 // ---------------------------------------------------------------------------------------------
 
-/** The gate's facts as the gate service records them, with whether it passed without checks. */
+/** The gate's facts as the gate (src/tasks/gate.ts) records them, with whether it passed without checks. */
 export type RecordedGate = GateFacts & { noChecks?: boolean };
 
 /** What started an auto-merge attempt. */
@@ -356,7 +356,7 @@ export type AutoMergeResult =
  * nothing: `pull_request.closed` (merged) makes the task done.
  */
 export async function autoMergeIfReady(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
   trigger: AutoMergeTrigger,
@@ -490,7 +490,7 @@ const GATE_EVENT = "kanbot_gate";
  * One delivery per task, head, purpose and `cause` (the base SHA or the triggering delivery).
  */
 export async function scheduleMergeabilityRecheck(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   purpose: MergeabilityRecheckPayload["purpose"],
   cause: string,
@@ -521,7 +521,7 @@ export async function scheduleMergeabilityRecheck(
 
 /** Records a timeline note and shows it on the progress comment at once. */
 export async function noteOnProgress(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
   note: string,
@@ -536,7 +536,7 @@ export async function noteOnProgress(
 
 /** The task whose PR is `number` in `repo`, if kanbot opened it. */
 export async function taskOfPullRequest(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   repo: RepoRef,
   number: number,
 ): Promise<Task | undefined> {
@@ -546,7 +546,7 @@ export async function taskOfPullRequest(
 
 /** The active task whose accepted PR head is `sha`, if any. */
 export async function taskOfHead(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   repo: RepoRef,
   sha: string,
 ): Promise<Task | undefined> {
@@ -557,7 +557,7 @@ export async function taskOfHead(
 }
 
 /** A task's config, falling back to the defaults (logged) when the file is invalid. */
-export async function configOfTask(ctx: ServiceContext, task: Task): Promise<RepoConfig> {
+export async function configOfTask(ctx: TaskContext, task: Task): Promise<RepoConfig> {
   const loaded = await loadRepoConfig(ctx, issueOfTask(task));
   if (loaded.ok) return loaded.config;
   ctx.log.warn(
@@ -578,7 +578,7 @@ export interface TaskEventExtras {
 
 /** Applies `event` to `task` with its issue and config (read unless given). */
 export async function applyToTask(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   event: TaskEvent,
   actor: string,

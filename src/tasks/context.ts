@@ -1,5 +1,5 @@
 /**
- * What every service call needs: the store, one installation's GitHub port, a logger, the clock
+ * What every step of the task loop needs: the store, one installation's GitHub port, a logger, the clock
  * and kanbot's own identity. Built once per inbox delivery by the inbox worker (src/inbox/).
  */
 import type { Logger } from "pino";
@@ -7,7 +7,7 @@ import type { GitHubPort } from "../github/port.js";
 import type { PullRequestPort } from "../github/pull-request-port.js";
 import type { JobStore } from "../store/index.js";
 
-export interface ServiceContext {
+export interface TaskContext {
   store: JobStore;
   /** The installation's GitHub port; in dry-run mode its writes are logged, not made. */
   github: GitHubPort;

@@ -11,15 +11,15 @@
  *   lost-lease cap or the budget is reached, in which case the sweep's retry is canceled.
  */
 import type { Job, Task } from "../store/index.js";
-import { applyToTask, jobResultOf } from "./pull-request-service.js";
-import type { ServiceContext } from "./service-context.js";
-import type { TaskEventOutcome } from "./task-service.js";
+import { applyToTask, jobResultOf } from "./effects/pull-request.js";
+import type { TaskContext } from "./context.js";
+import type { TaskEventOutcome } from "./apply.js";
 
 export type JobEventAction = "claimed" | "finished" | "lost";
 
 /** Applies what happened to job `jobId` to its task. */
 export async function applyJobEvent(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   action: JobEventAction,
   jobId: number,
 ): Promise<TaskEventOutcome | undefined> {
@@ -41,7 +41,7 @@ export async function applyJobEvent(
 }
 
 async function finished(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   job: Job,
   actor: string,
@@ -96,7 +96,7 @@ function failedEvent(job: Job, error: string | undefined) {
 }
 
 async function lost(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   job: Job,
 ): Promise<TaskEventOutcome | undefined> {

@@ -7,14 +7,14 @@ import {
   findProgressComment,
   renderProgressComment,
   type ProgressView,
-} from "../domain/progress-comment.js";
-import { formatIssueRef, type IssueRef } from "../domain/dependencies.js";
-import type { IssueComment } from "../github/port.js";
-import type { RepoConfig } from "../config/repo-config.js";
-import type { Task } from "../store/index.js";
-import { labelNamesOf } from "./repo-config-service.js";
-import type { ServiceContext } from "./service-context.js";
-import { stateLabel } from "../domain/labels.js";
+} from "../../domain/progress-comment.js";
+import { formatIssueRef, type IssueRef } from "../../domain/dependencies.js";
+import type { IssueComment } from "../../github/port.js";
+import type { RepoConfig } from "../../config/repo-config.js";
+import type { Task } from "../../store/index.js";
+import { labelNamesOf } from "../repo-config.js";
+import type { TaskContext } from "../context.js";
+import { stateLabel } from "../../domain/labels.js";
 import {
   AUDIT_PROGRESS_COMMENT,
   latestBlocked,
@@ -25,7 +25,7 @@ import {
   progressCommentId,
   recordFacts,
   timeline,
-} from "./task-facts.js";
+} from "../facts.js";
 
 /** The issue a task belongs to. */
 export function issueOfTask(task: Task): IssueRef {
@@ -35,7 +35,7 @@ export function issueOfTask(task: Task): IssueRef {
 
 /** The progress view of a task, from the store alone. */
 export async function progressView(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
 ): Promise<ProgressView> {
@@ -77,7 +77,7 @@ export async function progressView(
     waitingOn: task.state === "waiting" ? dependencies?.blockers : undefined,
     cycle: dependencies?.cycle ?? undefined,
     error: task.state === "blocked" ? (blocked?.error ?? blocked?.message) : undefined,
-    // What a pending gate waits for on the current head (edited in by gate-service.ts).
+    // What a pending gate waits for on the current head (edited in by src/tasks/gate.ts).
     checks:
       task.state === "checks" &&
       gate?.verdict === "pending" &&
@@ -104,7 +104,7 @@ export async function progressView(
  * for the marker (`comments`, when the caller already listed them, saves a request).
  */
 export async function updateProgressComment(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
   comments?: readonly IssueComment[],

@@ -24,8 +24,8 @@ import type { RepoConfig } from "../config/repo-config.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import type { CheckRunFacts } from "../github/pull-request-port.js";
 import type { Task } from "../store/index.js";
-import type { BoardLookup } from "./board-service.js";
-import { issueOfTask, updateProgressComment } from "./progress-service.js";
+import type { BoardLookup } from "./effects/board.js";
+import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
 import {
   applyToTask,
   autoMergeIfReady,
@@ -34,8 +34,8 @@ import {
   scheduleMergeabilityRecheck,
   type RecordedGate,
   type TaskEventExtras,
-} from "./pull-request-service.js";
-import type { ServiceContext } from "./service-context.js";
+} from "./effects/pull-request.js";
+import type { TaskContext } from "./context.js";
 import {
   AUDIT_GATE,
   AUDIT_NOTE,
@@ -43,8 +43,8 @@ import {
   latestPullRequest,
   recordFacts,
   type GateFacts,
-} from "./task-facts.js";
-import type { TaskEventOutcome } from "./task-service.js";
+} from "./facts.js";
+import type { TaskEventOutcome } from "./apply.js";
 
 /** What the gate did for one evaluation. */
 export type GateOutcome =
@@ -61,7 +61,7 @@ const LOG_TAIL_BYTES = 16 * 1024;
  * task has moved on (another head, or no longer waiting for checks).
  */
 export async function evaluateGate(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   taskId: number,
   headSha: string,
   board?: BoardLookup,
@@ -187,7 +187,7 @@ export async function evaluateGate(
  * text differs from the one recorded (and shown) last for this head.
  */
 async function showPending(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   config: RepoConfig,
   decision: GateDecision,
@@ -209,7 +209,7 @@ async function showPending(
 
 /** Re-runs each failed Actions run not re-run yet on this head; the run ids re-run. */
 async function rerunOnce(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   task: Task,
   repo: RepoRef,
   decision: GateDecision,
@@ -251,7 +251,7 @@ async function rerunOnce(
 
 /** What the fix bundle shows of one failing check: output, annotations, the Actions log tail. */
 async function failingCheck(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   repo: RepoRef,
   check: GateDecision["failed"][number],
   byId: Map<number, CheckRunFacts>,
@@ -312,7 +312,7 @@ function toGateRun(run: CheckRunFacts): CheckRunInput {
   };
 }
 
-function skipped(ctx: ServiceContext, taskId: number, reason: string): GateOutcome {
+function skipped(ctx: TaskContext, taskId: number, reason: string): GateOutcome {
   ctx.log.info({ taskId, reason }, "gate not evaluated");
   return { kind: "skipped", reason };
 }

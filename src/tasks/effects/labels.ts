@@ -2,22 +2,22 @@
  * Mirrors a task's state to the issue's labels: the state's label (created on first use with its
  * colour and description), no trigger label, no other state label.
  */
-import type { IssueFacts } from "../github/port.js";
+import type { IssueFacts } from "../../github/port.js";
 import {
   isEmptyLabelChange,
   planLabelChange,
   stateLabelDefinition,
   type LabelNames,
-} from "../domain/labels.js";
-import type { TaskState } from "../domain/types.js";
-import type { ServiceContext } from "./service-context.js";
+} from "../../domain/labels.js";
+import type { TaskState } from "../../domain/types.js";
+import type { TaskContext } from "../context.js";
 
 /**
  * Brings `issue`'s labels to `state`, planning from the labels it carries now. Updates
  * `issue.labels` so later effects of the same event plan from the new set.
  */
 export async function mirrorLabels(
-  ctx: ServiceContext,
+  ctx: TaskContext,
   issue: IssueFacts,
   state: TaskState,
   names: LabelNames,

@@ -5,7 +5,7 @@
  *
  * The reads are served through a port wrapper: the first call of each begun read (same issue,
  * same login) gets the answer already on its way, every later call asks GitHub again. So the
- * services read as before and make the same requests, only sooner.
+ * task loop reads as before and make the same requests, only sooner.
  *
  * Reads only: nothing here writes, so beginning them before the permission check has decided
  * changes nothing a refused person can see. A read that is used fails its caller as before (and

@@ -32,7 +32,7 @@ import type { Logger } from "pino";
 import { adapterFor, runAgent, type AgentRunResult } from "./agents/index.js";
 import { LeaseLostError } from "./client.js";
 import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
-import { promptForJob, validationRoundPrompt } from "./daemon/job-prompt.js";
+import { promptForJob, validationRoundPrompt } from "./prompt.js";
 import type { StopCause } from "./daemon/lease-keeper.js";
 import { buildChildEnv } from "./process/env.js";
 import { ensureJobQuiet } from "./process/job-quiet.js";

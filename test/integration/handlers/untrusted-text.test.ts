@@ -12,7 +12,7 @@ import {
   GITHUB_TITLE_LIMIT,
   ISSUE_THREAD_LIMIT,
 } from "../../../src/domain/untrusted-text.js";
-import { promptForJob } from "../../../runner/daemon/job-prompt.js";
+import { promptForJob } from "../../../runner/prompt.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import {
-  promptForJob,
-  promptJob,
-  validationRoundPrompt,
-} from "../../../runner/daemon/job-prompt.js";
+import { promptForJob, promptJob, validationRoundPrompt } from "../../../runner/prompt.js";
 import type { JobDescription } from "../../../src/protocol/index.js";
 
 function job(kind: JobDescription["kind"], input: JobDescription["input"]): JobDescription {

@@ -3,11 +3,7 @@
  * logged and answered with a stand-in value (a PR numbered 0, a check run with id 0).
  */
 import type { Logger } from "pino";
-import type {
-  CheckRunFacts,
-  PullRequestPort,
-  PullRequestSummary,
-} from "./pull-request-port.js";
+import type { CheckRunFacts, PullRequestPort, PullRequestSummary } from "./pull-request-port.js";
 
 /** `port` with every GitHub write replaced by a log line. */
 export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullRequestPort {
@@ -54,22 +50,16 @@ export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullR
     actionsJob: undefined,
   });
   return {
-    findPullRequestForBranch: (repo, branch) => port.findPullRequestForBranch(repo, branch),
     getPullRequest: (pr) => port.getPullRequest(pr),
-    listOpenPullRequests: (repo, filter) => port.listOpenPullRequests(repo, filter),
-    wasBranchMerged: (repo, branch) => port.wasBranchMerged(repo, branch),
     listCheckRuns: (repo, sha) => port.listCheckRuns(repo, sha),
-    listCheckSuites: (repo, sha) => port.listCheckSuites(repo, sha),
     listCommitStatuses: (repo, sha) => port.listCommitStatuses(repo, sha),
     branchProtectionRequiredChecks: (repo, branch) =>
       port.branchProtectionRequiredChecks(repo, branch),
     rulesetRequiredChecks: (repo, branch) => port.rulesetRequiredChecks(repo, branch),
     requiredChecks: (repo, branch) => port.requiredChecks(repo, branch),
     listAnnotations: (repo, id, options) => port.listAnnotations(repo, id, options),
-    getActionsJob: (repo, jobId) => port.getActionsJob(repo, jobId),
     jobLogTail: (repo, jobId, options) => port.jobLogTail(repo, jobId, options),
     listReviewComments: (pr, reviewId) => port.listReviewComments(pr, reviewId),
-    listPullRequestReviewComments: (pr) => port.listPullRequestReviewComments(pr),
     listReviews: (pr) => port.listReviews(pr),
     createDraftPullRequest(repo, pr) {
       skipped("createDraftPullRequest", { repo, head: pr.head, base: pr.base });
@@ -86,10 +76,6 @@ export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullR
       skipped("markReadyForReview", { nodeId });
       return Promise.resolve();
     },
-    convertToDraft(nodeId) {
-      skipped("convertToDraft", { nodeId });
-      return Promise.resolve();
-    },
     requestReviewers(pr, reviewers) {
       skipped("requestReviewers", { pr, reviewers });
       return Promise.resolve({ kind: "requested", reviewers: [...reviewers] });
@@ -98,10 +84,6 @@ export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullR
       skipped("merge", { pr, method: options.method });
       return Promise.resolve({ kind: "merged", sha: "" });
     },
-    enableAutoMerge(nodeId, method) {
-      skipped("enableAutoMerge", { nodeId, method });
-      return Promise.resolve({ kind: "enabled" });
-    },
     deleteBranch(repo, branch) {
       skipped("deleteBranch", { repo, branch });
       return Promise.resolve("deleted");
@@ -109,10 +91,6 @@ export function dryRunPullRequestPort(port: PullRequestPort, log: Logger): PullR
     createCheckRun(repo, run) {
       skipped("createCheckRun", { repo, headSha: run.headSha });
       return Promise.resolve(fakeRun(run.name ?? "kanbot", run.headSha));
-    },
-    updateCheckRun(repo, checkRunId) {
-      skipped("updateCheckRun", { repo, checkRunId });
-      return Promise.resolve(fakeRun("kanbot", ""));
     },
     rerunFailedJobs(repo, runId) {
       skipped("rerunFailedJobs", { repo, runId });

@@ -2,8 +2,9 @@
  * The pull-request side of the GitHub port (DESIGN sections 1, 2 and 5; issue 5): the task's
  * draft PR, the checks gate's facts (check runs, commit statuses, the branch's required checks),
  * the fix bundle's facts (annotations, a failed Actions job's log tail), review comments, merge
- * and cleanup. In domain words, like ./port.ts; implemented on Octokit in
- * ./octokit-pull-request-port.ts.
+ * and cleanup. In domain words, like ./port.ts. `PullRequestPort` is the sum of one interface
+ * per GitHub resource (pulls, reviews, checks, required checks, Actions); each is implemented on
+ * Octokit in ./pull-requests/octokit-<resource>.ts and composed in ./octokit-pull-request-port.ts.
  *
  * One instance serves one installation. Expected outcomes are return values (`undefined` for
  * "not there", or an outcome union where GitHub can refuse for a reason a person must see);
@@ -83,12 +84,6 @@ export interface PullRequestChanges {
   body?: string;
 }
 
-/** What became of a review request. */
-export type ReviewRequestOutcome =
-  | { kind: "requested"; reviewers: string[] }
-  /** GitHub refused (422): the author cannot review their own PR, or not a collaborator. */
-  | { kind: "refused"; reviewers: string[]; message: string };
-
 /** What became of a merge. */
 export type MergeOutcome =
   | { kind: "merged"; sha: string }
@@ -102,11 +97,6 @@ export interface MergeOptions {
   /** Merge only if the head is still this commit (else `head-moved`). */
   expectedHeadSha?: string;
 }
-
-export type AutoMergeOutcome =
-  | { kind: "enabled" }
-  /** GitHub refused: auto-merge not allowed on the repository, PR already clean, and so on. */
-  | { kind: "refused"; message: string };
 
 /** What became of a branch deletion; a branch that is already gone is fine. */
 export type BranchDeletion = "deleted" | "already-gone";
@@ -175,19 +165,6 @@ export interface CheckRunInput {
   completedAt?: string;
 }
 
-export type CheckRunUpdate = Partial<Omit<CheckRunInput, "headSha" | "name">>;
-
-export interface CheckSuiteFacts {
-  id: number;
-  headSha: string;
-  headBranch: string | null;
-  status: CheckStatus | null;
-  conclusion: CheckConclusion | null;
-  appSlug: string | undefined;
-  appId: number | undefined;
-  latestCheckRunsCount: number;
-}
-
 export type CommitStatusState = "error" | "failure" | "pending" | "success";
 
 /** One commit status (the older Statuses API, used by some CI services). */
@@ -233,19 +210,6 @@ export interface CheckAnnotation {
   rawDetails: string | null;
 }
 
-/** A GitHub Actions job, as far as the fix bundle needs it. */
-export interface ActionsJobFacts {
-  id: number;
-  runId: number;
-  runAttempt: number | undefined;
-  name: string;
-  status: string;
-  conclusion: string | null;
-  /** Names of the steps that failed. */
-  failedSteps: string[];
-  htmlUrl: string | null;
-}
-
 /** A failed job's log tail, or why there is none. */
 export type JobLogOutcome =
   | {
@@ -268,6 +232,12 @@ export type RerunOutcome =
   | { kind: "refused"; message: string };
 
 // --- reviews -----------------------------------------------------------------------------------
+
+/** What became of a review request. */
+export type ReviewRequestOutcome =
+  | { kind: "requested"; reviewers: string[] }
+  /** GitHub refused (422): the author cannot review their own PR, or not a collaborator. */
+  | { kind: "refused"; reviewers: string[]; message: string };
 
 /** A review comment: a line comment on the diff. */
 export interface ReviewComment {
@@ -306,13 +276,8 @@ export interface PullRequestReview {
   htmlUrl: string;
 }
 
-export interface PullRequestPort {
-  // --- pull requests -----------------------------------------------------------------------------
-  /**
-   * The pull request whose head is `branch` (in `repo` itself, not a fork): the open one if
-   * there is one, else the most recent closed or merged one; undefined when there is none.
-   */
-  findPullRequestForBranch(repo: RepoRef, branch: string): Promise<PullRequestSummary | undefined>;
+/** The pull request itself: find, open, edit, ready, merge, and the branch after. */
+export interface PullsPort {
   /** Undefined when there is no such pull request. */
   getPullRequest(pr: PullRequestRef): Promise<PullRequestFacts | undefined>;
   /** Opens a draft PR; when one exists for the head already, returns it (`created: false`). */
@@ -320,36 +285,39 @@ export interface PullRequestPort {
   updatePullRequest(pr: PullRequestRef, changes: PullRequestChanges): Promise<PullRequestSummary>;
   /** Clears `draft` (GraphQL; REST cannot). Check `draft` first: GitHub's answer for a PR that is ready already is not relied on. */
   markReadyForReview(nodeId: string): Promise<void>;
-  /** Makes the PR a draft again. */
-  convertToDraft(nodeId: string): Promise<void>;
-  requestReviewers(pr: PullRequestRef, reviewers: readonly string[]): Promise<ReviewRequestOutcome>;
   merge(pr: PullRequestRef, options: MergeOptions): Promise<MergeOutcome>;
-  /** Optional (off by default): GitHub merges once the branch's rules are met. */
-  enableAutoMerge(
-    nodeId: string,
-    method: MergeMethod,
-    expectedHeadSha?: string,
-  ): Promise<AutoMergeOutcome>;
   deleteBranch(repo: RepoRef, branch: string): Promise<BranchDeletion>;
-  /** Open PRs into `base` whose head branch (in `repo`) starts with `headPrefix`. */
-  listOpenPullRequests(
-    repo: RepoRef,
-    filter: { base: string; headPrefix: string },
-  ): Promise<PullRequestSummary[]>;
-  /** Whether any pull request with `branch` as its head was merged. */
-  wasBranchMerged(repo: RepoRef, branch: string): Promise<boolean>;
+}
 
-  // --- checks ------------------------------------------------------------------------------------
+/** Review requests, reviews and their line comments. */
+export interface ReviewsPort {
+  requestReviewers(pr: PullRequestRef, reviewers: readonly string[]): Promise<ReviewRequestOutcome>;
+  /** The line comments of one review. Empty when the review does not exist. */
+  listReviewComments(pr: PullRequestRef, reviewId: number): Promise<ReviewComment[]>;
+  /** Every review of the pull request, in the order they were submitted (auto-merge). */
+  listReviews(pr: PullRequestRef): Promise<PullRequestReview[]>;
+}
+
+/** Check runs (kanbot's own and everyone's), commit statuses and annotations. */
+export interface ChecksPort {
   createCheckRun(repo: RepoRef, run: CheckRunInput): Promise<CheckRunFacts>;
-  updateCheckRun(repo: RepoRef, checkRunId: number, update: CheckRunUpdate): Promise<CheckRunFacts>;
   /**
    * Every check run on `sha`, re-runs included (`filter=all`), newest first as GitHub lists
    * them; the gate keeps the latest per name.
    */
   listCheckRuns(repo: RepoRef, sha: string): Promise<CheckRunFacts[]>;
-  listCheckSuites(repo: RepoRef, sha: string): Promise<CheckSuiteFacts[]>;
   /** Every commit status on `sha`, newest first; the gate keeps the latest per context. */
   listCommitStatuses(repo: RepoRef, sha: string): Promise<CommitStatusFacts[]>;
+  /** A check run's annotations, at most `limit` (default 50). */
+  listAnnotations(
+    repo: RepoRef,
+    checkRunId: number,
+    options?: { limit?: number },
+  ): Promise<CheckAnnotation[]>;
+}
+
+/** The branch's required checks: classic branch protection and rulesets. */
+export interface RequiredChecksPort {
   /**
    * Classic branch protection's required status checks, from the protection summary of "Get a
    * branch" (`contents: read`): `[]` when the branch is not protected or requires no checks,
@@ -363,24 +331,16 @@ export interface PullRequestPort {
   rulesetRequiredChecks(repo: RepoRef, branch: string): Promise<RequiredCheck[] | undefined>;
   /** Both of the above; undefined when neither could be read (the caller falls back). */
   requiredChecks(repo: RepoRef, branch: string): Promise<RequiredChecks | undefined>;
-  /** A check run's annotations, at most `limit` (default 50). */
-  listAnnotations(
-    repo: RepoRef,
-    checkRunId: number,
-    options?: { limit?: number },
-  ): Promise<CheckAnnotation[]>;
-  /** Undefined when there is no such job. */
-  getActionsJob(repo: RepoRef, jobId: number): Promise<ActionsJobFacts | undefined>;
+}
+
+/** GitHub Actions, for the fix bundle and the flake guard. */
+export interface ActionsPort {
   /** The last `maxBytes` (default 64 KiB) of an Actions job's log. */
   jobLogTail(repo: RepoRef, jobId: number, options?: { maxBytes?: number }): Promise<JobLogOutcome>;
   /** Re-runs the failed jobs of an Actions workflow run (needs `actions: write`). */
   rerunFailedJobs(repo: RepoRef, runId: number): Promise<RerunOutcome>;
-
-  // --- reviews -----------------------------------------------------------------------------------
-  /** The line comments of one review. Empty when the review does not exist. */
-  listReviewComments(pr: PullRequestRef, reviewId: number): Promise<ReviewComment[]>;
-  /** Every line comment on the pull request, oldest first. */
-  listPullRequestReviewComments(pr: PullRequestRef): Promise<ReviewComment[]>;
-  /** Every review of the pull request, in the order they were submitted (auto-merge). */
-  listReviews(pr: PullRequestRef): Promise<PullRequestReview[]>;
 }
+
+/** Everything kanbot does to a task's pull request and reads about it. */
+export interface PullRequestPort
+  extends PullsPort, ReviewsPort, ChecksPort, RequiredChecksPort, ActionsPort {}

@@ -1,9 +1,10 @@
 /**
  * The pull-request port's checks side against the strict GitHub mock, through a real Probot
- * Octokit: the `kanbot` check run, check runs (re-runs included), suites and commit statuses
- * over several pages, required checks from classic branch protection ("Get a branch") and
- * rulesets (none, missing branch, unreadable), annotations with a limit, Actions jobs, the log tail through GitHub's redirect,
- * re-runs, review comments, and the same calls on a GitHub Enterprise Server base URL.
+ * Octokit: the `kanbot` check run, check runs (re-runs included) and commit statuses over
+ * several pages, required checks from classic branch protection ("Get a branch") and rulesets
+ * (none, missing branch, unreadable), annotations with a limit, an Actions job's log tail through
+ * GitHub's redirect, re-runs, a review's comments, and the same calls on a GitHub Enterprise
+ * Server base URL.
  */
 import { pino, type Logger } from "pino";
 import { describe, expect, it } from "vitest";
@@ -106,38 +107,6 @@ describe("pull-request port: checks", () => {
 
       expect(gh.requests).toHaveLength(1);
     });
-
-    it("updates it to completed with a conclusion", async () => {
-      ghpr.updateCheckRun(repo, 5001, {
-        status: "completed",
-        conclusion: "failure",
-        output: { title: "Agent failed", summary: "exit 1" },
-      });
-
-      const run = await prPortFor(gh.baseUrl).updateCheckRun(repo, 5001, {
-        conclusion: "failure",
-        output: { title: "Agent failed", summary: "exit 1" },
-      });
-
-      expect(run).toMatchObject({ id: 5001, status: "completed", conclusion: "failure" });
-    });
-
-    it("updates it while in progress without completing it", async () => {
-      ghpr.updateCheckRun(repo, 5001, { status: "in_progress" });
-
-      const run = await prPortFor(gh.baseUrl).updateCheckRun(repo, 5001, { status: "in_progress" });
-
-      expect(run).toMatchObject({ status: "in_progress", conclusion: null });
-    });
-
-    it("refuses to complete without a conclusion, before asking GitHub", async () => {
-      const error = await prPortFor(gh.baseUrl)
-        .updateCheckRun(repo, 5001, { status: "completed" })
-        .catch((caught: unknown) => caught);
-
-      expect(error).toBeInstanceOf(TypeError);
-      expect(gh.requests).toEqual([]);
-    });
   });
 
   it("lists every check run on the SHA, re-runs included (filter=all), over pages", async () => {
@@ -172,20 +141,6 @@ describe("pull-request port: checks", () => {
       },
       { id: 9001, name: "test", conclusion: "success", startedAt: "2026-01-15T11:00:00Z" },
       { name: "lint", appSlug: "circleci-checks", conclusion: "neutral", actionsJob: undefined },
-    ]);
-  });
-
-  it("lists the check suites of the SHA", async () => {
-    ghpr.checkSuites(repo, head, [
-      { conclusion: "failure", latestCheckRunsCount: 3 },
-      { app: "kanbot", status: "in_progress", conclusion: null },
-    ]);
-
-    const suites = await prPortFor(gh.baseUrl).listCheckSuites(repo, head);
-
-    expect(suites).toMatchObject([
-      { headSha: head, appSlug: "github-actions", conclusion: "failure", latestCheckRunsCount: 3 },
-      { appSlug: "kanbot", status: "in_progress", conclusion: null },
     ]);
   });
 
@@ -356,38 +311,6 @@ describe("pull-request port: checks", () => {
   });
 
   describe("GitHub Actions", () => {
-    it("reads a job: its run and failed steps", async () => {
-      ghpr.actionsJob(repo, {
-        id: 9002,
-        runId: 900,
-        name: "test (20)",
-        steps: [
-          { name: "Set up job", conclusion: "success" },
-          { name: "Run npm test", conclusion: "failure" },
-          { name: "Post", conclusion: "skipped" },
-        ],
-      });
-
-      const job = await prPortFor(gh.baseUrl).getActionsJob(repo, 9002);
-
-      expect(job).toMatchObject({
-        id: 9002,
-        runId: 900,
-        runAttempt: 1,
-        name: "test (20)",
-        conclusion: "failure",
-        failedSteps: ["Run npm test"],
-      });
-    });
-
-    it("answers undefined for a job that does not exist (404)", async () => {
-      ghpr.actionsJob(repo, { id: 1, runId: 1 }, { missing: true });
-
-      const job = await prPortFor(gh.baseUrl).getActionsJob(repo, 1);
-
-      expect(job).toBeUndefined();
-    });
-
     it("downloads the log through GitHub's redirect, without the token, whole when short", async () => {
       ghpr.jobLog(repo, 9002, "line 1\nline 2\nError: expected 1 to be 2\n");
 
@@ -483,23 +406,6 @@ describe("pull-request port: checks", () => {
       const comments = await prPortFor(gh.baseUrl).listReviewComments(pr7, 321);
 
       expect(comments).toEqual([]);
-    });
-
-    it("lists every review comment of the PR, oldest first, over pages", async () => {
-      ghpr.pullRequestReviewComments(
-        pr7,
-        Array.from({ length: 150 }, (_, i) => ({
-          id: i + 1,
-          path: "src/a.ts",
-          line: i + 1,
-          body: `c${i}`,
-        })),
-      );
-
-      const comments = await prPortFor(gh.baseUrl).listPullRequestReviewComments(pr7);
-
-      expect(comments).toHaveLength(150);
-      expect(comments[149]).toMatchObject({ id: 150, body: "c149" });
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The pull-request port's pull request calls against the strict GitHub mock, through a real
- * Probot Octokit: what each method asks GitHub, how it reads the answer, pagination, and the
- * expected 404/405/409/422 outcomes that are return values rather than errors.
+ * Probot Octokit: what each method asks GitHub, how it reads the answer, and the expected
+ * 404/405/409/422 outcomes that are return values rather than errors.
  */
 import { pino, type Logger } from "pino";
 import { describe, expect, it } from "vitest";
@@ -9,12 +9,7 @@ import { GitHubError } from "../../../src/github/errors.js";
 import { createPullRequestPort } from "../../../src/github/octokit-pull-request-port.js";
 import type { PullRequestPort } from "../../../src/github/pull-request-port.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
-import {
-  fakeSha,
-  pullRequestMocks,
-  pullRequestNodeId,
-  type PullRequestSpec,
-} from "../../helpers/github-pr-mocks.js";
+import { fakeSha, pullRequestMocks, pullRequestNodeId } from "../../helpers/github-pr-mocks.js";
 import { TestOctokit } from "../../helpers/probot.js";
 import { capturingLogger, repo } from "./port-setup.js";
 
@@ -29,53 +24,6 @@ describe("pull-request port: pull requests", () => {
   const ghpr = pullRequestMocks(gh);
   const branch = "kanbot/1-dark-mode";
   const pr7 = { ...repo, number: 7 };
-
-  describe("findPullRequestForBranch", () => {
-    it("asks for the branch in the repository's own namespace, any state, and prefers the open PR", async () => {
-      ghpr.pullRequestsForBranch(repo, branch, [
-        { number: 9, state: "closed" },
-        { number: 7, draft: true, title: "Dark mode", body: "Closes #1" },
-      ]);
-
-      const found = await prPortFor(gh.baseUrl).findPullRequestForBranch(repo, branch);
-
-      expect(found).toEqual({
-        ref: pr7,
-        nodeId: pullRequestNodeId(pr7),
-        title: "Dark mode",
-        body: "Closes #1",
-        state: "open",
-        merged: false,
-        mergedAt: null,
-        draft: true,
-        head: { ref: branch, sha: fakeSha(`head:${branch}`), repoFullName: "octo-org/widgets" },
-        base: { ref: "main", sha: fakeSha("base:main") },
-        author: "kanbot[bot]",
-        requestedReviewers: [],
-        requestedTeams: [],
-        htmlUrl: "https://github.com/octo-org/widgets/pull/7",
-      });
-    });
-
-    it("answers the newest closed or merged PR when none is open", async () => {
-      ghpr.pullRequestsForBranch(repo, branch, [
-        { number: 12, merged: true },
-        { number: 9, state: "closed" },
-      ]);
-
-      const found = await prPortFor(gh.baseUrl).findPullRequestForBranch(repo, branch);
-
-      expect(found).toMatchObject({ ref: { number: 12 }, state: "closed", merged: true });
-    });
-
-    it("answers undefined when the branch has no PR", async () => {
-      ghpr.pullRequestsForBranch(repo, branch, []);
-
-      const found = await prPortFor(gh.baseUrl).findPullRequestForBranch(repo, branch);
-
-      expect(found).toBeUndefined();
-    });
-  });
 
   describe("getPullRequest", () => {
     it("reads state, draft, head, base, mergeability, author and requested reviewers", async () => {
@@ -151,15 +99,38 @@ describe("pull-request port: pull requests", () => {
       });
     });
 
-    it("returns the PR that exists already for the head (422) instead of failing", async () => {
+    it("returns the PR that exists already for the head (422), asked for in the repository's own namespace, instead of failing", async () => {
       ghpr
         .pullRequestExists(repo, branch)
-        .pullRequestsForBranch(repo, branch, [{ number: 7, draft: true }], { state: "open" });
+        .pullRequestsForBranch(
+          repo,
+          branch,
+          [{ number: 7, draft: true, title: "Dark mode", body: "Closes #1" }],
+          { state: "open" },
+        );
       const { log, lines } = capturingLogger();
 
       const result = await prPortFor(gh.baseUrl, log).createDraftPullRequest(repo, request);
 
-      expect(result).toMatchObject({ created: false, pullRequest: { ref: pr7 } });
+      expect(result).toEqual({
+        created: false,
+        pullRequest: {
+          ref: pr7,
+          nodeId: pullRequestNodeId(pr7),
+          title: "Dark mode",
+          body: "Closes #1",
+          state: "open",
+          merged: false,
+          mergedAt: null,
+          draft: true,
+          head: { ref: branch, sha: fakeSha(`head:${branch}`), repoFullName: "octo-org/widgets" },
+          base: { ref: "main", sha: fakeSha("base:main") },
+          author: "kanbot[bot]",
+          requestedReviewers: [],
+          requestedTeams: [],
+          htmlUrl: "https://github.com/octo-org/widgets/pull/7",
+        },
+      });
       expect(lines).toContainEqual(
         expect.objectContaining({ msg: "pull request exists already for branch", number: 7 }),
       );
@@ -216,24 +187,12 @@ describe("pull-request port: pull requests", () => {
     expect(updated).toMatchObject({ ref: pr7, body: "New summary\n\nCloses #1" });
   });
 
-  describe("draft and ready (GraphQL)", () => {
-    it("marks a draft ready for review with its node id", async () => {
-      ghpr.markReady(pullRequestNodeId(pr7));
+  it("marks a draft ready for review with its node id (GraphQL)", async () => {
+    ghpr.markReady(pullRequestNodeId(pr7));
 
-      await prPortFor(gh.baseUrl).markReadyForReview(pullRequestNodeId(pr7));
+    await prPortFor(gh.baseUrl).markReadyForReview(pullRequestNodeId(pr7));
 
-      expect(gh.requests.map((request) => request.operationName)).toEqual(["MarkPullRequestReady"]);
-    });
-
-    it("turns a PR back into a draft", async () => {
-      ghpr.convertToDraft(pullRequestNodeId(pr7));
-
-      await prPortFor(gh.baseUrl).convertToDraft(pullRequestNodeId(pr7));
-
-      expect(gh.requests.map((request) => request.operationName)).toEqual([
-        "ConvertPullRequestToDraft",
-      ]);
-    });
+    expect(gh.requests.map((request) => request.operationName)).toEqual(["MarkPullRequestReady"]);
   });
 
   describe("requestReviewers", () => {
@@ -301,46 +260,6 @@ describe("pull-request port: pull requests", () => {
     });
   });
 
-  describe("enableAutoMerge (GraphQL)", () => {
-    it("enables auto-merge with the method and expected head", async () => {
-      ghpr.enableAutoMerge(pullRequestNodeId(pr7), "squash", { expectedHeadSha: fakeSha("h1") });
-
-      const outcome = await prPortFor(gh.baseUrl).enableAutoMerge(
-        pullRequestNodeId(pr7),
-        "squash",
-        fakeSha("h1"),
-      );
-
-      expect(outcome).toEqual({ kind: "enabled" });
-    });
-
-    it("reports GitHub's refusal", async () => {
-      ghpr.enableAutoMerge(pullRequestNodeId(pr7), "merge", {
-        refused: "Pull request Auto merge is not allowed for this repository",
-      });
-
-      const outcome = await prPortFor(gh.baseUrl).enableAutoMerge(pullRequestNodeId(pr7), "merge");
-
-      expect(outcome).toEqual({
-        kind: "refused",
-        message: "Pull request Auto merge is not allowed for this repository",
-      });
-    });
-
-    it("throws a FORBIDDEN error (a permission to grant)", async () => {
-      ghpr.enableAutoMerge(pullRequestNodeId(pr7), "merge", {
-        refused: "Resource not accessible by integration",
-        type: "FORBIDDEN",
-      });
-
-      const error = await prPortFor(gh.baseUrl)
-        .enableAutoMerge(pullRequestNodeId(pr7), "merge")
-        .catch((caught: unknown) => caught);
-
-      expect(error).toMatchObject({ kind: "graphql", url: "https://api.github.com/graphql" });
-    });
-  });
-
   describe("deleteBranch", () => {
     it("deletes the branch ref", async () => {
       ghpr.deleteBranch(repo, branch);
@@ -372,49 +291,6 @@ describe("pull-request port: pull requests", () => {
         kind: "invalid",
         githubMessage: "Cannot delete this protected branch",
       });
-    });
-  });
-
-  describe("listOpenPullRequests", () => {
-    it("keeps the base's open PRs whose head starts with the prefix, in this repository, over pages", async () => {
-      const others: PullRequestSpec[] = Array.from({ length: 120 }, (_, i) => ({
-        number: 100 + i,
-        head: `feature/${i}`,
-      }));
-      ghpr.openPullRequests(repo, "main", [
-        ...others,
-        { number: 7, head: "kanbot/1-dark-mode" },
-        { number: 8, head: "kanbot/2-fork", forkOwner: "mallory" },
-        { number: 9, head: "kanbot/3-search" },
-      ]);
-
-      const pulls = await prPortFor(gh.baseUrl).listOpenPullRequests(repo, {
-        base: "main",
-        headPrefix: "kanbot/",
-      });
-
-      expect(pulls.map((pr) => pr.ref.number)).toEqual([7, 9]);
-      expect(gh.requests).toHaveLength(2);
-    });
-  });
-
-  describe("wasBranchMerged", () => {
-    it.each([
-      [
-        [
-          { number: 9, state: "closed" as const },
-          { number: 7, merged: true },
-        ],
-        true,
-      ],
-      [[{ number: 9, state: "closed" as const }], false],
-      [[], false],
-    ])("answers from every PR of the head", async (pulls, merged) => {
-      ghpr.pullRequestsForBranch(repo, branch, pulls);
-
-      const answer = await prPortFor(gh.baseUrl).wasBranchMerged(repo, branch);
-
-      expect(answer).toBe(merged);
     });
   });
 });

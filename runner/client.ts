@@ -303,6 +303,14 @@ export class RunnerApiClient {
   }
 }
 
+/**
+ * Slices of the client by caller, so unit tests can pass a fake: the job calls (dispatcher, lease
+ * keeper, log shipper), the claim (listener, doctor), and both (the daemon).
+ */
+export type JobApi = Pick<RunnerApiClient, "heartbeat" | "jobToken" | "appendLog" | "complete">;
+export type ClaimApi = Pick<RunnerApiClient, "claim">;
+export type DaemonApi = JobApi & ClaimApi;
+
 function errorFrom(status: number, body: unknown, path: string, runnerCall: boolean): ApiError {
   const parsed = ApiErrorBody.safeParse(body);
   const code = parsed.success ? parsed.data.error.code : undefined;

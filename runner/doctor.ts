@@ -12,10 +12,14 @@ import { delimiter, dirname, isAbsolute, join } from "node:path";
 import { execa } from "execa";
 
 import { BUILT_IN_ADAPTERS } from "./agents/index.js";
-import { ApiConnectionError, RunnerApiClient, RunnerTokenRevokedError } from "./client.js";
+import {
+  ApiConnectionError,
+  RunnerApiClient,
+  RunnerTokenRevokedError,
+  type ClaimApi,
+} from "./client.js";
 import type { LoadedRunnerConfig } from "./config.js";
 import { buildChildEnv } from "./process/env.js";
-import type { ClaimApi } from "./daemon/app-api.js";
 import {
   createSandbox,
   SandboxConfigError,

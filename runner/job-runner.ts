@@ -33,10 +33,9 @@ import { adapterFor, runAgent, type AgentRunResult } from "./agents/index.js";
 import { LeaseLostError } from "./client.js";
 import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
 import { promptForJob, validationRoundPrompt } from "./prompt.js";
-import type { StopCause } from "./daemon/lease-keeper.js";
+import type { JobControl, JobResult, StopCause } from "./job-control.js";
 import { buildChildEnv } from "./process/env.js";
 import { ensureJobQuiet } from "./process/job-quiet.js";
-import type { OutputStream } from "./process/output.js";
 import { runCommand } from "./process/run-command.js";
 import { sandboxFromConfig, type JobSandbox, type Sandbox } from "./sandbox/index.js";
 import {
@@ -45,27 +44,7 @@ import {
   type Workspace,
   type Workspaces,
 } from "./workspace/index.js";
-import type { JobDescription, JobOutcomeInput, ValidationResult } from "../src/protocol/index.js";
-
-/** What the job runner needs from the dispatcher for one job. */
-export interface JobControl {
-  /** Aborted when the job must stop (see `cause`). */
-  signal: AbortSignal;
-  /** Why `signal` was aborted. */
-  cause(): StopCause | undefined;
-  /** The phase reported with heartbeats. */
-  setPhase(phase: string): void;
-  /** Asks the app right now whether this runner still holds the lease. */
-  canPush(): Promise<boolean>;
-  /** A fresh job token for git (LeaseLostError when the lease is gone). Never give it to the agent. */
-  jobToken(): Promise<string>;
-  /** Redacted process output for the job log. */
-  onLog(text: string, stream: OutputStream): void;
-  /** A line of the runner's own for the job log (redacted by the log shipper). */
-  note(line: string): void;
-  /** Values to redact (the job tokens seen so far, configured secrets). */
-  secrets(): readonly string[];
-}
+import type { JobDescription, ValidationResult } from "../src/protocol/index.js";
 
 export interface JobRunnerOptions {
   loaded: LoadedRunnerConfig;
@@ -80,10 +59,6 @@ export interface JobRunnerOptions {
   sandbox?: Sandbox;
   log: Logger;
 }
-
-/** How the job ended: an outcome for `complete`, or `lease-lost` (nothing to report). */
-export type JobResult =
-  { kind: "outcome"; outcome: JobOutcomeInput } | { kind: "lease-lost" } | { kind: "revoked" };
 
 const SETUP_TAIL_CHARS = 8_000;
 const MINUTE = 60_000;

@@ -27,7 +27,7 @@ import {
   saveRunnerToken,
   type LoadedRunnerConfig,
 } from "./config.js";
-import { runDaemon } from "./daemon/daemon.js";
+import { runDaemon } from "./daemon.js";
 import { formatDoctor, runDoctor } from "./doctor.js";
 import {
   createSandbox,

@@ -18,7 +18,7 @@ import { pino } from "pino";
 
 import { RunnerApiClient } from "../../../runner/client.js";
 import { loadRunnerConfig, type LoadedRunnerConfig } from "../../../runner/config.js";
-import { runDaemon, type DaemonResult } from "../../../runner/daemon/daemon.js";
+import { runDaemon, type DaemonResult } from "../../../runner/daemon.js";
 import {
   createRunnerApi,
   type JobWorkspaceSettings,

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 import { ApiConnectionError, ApiError, RunnerTokenRevokedError } from "../../../runner/client.js";
-import { ClaimRefusedError, runListener } from "../../../runner/listener.js";
+import { ClaimRefusedError, runListener } from "../../../runner/dispatch/listener.js";
 import type { ClaimResponse } from "../../../src/protocol/index.js";
 
 type Step = "fail" | "none" | "job" | "revoked" | "refused";

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 import { ApiConnectionError, LeaseLostError } from "../../../runner/client.js";
-import { createLogShipper } from "../../../runner/daemon/log-shipper.js";
+import { createLogShipper } from "../../../runner/dispatch/log-shipper.js";
 import type { AppendLogRequest } from "../../../src/protocol/index.js";
 
 function fakeApi(failures: ("network" | "lost")[] = []) {

@@ -9,10 +9,9 @@
  */
 import type { Logger } from "pino";
 
-import { LeaseLostError, RunnerTokenRevokedError } from "../client.js";
+import { LeaseLostError, RunnerTokenRevokedError, type JobApi } from "../client.js";
 import { redactText } from "../process/redact.js";
 import type { LogChunk } from "../../src/protocol/index.js";
-import type { JobApi } from "./app-api.js";
 
 export interface LogShipperOptions {
   api: Pick<JobApi, "appendLog">;

@@ -9,11 +9,8 @@
  */
 import type { Logger } from "pino";
 
-import { LeaseLostError, RunnerTokenRevokedError } from "../client.js";
-import type { JobApi } from "./app-api.js";
-
-/** Why a running job is stopped before it ends by itself. */
-export type StopCause = "canceled" | "lease-lost" | "revoked" | "shutdown";
+import { LeaseLostError, RunnerTokenRevokedError, type JobApi } from "../client.js";
+import type { StopCause } from "../job-control.js";
 
 export type BeatResult = "ok" | "canceled" | "lease-lost" | "revoked" | "unreachable";
 

@@ -1,5 +1,13 @@
 /**
- * `kanbot-runner start`: the daemon. Its life:
+ * `kanbot-runner start`: the daemon, the runner's composition root below the CLI (main.ts). It
+ * wires the parts and holds no job logic of its own:
+ * - `workspace/` (mirrors and worktrees on disk),
+ * - `dispatch/listener.ts` (claims jobs from the app) and `dispatch/dispatcher.ts` (per job: the
+ *   lease keeper, the log shipper and the report),
+ * - `job-runner.ts` (one job on disk: worktree, agent, validation, push), handed to the
+ *   dispatcher as its `runJob`; the two speak only through `job-control.ts`.
+ *
+ * Its life:
  * 1. sweep orphan worktrees (a crash left them; no job runs yet, so none is active);
  * 2. claim jobs (listener) and run them (dispatcher) until stopped, `--max-jobs` reached, or the
  *    runner token is revoked;
@@ -11,17 +19,15 @@ import { hostname } from "node:os";
 
 import type { Logger } from "pino";
 
-import { RunnerApiClient, RunnerTokenRevokedError } from "../client.js";
-import type { LoadedRunnerConfig } from "../config.js";
-import { createDispatcher, type Dispatcher } from "../dispatcher.js";
-import { runJob } from "../job-runner.js";
-import { ClaimRefusedError, runListener } from "../listener.js";
-import { runnerSecrets } from "../process/redact.js";
-import { createWorkspaces, type Workspaces } from "../workspace/index.js";
-import { packageInfo } from "../../src/package-info.js";
-import type { DaemonApi } from "./app-api.js";
-import type { BackoffPolicy } from "./backoff.js";
-import { sleep } from "./backoff.js";
+import { RunnerApiClient, RunnerTokenRevokedError, type DaemonApi } from "./client.js";
+import type { LoadedRunnerConfig } from "./config.js";
+import { sleep, type BackoffPolicy } from "./dispatch/backoff.js";
+import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
+import { ClaimRefusedError, runListener } from "./dispatch/listener.js";
+import { runJob } from "./job-runner.js";
+import { runnerSecrets } from "./process/redact.js";
+import { createWorkspaces, type Workspaces } from "./workspace/index.js";
+import { packageInfo } from "../src/package-info.js";
 
 /** Exit code when the app refused the runner token (revoked): register again. */
 export const EXIT_REVOKED = 3;

@@ -6,21 +6,25 @@
  * One job's life:
  * 1. start the lease keeper (cancel -> abort the agent; lease lost -> abort, no push) and the
  *    log shipper;
- * 2. run the job (job-runner.ts) with an AbortSignal and the stop cause;
+ * 2. run the job (`runJob`, given by the daemon: runner/job-runner.ts) with an AbortSignal and the stop cause;
  * 3. send the rest of the log, then `complete` (retried on network errors while the lease may
  *    still hold; a 409 means another runner has the job now);
  * 4. stop the lease keeper.
  */
 import type { Logger } from "pino";
 
-import { ApiConnectionError, LeaseLostError, RunnerTokenRevokedError } from "./client.js";
-import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from "./daemon/backoff.js";
-import type { JobApi } from "./daemon/app-api.js";
-import { startLeaseKeeper, type StopCause } from "./daemon/lease-keeper.js";
-import { createLogShipper } from "./daemon/log-shipper.js";
-import { redactJson } from "./process/redact.js";
-import type { JobControl, JobResult } from "./job-runner.js";
-import type { ClaimResponse, JobOutcomeInput } from "../src/protocol/index.js";
+import {
+  ApiConnectionError,
+  LeaseLostError,
+  RunnerTokenRevokedError,
+  type JobApi,
+} from "../client.js";
+import type { JobControl, JobResult, StopCause } from "../job-control.js";
+import { redactJson } from "../process/redact.js";
+import type { ClaimResponse, JobOutcomeInput } from "../../src/protocol/index.js";
+import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.js";
+import { startLeaseKeeper } from "./lease-keeper.js";
+import { createLogShipper } from "./log-shipper.js";
 
 export type RunJob = (claim: ClaimResponse, control: JobControl) => Promise<JobResult>;
 

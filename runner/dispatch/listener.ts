@@ -7,11 +7,10 @@
  */
 import type { Logger } from "pino";
 
-import { ApiError, RunnerTokenRevokedError } from "./client.js";
-import type { ClaimApi } from "./daemon/app-api.js";
-import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "./daemon/backoff.js";
+import { ApiError, RunnerTokenRevokedError, type ClaimApi } from "../client.js";
+import type { ClaimRequest } from "../../src/protocol/index.js";
+import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "./backoff.js";
 import type { Dispatcher } from "./dispatcher.js";
-import type { ClaimRequest } from "../src/protocol/index.js";
 
 export interface ListenerOptions {
   api: ClaimApi;

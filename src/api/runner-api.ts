@@ -9,22 +9,21 @@
  * 2. find the job (404) and check that this runner holds it (403);
  * 3. read and validate the body (413, 415, 400);
  * 4. act through the store, which checks the lease (409) and audits the decision.
+ *
+ * This file routes, authenticates and answers registration, heartbeats and job tokens; the
+ * long-poll claim is ./claim-long-poll.ts, the log intake ./log-intake.ts, completion and the
+ * end of a lease ./job-completion.ts, and the expired-lease sweeper ./lease-sweeper.ts.
  */
-import { performance } from "node:perf_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import {
   API_PATHS,
   API_PREFIX,
   AppendLogRequest,
-  ClaimRequest,
   CompleteJobRequest,
   HeartbeatRequest,
   JobTokenRequest,
   RegisterRunnerRequest,
-  type AppendLogResponse,
-  type ClaimResponse,
-  type CompleteJobResponse,
   type HeartbeatResponse,
   type JobTokenResponse,
   type RegisterRunnerResponse,
@@ -37,24 +36,15 @@ import {
   type ExpiredLeaseSweep,
   type Job,
   type JobStore,
-  type JsonValue,
   type Runner,
-  type RunnerCapabilities,
 } from "../store/index.js";
 import { JobTokenError, type JobTokenBroker } from "../tokens/job-token-broker.js";
-import { branchForTask, describeJob, type ResolveJobWorkspace } from "./describe-job.js";
-import {
-  ApiHttpError,
-  bearerToken,
-  parseBody,
-  readJsonBody,
-  sendError,
-  sendJson,
-  sendNoContent,
-} from "./http.js";
-import { createJobLogRedactor } from "./log-redaction.js";
-import { createQueueSignal } from "./queue-signal.js";
-import { redactJson, redactText } from "../domain/redaction.js";
+import { createClaimLongPoll } from "./claim-long-poll.js";
+import type { ResolveJobWorkspace } from "./describe-job.js";
+import { ApiHttpError, bearerToken, parseBody, readJsonBody, sendError, sendJson } from "./http.js";
+import { createJobCompletion } from "./job-completion.js";
+import { createLeaseSweeper } from "./lease-sweeper.js";
+import { createLogIntake } from "./log-intake.js";
 
 /** The numbers the API works with (see `runnerApiLimits` for the settings they come from). */
 export interface RunnerApiLimits {
@@ -113,16 +103,9 @@ export interface RunnerApi {
   readonly waitingClaims: number;
 }
 
-const DEFAULT_SWEEP_INTERVAL_MS = 5_000;
 const JOB_CALL = /^\/api\/v1\/jobs\/([^/]+)\/(heartbeat|token|log|complete)$/;
-const TRUNCATION_MARKER = "\n[kanbot: the log reached its size limit; later output was dropped]\n";
 
 type JobCall = "heartbeat" | "token" | "log" | "complete";
-
-interface LogState {
-  bytes: number;
-  truncated: boolean;
-}
 
 export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   const { store, limits, jobTokens } = options;
@@ -133,19 +116,25 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
       "createRunnerApi needs resolveWorkspace: jobs must carry the repository's .github/kanbot.yml, not kanbot's defaults",
     );
   }
-  const resolveWorkspace = options.resolveWorkspace;
   const log = options.log.child({ name: "runner-api" });
-  const githubWebUrl = options.githubWebUrl ?? "https://github.com";
-  const sweepIntervalMs = limits.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
-  const queue = createQueueSignal();
-  const logStates = new Map<number, Promise<LogState>>();
-  const logLocks = new Map<number, Promise<unknown>>();
-  // The redaction policy over each job's chunks in order (a token split across two is found).
-  const logRedactor = createJobLogRedactor((jobId) => jobTokens.liveTokens?.(jobId) ?? []);
-  let lifecycle = new AbortController();
-  let unsubscribe: (() => void) | undefined = store.onJobQueued(() => queue.notify());
-  let sweepTimer: NodeJS.Timeout | undefined;
-  let sweeping: Promise<ExpiredLeaseSweep> | undefined;
+  const longPoll = createClaimLongPoll({
+    store,
+    limits,
+    log,
+    githubWebUrl: options.githubWebUrl ?? "https://github.com",
+    resolveWorkspace: options.resolveWorkspace,
+    notifyClaimed,
+    notifyFinished,
+  });
+  const logIntake = createLogIntake({ store, limits, log, jobTokens });
+  const completion = createJobCompletion({ store, log, jobTokens, logIntake, notifyFinished });
+  const sweeper = createLeaseSweeper({
+    store,
+    log,
+    ...(limits.sweepIntervalMs !== undefined ? { intervalMs: limits.sweepIntervalMs } : {}),
+    endLease: (jobId) => completion.endLease(jobId),
+    leasesExpired: (sweep) => options.events?.leasesExpired?.(sweep),
+  });
 
   // --- routing -----------------------------------------------------------------------------
 
@@ -185,7 +174,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     }
     if (path === API_PATHS.register) return register(req, res);
     const runner = await authenticate(req);
-    if (path === API_PATHS.claim) return claim(req, res, runner);
+    if (path === API_PATHS.claim) return longPoll.claim(req, res, runner);
     const [, rawId = "", action = "heartbeat"] = call ?? [];
     return jobCall(req, res, runner, parseJobId(rawId), action as JobCall);
   }
@@ -253,131 +242,6 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     }
   }
 
-  // --- POST /api/v1/jobs/claim -------------------------------------------------------------
-
-  async function claim(req: IncomingMessage, res: ServerResponse, runner: Runner): Promise<void> {
-    const body = parseBody(
-      ClaimRequest,
-      await readJsonBody(req, limits.maxBodyBytes),
-      "claim request",
-    );
-    const capabilities = narrow(runner, body);
-    if (body.freeSlots === 0 || lifecycle.signal.aborted) return sendNoContent(res);
-
-    const waitMs = Math.min(limits.claimTimeoutMs, (body.waitSeconds ?? Infinity) * 1000);
-    const deadline = performance.now() + waitMs;
-    const gone = new AbortController();
-    const onClose = () => gone.abort();
-    const onStop = () => gone.abort();
-    res.once("close", onClose);
-    lifecycle.signal.addEventListener("abort", onStop, { once: true });
-    // A place in the wake-up line (FIFO): one waiter is woken per queued job and passes the
-    // wake-up on when it finds nothing it can take (src/api/queue-signal.ts).
-    const place = queue.join(capabilities);
-    try {
-      while (!gone.signal.aborted) {
-        place.trying();
-        const answer = await claimOnce(runner, capabilities);
-        if (answer === undefined) {
-          place.foundNothing();
-        } else {
-          place.claimed();
-          if (res.destroyed) {
-            log.warn(
-              { jobId: answer.job.id, runnerId: runner.id },
-              "runner left before its claim was answered; the lease will expire",
-            );
-          }
-          return sendJson(res, 200, answer);
-        }
-        const remaining = deadline - performance.now();
-        if (remaining <= 0) break;
-        await place.wait(remaining, gone.signal);
-      }
-      sendNoContent(res);
-    } finally {
-      place.leave();
-      res.off("close", onClose);
-      lifecycle.signal.removeEventListener("abort", onStop);
-    }
-  }
-
-  /** One try at the queue; a job whose workspace settings cannot be read is failed, and the next tried. */
-  async function claimOnce(
-    runner: Runner,
-    capabilities: RunnerCapabilities,
-  ): Promise<ClaimResponse | undefined> {
-    for (;;) {
-      const claimed = await store.claimJob(capabilities, limits.leaseMs);
-      if (claimed === undefined) return undefined;
-      const { job, leaseToken, leaseExpiresAt } = claimed;
-      try {
-        const task = await store.getTask(job.taskId);
-        if (task === undefined) throw new Error(`task ${job.taskId} of the job is missing`);
-        const workspace = await resolveWorkspace({ task, job });
-        if (task.branch === undefined) {
-          // Fixed once: the runner, the PR and the cleanup all use the stored branch from now on.
-          const branch = branchForTask(task, workspace);
-          await store.updateTask(task.id, { branch }, { actor: "kanbot" });
-          task.branch = branch;
-        }
-        const description = describeJob(job, task, workspace, {
-          githubWebUrl,
-          limits: { maxLogBytes: limits.jobLogMaxBytes, maxBodyBytes: limits.maxBodyBytes },
-        });
-        log.info(
-          { jobId: job.id, runnerId: runner.id, kind: job.kind, agent: job.agent, repo: job.repo },
-          "job claimed",
-        );
-        await notifyClaimed(job);
-        return {
-          job: description,
-          lease: {
-            token: leaseToken,
-            expiresAt: leaseExpiresAt.toISOString(),
-            durationSeconds: limits.leaseMs / 1000,
-          },
-        };
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        log.warn(
-          { jobId: job.id, runnerId: runner.id, reason },
-          "claimed job could not be described; failing it",
-        );
-        const failed = await store.completeJob(job.id, leaseToken, {
-          status: "failed",
-          // The reason may quote the repository's config: it passes the policy like any text.
-          error: redactText(`kanbot could not prepare the job: ${reason}`),
-        });
-        await notifyFinished(failed);
-      }
-    }
-  }
-
-  /** The runner's registered capabilities, narrowed by the claim; 400 for anything outside them. */
-  function narrow(runner: Runner, body: ClaimRequest): RunnerCapabilities {
-    const within = (field: string, asked: readonly string[], offered: readonly string[]) => {
-      const outside = asked.filter((value) => !offered.includes(value));
-      if (outside.length === 0) return;
-      throw new ApiHttpError(
-        400,
-        "bad-request",
-        `invalid claim request: ${field}: ${outside.join(", ")} not registered by this runner (registered: ${offered.join(", ") || "none"}); register the runner again to change what it offers`,
-        [{ path: field, message: "not registered by this runner" }],
-      );
-    };
-    if (body.agents !== undefined) within("agents", body.agents, runner.agents);
-    if (body.labels !== undefined) within("labels", body.labels, runner.labels);
-    if (body.repos !== undefined && runner.repos.length > 0)
-      within("repos", body.repos, runner.repos);
-    return {
-      runnerId: runner.id,
-      agents: body.agents ?? runner.agents,
-      labels: body.labels ?? runner.labels,
-      repos: body.repos !== undefined && body.repos.length > 0 ? body.repos : runner.repos,
-    };
-  }
-
   // --- POST /api/v1/jobs/:id/… -------------------------------------------------------------
 
   async function jobCall(
@@ -424,13 +288,13 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           return sendJson(
             res,
             200,
-            await appendLog(job, parseBody(AppendLogRequest, raw, "log upload")),
+            await logIntake.append(job, parseBody(AppendLogRequest, raw, "log upload")),
           );
         case "complete":
           return sendJson(
             res,
             200,
-            await complete(job, parseBody(CompleteJobRequest, raw, "completion")),
+            await completion.complete(job, parseBody(CompleteJobRequest, raw, "completion")),
           );
       }
     } catch (error) {
@@ -497,130 +361,6 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     };
   }
 
-  /** Stores log chunks; `held` marks the redactor's own held-back end, already redacted. */
-  async function appendLog(
-    job: Job,
-    body: AppendLogRequest,
-    held = false,
-  ): Promise<AppendLogResponse> {
-    return withLogLock(job.id, async () => {
-      await store.assertLease(job.id, body.leaseToken);
-      const state = await logState(job.id);
-      const answer: AppendLogResponse = {
-        appended: [],
-        duplicates: [],
-        dropped: [],
-        truncated: false,
-      };
-      for (const chunk of [...body.chunks].sort((a, b) => a.seq - b.seq)) {
-        if (state.truncated) {
-          answer.dropped.push(chunk.seq);
-          continue;
-        }
-        let text = held
-          ? chunk.text
-          : logRedactor.chunk(job.id, chunk.seq, jobTokens.redact(job.id, chunk.text));
-        let size = Buffer.byteLength(text);
-        const room = limits.jobLogMaxBytes - state.bytes;
-        const cut = size + logRedactor.held(job.id) > room;
-        if (cut) {
-          // The last chunk kept: what the redactor holds back is released into it.
-          text += logRedactor.finish(job.id)?.text ?? "";
-          text = `${Buffer.from(text).subarray(0, Math.max(0, room)).toString("utf8")}${TRUNCATION_MARKER}`;
-          size = Buffer.byteLength(text);
-        }
-        const { appended } = await store.appendLog(job.id, body.leaseToken, chunk.seq, text);
-        if (!appended) {
-          answer.duplicates.push(chunk.seq);
-          continue;
-        }
-        answer.appended.push(chunk.seq);
-        state.bytes += size;
-        if (cut) {
-          state.truncated = true;
-          log.warn(
-            { jobId: job.id, maxBytes: limits.jobLogMaxBytes },
-            "job log reached its size limit",
-          );
-        }
-      }
-      answer.truncated = state.truncated;
-      return answer;
-    });
-  }
-
-  function logState(jobId: number): Promise<LogState> {
-    let state = logStates.get(jobId);
-    if (state === undefined) {
-      state = store.readLog(jobId).then((chunks) => ({
-        bytes: chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text), 0),
-        truncated: chunks.some((chunk) => chunk.text.endsWith(TRUNCATION_MARKER)),
-      }));
-      state.catch(() => logStates.delete(jobId));
-      logStates.set(jobId, state);
-    }
-    return state;
-  }
-
-  async function withLogLock<T>(jobId: number, work: () => Promise<T>): Promise<T> {
-    const previous = logLocks.get(jobId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    logLocks.set(jobId, settled);
-    try {
-      return await next;
-    } finally {
-      if (logLocks.get(jobId) === settled) logLocks.delete(jobId);
-    }
-  }
-
-  async function complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse> {
-    // The end of the log the redactor held back is stored before the lease ends.
-    const rest = logRedactor.finish(job.id);
-    if (rest !== undefined) {
-      await appendLog(job, { leaseToken: body.leaseToken, chunks: [rest] }, true);
-    }
-    // Every text of the result (summary, error, validation output) passes the redaction policy.
-    const outcome = redactJson(body.outcome, jobTokens.liveTokens?.(job.id) ?? []);
-    const { status, ...facts } = outcome;
-    const error = outcome.status === "failed" ? outcome.error : undefined;
-    // The error text has its own column; everything else is the result (undefined fields dropped).
-    const result: JsonValue = JSON.parse(JSON.stringify({ ...facts, error: undefined }));
-    const finished = await store.completeJob(job.id, body.leaseToken, {
-      status,
-      result,
-      ...(error !== undefined ? { error } : {}),
-    });
-    const firstTime = job.status === "leased";
-    await endLease(finished.id);
-    if (firstTime) {
-      log.info({ jobId: job.id, runnerId: job.runnerId, status }, "job finished");
-      await notifyFinished(finished);
-    }
-    return {
-      jobId: finished.id,
-      status,
-      finishedAt: (finished.finishedAt ?? new Date(0)).toISOString(),
-    };
-  }
-
-  /** The lease is over: its GitHub tokens are revoked and its log bookkeeping dropped. */
-  async function endLease(jobId: number): Promise<void> {
-    const revoked = await jobTokens.revoke(jobId);
-    logStates.delete(jobId);
-    logRedactor.forget(jobId);
-    if (revoked > 0) {
-      const job = await store.getJob(jobId);
-      await store.audit({
-        ...(job !== undefined ? { taskId: job.taskId } : {}),
-        jobId,
-        actor: "kanbot",
-        action: "job.tokens-revoked",
-        detail: { count: revoked },
-      });
-    }
-  }
-
   async function notifyClaimed(job: Job): Promise<void> {
     try {
       await options.events?.jobClaimed?.(job);
@@ -639,67 +379,32 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
 
   // --- lifecycle ---------------------------------------------------------------------------
 
-  async function sweepOnce(): Promise<ExpiredLeaseSweep> {
-    const result = await store.requeueExpiredLeases();
-    const ended = [...result.lost, ...result.canceled];
-    for (const job of ended) await endLease(job.id);
-    if (ended.length > 0) {
-      log.info(
-        {
-          lost: result.lost.map((job) => job.id),
-          requeued: result.requeued.map((job) => job.id),
-          exhausted: result.exhausted.map((job) => job.id),
-          canceled: result.canceled.map((job) => job.id),
-        },
-        "expired leases ended",
-      );
-      try {
-        await options.events?.leasesExpired?.(result);
-      } catch (error) {
-        log.error({ err: error }, "leasesExpired hook failed");
-      }
-    }
-    return result;
-  }
-
-  function sweep(): Promise<ExpiredLeaseSweep> {
-    // One sweep at a time: a timer tick during a manual sweep joins it.
-    sweeping ??= sweepOnce().finally(() => {
-      sweeping = undefined;
-    });
-    return sweeping;
-  }
-
   function start(): void {
-    if (lifecycle.signal.aborted) lifecycle = new AbortController();
-    unsubscribe ??= store.onJobQueued(() => queue.notify());
-    if (sweepTimer !== undefined) return;
-    sweepTimer = setInterval(() => {
-      sweep().catch((error: unknown) => log.error({ err: error }, "expired-lease sweep failed"));
-    }, sweepIntervalMs);
-    sweepTimer.unref();
+    longPoll.start();
+    if (!sweeper.start()) return;
     log.info(
-      { sweepIntervalMs, leaseMs: limits.leaseMs, claimTimeoutMs: limits.claimTimeoutMs },
+      {
+        sweepIntervalMs: sweeper.intervalMs,
+        leaseMs: limits.leaseMs,
+        claimTimeoutMs: limits.claimTimeoutMs,
+      },
       "runner API started",
     );
   }
 
   async function stop(): Promise<void> {
-    if (sweepTimer !== undefined) clearInterval(sweepTimer);
-    sweepTimer = undefined;
-    unsubscribe?.();
-    unsubscribe = undefined;
-    lifecycle.abort();
-    await sweeping?.catch(() => undefined);
+    const sweeperStopped = sweeper.stop();
+    longPoll.stop();
+    await sweeperStopped;
   }
 
   return {
     handler,
     start,
     stop,
-    sweep,
+    sweep: () => sweeper.sweep(),
     get waitingClaims() {
-      return queue.waiting;
+      return longPoll.waiting;
     },
   };
 }

@@ -1,0 +1,75 @@
+/**
+ * The end of a job on the API's side. `POST /api/v1/jobs/:id/complete` stores the rest of the
+ * job's log, passes the runner's outcome through the redaction policy, records it in the store
+ * (which checks the lease) and ends the lease; the sweeper ends expired leases the same way.
+ * Ending a lease revokes the job's GitHub tokens and drops its log bookkeeping.
+ */
+import type { Logger } from "pino";
+import type { CompleteJobRequest, CompleteJobResponse } from "../protocol/index.js";
+import type { Job, JobStore, JsonValue } from "../store/index.js";
+import type { JobTokenBroker } from "../tokens/job-token-broker.js";
+import { redactJson } from "../domain/redaction.js";
+import type { LogIntake } from "./log-intake.js";
+
+export interface JobCompletion {
+  /** Records the runner's outcome and ends the lease; a retried identical completion is answered again. */
+  complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse>;
+  /** The lease is over (completed, lost or canceled): tokens revoked, log bookkeeping dropped. */
+  endLease(jobId: number): Promise<void>;
+}
+
+export function createJobCompletion(options: {
+  store: JobStore;
+  log: Logger;
+  jobTokens: JobTokenBroker;
+  logIntake: LogIntake;
+  /** The `jobFinished` hook (errors are the hook's to log). */
+  notifyFinished(job: Job): Promise<void>;
+}): JobCompletion {
+  const { store, log, jobTokens, logIntake, notifyFinished } = options;
+
+  async function complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse> {
+    // The end of the log the redactor held back is stored before the lease ends.
+    await logIntake.flush(job, body.leaseToken);
+    // Every text of the result (summary, error, validation output) passes the redaction policy.
+    const outcome = redactJson(body.outcome, jobTokens.liveTokens?.(job.id) ?? []);
+    const { status, ...facts } = outcome;
+    const error = outcome.status === "failed" ? outcome.error : undefined;
+    // The error text has its own column; everything else is the result (undefined fields dropped).
+    const result: JsonValue = JSON.parse(JSON.stringify({ ...facts, error: undefined }));
+    const finished = await store.completeJob(job.id, body.leaseToken, {
+      status,
+      result,
+      ...(error !== undefined ? { error } : {}),
+    });
+    const firstTime = job.status === "leased";
+    await endLease(finished.id);
+    if (firstTime) {
+      log.info({ jobId: job.id, runnerId: job.runnerId, status }, "job finished");
+      await notifyFinished(finished);
+    }
+    return {
+      jobId: finished.id,
+      status,
+      finishedAt: (finished.finishedAt ?? new Date(0)).toISOString(),
+    };
+  }
+
+  /** The lease is over: its GitHub tokens are revoked and its log bookkeeping dropped. */
+  async function endLease(jobId: number): Promise<void> {
+    const revoked = await jobTokens.revoke(jobId);
+    logIntake.forget(jobId);
+    if (revoked > 0) {
+      const job = await store.getJob(jobId);
+      await store.audit({
+        ...(job !== undefined ? { taskId: job.taskId } : {}),
+        jobId,
+        actor: "kanbot",
+        action: "job.tokens-revoked",
+        detail: { count: revoked },
+      });
+    }
+  }
+
+  return { complete, endLease };
+}

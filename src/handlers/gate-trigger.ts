@@ -4,8 +4,8 @@
  * not own) finds no task and changes nothing.
  */
 import type { RepoRef } from "../domain/dependencies.js";
-import { evaluateGate } from "../tasks/gate.js";
-import { taskOfHead } from "../tasks/effects/pull-request.js";
+import { runGate } from "../tasks/apply.js";
+import { taskOfHead } from "../tasks/lookup.js";
 import type { HandlerContext } from "./handler-context.js";
 
 export async function evaluateGateForHead(
@@ -19,7 +19,7 @@ export async function evaluateGateForHead(
     ctx.log.debug({ repo, sha, source }, "no kanbot task has this head; check event ignored");
     return;
   }
-  await evaluateGate(ctx, task.id, sha);
+  await runGate(ctx, task.id, sha);
 }
 
 export function repoOf(repository: { name: string; owner: { login: string } }): RepoRef {

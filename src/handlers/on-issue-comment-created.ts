@@ -10,14 +10,10 @@ import { planRevise } from "../domain/review-request.js";
 import type { GuardedAction } from "../domain/permission.js";
 import { BoardLookup } from "../tasks/effects/board.js";
 import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
-import {
-  applyTaskEvent,
-  cancelTask,
-  refreshStatus,
-  repoName,
-  startTask,
-  type TaskEventOutcome,
-} from "../tasks/apply.js";
+import { applyTaskEvent } from "../tasks/apply.js";
+import { repoName } from "../tasks/lookup.js";
+import type { TaskEventOutcome } from "../tasks/request.js";
+import { cancelTask, refreshStatus, startTask } from "../tasks/start.js";
 import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import { authorize } from "./authorize.js";
 import { issueRefOf, type Handler, type HandlerContext } from "./handler-context.js";

@@ -12,7 +12,8 @@ import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { isActive } from "../domain/task-machine.js";
 import { BoardLookup } from "../tasks/effects/board.js";
 import { loadRepoConfig } from "../tasks/repo-config.js";
-import { cancelTask, releaseDependents, repoName } from "../tasks/apply.js";
+import { repoName } from "../tasks/lookup.js";
+import { cancelTask, releaseDependents } from "../tasks/start.js";
 import { issueRefOf, type Handler } from "./handler-context.js";
 
 export const onIssuesClosed: Handler<"issues.closed"> = async (ctx, payload) => {

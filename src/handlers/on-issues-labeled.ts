@@ -12,7 +12,7 @@ import { DEFAULT_TRIGGER_LABEL, sameLabel } from "../domain/labels.js";
 import { BoardLookup } from "../tasks/effects/board.js";
 import { prefetchIssueReads, type PrefetchedReads } from "../tasks/issue-reads.js";
 import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
-import { startTask } from "../tasks/apply.js";
+import { startTask } from "../tasks/start.js";
 import { authorize } from "./authorize.js";
 import { issueRefOf, type Handler, type HandlerContext } from "./handler-context.js";
 import { freshPayloadIssue } from "./payload-issue.js";

@@ -6,7 +6,8 @@ import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
 import { stateForLabel } from "../domain/labels.js";
 import { BoardLookup } from "../tasks/effects/board.js";
 import { labelNamesOf, loadRepoConfig } from "../tasks/repo-config.js";
-import { cancelTask, repoName } from "../tasks/apply.js";
+import { repoName } from "../tasks/lookup.js";
+import { cancelTask } from "../tasks/start.js";
 import { authorize } from "./authorize.js";
 import { issueRefOf, type Handler } from "./handler-context.js";
 

@@ -4,9 +4,9 @@
  * gate decides again; with still no checks on the head it passes, saying so.
  */
 import type { KanbotGatePayload } from "../inbox/internal-events.js";
-import { evaluateGate } from "../tasks/gate.js";
+import { runGate } from "../tasks/apply.js";
 import type { HandlerContext } from "./handler-context.js";
 
 export async function onKanbotGate(ctx: HandlerContext, payload: KanbotGatePayload): Promise<void> {
-  await evaluateGate(ctx, payload.taskId, payload.headSha);
+  await runGate(ctx, payload.taskId, payload.headSha);
 }

@@ -15,13 +15,13 @@
  */
 import { isActive } from "../domain/task-machine.js";
 import { issueOfTask } from "../tasks/effects/progress-comment.js";
+import { applyToTask } from "../tasks/apply.js";
 import {
-  applyToTask,
-  autoMergeIfReady,
-  configOfTask,
-  noteOnProgress,
   type MergeabilityRecheckPayload,
+  autoMergeIfReady,
+  noteOnProgress,
 } from "../tasks/effects/pull-request.js";
+import { configOfTask } from "../tasks/lookup.js";
 import type { HandlerContext } from "./handler-context.js";
 
 /** Thrown while GitHub still computes mergeability: the inbox retries the delivery later. */

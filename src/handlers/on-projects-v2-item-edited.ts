@@ -8,7 +8,7 @@
 import { BoardLookup } from "../tasks/effects/board.js";
 import { classifyCardMove } from "../domain/board-trigger.js";
 import { loadRepoConfig, reportInvalidConfigOnce } from "../tasks/repo-config.js";
-import { startTask } from "../tasks/apply.js";
+import { startTask } from "../tasks/start.js";
 import { authorize } from "./authorize.js";
 import type { Handler } from "./handler-context.js";
 import { replyIfRejected } from "./reply.js";

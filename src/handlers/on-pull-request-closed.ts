@@ -5,7 +5,8 @@
  * retry).
  */
 import { decideClosedPullRequest } from "../domain/merge-policy.js";
-import { applyToTask, configOfTask, taskOfPullRequest } from "../tasks/effects/pull-request.js";
+import { applyToTask } from "../tasks/apply.js";
+import { configOfTask, taskOfPullRequest } from "../tasks/lookup.js";
 import { repoOf } from "./gate-trigger.js";
 import type { Handler } from "./handler-context.js";
 

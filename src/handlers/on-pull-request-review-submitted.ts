@@ -9,13 +9,9 @@
  */
 import type { PermissionLevel } from "../domain/permission.js";
 import { planRevise, type ReviewLineComment } from "../domain/review-request.js";
-import {
-  applyToTask,
-  autoMergeIfReady,
-  configOfTask,
-  scheduleMergeabilityRecheck,
-  taskOfPullRequest,
-} from "../tasks/effects/pull-request.js";
+import { applyToTask } from "../tasks/apply.js";
+import { autoMergeIfReady, scheduleMergeabilityRecheck } from "../tasks/effects/pull-request.js";
+import { configOfTask, taskOfPullRequest } from "../tasks/lookup.js";
 import { authorize } from "./authorize.js";
 import { repoOf } from "./gate-trigger.js";
 import { issueRefOf, type Handler } from "./handler-context.js";

@@ -3,12 +3,9 @@
  * with the installation token, are sent by kanbot's bot account and never reach a handler): the
  * PR head is the new SHA; the gate re-opens on it and waits for its checks.
  */
-import {
-  applyToTask,
-  startGateWait,
-  configOfTask,
-  taskOfPullRequest,
-} from "../tasks/effects/pull-request.js";
+import { applyToTask } from "../tasks/apply.js";
+import { startGateWait } from "../tasks/effects/pull-request.js";
+import { configOfTask, taskOfPullRequest } from "../tasks/lookup.js";
 import { repoOf } from "./gate-trigger.js";
 import type { Handler } from "./handler-context.js";
 

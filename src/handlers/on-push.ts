@@ -5,11 +5,9 @@
  * inbox (`kanbot_gate.mergeability`, retried with backoff until GitHub knows).
  */
 import { isActive } from "../domain/task-machine.js";
-import {
-  applyToTask,
-  configOfTask,
-  scheduleMergeabilityRecheck,
-} from "../tasks/effects/pull-request.js";
+import { applyToTask } from "../tasks/apply.js";
+import { scheduleMergeabilityRecheck } from "../tasks/effects/pull-request.js";
+import { configOfTask } from "../tasks/lookup.js";
 import { latestPullRequest } from "../tasks/facts.js";
 import type { Handler } from "./handler-context.js";
 

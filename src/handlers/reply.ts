@@ -4,7 +4,7 @@
  */
 import type { IssueRef } from "../domain/dependencies.js";
 import { redactText } from "../domain/redaction.js";
-import type { TaskEventOutcome } from "../tasks/apply.js";
+import type { TaskEventOutcome } from "../tasks/request.js";
 import type { HandlerContext } from "./handler-context.js";
 
 /** Replies when the outcome is a rejection; ignored outcomes (no-ops) get no reply. */

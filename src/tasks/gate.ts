@@ -5,9 +5,12 @@
  * 1. gather every check run and commit status on the task's accepted head SHA, and the base
  *    branch's required checks (branch protection and rulesets), through the port;
  * 2. decide with `decideGate` (pure);
- * 3. passed -> `checks-passed`; failed -> the flake guard (when on) or a fix bundle and
- *    `checks-failed`; pending -> remember when to look again (the no-checks wait) and show on the
- *    progress comment what the gate waits for, editing it only when that text changes.
+ * 3. passed -> a `checks-passed` event; failed -> the flake guard (when on) or a fix bundle and a
+ *    `checks-failed` event; pending -> remember when to look again (the no-checks wait) and show
+ *    on the progress comment what the gate waits for, editing it only when that text changes.
+ *
+ * The gate judges; it never applies. The verdict's event goes back to the loop (`runGate` in
+ * ./apply.ts), which applies it and, when the task reaches review, tries the auto-merge.
  *
  * Only the head the task accepted last is ever evaluated: an event about another SHA finds no
  * task (see `taskOfHead`) and changes nothing.
@@ -23,18 +26,11 @@ import {
 import type { RepoConfig } from "../config/repo-config.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import type { CheckRunFacts } from "../github/pull-request-port.js";
+import type { TaskEvent } from "../domain/task.js";
 import type { Task } from "../store/index.js";
-import type { BoardLookup } from "./effects/board.js";
 import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
-import {
-  applyToTask,
-  autoMergeIfReady,
-  baseBranchOf,
-  configOfTask,
-  scheduleMergeabilityRecheck,
-  type RecordedGate,
-  type TaskEventExtras,
-} from "./effects/pull-request.js";
+import type { RecordedGate } from "./effects/pull-request.js";
+import { baseBranchOf, configOfTask } from "./lookup.js";
 import type { TaskContext } from "./context.js";
 import {
   AUDIT_GATE,
@@ -44,29 +40,33 @@ import {
   recordFacts,
   type GateFacts,
 } from "./facts.js";
-import type { TaskEventOutcome } from "./apply.js";
 
-/** What the gate did for one evaluation. */
-export type GateOutcome =
+/** What the gate found for one evaluation; a verdict carries the event the loop applies. */
+export type GateJudgement =
   | { kind: "skipped"; reason: string }
   | { kind: "pending"; decision: GateDecision }
   | { kind: "rerun"; decision: GateDecision; runIds: number[] }
-  | { kind: "applied"; decision: GateDecision; outcome: TaskEventOutcome };
+  | {
+      kind: "verdict";
+      decision: GateDecision;
+      task: Task;
+      config: RepoConfig;
+      event: Extract<TaskEvent, { type: "checks-passed" | "checks-failed" }>;
+    };
 
 /** Bytes of a failed Actions job's log read for the fix bundle. */
 const LOG_TAIL_BYTES = 16 * 1024;
 
 /**
- * Evaluates the gate of task `taskId` on `headSha` and applies the verdict. Does nothing when the
- * task has moved on (another head, or no longer waiting for checks).
+ * Judges the gate of task `taskId` on `headSha` and records what it saw. Skips when the task has
+ * moved on (another head, or no longer waiting for checks).
  */
-export async function evaluateGate(
+export async function judgeGate(
   ctx: TaskContext,
   taskId: number,
   headSha: string,
-  board?: BoardLookup,
-  extras: TaskEventExtras = {},
-): Promise<GateOutcome> {
+  known: { config?: RepoConfig } = {},
+): Promise<GateJudgement> {
   // 0. Guard: the task still waits for checks on this very head.
   const task = await ctx.store.getTask(taskId);
   if (task === undefined) return skipped(ctx, taskId, "the task no longer exists");
@@ -76,7 +76,7 @@ export async function evaluateGate(
   if (task.state !== "checks" && task.state !== "queued" && task.state !== "running") {
     return skipped(ctx, taskId, `the task is ${task.state}; the gate is closed`);
   }
-  const config = extras.config ?? (await configOfTask(ctx, task));
+  const config = known.config ?? (await configOfTask(ctx, task));
   const repo: RepoRef = { owner: issueOfTask(task).owner, repo: issueOfTask(task).repo };
 
   // 1. Gather.
@@ -135,7 +135,6 @@ export async function evaluateGate(
     await showPending(ctx, task, config, decision, facts, sameHead ? (gate.waiting ?? null) : null);
     return { kind: "pending", decision };
   }
-  const eventExtras: TaskEventExtras = { ...extras, config, ...(board ? { board } : {}) };
   if (decision.verdict === "passed") {
     await recordFacts(ctx, task.id, AUDIT_GATE, facts);
     if (decision.noChecks) {
@@ -143,21 +142,7 @@ export async function evaluateGate(
         note: `No checks appeared on ${headSha.slice(0, 7)} within ${config.checks.noChecksWaitMinutes} minutes, so the gate passed without checks.`,
       });
     }
-    const outcome = await applyToTask(
-      ctx,
-      task,
-      { type: "checks-passed", headSha },
-      "kanbot",
-      eventExtras,
-    );
-    if (outcome.outcome === "transition" && outcome.to === "review") {
-      // Optional auto-merge (off by default): an approval may have come before the checks.
-      const merged = await autoMergeIfReady(ctx, outcome.task, config, { kind: "gate-passed" });
-      if (merged.kind === "mergeability-unknown") {
-        await scheduleMergeabilityRecheck(ctx, outcome.task, "auto-merge", "gate-passed");
-      }
-    }
-    return { kind: "applied", decision, outcome };
+    return { kind: "verdict", decision, task, config, event: { type: "checks-passed", headSha } };
   }
 
   // Failed: the flake guard re-runs failed Actions workflows once per head before counting.
@@ -171,14 +156,13 @@ export async function evaluateGate(
     decision.failed.map((check) => failingCheck(ctx, repo, check, byId)),
   );
   const bundle = buildFixBundle(failing);
-  const outcome = await applyToTask(
-    ctx,
+  return {
+    kind: "verdict",
+    decision,
     task,
-    { type: "checks-failed", headSha, summary: bundle.instructions },
-    "kanbot",
-    eventExtras,
-  );
-  return { kind: "applied", decision, outcome };
+    config,
+    event: { type: "checks-failed", headSha, summary: bundle.instructions },
+  };
 }
 
 /**
@@ -312,7 +296,7 @@ function toGateRun(run: CheckRunFacts): CheckRunInput {
   };
 }
 
-function skipped(ctx: TaskContext, taskId: number, reason: string): GateOutcome {
+function skipped(ctx: TaskContext, taskId: number, reason: string): GateJudgement {
   ctx.log.info({ taskId, reason }, "gate not evaluated");
   return { kind: "skipped", reason };
 }

@@ -11,9 +11,10 @@
  *   lost-lease cap or the budget is reached, in which case the sweep's retry is canceled.
  */
 import type { Job, Task } from "../store/index.js";
-import { applyToTask, jobResultOf } from "./effects/pull-request.js";
+import { applyToTask } from "./apply.js";
+import { jobResultOf } from "./effects/pull-request.js";
+import type { TaskEventOutcome } from "./request.js";
 import type { TaskContext } from "./context.js";
-import type { TaskEventOutcome } from "./apply.js";
 
 export type JobEventAction = "claimed" | "finished" | "lost";
 
@@ -95,11 +96,7 @@ function failedEvent(job: Job, error: string | undefined) {
   };
 }
 
-async function lost(
-  ctx: TaskContext,
-  task: Task,
-  job: Job,
-): Promise<TaskEventOutcome | undefined> {
+async function lost(ctx: TaskContext, task: Task, job: Job): Promise<TaskEventOutcome | undefined> {
   const held =
     job.startedAt !== undefined && job.finishedAt !== undefined
       ? (job.finishedAt.getTime() - job.startedAt.getTime()) / 60_000

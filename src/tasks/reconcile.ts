@@ -20,7 +20,8 @@ import { updateProgressComment } from "./effects/progress-comment.js";
 import { labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
 import type { TaskContext } from "./context.js";
 import { AUDIT_DEPENDENCIES, AUDIT_NOTE, AUDIT_ROUTED, recordFacts } from "./facts.js";
-import { gatherStartFacts, repoName } from "./apply.js";
+import { repoName } from "./lookup.js";
+import { gatherStartFacts } from "./start.js";
 
 export interface ReconcileReport {
   repo: string;

@@ -25,10 +25,7 @@ import type { TaskContext } from "./context.js";
 export type LoadedRepoConfig = RepoConfigResult;
 
 /** The repository's config (defaults when the file is missing), or its errors. */
-export async function loadRepoConfig(
-  ctx: TaskContext,
-  repo: RepoRef,
-): Promise<LoadedRepoConfig> {
+export async function loadRepoConfig(ctx: TaskContext, repo: RepoRef): Promise<LoadedRepoConfig> {
   const [text, offered] = await Promise.all([
     ctx.github.readFile(repo, REPO_CONFIG_PATH),
     ctx.store.listOfferedAgents(),

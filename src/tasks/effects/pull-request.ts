@@ -9,11 +9,10 @@
  * - `mark-pr-ready`, `request-review`: once the gate passed.
  * - `delete-branch`: after a merge, when the merge policy allows it.
  *
- * Also what the PR handlers share: finding the task of a PR or a head SHA, and applying an event
- * to it with its issue and config.
+ * Also auto-merge and the mergeability re-check. Effects never apply events themselves: what
+ * follows from them (the gate's verdict, an auto-merge) is fed back by the loop (../apply.ts).
  */
-import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../../config/repo-config.js";
-import { taskBranchName } from "../../domain/task-branch.js";
+import type { RepoConfig } from "../../config/repo-config.js";
 import type { RepoRef } from "../../domain/dependencies.js";
 import {
   decideAutoMerge,
@@ -27,14 +26,12 @@ import {
   renderPullRequestBody,
   type ValidationResult,
 } from "../../domain/pull-request-body.js";
-import type { OpenPrEffect, TaskEvent, UpdatePrEffect } from "../../domain/task.js";
+import type { OpenPrEffect, UpdatePrEffect } from "../../domain/task.js";
 import { hasAtLeast } from "../../domain/permission.js";
-import { isActive } from "../../domain/task-machine.js";
-import type { IssueFacts } from "../../github/port.js";
 import type { Job, JsonValue, Task } from "../../store/index.js";
-import { BoardLookup } from "./board.js";
 import { issueOfTask, updateProgressComment } from "./progress-comment.js";
-import { loadRepoConfig } from "../repo-config.js";
+import { baseBranchOf, branchOf } from "../lookup.js";
+import type { ClosedPullRequestFacts, TaskEventRequest } from "../request.js";
 import type { TaskContext } from "../context.js";
 import {
   AUDIT_GATE,
@@ -47,15 +44,6 @@ import {
   type GateFacts,
   type PullRequestFacts,
 } from "../facts.js";
-import { applyTaskEvent, type TaskEventOutcome, type TaskEventRequest } from "../apply.js";
-
-/** The closed PR's branches, for the branch deletion rule (merge-policy.ts). */
-export interface ClosedPullRequestFacts {
-  headBranch: string;
-  baseBranch: string;
-  defaultBranch: string;
-  sameRepository: boolean;
-}
 
 /** What a finished job reported (the runner's `complete` body, without status and error). */
 export interface JobResult {
@@ -98,20 +86,6 @@ export function jobResultOf(job: Job): JobResult {
     minutes: Math.round((seconds / 60) * 100) / 100,
     usd: typeof result.costUsd === "number" ? result.costUsd : 0,
   };
-}
-
-/** The task branch: the stored one, else `<prefix><issue>-<slug>` as the runner named it. */
-export function branchOf(task: Task, config: RepoConfig): string {
-  return task.branch ?? taskBranchName(config.branchPrefix, task.issueNumber, task.title);
-}
-
-/** The branch PRs target: the config's, else the repository's default branch. */
-export async function baseBranchOf(
-  ctx: TaskContext,
-  repo: RepoRef,
-  config: RepoConfig,
-): Promise<string> {
-  return config.baseBranch ?? (await ctx.github.defaultBranch(repo));
 }
 
 /**
@@ -528,83 +502,6 @@ export async function noteOnProgress(
 ): Promise<void> {
   await recordFacts(ctx, task.id, AUDIT_NOTE, { note });
   await updateProgressComment(ctx, task, config);
-}
-
-// ---------------------------------------------------------------------------------------------
-// What the PR handlers share
-// ---------------------------------------------------------------------------------------------
-
-/** The task whose PR is `number` in `repo`, if kanbot opened it. */
-export async function taskOfPullRequest(
-  ctx: TaskContext,
-  repo: RepoRef,
-  number: number,
-): Promise<Task | undefined> {
-  const tasks = await ctx.store.listTasks({ repo: `${repo.owner}/${repo.repo}` });
-  return tasks.find((task) => task.prNumber === number);
-}
-
-/** The active task whose accepted PR head is `sha`, if any. */
-export async function taskOfHead(
-  ctx: TaskContext,
-  repo: RepoRef,
-  sha: string,
-): Promise<Task | undefined> {
-  const tasks = await ctx.store.listTasks({ repo: `${repo.owner}/${repo.repo}` });
-  return tasks.find(
-    (task) => task.headSha === sha && task.prNumber !== undefined && isActive(task.state),
-  );
-}
-
-/** A task's config, falling back to the defaults (logged) when the file is invalid. */
-export async function configOfTask(ctx: TaskContext, task: Task): Promise<RepoConfig> {
-  const loaded = await loadRepoConfig(ctx, issueOfTask(task));
-  if (loaded.ok) return loaded.config;
-  ctx.log.warn(
-    { taskId: task.id, errors: loaded.errors.length },
-    "invalid .github/kanbot.yml; the task goes on with the defaults",
-  );
-  return DEFAULT_REPO_CONFIG;
-}
-
-export interface TaskEventExtras {
-  config?: RepoConfig;
-  issue?: IssueFacts;
-  board?: BoardLookup;
-  job?: Job;
-  lostJobId?: number;
-  closed?: ClosedPullRequestFacts;
-}
-
-/** Applies `event` to `task` with its issue and config (read unless given). */
-export async function applyToTask(
-  ctx: TaskContext,
-  task: Task,
-  event: TaskEvent,
-  actor: string,
-  extras: TaskEventExtras = {},
-): Promise<TaskEventOutcome> {
-  const config = extras.config ?? (await configOfTask(ctx, task));
-  const issue = extras.issue ?? (await ctx.github.getIssue(issueOfTask(task)));
-  if (issue === undefined) {
-    ctx.log.warn({ taskId: task.id, event: event.type }, "the task's issue is gone; nothing done");
-    return {
-      outcome: "rejected",
-      code: "no-task",
-      reason: "the task's issue no longer exists",
-      task,
-    };
-  }
-  return applyTaskEvent(ctx, {
-    issue,
-    config,
-    actor,
-    event,
-    board: extras.board ?? new BoardLookup(),
-    job: extras.job,
-    lostJobId: extras.lostJobId,
-    closed: extras.closed,
-  });
 }
 
 function isObject(value: JsonValue | undefined | unknown): value is Record<string, JsonValue> {

@@ -12,8 +12,11 @@ import type { Job, Task } from "../store/index.js";
 export function snapshotOf(task: Task, jobs: readonly Job[]): TaskSnapshot {
   const newest = [...jobs].sort((a, b) => b.id - a.id);
   const last = newest[0];
+  // Consecutive failures before the current job: the machine counts the current job's own
+  // failure when it applies `job-failed` (counting it here too made the first retry wait two
+  // backoff steps instead of one).
   let failures = 0;
-  for (const job of newest) {
+  for (const job of task.state === "running" ? newest.slice(1) : newest) {
     if (job.status !== "failed") break;
     failures++;
   }

@@ -124,6 +124,12 @@ describe("failing checks, failed jobs, reviews and conflicts", () => {
     expect(task.state).toBe("queued");
     expect(jobs[1]?.kind).toBe("implement");
     expect(jobs[1]?.notBefore.getTime()).toBeGreaterThan(jobs[1]?.enqueuedAt.getTime() ?? 0);
+    // The first retry waits the documented first backoff step (1 minute), not two steps: the
+    // failed job is counted once. The wait is computed from the app's clock just before the
+    // insert, so it is at most 60 s after the enqueue time.
+    const wait = (jobs[1]?.notBefore.getTime() ?? 0) - (jobs[1]?.enqueuedAt.getTime() ?? 0);
+    expect(wait).toBeGreaterThan(50_000);
+    expect(wait).toBeLessThanOrEqual(60_000);
     await h.close();
   });
 

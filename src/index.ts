@@ -7,7 +7,7 @@ import {
   type RunnerApi,
 } from "./api/index.js";
 import type { Settings } from "./config/settings.js";
-import { recordDelivery } from "./handlers/record-delivery.js";
+import { recordDelivery } from "./inbox/record-delivery.js";
 import { createRuntime, type KanbotRuntime, type RuntimeOptions } from "./inbox/kanbot-runtime.js";
 import type { JobStore } from "./store/index.js";
 

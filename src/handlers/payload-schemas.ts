@@ -3,7 +3,7 @@
  * event and action, written from GitHub's webhook documentation ("Webhook events and payloads")
  * and checked against every example of `@octokit/webhooks-examples` (test/unit/handlers/
  * payload-schemas.test.ts). A payload that does not fit is recorded as `invalid` and never
- * handed to a handler (src/handlers/record-delivery.ts): a handler may then rely on what its
+ * handed to a handler (src/inbox/record-delivery.ts): a handler may then rely on what its
  * schema says without a `TypeError` deep inside it, and a numeric string never becomes an issue
  * number.
  *

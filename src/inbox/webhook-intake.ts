@@ -14,8 +14,9 @@
  *    uses as it is (`request.body` as a string): an unsigned or badly signed delivery, a wrong
  *    content type or a missing header is answered by Probot as before.
  *
- * The payload's shape is checked per event once Probot has verified it (src/handlers/
- * record-delivery.ts): a signed object that does not fit its event is recorded as invalid.
+ * Once Probot has verified a delivery, the app function records it in the inbox through
+ * ./record-delivery.ts, which checks the payload's shape per event: a signed object that does
+ * not fit its event is recorded as invalid.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";

@@ -1,6 +1,10 @@
+/**
+ * The inbox's intake: every webhook Probot has verified (behind ./webhook-intake.ts) is recorded
+ * here by the app function (src/index.ts).
+ */
 import type { Logger } from "pino";
 import type { JobStore, JsonValue } from "../store/index.js";
-import { payloadProblem } from "./payload-schemas.js";
+import { payloadProblem } from "../handlers/payload-schemas.js";
 
 /** The few fields of a webhook payload that decide where an event is queued. */
 interface PayloadShape {
@@ -48,8 +52,9 @@ export interface IncomingDelivery {
  * GitHub call happens here, so GitHub always gets its answer at once; the inbox worker does the
  * rest. A redelivery of the same `X-GitHub-Delivery` is recorded once.
  *
- * A payload that does not fit its event (./payload-schemas.ts) is recorded as `invalid` with
- * the reason, logged once as a warning, and never handed to a handler: retrying it cannot help.
+ * A payload that does not fit its event (src/handlers/payload-schemas.ts) is recorded as
+ * `invalid` with the reason, logged once as a warning, and never handed to a handler: retrying
+ * it cannot help.
  */
 export async function recordDelivery(
   store: JobStore,

@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import { OwnerLogin, RepoName } from "../domain/repo-name.js";
+import { isKanbotEvent } from "../inbox/internal-events.js";
 
 /** The largest issue or PR number the store keeps (a Postgres `integer`). */
 const MAX_ISSUE_NUMBER = 2_147_483_647;
@@ -163,9 +164,6 @@ export const PAYLOAD_SCHEMAS = {
 /** A handled event and action, as {@link PAYLOAD_SCHEMAS} keys them. */
 export type HandledEventKey = keyof typeof PAYLOAD_SCHEMAS;
 
-/** Events only kanbot records itself (src/inbox/internal-events.ts); GitHub never sends them. */
-const INTERNAL_EVENT = /^kanbot_/;
-
 /**
  * Why `payload` does not fit the `event`/`action` kanbot handles, as one line naming the field
  * (`issue.number: expected number, received string`); undefined when it fits or when kanbot does
@@ -179,7 +177,8 @@ export function payloadProblem(
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     return "(payload): expected a JSON object";
   }
-  if (INTERNAL_EVENT.test(event)) {
+  // Events only kanbot records itself (src/inbox/internal-events.ts); GitHub never sends them.
+  if (isKanbotEvent(event)) {
     return `(event): ${event} is kanbot's own inbox event and never comes from GitHub`;
   }
   const key = action === undefined ? event : `${event}.${action}`;

@@ -3,6 +3,12 @@
  * (`kanbot_job`, `kanbot_gate`, src/inbox/internal-events.ts). Events without a handler
  * (installations, other PR actions) are recorded, marked processed and logged.
  */
+import {
+  GATE_MERGEABILITY_ACTION,
+  GATE_RECHECK_ACTION,
+  KANBOT_GATE_EVENT,
+  KANBOT_JOB_EVENT,
+} from "../inbox/internal-events.js";
 import type { HandlerContext } from "./handler-context.js";
 import { onIssueCommentCreated } from "./on-issue-comment-created.js";
 import { onIssuesClosed } from "./on-issues-closed.js";
@@ -35,11 +41,11 @@ const HANDLERS: Record<string, AnyHandler> = {
   "pull_request.synchronize": onPullRequestSynchronize,
   "pull_request_review.submitted": onPullRequestReviewSubmitted,
   push: onPush,
-  "kanbot_job.claimed": onKanbotJob,
-  "kanbot_job.finished": onKanbotJob,
-  "kanbot_job.lost": onKanbotJob,
-  "kanbot_gate.recheck": onKanbotGate,
-  "kanbot_gate.mergeability": onKanbotMergeability,
+  [`${KANBOT_JOB_EVENT}.claimed`]: onKanbotJob,
+  [`${KANBOT_JOB_EVENT}.finished`]: onKanbotJob,
+  [`${KANBOT_JOB_EVENT}.lost`]: onKanbotJob,
+  [`${KANBOT_GATE_EVENT}.${GATE_RECHECK_ACTION}`]: onKanbotGate,
+  [`${KANBOT_GATE_EVENT}.${GATE_MERGEABILITY_ACTION}`]: onKanbotMergeability,
 };
 
 /** The `event.action` keys (or bare events) this version acts on, GitHub's and kanbot's own. */

@@ -1,23 +1,42 @@
 /**
- * Events that come from inside kanbot rather than from GitHub: a runner claimed, finished or
- * lost a job (the runner API's hooks), and a gate whose no-checks wait ended. Each is recorded
- * in the durable inbox as a delivery of a kanbot-only event name, keyed like the issue's own
- * webhooks (`owner/repo#N`), so it is worked in order with them, retried with backoff when
- * GitHub fails, and never lost by a crash after the runner got its answer. The delivery id is
- * derived from the job (or the gate's head and deadline), so a repeated hook records it once.
+ * The inbox's vocabulary, in one place: the names and payloads of the events that come from
+ * inside kanbot rather than from GitHub, their delivery ids, and every inbox ordering key.
  *
- * The handlers are src/handlers/on-kanbot-job.ts and src/handlers/on-kanbot-gate.ts.
+ * kanbot's own events are recorded in the durable inbox like webhooks, so they are worked in
+ * order with the issue's webhooks, retried with backoff when GitHub fails, and never lost by a
+ * crash:
+ *
+ * - `kanbot_job.claimed|finished|lost`: a runner claimed, finished or lost a job (the runner
+ *   API's hooks, recorded by ./internal-event-recorder.ts; handled by
+ *   src/handlers/on-kanbot-job.ts);
+ * - `kanbot_gate.recheck`: a gate whose no-checks wait ended (the recorder's once-a-minute
+ *   sweep; src/handlers/on-kanbot-gate.ts);
+ * - `kanbot_gate.mergeability`: GitHub was still computing whether a PR merges cleanly (recorded
+ *   by the pull-request effect; src/handlers/on-kanbot-mergeability.ts).
+ *
+ * A leaf module: it holds names, payload types and pure key functions, and imports nothing but
+ * types, so the inbox, the handlers and the task loop can all use it without an arrow back.
  */
-import type { Logger } from "pino";
-import { latestGate } from "../tasks/facts.js";
-import type { ExpiredLeaseSweep, Job, JobStore, JsonValue, Task } from "../store/index.js";
+
+/** What every kanbot-only event name starts with; GitHub never sends one (intake refuses it). */
+export const KANBOT_EVENT_PREFIX = "kanbot_";
 
 /** The event name of runner-side job events in the inbox. */
 export const KANBOT_JOB_EVENT = "kanbot_job";
-/** The event name of gate re-evaluations in the inbox. */
+/** The event name of gate re-evaluations in the inbox (`recheck` and `mergeability`). */
 export const KANBOT_GATE_EVENT = "kanbot_gate";
 
+/** The `kanbot_gate` action of a re-evaluation once the no-checks wait ended. */
+export const GATE_RECHECK_ACTION = "recheck";
+/** The `kanbot_gate` action that asks GitHub again whether a PR merges cleanly. */
+export const GATE_MERGEABILITY_ACTION = "mergeability";
+
 export type KanbotJobAction = "claimed" | "finished" | "lost";
+
+/** Whether `event` is one of kanbot's own inbox events (never one of GitHub's). */
+export function isKanbotEvent(event: string): boolean {
+  return event.startsWith(KANBOT_EVENT_PREFIX);
+}
 
 /** The payload of a `kanbot_job` delivery. */
 export interface KanbotJobPayload {
@@ -30,101 +49,92 @@ export interface KanbotJobPayload {
 
 /** The payload of a `kanbot_gate.recheck` delivery. */
 export interface KanbotGatePayload {
-  action: "recheck";
+  action: typeof GATE_RECHECK_ACTION;
   taskId: number;
   headSha: string;
   repository: { full_name: string };
   installation: { id: number };
 }
 
-/** The runner API's hooks (`createRunnerApi({ events })`) and the gate timer's tick. */
-export interface InternalEvents {
-  jobClaimed(job: Job): Promise<void>;
-  jobFinished(job: Job): Promise<void>;
-  leasesExpired(sweep: ExpiredLeaseSweep): Promise<void>;
-  /** Records a re-evaluation for each task in `checks` whose gate deadline passed; returns how
-   * many were newly recorded (one already in the inbox for the same head and deadline is not). */
-  recheckGates(): Promise<number>;
+/** The payload of a `kanbot_gate.mergeability` delivery. */
+export interface MergeabilityRecheckPayload {
+  action: typeof GATE_MERGEABILITY_ACTION;
+  taskId: number;
+  /** The PR head the question is about; a task that moved on drops it. */
+  headSha: string;
+  /** `conflict`: the base moved (rebase job on conflict); `auto-merge`: merge once known. */
+  purpose: "conflict" | "auto-merge";
+  repository: { full_name: string };
+  installation: { id: number };
 }
 
-export function createInternalEvents(options: {
-  store: JobStore;
-  log: Logger;
-  now: () => Date;
-  wake: () => void;
-}): InternalEvents {
-  const { store, log } = options;
+// Delivery ids: derived from what the event is about, so a repeated hook or sweep records it
+// once (the inbox de-duplicates by delivery id).
 
-  async function recordJob(job: Job, action: KanbotJobAction): Promise<void> {
-    const task = await store.getTask(job.taskId);
-    if (task === undefined) {
-      log.warn({ jobId: job.id, action }, "job event for a task that no longer exists; dropped");
-      return;
-    }
-    const payload: KanbotJobPayload = {
-      action,
-      jobId: job.id,
-      taskId: task.id,
-      repository: { full_name: task.repo },
-      installation: { id: task.installationId },
-    };
-    await record(`kanbot-job-${job.id}-${action}`, KANBOT_JOB_EVENT, action, task, { ...payload });
-  }
+/** The delivery id of a job event: one per job and action. */
+export function jobDeliveryId(jobId: number, action: KanbotJobAction): string {
+  return `kanbot-job-${jobId}-${action}`;
+}
 
-  async function record(
-    deliveryId: string,
-    event: string,
-    action: string,
-    task: Task,
-    payload: Record<string, unknown>,
-  ): Promise<boolean> {
-    const result = await store.recordDelivery({
-      deliveryId,
-      event,
-      action,
-      installationId: task.installationId,
-      payload: JSON.parse(JSON.stringify(payload)) as JsonValue,
-      orderingKey: `${task.repo}#${task.issueNumber}`,
-    });
-    log.debug({ deliveryId, event, action, outcome: result.outcome }, "internal event recorded");
-    options.wake();
-    return result.outcome === "inserted";
-  }
+/** The delivery id of a gate re-evaluation: one per task, head and no-checks deadline. */
+export function gateRecheckDeliveryId(taskId: number, headSha: string, recheckAt: string): string {
+  return `kanbot-gate-${taskId}-${headSha}-${recheckAt}`;
+}
 
-  return {
-    jobClaimed: (job) => recordJob(job, "claimed"),
-    jobFinished: (job) => recordJob(job, "finished"),
-    async leasesExpired(sweep) {
-      for (const job of sweep.lost) await recordJob(job, "lost");
-    },
-    async recheckGates() {
-      const now = options.now();
-      let queued = 0;
-      for (const task of await store.listTasks({ states: ["checks"] })) {
-        if (task.headSha === undefined) continue;
-        const gate = await latestGate({ store }, task.id);
-        if (gate?.recheckAt == null || gate.headSha !== task.headSha) continue;
-        if (new Date(gate.recheckAt).getTime() > now.getTime()) continue;
-        const payload: KanbotGatePayload = {
-          action: "recheck",
-          taskId: task.id,
-          headSha: task.headSha,
-          repository: { full_name: task.repo },
-          installation: { id: task.installationId },
-        };
-        // Recorded once per head and deadline: a sweep that runs again before the delivery
-        // was worked (or while the inbox retries it) finds it there and counts nothing new.
-        const inserted = await record(
-          `kanbot-gate-${task.id}-${task.headSha}-${gate.recheckAt}`,
-          KANBOT_GATE_EVENT,
-          "recheck",
-          task,
-          { ...payload },
-        );
-        if (inserted) queued++;
-      }
-      if (queued > 0) log.info({ queued }, "gate re-evaluations queued");
-      return queued;
-    },
-  };
+/** The delivery id of a mergeability question: one per task, head, purpose and cause. */
+export function mergeabilityDeliveryId(
+  taskId: number,
+  headSha: string,
+  purpose: MergeabilityRecheckPayload["purpose"],
+  cause: string,
+): string {
+  return `kanbot-mergeable-${taskId}-${headSha}-${purpose}-${cause}`;
+}
+
+// Ordering keys: the inbox hands out one delivery per key at a time, in the order recorded.
+
+/** The ordering key of everything about one issue (or PR) of a repository: `owner/repo#N`. */
+export function issueOrderingKey(repo: string, number: number): string {
+  return `${repo}#${number}`;
+}
+
+/**
+ * The ordering key of a task's mergeability questions: the issue's own key plus
+ * `/mergeability`, so a question the inbox retries never holds up the issue's other events.
+ */
+export function mergeabilityOrderingKey(repo: string, number: number): string {
+  return `${issueOrderingKey(repo, number)}/mergeability`;
+}
+
+/** The few fields of a webhook payload that decide where an event is queued. */
+export interface OrderingPayload {
+  action?: unknown;
+  installation?: { id?: unknown } | null;
+  repository?: { full_name?: unknown } | null;
+  issue?: { number?: unknown } | null;
+  pull_request?: { number?: unknown } | null;
+  check_suite?: { head_sha?: unknown } | null;
+  check_run?: { head_sha?: unknown } | null;
+  sha?: unknown;
+  projects_v2_item?: { content_node_id?: unknown } | null;
+}
+
+/**
+ * The ordering key of a webhook delivery. Events for one issue (or PR) are processed in order;
+ * events about different issues may run in parallel. The key is `owner/repo#N` where the payload
+ * names an issue or PR, `owner/repo@sha` for check and status events (resolved to a PR later),
+ * the item's content for board events, else the repository or installation.
+ */
+export function orderingKey(event: string, payload: OrderingPayload): string {
+  const repo =
+    typeof payload.repository?.full_name === "string" ? payload.repository.full_name : undefined;
+  const number = payload.issue?.number ?? payload.pull_request?.number;
+  if (repo && typeof number === "number") return issueOrderingKey(repo, number);
+  const sha = payload.check_suite?.head_sha ?? payload.check_run?.head_sha ?? payload.sha;
+  if (repo && typeof sha === "string") return `${repo}@${sha}`;
+  const content = payload.projects_v2_item?.content_node_id;
+  if (event === "projects_v2_item" && typeof content === "string") return `node:${content}`;
+  if (repo) return repo;
+  const installation = payload.installation?.id;
+  return typeof installation === "number" ? `installation:${installation}` : `event:${event}`;
 }

@@ -19,7 +19,7 @@ import type { JobStore } from "../store/index.js";
 import { botLoginOnce, installationRepositories } from "./app-identity.js";
 import { createInboxWorker, type InboxWorker } from "./inbox-worker.js";
 import { createDeliveryProcessor } from "./process-delivery.js";
-import { createInternalEvents, type InternalEvents } from "./internal-events.js";
+import { createInternalEvents, type InternalEvents } from "./internal-event-recorder.js";
 
 export interface RuntimeOptions {
   store: JobStore;

@@ -16,6 +16,7 @@ import { dryRunPort } from "../github/dry-run-port.js";
 import { dryRunPullRequestPort } from "../github/dry-run-pull-request-port.js";
 import { DEFAULT_STORE_POLICY, type Delivery, type JobStore } from "../store/index.js";
 import { PermanentDeliveryError } from "./inbox-worker.js";
+import { isKanbotEvent } from "./internal-events.js";
 
 /**
  * A delivery whose payload does not fit its event; failing it again cannot help. (Its `name`
@@ -65,9 +66,9 @@ export function createDeliveryProcessor(
       log.debug("no handler for this event; recorded and skipped");
       return;
     }
-    // kanbot's own events (src/inbox/internal-events.ts) are not GitHub's shapes: intake refuses
+    // kanbot's own events (./internal-events.ts) are not GitHub's shapes: intake refuses
     // them from GitHub, so one here was recorded by kanbot itself.
-    const problem = delivery.event.startsWith("kanbot_")
+    const problem = isKanbotEvent(delivery.event)
       ? undefined
       : payloadProblem(delivery.event, delivery.action, delivery.payload);
     if (problem !== undefined) {

@@ -1,43 +1,12 @@
 /**
  * The inbox's intake: every webhook Probot has verified (behind ./webhook-intake.ts) is recorded
- * here by the app function (src/index.ts).
+ * here by the app function (src/index.ts); kanbot's own events are recorded by
+ * ./internal-event-recorder.ts and the pull-request effect.
  */
 import type { Logger } from "pino";
 import type { JobStore, JsonValue } from "../store/index.js";
 import { payloadProblem } from "../handlers/payload-schemas.js";
-
-/** The few fields of a webhook payload that decide where an event is queued. */
-interface PayloadShape {
-  action?: unknown;
-  installation?: { id?: unknown } | null;
-  repository?: { full_name?: unknown } | null;
-  issue?: { number?: unknown } | null;
-  pull_request?: { number?: unknown } | null;
-  check_suite?: { head_sha?: unknown } | null;
-  check_run?: { head_sha?: unknown } | null;
-  sha?: unknown;
-  projects_v2_item?: { content_node_id?: unknown } | null;
-}
-
-/**
- * Events for one issue (or PR) are processed in order; events about different issues may run in
- * parallel. The key is `owner/repo#N` where the payload names an issue or PR, `owner/repo@sha`
- * for check and status events (resolved to a PR later), the item's content for board events,
- * else the repository or installation.
- */
-export function orderingKey(event: string, payload: PayloadShape): string {
-  const repo =
-    typeof payload.repository?.full_name === "string" ? payload.repository.full_name : undefined;
-  const number = payload.issue?.number ?? payload.pull_request?.number;
-  if (repo && typeof number === "number") return `${repo}#${number}`;
-  const sha = payload.check_suite?.head_sha ?? payload.check_run?.head_sha ?? payload.sha;
-  if (repo && typeof sha === "string") return `${repo}@${sha}`;
-  const content = payload.projects_v2_item?.content_node_id;
-  if (event === "projects_v2_item" && typeof content === "string") return `node:${content}`;
-  if (repo) return repo;
-  const installation = payload.installation?.id;
-  return typeof installation === "number" ? `installation:${installation}` : `event:${event}`;
-}
+import { orderingKey, type OrderingPayload } from "./internal-events.js";
 
 export interface IncomingDelivery {
   /** `X-GitHub-Delivery`. */
@@ -54,7 +23,7 @@ export interface IncomingDelivery {
  *
  * A payload that does not fit its event (src/handlers/payload-schemas.ts) is recorded as
  * `invalid` with the reason, logged once as a warning, and never handed to a handler: retrying
- * it cannot help.
+ * it cannot help. The ordering key comes from ./internal-events.ts, as every inbox key does.
  */
 export async function recordDelivery(
   store: JobStore,
@@ -65,7 +34,7 @@ export async function recordDelivery(
     typeof delivery.payload === "object" &&
     delivery.payload !== null &&
     !Array.isArray(delivery.payload);
-  const payload = (isObject ? delivery.payload : {}) as PayloadShape;
+  const payload = (isObject ? delivery.payload : {}) as OrderingPayload;
   const action = typeof payload.action === "string" ? payload.action : undefined;
   const installationId =
     typeof payload.installation?.id === "number" && Number.isSafeInteger(payload.installation.id)

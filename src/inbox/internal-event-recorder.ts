@@ -1,0 +1,114 @@
+/**
+ * Records kanbot's own events in the durable inbox (their names, payloads and keys:
+ * ./internal-events.ts): a runner claimed, finished or lost a job (the runner API's hooks), and
+ * a gate whose no-checks wait ended. Each is a delivery keyed like the issue's own webhooks, so
+ * it is worked in order with them, retried with backoff when GitHub fails, and never lost by a
+ * crash after the runner got its answer. The delivery id is derived from the job (or the gate's
+ * head and deadline), so a repeated hook records it once.
+ */
+import type { Logger } from "pino";
+import { latestGate } from "../tasks/facts.js";
+import type { ExpiredLeaseSweep, Job, JobStore, JsonValue, Task } from "../store/index.js";
+import {
+  GATE_RECHECK_ACTION,
+  KANBOT_GATE_EVENT,
+  KANBOT_JOB_EVENT,
+  gateRecheckDeliveryId,
+  issueOrderingKey,
+  jobDeliveryId,
+  type KanbotGatePayload,
+  type KanbotJobAction,
+  type KanbotJobPayload,
+} from "./internal-events.js";
+
+/** The runner API's hooks (`createRunnerApi({ events })`) and the gate timer's tick. */
+export interface InternalEvents {
+  jobClaimed(job: Job): Promise<void>;
+  jobFinished(job: Job): Promise<void>;
+  leasesExpired(sweep: ExpiredLeaseSweep): Promise<void>;
+  /** Records a re-evaluation for each task in `checks` whose gate deadline passed; returns how
+   * many were newly recorded (one already in the inbox for the same head and deadline is not). */
+  recheckGates(): Promise<number>;
+}
+
+export function createInternalEvents(options: {
+  store: JobStore;
+  log: Logger;
+  now: () => Date;
+  wake: () => void;
+}): InternalEvents {
+  const { store, log } = options;
+
+  async function recordJob(job: Job, action: KanbotJobAction): Promise<void> {
+    const task = await store.getTask(job.taskId);
+    if (task === undefined) {
+      log.warn({ jobId: job.id, action }, "job event for a task that no longer exists; dropped");
+      return;
+    }
+    const payload: KanbotJobPayload = {
+      action,
+      jobId: job.id,
+      taskId: task.id,
+      repository: { full_name: task.repo },
+      installation: { id: task.installationId },
+    };
+    await record(jobDeliveryId(job.id, action), KANBOT_JOB_EVENT, action, task, { ...payload });
+  }
+
+  async function record(
+    deliveryId: string,
+    event: string,
+    action: string,
+    task: Task,
+    payload: Record<string, unknown>,
+  ): Promise<boolean> {
+    const result = await store.recordDelivery({
+      deliveryId,
+      event,
+      action,
+      installationId: task.installationId,
+      payload: JSON.parse(JSON.stringify(payload)) as JsonValue,
+      orderingKey: issueOrderingKey(task.repo, task.issueNumber),
+    });
+    log.debug({ deliveryId, event, action, outcome: result.outcome }, "internal event recorded");
+    options.wake();
+    return result.outcome === "inserted";
+  }
+
+  return {
+    jobClaimed: (job) => recordJob(job, "claimed"),
+    jobFinished: (job) => recordJob(job, "finished"),
+    async leasesExpired(sweep) {
+      for (const job of sweep.lost) await recordJob(job, "lost");
+    },
+    async recheckGates() {
+      const now = options.now();
+      let queued = 0;
+      for (const task of await store.listTasks({ states: ["checks"] })) {
+        if (task.headSha === undefined) continue;
+        const gate = await latestGate({ store }, task.id);
+        if (gate?.recheckAt == null || gate.headSha !== task.headSha) continue;
+        if (new Date(gate.recheckAt).getTime() > now.getTime()) continue;
+        const payload: KanbotGatePayload = {
+          action: GATE_RECHECK_ACTION,
+          taskId: task.id,
+          headSha: task.headSha,
+          repository: { full_name: task.repo },
+          installation: { id: task.installationId },
+        };
+        // Recorded once per head and deadline: a sweep that runs again before the delivery
+        // was worked (or while the inbox retries it) finds it there and counts nothing new.
+        const inserted = await record(
+          gateRecheckDeliveryId(task.id, task.headSha, gate.recheckAt),
+          KANBOT_GATE_EVENT,
+          GATE_RECHECK_ACTION,
+          task,
+          { ...payload },
+        );
+        if (inserted) queued++;
+      }
+      if (queued > 0) log.info({ queued }, "gate re-evaluations queued");
+      return queued;
+    },
+  };
+}

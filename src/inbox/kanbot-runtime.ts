@@ -9,16 +9,14 @@ import { gitHubPortForInstallation, listInstallations } from "../github/installa
 import { createPullRequestPort } from "../github/octokit-pull-request-port.js";
 import type { GitHubPort } from "../github/port.js";
 import type { PullRequestPort } from "../github/pull-request-port.js";
-import { dryRunPullRequestPort } from "../github/dry-run-pull-request-port.js";
 import { reconcileRepository, type ReconcileReport } from "../tasks/reconcile.js";
 import { createWorkspaceResolver } from "../tasks/repo-config.js";
 import type { ResolveJobWorkspace } from "../api/describe-job.js";
-import { dryRunPort } from "../github/dry-run-port.js";
-import type { TaskContext } from "../tasks/context.js";
 import type { JobStore } from "../store/index.js";
 import { botLoginOnce, installationRepositories } from "./app-identity.js";
 import { createInboxWorker, type InboxWorker } from "./inbox-worker.js";
 import { createDeliveryProcessor } from "./process-delivery.js";
+import { buildTaskContext, type TaskContextSources } from "./task-context.js";
 import { createInternalEvents, type InternalEvents } from "./internal-event-recorder.js";
 
 export interface RuntimeOptions {
@@ -73,6 +71,14 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     options.pullRequestPortFor ??
     (async (installationId: number, portLog: Logger) =>
       createPullRequestPort(await app.auth(installationId), { log: portLog }));
+  const sources: TaskContextSources = {
+    store: options.store,
+    now,
+    dryRun,
+    host,
+    portFor,
+    pullRequestPortFor,
+  };
   const botLogin = botLoginOnce(app);
   const worker = createInboxWorker({
     store: options.store,
@@ -80,13 +86,8 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
     process: createDeliveryProcessor({
-      store: options.store,
+      ...sources,
       log,
-      now,
-      dryRun,
-      host,
-      portFor,
-      pullRequestPortFor,
       botLogin,
       ...(options.deliveryMaxAttempts === undefined
         ? {}
@@ -108,19 +109,12 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     const ensuredLabels = new Set<string>();
     for (const installation of installations) {
       if (installation.suspended) continue;
-      const port = await portFor(installation.id, reconcileLog);
-      const pulls = await pullRequestPortFor(installation.id, reconcileLog);
-      const ctx: TaskContext = {
-        store: options.store,
-        github: dryRun ? dryRunPort(port, reconcileLog) : port,
-        pulls: dryRun ? dryRunPullRequestPort(pulls, reconcileLog) : pulls,
-        log: reconcileLog,
-        now,
-        botLogin: login,
+      const ctx = await buildTaskContext(sources, {
         installationId: installation.id,
-        host,
+        log: reconcileLog,
+        botLogin: login,
         ensuredLabels,
-      };
+      });
       for (const repo of await installationRepositories(app, installation.id)) {
         try {
           reports.push(await reconcileRepository(ctx, repo));

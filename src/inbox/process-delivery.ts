@@ -7,16 +7,13 @@
  */
 import type { Logger } from "pino";
 import { InvalidRepositoryNameError } from "../domain/repo-name.js";
-import type { GitHubPort } from "../github/port.js";
-import type { PullRequestPort } from "../github/pull-request-port.js";
 import { payloadProblem } from "../handlers/payload-schemas.js";
 import { handlerFor } from "../handlers/route-event.js";
 import type { HandlerContext } from "../handlers/handler-context.js";
-import { dryRunPort } from "../github/dry-run-port.js";
-import { dryRunPullRequestPort } from "../github/dry-run-pull-request-port.js";
-import { DEFAULT_STORE_POLICY, type Delivery, type JobStore } from "../store/index.js";
+import { DEFAULT_STORE_POLICY, type Delivery } from "../store/index.js";
 import { PermanentDeliveryError } from "./inbox-worker.js";
 import { isKanbotEvent } from "./internal-events.js";
+import { buildTaskContext, type TaskContextSources } from "./task-context.js";
 
 /**
  * A delivery whose payload does not fit its event; failing it again cannot help. (Its `name`
@@ -24,18 +21,8 @@ import { isKanbotEvent } from "./internal-events.js";
  */
 export class InvalidPayloadError extends PermanentDeliveryError {}
 
-export interface DeliveryProcessorOptions {
-  store: JobStore;
+export interface DeliveryProcessorOptions extends TaskContextSources {
   log: Logger;
-  now: () => Date;
-  /** `KANBOT_DRY_RUN`: GitHub writes are logged instead of made. */
-  dryRun: boolean;
-  /** The GitHub host for dependency URLs. */
-  host: string;
-  /** The port of one installation (an installation token, minted and cached by Probot). */
-  portFor: (installationId: number, log: Logger) => Promise<GitHubPort>;
-  /** The pull-request port of one installation; without it, every PR call fails. */
-  pullRequestPortFor?: (installationId: number, log: Logger) => Promise<PullRequestPort>;
   /** kanbot's own login, `<app slug>[bot]`. */
   botLogin: () => Promise<string>;
   /**
@@ -95,21 +82,13 @@ export function createDeliveryProcessor(
       return;
     }
     // 3. The handler, as the installation.
-    const port = await options.portFor(delivery.installationId, log);
-    const pulls =
-      options.pullRequestPortFor === undefined
-        ? unavailablePullRequestPort()
-        : await options.pullRequestPortFor(delivery.installationId, log);
     const ctx: HandlerContext = {
-      store: options.store,
-      github: options.dryRun ? dryRunPort(port, log) : port,
-      pulls: options.dryRun ? dryRunPullRequestPort(pulls, log) : pulls,
-      log,
-      now: options.now,
-      botLogin,
-      installationId: delivery.installationId,
-      host: options.host,
-      ensuredLabels,
+      ...(await buildTaskContext(options, {
+        installationId: delivery.installationId,
+        log,
+        botLogin,
+        ensuredLabels,
+      })),
       deliveryId: delivery.deliveryId,
       deliveryAttempt: {
         number: delivery.attempts + 1,
@@ -128,12 +107,4 @@ export function createDeliveryProcessor(
       throw error;
     }
   };
-}
-
-/** A pull-request port whose every call fails, for a processor built without one. */
-function unavailablePullRequestPort(): PullRequestPort {
-  return new Proxy({} as PullRequestPort, {
-    get: (_target, call) => () =>
-      Promise.reject(new Error(`no pull-request port configured: ${String(call)} not called`)),
-  });
 }

@@ -87,7 +87,10 @@ const RepositoryEvent = {
   installation: Installation,
 };
 
-/** The schema of each handled `event.action` (or bare `event`), keyed as ./route-event.ts is. */
+/**
+ * The schema of each handled `event.action` (or bare `event`), keyed as the router
+ * (src/inbox/route-event.ts) keys its handlers.
+ */
 export const PAYLOAD_SCHEMAS = {
   "issues.labeled": z.looseObject({ ...IssueEvent, label: Label }),
   "issues.unlabeled": z.looseObject({ ...IssueEvent, label: Label }),

@@ -7,12 +7,10 @@
  */
 import type { Logger } from "pino";
 import { InvalidRepositoryNameError } from "../domain/repo-name.js";
-import { payloadProblem } from "../handlers/payload-schemas.js";
-import { handlerFor } from "../handlers/route-event.js";
-import type { HandlerContext } from "../handlers/handler-context.js";
 import { DEFAULT_STORE_POLICY, type Delivery } from "../store/index.js";
 import { PermanentDeliveryError } from "./inbox-worker.js";
 import { isKanbotEvent } from "./internal-events.js";
+import { handlerFor, payloadProblem } from "./route-event.js";
 import { buildTaskContext, type TaskContextSources } from "./task-context.js";
 
 /**
@@ -82,7 +80,7 @@ export function createDeliveryProcessor(
       return;
     }
     // 3. The handler, as the installation.
-    const ctx: HandlerContext = {
+    const ctx = {
       ...(await buildTaskContext(options, {
         installationId: delivery.installationId,
         log,
@@ -96,7 +94,7 @@ export function createDeliveryProcessor(
         final: delivery.attempts + 1 >= maxAttempts,
       },
       deliveryReceivedAt: delivery.receivedAt,
-    };
+    } satisfies Parameters<typeof handler>[0];
     try {
       await handler(ctx, delivery.payload);
     } catch (error) {

@@ -5,8 +5,8 @@
  */
 import type { Logger } from "pino";
 import type { JobStore, JsonValue } from "../store/index.js";
-import { payloadProblem } from "../handlers/payload-schemas.js";
 import { orderingKey, type OrderingPayload } from "./internal-events.js";
+import { payloadProblem } from "./route-event.js";
 
 export interface IncomingDelivery {
   /** `X-GitHub-Delivery`. */

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { PAYLOAD_SCHEMAS, payloadProblem } from "../../../src/handlers/payload-schemas.js";
-import { handledEventKeys } from "../../../src/handlers/route-event.js";
+import { handledEventKeys } from "../../../src/inbox/route-event.js";
 
 interface WebhookDefinition {
   name: string;

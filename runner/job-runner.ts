@@ -222,6 +222,7 @@ export async function runJob(
       branch: job.workspace.branch,
       // null: the repository's default branch, which the workspace reads from the remote's HEAD.
       baseBranch: job.workspace.baseBranch ?? null,
+      // Decided by the app (describe-job.ts), not here: the task branch, or a new one from the base.
       startFrom: job.workspace.continueBranch ? "branch" : "base",
       setup: {
         commands: job.workspace.setupCommands.map(shellCommand),

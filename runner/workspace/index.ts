@@ -1,4 +1,4 @@
-export { createWorkspaces, cloneUrlOf, startFromForKind } from "./workspaces.js";
+export { createWorkspaces, cloneUrlOf } from "./workspaces.js";
 export type {
   FinishOptions,
   FinishResult,

@@ -86,15 +86,12 @@ export interface WorkspacesOptions {
   log?: Logger;
 }
 
-/** Where a job's branch starts: a new branch from the base, or the task branch on the remote. */
+/**
+ * Where a job's branch starts: a new branch from the base, or the task branch on the remote. The
+ * app decides it per job (`continuesTaskBranch` in src/api/describe-job.ts); the job runner
+ * passes its answer on.
+ */
 export type StartFrom = "base" | "branch";
-
-/** Job kinds of DESIGN section 2 and where each starts. */
-export function startFromForKind(
-  kind: "implement" | "fix-checks" | "revise" | "rebase",
-): StartFrom {
-  return kind === "implement" ? "base" : "branch";
-}
 
 export interface SetupOptions {
   /** Commands as argv arrays, run in order in the worktree (shell: false); one failing fails the job. */

@@ -7,6 +7,7 @@
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { extractAcceptanceCriteria } from "../domain/issue-text.js";
 import { taskBranchName } from "../domain/task-branch.js";
+import type { JobKind } from "../domain/types.js";
 import { ISSUE_THREAD_LIMIT, storedIssueText, storedIssueTitle } from "../domain/untrusted-text.js";
 import type { JobDescription, JobWorkspace } from "../protocol/index.js";
 import type { Job, Task } from "../store/index.js";
@@ -76,6 +77,16 @@ export function branchForTask(task: Task, settings: JobWorkspaceSettings): strin
   );
 }
 
+/**
+ * Where a job starts, decided here and nowhere else, and carried to the runner as
+ * `workspace.continueBranch`: `implement` creates the task branch from the base; the follow-ups
+ * (fix-checks, revise, rebase) continue the task branch on the remote, where the pull request's
+ * commits are.
+ */
+export function continuesTaskBranch(kind: JobKind): boolean {
+  return kind !== "implement";
+}
+
 export function describeJob(
   job: Job,
   task: Task,
@@ -88,7 +99,7 @@ export function describeJob(
   const workspace: JobWorkspace = {
     baseBranch: settings.baseBranch ?? defaults.baseBranch ?? null,
     branch: branchForTask(task, settings),
-    continueBranch: job.kind !== "implement",
+    continueBranch: continuesTaskBranch(job.kind),
     setupCommands: [...(settings.setupCommands ?? defaults.setup.commands)],
     copyFiles: [...(settings.copyFiles ?? defaults.setup.copyFiles)],
     validationCommands: [...(settings.validationCommands ?? defaults.validation.commands)],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { continuesTaskBranch } from "../../../src/api/describe-job.js";
 import { gitHubWebUrl, taskBranchName } from "../../../src/api/index.js";
 
 describe("taskBranchName", () => {
@@ -25,5 +26,16 @@ describe("gitHubWebUrl", () => {
     [{ GHE_HOST: "localhost:8080", GHE_PROTOCOL: "http" }, "http://localhost:8080"],
   ])("%j -> %s", (settings, expected) => {
     expect(gitHubWebUrl(settings)).toBe(expected);
+  });
+});
+
+describe("continuesTaskBranch", () => {
+  it.each([
+    ["implement", false],
+    ["fix-checks", true],
+    ["revise", true],
+    ["rebase", true],
+  ] as const)("%s continues the task branch: %s", (kind, continues) => {
+    expect(continuesTaskBranch(kind)).toBe(continues);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { checkRepoRelativePath } from "../../../runner/workspace/copy-files.js";
 import { WorkspaceError } from "../../../runner/workspace/errors.js";
 import { KeyedMutex } from "../../../runner/workspace/keyed-mutex.js";
-import { cloneUrlOf, startFromForKind } from "../../../runner/workspace/workspaces.js";
+import { cloneUrlOf } from "../../../runner/workspace/workspaces.js";
 
 describe("checkRepoRelativePath", () => {
   it.each([
@@ -44,17 +44,6 @@ describe("cloneUrlOf", () => {
         cloneUrl: "https://x-access-token:ghs_x@github.com/a/b.git",
       }),
     ).toThrow(/carries credentials/);
-  });
-});
-
-describe("startFromForKind", () => {
-  it.each([
-    ["implement", "base"],
-    ["fix-checks", "branch"],
-    ["revise", "branch"],
-    ["rebase", "branch"],
-  ] as const)("%s starts from %s", (kind, start) => {
-    expect(startFromForKind(kind)).toBe(start);
   });
 });
 

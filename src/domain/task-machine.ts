@@ -120,6 +120,36 @@ export function isActive(state: TaskState): boolean {
   return state !== "done" && state !== "blocked" && state !== "canceled";
 }
 
+/** The task facts the gate questions below read (the store's task row has them). */
+export interface GateSubject {
+  state: TaskState;
+  prNumber?: number | undefined;
+  headSha?: string | undefined;
+}
+
+/**
+ * Whether the checks gate judges `headSha` for this task: it is the PR head the task accepted
+ * last, and the task waits for checks, or has a job pending that passing checks may overtake
+ * (a fix-checks job; the machine decides what a verdict then does).
+ */
+export function gateJudges(task: GateSubject, headSha: string): boolean {
+  return task.headSha === headSha && (task.state === "checks" || hasLiveJob(task.state));
+}
+
+/**
+ * Whether the task's PR waits on GitHub (checks, review) rather than on a job of its own: it is
+ * active, has a PR and a head, and no job is pending that will push a new head. Only then do a
+ * moved base (conflicts) and GitHub's mergeability concern it.
+ */
+export function prAwaitsGitHub(task: GateSubject): boolean {
+  return (
+    task.prNumber !== undefined &&
+    task.headSha !== undefined &&
+    isActive(task.state) &&
+    !hasLiveJob(task.state)
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Starting and re-starting
 // ---------------------------------------------------------------------------------------------

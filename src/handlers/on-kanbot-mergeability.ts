@@ -13,7 +13,7 @@
  * failed once more (it would only be logged): the progress comment says so and what the
  * maintainer can do.
  */
-import { isActive } from "../domain/task-machine.js";
+import { prAwaitsGitHub } from "../domain/task-machine.js";
 import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import { applyToTask } from "../tasks/apply.js";
 import {
@@ -35,13 +35,7 @@ export async function onKanbotMergeability(
 ): Promise<void> {
   // 1. Guard: the task still has this head and an open PR.
   const task = await ctx.store.getTask(payload.taskId);
-  if (
-    task?.headSha !== payload.headSha ||
-    task.prNumber === undefined ||
-    !isActive(task.state) ||
-    task.state === "queued" ||
-    task.state === "running"
-  ) {
+  if (task?.headSha !== payload.headSha || task.prNumber === undefined || !prAwaitsGitHub(task)) {
     ctx.log.info(
       { taskId: payload.taskId, headSha: payload.headSha, state: task?.state },
       "the task moved on; mergeability re-check dropped",

@@ -4,7 +4,7 @@
  * mergeability GitHub is still computing (`mergeable: null`) is asked about again through the
  * inbox (`kanbot_gate.mergeability`, retried with backoff until GitHub knows).
  */
-import { isActive } from "../domain/task-machine.js";
+import { prAwaitsGitHub } from "../domain/task-machine.js";
 import { applyToTask } from "../tasks/apply.js";
 import { scheduleMergeabilityRecheck } from "../tasks/effects/pull-request.js";
 import { configOfTask } from "../tasks/lookup.js";
@@ -18,12 +18,7 @@ export const onPush: Handler<"push"> = async (ctx, payload) => {
   const [owner = "", name = ""] = payload.repository.full_name.split("/");
   const repo = { owner, repo: name };
   const tasks = (await ctx.store.listTasks({ repo: `${repo.owner}/${repo.repo}` })).filter(
-    (task) =>
-      task.prNumber !== undefined &&
-      task.headSha !== undefined &&
-      isActive(task.state) &&
-      task.state !== "queued" &&
-      task.state !== "running",
+    prAwaitsGitHub,
   );
   if (tasks.length === 0) {
     ctx.log.debug({ repo, branch }, "no open kanbot PR in the repository; push ignored");

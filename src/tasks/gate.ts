@@ -26,6 +26,7 @@ import {
 import type { RepoConfig } from "../config/repo-config.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import type { CheckRunFacts } from "../github/pull-request-port.js";
+import { gateJudges } from "../domain/task-machine.js";
 import type { TaskEvent } from "../domain/task.js";
 import type { Task } from "../store/index.js";
 import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
@@ -73,7 +74,7 @@ export async function judgeGate(
   if (task.headSha !== headSha) {
     return skipped(ctx, taskId, "the event is about a head the task no longer has");
   }
-  if (task.state !== "checks" && task.state !== "queued" && task.state !== "running") {
+  if (!gateJudges(task, headSha)) {
     return skipped(ctx, taskId, `the task is ${task.state}; the gate is closed`);
   }
   const config = known.config ?? (await configOfTask(ctx, task));

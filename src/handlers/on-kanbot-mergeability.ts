@@ -16,12 +16,9 @@
 import { prAwaitsGitHub } from "../domain/task-machine.js";
 import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import { applyToTask } from "../tasks/apply.js";
-import {
-  type MergeabilityRecheckPayload,
-  autoMergeIfReady,
-  noteOnProgress,
-} from "../tasks/effects/pull-request.js";
+import { autoMergeIfReady, noteOnProgress } from "../tasks/effects/pull-request.js";
 import { configOfTask } from "../tasks/lookup.js";
+import type { MergeabilityRecheckPayload } from "../inbox/internal-events.js";
 import type { HandlerContext } from "./handler-context.js";
 
 /** Thrown while GitHub still computes mergeability: the inbox retries the delivery later. */

@@ -28,6 +28,13 @@ import {
 } from "../../domain/pull-request-body.js";
 import type { OpenPrEffect, UpdatePrEffect } from "../../domain/task.js";
 import { hasAtLeast } from "../../domain/permission.js";
+import {
+  GATE_MERGEABILITY_ACTION,
+  KANBOT_GATE_EVENT,
+  mergeabilityDeliveryId,
+  mergeabilityOrderingKey,
+  type MergeabilityRecheckPayload,
+} from "../../inbox/internal-events.js";
 import type { Job, JsonValue, Task } from "../../store/index.js";
 import { issueOfTask, updateProgressComment } from "./progress-comment.js";
 import { baseBranchOf, branchOf } from "../lookup.js";
@@ -440,21 +447,6 @@ export async function autoMergeIfReady(
   }
 }
 
-/** The payload of a `kanbot_gate.mergeability` delivery. */
-export interface MergeabilityRecheckPayload {
-  action: "mergeability";
-  taskId: number;
-  /** The PR head the question is about; a task that moved on drops it. */
-  headSha: string;
-  /** `conflict`: the base moved (rebase job on conflict); `auto-merge`: merge once known. */
-  purpose: "conflict" | "auto-merge";
-  repository: { full_name: string };
-  installation: { id: number };
-}
-
-/** The inbox event name of gate re-evaluations (src/inbox/internal-events.ts). */
-const GATE_EVENT = "kanbot_gate";
-
 /**
  * GitHub answers `mergeable: null` while it computes whether a PR merges cleanly (the read
  * itself starts the computation). This records a `kanbot_gate.mergeability` delivery that asks
@@ -471,21 +463,21 @@ export async function scheduleMergeabilityRecheck(
 ): Promise<void> {
   if (task.headSha === undefined) return;
   const payload: MergeabilityRecheckPayload = {
-    action: "mergeability",
+    action: GATE_MERGEABILITY_ACTION,
     taskId: task.id,
     headSha: task.headSha,
     purpose,
     repository: { full_name: task.repo },
     installation: { id: task.installationId },
   };
-  const deliveryId = `kanbot-mergeable-${task.id}-${task.headSha}-${purpose}-${cause}`;
+  const deliveryId = mergeabilityDeliveryId(task.id, task.headSha, purpose, cause);
   const result = await ctx.store.recordDelivery({
     deliveryId,
-    event: GATE_EVENT,
-    action: "mergeability",
+    event: KANBOT_GATE_EVENT,
+    action: GATE_MERGEABILITY_ACTION,
     installationId: task.installationId,
     payload: JSON.parse(JSON.stringify(payload)) as JsonValue,
-    orderingKey: `${task.repo}#${task.issueNumber}/mergeability`,
+    orderingKey: mergeabilityOrderingKey(task.repo, task.issueNumber),
   });
   ctx.log.info(
     { taskId: task.id, purpose, deliveryId, outcome: result.outcome },

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { CompleteJobRequest, CompleteJobResponse } from "../protocol/index.js";
-import type { Job, JobStore, JsonValue } from "../store/index.js";
+import { parseJobResult, type Job, type JobStore } from "../store/index.js";
 import type { JobTokenBroker } from "../tokens/job-token-broker.js";
 import { redactJson } from "../domain/redaction.js";
 import type { LogIntake } from "./log-intake.js";
@@ -33,13 +33,14 @@ export function createJobCompletion(options: {
     await logIntake.flush(job, body.leaseToken);
     // Every text of the result (summary, error, validation output) passes the redaction policy.
     const outcome = redactJson(body.outcome, jobTokens.liveTokens?.(job.id) ?? []);
-    const { status, ...facts } = outcome;
+    const { status } = outcome;
     const error = outcome.status === "failed" ? outcome.error : undefined;
-    // The error text has its own column; everything else is the result (undefined fields dropped).
-    const result: JsonValue = JSON.parse(JSON.stringify({ ...facts, error: undefined }));
+    // The error text has its own column; everything else is the result, typed from here on
+    // (the outcome passed the protocol's schema; parsing it again only drops status and error).
+    const result = parseJobResult(outcome);
     const finished = await store.completeJob(job.id, body.leaseToken, {
       status,
-      result,
+      ...(result !== undefined ? { result } : {}),
       ...(error !== undefined ? { error } : {}),
     });
     const firstTime = job.status === "leased";

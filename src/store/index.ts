@@ -7,4 +7,5 @@ export type { JobStore } from "./job-store.js";
 export { DEFAULT_STORE_POLICY, hashToken, type StorePolicy } from "./store-context.js";
 export { DEFAULT_DATABASE_URL, parseStoreUrl, redactUrl, type StoreLocation } from "./store-url.js";
 export * from "./errors.js";
+export { JobResult, parseJobResult } from "./job-result.js";
 export type * from "./types.js";

@@ -12,6 +12,7 @@ import {
   type Priority,
   type TaskState,
 } from "../domain/types.js";
+import { parseJobResult, type JobResult } from "./job-result.js";
 import type {
   AuditLogTable,
   DeliveriesTable,
@@ -56,7 +57,7 @@ export function toPriority(value: number): Priority {
   return 3;
 }
 
-export function toJsonText(value: JsonValue | undefined): string | null {
+export function toJsonText(value: JsonValue | JobResult | undefined): string | null {
   return value === undefined ? null : JSON.stringify(value);
 }
 
@@ -139,7 +140,7 @@ export function toJob(row: Selectable<JobsTable>): Job {
     leaseExpiresAt: optionalDate(row.lease_expires_at),
     phase: optional(row.phase),
     cancelRequested: row.cancel_requested !== 0,
-    result: fromJsonText(row.result),
+    result: parseJobResult(fromJsonText(row.result)),
     error: optional(row.error),
     startedAt: optionalDate(row.started_at),
     finishedAt: optionalDate(row.finished_at),

@@ -11,6 +11,7 @@ import type {
   Priority,
   TaskState,
 } from "../domain/types.js";
+import type { JobResult } from "./job-result.js";
 
 /** Any value that survives `JSON.stringify` / `JSON.parse` unchanged. */
 export type JsonValue =
@@ -108,7 +109,8 @@ export interface Job {
   /** Free-form phase reported with heartbeats (`setup`, `agent`, `validate`, `push`…). */
   phase: string | undefined;
   cancelRequested: boolean;
-  result: JsonValue | undefined;
+  /** What the runner reported at `complete` (parsed from the row); undefined when none. */
+  result: JobResult | undefined;
   error: string | undefined;
   startedAt: Date | undefined;
   finishedAt: Date | undefined;
@@ -155,7 +157,8 @@ export interface HeartbeatResult {
 /** What a runner reports when it finishes a job. */
 export interface JobOutcome {
   status: "succeeded" | "failed" | "canceled";
-  result?: JsonValue;
+  /** A `JobResult`, or JSON that is read back as one (fields that do not fit are left out). */
+  result?: JobResult | JsonValue;
   error?: string;
 }
 

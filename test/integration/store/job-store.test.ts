@@ -8,6 +8,7 @@ import {
   StaleLeaseError,
   TaskVersionConflictError,
   type JobStore,
+  type JsonValue,
 } from "../../../src/store/index.js";
 import {
   beforeAllOrFailEach,
@@ -292,6 +293,44 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
       expect((await store.getJob(first.job.id))?.status).toBe("lost");
     });
 
+    it("reads a job's result back typed, leaving out what an older row holds that does not fit", async () => {
+      const results: JsonValue[] = [
+        { headSha: "a".repeat(40), summary: "Done.", costUsd: 0.5, durationSeconds: 60 },
+        {
+          headSha: "not a sha",
+          summary: 7,
+          costUsd: 0.25,
+          validation: [
+            { command: "npm test", exitCode: 0, passed: true, durationSeconds: 3 },
+            { command: "npm run lint" },
+          ],
+        },
+      ];
+      const finished = [];
+      for (const result of results) {
+        const claimed = await claimOne();
+        await store.completeJob(claimed.job.id, claimed.leaseToken, {
+          status: "succeeded",
+          result,
+        });
+        finished.push(await store.getJob(claimed.job.id));
+      }
+
+      expect(finished.map((job) => job?.result)).toEqual([
+        {
+          headSha: "a".repeat(40),
+          summary: "Done.",
+          validation: [],
+          costUsd: 0.5,
+          durationSeconds: 60,
+        },
+        {
+          costUsd: 0.25,
+          validation: [{ command: "npm test", exitCode: 0, passed: true, durationSeconds: 3 }],
+        },
+      ]);
+    });
+
     it("rejects a heartbeat once the lease has run out, even before the sweep", async () => {
       const claimed = await claimOne();
       clock.advance(LEASE_MS);
@@ -303,7 +342,10 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
 
     it("completes once, answers a retried identical completion, refuses a different one", async () => {
       const claimed = await claimOne();
-      const outcome = { status: "succeeded", result: { headSha: "f00d", costUsd: 0.42 } } as const;
+      const outcome = {
+        status: "succeeded",
+        result: { headSha: "f00d".repeat(10), costUsd: 0.42 },
+      } as const;
 
       const done = await store.completeJob(claimed.job.id, claimed.leaseToken, outcome);
       clock.advance(LEASE_MS * 2);

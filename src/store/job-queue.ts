@@ -39,6 +39,7 @@ export class JobQueue {
   async enqueueJob(job: NewJob): Promise<Job> {
     const now = this.#ctx.now();
     const queued = await this.#ctx.db.transaction().execute(async (trx) => {
+      await revokeCanceledLeases(trx, now, job.taskId, job.actor ?? SYSTEM_ACTOR);
       const inserted = await insertJob(trx, now, job);
       await auditJob(trx, now, inserted, {
         actor: job.actor ?? SYSTEM_ACTOR,
@@ -204,6 +205,45 @@ export class JobQueue {
       return results;
     });
   }
+}
+
+/**
+ * A canceled job of the task may still hold its lease: its runner learns of the cancel only at
+ * its next heartbeat, and could still push. Before a new job of the task is queued (a re-run
+ * right after `/kanbot cancel`), such a lease ends here, in the enqueue's transaction, so the new
+ * job is the task's only live one: the old runner's next heartbeat, token request or completion
+ * is refused (the lease fence), and it stops without pushing.
+ */
+async function revokeCanceledLeases(
+  trx: Transaction<StoreDatabase>,
+  now: number,
+  taskId: number,
+  actor: string,
+): Promise<Job[]> {
+  const rows = await trx
+    .updateTable("jobs")
+    .set({
+      status: "canceled",
+      finished_at: now,
+      error: "canceled; its lease was revoked when the task was started again",
+    })
+    .where("task_id", "=", taskId)
+    .where("status", "=", "leased")
+    .where("cancel_requested", "=", 1)
+    .returningAll()
+    .execute();
+  const revoked = rows.map(toJob);
+  for (const job of revoked) {
+    await auditJob(trx, now, job, {
+      actor,
+      action: "job.canceled",
+      detail: {
+        reason: "lease revoked: the task was started again",
+        runnerId: job.runnerId ?? null,
+      },
+    });
+  }
+  return revoked;
 }
 
 /** Inserts a job with the task's next attempt number (the task row is the sequence). */

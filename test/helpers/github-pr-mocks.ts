@@ -7,10 +7,9 @@
  *
  *   const gh = setupGitHubMock();
  *   const ghpr = pullRequestMocks(gh);
- *   ghpr.pullRequestsForBranch(repo, "kanbot/1-dark-mode", [])
- *     .createDraftPullRequest(repo, { number: 7, head: "kanbot/1-dark-mode", title: "Dark mode" })
- *     .createCheckRun(repo, { id: 55, headSha: sha("head") })
- *     .checkRuns(repo, sha("head"), [{ name: "test", headSha: sha("head"), conclusion: "success" }]);
+ *   ghpr.createDraftPullRequest(repo, { number: 7, head: "kanbot/1-dark-mode", title: "Dark mode" })
+ *     .createCheckRun(repo, { head_sha: fakeSha("head"), status: "completed" }, { id: 55 })
+ *     .checkRuns(repo, fakeSha("head"), [{ name: "test", conclusion: "success" }]);
  *
  * Each helper returns the helpers, for chaining; `ghpr.gh` is the underlying mock. The Actions
  * log download is answered by a second host (GitHub's redirect target): check
@@ -277,53 +276,6 @@ function appIdOf(slug: string): number {
   return slug === "github-actions" ? GITHUB_ACTIONS_APP_ID : stableId(`app:${slug}`);
 }
 
-/** A check suite GitHub holds. */
-export interface CheckSuiteSpec {
-  id?: number;
-  headSha: string;
-  headBranch?: string | null;
-  status?: CheckStatus | null;
-  conclusion?: CheckConclusion | null;
-  /** Default `github-actions`. */
-  app?: string;
-  appId?: number;
-  latestCheckRunsCount?: number;
-}
-
-/** A `check-suite` of `repo`. */
-export function fakeCheckSuite(repo: RepoRef, spec: CheckSuiteSpec, urls: GitHubUrls) {
-  const app = spec.app ?? "github-actions";
-  const id = spec.id ?? stableId(`suite:${spec.headSha}:${app}`);
-  const repoApi = `${urls.api}/repos/${repo.owner}/${repo.repo}`;
-  const author = { name: "kanbot", email: "kanbot@example.com" };
-  return {
-    id,
-    node_id: nodeIdOf("CS", id),
-    head_branch: spec.headBranch === undefined ? "kanbot/1-task" : spec.headBranch,
-    head_sha: spec.headSha,
-    status: spec.status === undefined ? "completed" : spec.status,
-    conclusion: spec.conclusion === undefined ? "success" : spec.conclusion,
-    url: `${repoApi}/check-suites/${id}`,
-    before: fakeSha("before"),
-    after: spec.headSha,
-    pull_requests: [],
-    app: fakeIntegration(app, spec.appId ?? appIdOf(app), urls),
-    repository: fakeRepository(repo, {}, urls),
-    created_at: FIXTURE_TIME,
-    updated_at: FIXTURE_TIME,
-    head_commit: {
-      id: spec.headSha,
-      tree_id: fakeSha(`tree:${spec.headSha}`),
-      message: "kanbot: task",
-      timestamp: FIXTURE_TIME,
-      author,
-      committer: author,
-    },
-    latest_check_runs_count: spec.latestCheckRunsCount ?? 1,
-    check_runs_url: `${repoApi}/check-suites/${id}/check-runs`,
-  };
-}
-
 /** A commit status GitHub holds. */
 export interface StatusSpec {
   id?: number;
@@ -377,54 +329,6 @@ export function fakeAnnotation(repo: RepoRef, spec: AnnotationSpec, urls: GitHub
     title: spec.title === undefined ? null : spec.title,
     message: spec.message,
     raw_details: spec.rawDetails === undefined ? null : spec.rawDetails,
-  };
-}
-
-export interface ActionsJobSpec {
-  id: number;
-  runId: number;
-  runAttempt?: number;
-  name?: string;
-  conclusion?: "success" | "failure" | "cancelled" | "skipped" | null;
-  /** Steps by name and conclusion. */
-  steps?: { name: string; conclusion: "success" | "failure" | "skipped" | null }[];
-}
-
-/** A workflow run's `job`. */
-export function fakeActionsJob(repo: RepoRef, spec: ActionsJobSpec, urls: GitHubUrls) {
-  const repoApi = `${urls.api}/repos/${repo.owner}/${repo.repo}`;
-  const conclusion = spec.conclusion === undefined ? "failure" : spec.conclusion;
-  return {
-    id: spec.id,
-    run_id: spec.runId,
-    run_url: `${repoApi}/actions/runs/${spec.runId}`,
-    run_attempt: spec.runAttempt ?? 1,
-    node_id: nodeIdOf("CR", spec.id),
-    head_sha: fakeSha("head"),
-    url: `${repoApi}/actions/jobs/${spec.id}`,
-    html_url: `${urls.web}/${repo.owner}/${repo.repo}/actions/runs/${spec.runId}/job/${spec.id}`,
-    status: "completed",
-    conclusion,
-    created_at: FIXTURE_TIME,
-    started_at: FIXTURE_TIME,
-    completed_at: FIXTURE_TIME,
-    name: spec.name ?? "test",
-    steps: (spec.steps ?? []).map((step, i) => ({
-      name: step.name,
-      status: "completed",
-      conclusion: step.conclusion,
-      number: i + 1,
-      started_at: FIXTURE_TIME,
-      completed_at: FIXTURE_TIME,
-    })),
-    check_run_url: `${repoApi}/check-runs/${spec.id}`,
-    labels: ["ubuntu-latest"],
-    runner_id: 1,
-    runner_name: "GitHub Actions 1",
-    runner_group_id: 1,
-    runner_group_name: "GitHub Actions",
-    workflow_name: "CI",
-    head_branch: "kanbot/1-task",
   };
 }
 
@@ -727,31 +631,20 @@ export class PullRequestPortMocks {
   // --- pull requests -------------------------------------------------------------------------
 
   /**
-   * `findPullRequestForBranch` / `wasBranchMerged`: `GET /repos/{owner}/{repo}/pulls` with
-   * `head=owner:branch&state=all` (or `state=open`, when an existing PR is looked up after a
-   * 422), paginated.
+   * `createDraftPullRequest` after a 422 (GitHub has a PR for the head already): the open PRs of
+   * the head, `GET /repos/{owner}/{repo}/pulls` with `head=owner:branch&state=open`, paginated.
    */
   pullRequestsForBranch(
     repo: RepoRef,
     branch: string,
     pulls: readonly Omit<PullRequestSpec, "head">[],
-    options: { state?: "all" | "open" } = {},
+    options: { state?: "open" } = {},
   ): this {
     return this.list(
       "/repos/{owner}/{repo}/pulls",
       { ...repo },
       pulls.map((pr) => fakePullRequest(repo, { ...pr, head: branch }, this.gh.urls)),
-      { query: { head: `${repo.owner}:${branch}`, state: options.state ?? "all" } },
-    );
-  }
-
-  /** `listOpenPullRequests`: `GET /repos/{owner}/{repo}/pulls?state=open&base=…`, paginated. */
-  openPullRequests(repo: RepoRef, base: string, pulls: readonly PullRequestSpec[]): this {
-    return this.list(
-      "/repos/{owner}/{repo}/pulls",
-      { ...repo },
-      pulls.map((pr) => fakePullRequest(repo, { ...pr, base }, this.gh.urls)),
-      { query: { state: "open", base } },
+      { query: { head: `${repo.owner}:${branch}`, state: options.state ?? "open" } },
     );
   }
 
@@ -831,58 +724,6 @@ export class PullRequestPortMocks {
       .reply(200, {
         data: { markPullRequestReadyForReview: { pullRequest: { id: nodeId, isDraft: false } } },
       });
-    return this;
-  }
-
-  /** `convertToDraft`: the `ConvertPullRequestToDraft` mutation for `nodeId`. */
-  convertToDraft(nodeId: string): this {
-    this.gh
-      .graphql({ operationName: "ConvertPullRequestToDraft", variables: { pullRequestId: nodeId } })
-      .reply(200, {
-        data: { convertPullRequestToDraft: { pullRequest: { id: nodeId, isDraft: true } } },
-      });
-    return this;
-  }
-
-  /**
-   * `enableAutoMerge`: the `EnablePullRequestAutoMerge` mutation; `refused` answers GitHub's
-   * GraphQL error with that message (type `UNPROCESSABLE`, or `type` when given).
-   */
-  enableAutoMerge(
-    nodeId: string,
-    method: MergeMethod,
-    options: { expectedHeadSha?: string; refused?: string; type?: string } = {},
-  ): this {
-    const variables = {
-      pullRequestId: nodeId,
-      mergeMethod: method.toUpperCase(),
-      expectedHeadOid: options.expectedHeadSha ?? null,
-    };
-    const pending = this.gh.graphql({ operationName: "EnablePullRequestAutoMerge", variables });
-    if (options.refused !== undefined) {
-      pending.reply(200, {
-        data: { enablePullRequestAutoMerge: null },
-        errors: [
-          {
-            type: options.type ?? "UNPROCESSABLE",
-            path: ["enablePullRequestAutoMerge"],
-            locations: [{ line: 2, column: 3 }],
-            message: options.refused,
-          },
-        ],
-      });
-      return this;
-    }
-    pending.reply(200, {
-      data: {
-        enablePullRequestAutoMerge: {
-          pullRequest: {
-            id: nodeId,
-            autoMergeRequest: { enabledAt: FIXTURE_TIME, mergeMethod: method.toUpperCase() },
-          },
-        },
-      },
-    });
     return this;
   }
 
@@ -1001,44 +842,6 @@ export class PullRequestPortMocks {
     return this;
   }
 
-  /**
-   * `updateCheckRun`: `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}` whose body contains
-   * `expected` -> 200 echoing what was sent.
-   */
-  updateCheckRun(
-    repo: RepoRef,
-    checkRunId: number,
-    expected: Record<string, unknown>,
-    options: { headSha?: string } = {},
-  ): this {
-    const path = expandPath("/repos/{owner}/{repo}/check-runs/{check_run_id}", {
-      ...repo,
-      check_run_id: checkRunId,
-    });
-    const headSha = options.headSha ?? fakeSha("head");
-    this.#shape(
-      "PATCH",
-      path,
-      200,
-      this.#echoCheckRun(repo, checkRunId, { name: "kanbot", head_sha: headSha }),
-    );
-    this.gh
-      .rest(
-        "PATCH",
-        path,
-        {},
-        { body: (sent: unknown) => isRecord(sent) && sentMatches(sent, expected) },
-      )
-      .reply(200, (_uri, sent) =>
-        this.#echoCheckRun(repo, checkRunId, {
-          name: "kanbot",
-          head_sha: headSha,
-          ...(isRecord(sent) ? sent : {}),
-        }),
-      );
-    return this;
-  }
-
   /** `listCheckRuns`: `GET …/commits/{ref}/check-runs?filter=all`, paginated. */
   checkRuns(repo: RepoRef, sha: string, runs: readonly Omit<CheckRunSpec, "headSha">[]): this {
     return this.list(
@@ -1049,20 +852,6 @@ export class PullRequestPortMocks {
         query: { filter: "all" },
         wrap: (page) => ({ total_count: runs.length, check_runs: page }),
       },
-    );
-  }
-
-  /** `listCheckSuites`: `GET …/commits/{ref}/check-suites`, paginated. */
-  checkSuites(
-    repo: RepoRef,
-    sha: string,
-    suites: readonly Omit<CheckSuiteSpec, "headSha">[],
-  ): this {
-    return this.list(
-      "/repos/{owner}/{repo}/commits/{ref}/check-suites",
-      { ...repo, ref: sha },
-      suites.map((suite) => fakeCheckSuite(repo, { ...suite, headSha: sha }, this.gh.urls)),
-      { wrap: (page) => ({ total_count: suites.length, check_suites: page }) },
     );
   }
 
@@ -1162,19 +951,6 @@ export class PullRequestPortMocks {
     );
   }
 
-  /** `getActionsJob`: `GET /repos/{owner}/{repo}/actions/jobs/{job_id}`; `null` answers 404. */
-  actionsJob(repo: RepoRef, spec: ActionsJobSpec, options: { missing?: boolean } = {}): this {
-    const path = expandPath("/repos/{owner}/{repo}/actions/jobs/{job_id}", {
-      ...repo,
-      job_id: spec.id,
-    });
-    if (options.missing === true) {
-      this.gh.rest("GET", path).replyError(404);
-      return this;
-    }
-    return this.#answer("GET", path, 200, fakeActionsJob(repo, spec, this.gh.urls));
-  }
-
   /**
    * `jobLogTail`: `GET …/actions/jobs/{job_id}/logs` -> 302 to a download URL on
    * {@link LOG_DOWNLOAD_ORIGIN} (or `downloadOrigin`), which answers `log` as text/plain; or
@@ -1258,16 +1034,6 @@ export class PullRequestPortMocks {
       template,
       params,
       comments.map((comment) => fakeReviewComment(ref, { reviewId, ...comment }, this.gh.urls)),
-    );
-  }
-
-  /** `listPullRequestReviewComments`: `GET …/pulls/{pull_number}/comments`, oldest first, paginated. */
-  pullRequestReviewComments(ref: IssueRef, comments: readonly ReviewCommentSpec[]): this {
-    return this.list(
-      "/repos/{owner}/{repo}/pulls/{pull_number}/comments",
-      { owner: ref.owner, repo: ref.repo, pull_number: ref.number },
-      comments.map((comment) => fakeReviewComment(ref, comment, this.gh.urls)),
-      { query: { sort: "created", direction: "asc" } },
     );
   }
 

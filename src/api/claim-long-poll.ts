@@ -71,6 +71,7 @@ export function createClaimLongPoll(options: ClaimLongPollOptions): ClaimLongPol
         const answer = await claimOnce(runner, capabilities);
         if (answer === undefined) {
           place.foundNothing();
+          await wakeWhenDue();
         } else {
           place.claimed();
           if (res.destroyed) {
@@ -91,6 +92,26 @@ export function createClaimLongPoll(options: ClaimLongPollOptions): ClaimLongPol
       res.off("close", onClose);
       signal.removeEventListener("abort", onStop);
     }
+  }
+
+  // A queued job waiting out its backoff wakes no one when its time comes (nothing is queued
+  // then): one timer per API wakes a waiting claim at the earliest such time.
+  let dueTimer: NodeJS.Timeout | undefined;
+  let dueAt = Infinity;
+
+  async function wakeWhenDue(): Promise<void> {
+    const inMs = await store.nextJobDueInMs();
+    if (inMs === undefined || lifecycle.signal.aborted) return;
+    const at = performance.now() + inMs;
+    if (dueTimer !== undefined && dueAt <= at) return;
+    clearTimeout(dueTimer);
+    dueAt = at;
+    dueTimer = setTimeout(() => {
+      dueTimer = undefined;
+      dueAt = Infinity;
+      queue.notify();
+    }, inMs);
+    dueTimer.unref();
   }
 
   /** One try at the queue; a job whose workspace settings cannot be read is failed, and the next tried. */
@@ -178,6 +199,9 @@ export function createClaimLongPoll(options: ClaimLongPollOptions): ClaimLongPol
     stop() {
       unsubscribe?.();
       unsubscribe = undefined;
+      clearTimeout(dueTimer);
+      dueTimer = undefined;
+      dueAt = Infinity;
       lifecycle.abort();
     },
     get waiting() {

@@ -95,6 +95,18 @@ export class JobQueue {
    * queueing behind one. The outer `status = 'queued'` re-check makes a double lease impossible
    * even if the engine re-evaluates the row after a wait.
    */
+  async nextJobDueInMs(): Promise<number | undefined> {
+    const now = this.#ctx.now();
+    const row = await this.#ctx.db
+      .selectFrom("jobs")
+      .select((eb) => eb.fn.min("not_before").as("due"))
+      .where("status", "=", "queued")
+      .where("not_before", ">", now)
+      .executeTakeFirst();
+    const due = row?.due === null || row?.due === undefined ? undefined : Number(row.due);
+    return due === undefined ? undefined : due - now;
+  }
+
   async claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined> {
     if (runner.agents.length === 0) return undefined;
     const now = this.#ctx.now();

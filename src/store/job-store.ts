@@ -70,6 +70,12 @@ export interface JobStore {
    * new for every claim: it fences out every earlier holder.
    */
   claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined>;
+  /**
+   * Milliseconds (by the store's clock) until the earliest queued job still waiting out its
+   * backoff becomes claimable; undefined when no queued job waits. A waiting claim sleeps no
+   * longer than this, so a retry is handed out when its time comes.
+   */
+  nextJobDueInMs(): Promise<number | undefined>;
   /** Extends a live lease; throws `StaleLeaseError` when the token no longer holds the job. */
   heartbeat(
     jobId: number,

@@ -136,6 +136,9 @@ export class KyselyJobStore implements JobStore {
   claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined> {
     return this.#queue.claimJob(runner, leaseMs);
   }
+  nextJobDueInMs(): Promise<number | undefined> {
+    return this.#queue.nextJobDueInMs();
+  }
   cancelJob(jobId: number, actor?: string): Promise<CancelJobResult> {
     return this.#queue.cancelJob(jobId, actor);
   }

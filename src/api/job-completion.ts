@@ -12,7 +12,10 @@ import { redactJson } from "../domain/redaction.js";
 import type { LogIntake } from "./log-intake.js";
 
 export interface JobCompletion {
-  /** Records the runner's outcome and ends the lease; a retried identical completion is answered again. */
+  /**
+   * Records the runner's outcome, ends the lease and records the `finished` event; a retried
+   * identical completion is answered again and records the event again (idempotent).
+   */
   complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse>;
   /** The lease is over (completed, lost or canceled): tokens revoked, log bookkeeping dropped. */
   endLease(jobId: number): Promise<void>;
@@ -23,10 +26,13 @@ export function createJobCompletion(options: {
   log: Logger;
   jobTokens: JobTokenBroker;
   logIntake: LogIntake;
-  /** The `jobFinished` hook (errors are the hook's to log). */
-  notifyFinished(job: Job): Promise<void>;
+  /**
+   * The `jobFinished` hook; it throws when the event could not be recorded, and then the
+   * completion is answered 500 so that the runner sends it again.
+   */
+  recordFinished(job: Job): Promise<void>;
 }): JobCompletion {
-  const { store, log, jobTokens, logIntake, notifyFinished } = options;
+  const { store, log, jobTokens, logIntake, recordFinished } = options;
 
   async function complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse> {
     // The end of the log the redactor held back is stored before the lease ends.
@@ -45,10 +51,11 @@ export function createJobCompletion(options: {
     });
     const firstTime = job.status === "leased";
     await endLease(finished.id);
-    if (firstTime) {
-      log.info({ jobId: job.id, runnerId: job.runnerId, status }, "job finished");
-      await notifyFinished(finished);
-    }
+    if (firstTime) log.info({ jobId: job.id, runnerId: job.runnerId, status }, "job finished");
+    // At every accepted completion, a retried one included: the event is recorded once per job
+    // (its delivery id is derived from the job), so a completion saved without its event (the
+    // app died after the store's commit, or recording it failed) gets it from the retry.
+    await recordFinished(finished);
     return {
       jobId: finished.id,
       status,

@@ -64,7 +64,11 @@ export interface RunnerApiLimits {
 export interface RunnerApiEvents {
   /** A runner claimed a job (called once per claim, after the job was described to it). */
   jobClaimed?(job: Job): void | Promise<void>;
-  /** A runner finished a job (called once per job, not for retried completions). */
+  /**
+   * A runner finished a job. Called at each accepted completion, again for a retried one, so it
+   * must be idempotent; when it throws, the completion (already saved) is answered 500 and the
+   * runner's retry calls it again.
+   */
   jobFinished?(job: Job): void | Promise<void>;
   /** The sweep ended expired leases (lost, requeued, exhausted, canceled). */
   leasesExpired?(sweep: ExpiredLeaseSweep): void | Promise<void>;
@@ -127,7 +131,7 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
     notifyFinished,
   });
   const logIntake = createLogIntake({ store, limits, log, jobTokens });
-  const completion = createJobCompletion({ store, log, jobTokens, logIntake, notifyFinished });
+  const completion = createJobCompletion({ store, log, jobTokens, logIntake, recordFinished });
   const sweeper = createLeaseSweeper({
     store,
     log,
@@ -366,6 +370,20 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
       await options.events?.jobClaimed?.(job);
     } catch (error) {
       log.error({ err: error, jobId: job.id }, "jobClaimed hook failed");
+    }
+  }
+
+  /** `jobFinished` for a runner's completion: a failure is answered 500, for a retry. */
+  async function recordFinished(job: Job): Promise<void> {
+    try {
+      await options.events?.jobFinished?.(job);
+    } catch (error) {
+      log.error({ err: error, jobId: job.id }, "jobFinished hook failed; the runner will retry");
+      throw new ApiHttpError(
+        500,
+        "internal",
+        `job ${job.id} was saved as ${job.status} but its event could not be recorded; send the same completion again`,
+      );
     }
   }
 

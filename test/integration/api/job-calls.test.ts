@@ -154,7 +154,8 @@ describe("runner API: job calls and lease fencing", () => {
         status: "succeeded",
         result: { headSha: SHA, summary: "Added widgets.", costUsd: 0.42 },
       });
-      expect(finished.map((job) => job.id)).toEqual([jobId]);
+      // The hook hears the retry too (it records the event idempotently, once per job).
+      expect(finished.map((job) => job.id)).toEqual([jobId, jobId]);
     });
 
     it("keeps a failure's error text", async () => {

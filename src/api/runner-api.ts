@@ -10,9 +10,10 @@
  * 3. read and validate the body (413, 415, 400);
  * 4. act through the store, which checks the lease (409) and audits the decision.
  *
- * This file routes, authenticates and answers registration, heartbeats and job tokens; the
- * long-poll claim is ./claim-long-poll.ts, the log intake ./log-intake.ts, completion and the
- * end of a lease ./job-completion.ts, and the expired-lease sweeper ./lease-sweeper.ts.
+ * This file routes, authenticates and answers registration and heartbeats; the long-poll claim
+ * is ./claim-long-poll.ts, job tokens ./job-token-call.ts, the log intake ./log-intake.ts,
+ * completion and the end of a lease ./job-completion.ts, and the expired-lease sweeper
+ * ./lease-sweeper.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
@@ -25,7 +26,6 @@ import {
   JobTokenRequest,
   RegisterRunnerRequest,
   type HeartbeatResponse,
-  type JobTokenResponse,
   type RegisterRunnerResponse,
 } from "../protocol/index.js";
 import {
@@ -38,11 +38,12 @@ import {
   type JobStore,
   type Runner,
 } from "../store/index.js";
-import { JobTokenError, type JobTokenBroker } from "../tokens/job-token-broker.js";
+import type { JobTokenBroker } from "../tokens/job-token-broker.js";
 import { createClaimLongPoll } from "./claim-long-poll.js";
 import type { ResolveJobWorkspace } from "./describe-job.js";
 import { ApiHttpError, bearerToken, parseBody, readJsonBody, sendError, sendJson } from "./http.js";
 import { createJobCompletion } from "./job-completion.js";
+import { issueJobToken } from "./job-token-call.js";
 import { createLeaseSweeper } from "./lease-sweeper.js";
 import { createLogIntake } from "./log-intake.js";
 
@@ -286,7 +287,11 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
           return sendJson(
             res,
             200,
-            await jobToken(job, parseBody(JobTokenRequest, raw, "token request")),
+            await issueJobToken(
+              { store, jobTokens },
+              job,
+              parseBody(JobTokenRequest, raw, "token request"),
+            ),
           );
         case "log":
           return sendJson(
@@ -328,41 +333,6 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
       ...(body.phase !== undefined ? { phase: body.phase } : {}),
     });
     return { leaseExpiresAt: result.leaseExpiresAt.toISOString(), canceled: result.canceled };
-  }
-
-  async function jobToken(job: Job, body: JobTokenRequest): Promise<JobTokenResponse> {
-    await store.assertLease(job.id, body.leaseToken);
-    const task = await store.getTask(job.taskId);
-    if (task === undefined)
-      throw new ApiHttpError(404, "not-found", `the task of job ${job.id} no longer exists`);
-    let issued;
-    try {
-      issued = await jobTokens.issue(job.id, task.installationId, job.repo);
-    } catch (error) {
-      if (!(error instanceof JobTokenError)) throw error;
-      throw new ApiHttpError(502, "github-error", error.message);
-    }
-    try {
-      // The lease may have ended while GitHub minted the token: then the sweep's revoke ran
-      // before this token was known, so revoke it here and refuse it.
-      await store.assertLease(job.id, body.leaseToken);
-    } catch (error) {
-      await jobTokens.revoke(job.id);
-      throw error;
-    }
-    await store.audit({
-      taskId: job.taskId,
-      jobId: job.id,
-      actor: `runner:${job.runnerId ?? "unknown"}`,
-      action: "job.token-issued",
-      detail: { repo: job.repo, expiresAt: issued.expiresAt.toISOString() },
-    });
-    return {
-      token: issued.token,
-      expiresAt: issued.expiresAt.toISOString(),
-      repository: job.repo,
-      permissions: issued.permissions,
-    };
   }
 
   async function notifyClaimed(job: Job): Promise<void> {

@@ -35,15 +35,13 @@ export function createLeaseSweeper(options: {
   let sweeping: Promise<ExpiredLeaseSweep> | undefined;
 
   async function sweepOnce(): Promise<ExpiredLeaseSweep> {
-    const result = await store.requeueExpiredLeases();
+    const result = await store.endExpiredLeases();
     const ended = [...result.lost, ...result.canceled];
     for (const job of ended) await options.endLease(job.id);
     if (ended.length > 0) {
       log.info(
         {
           lost: result.lost.map((job) => job.id),
-          requeued: result.requeued.map((job) => job.id),
-          exhausted: result.exhausted.map((job) => job.id),
           canceled: result.canceled.map((job) => job.id),
         },
         "expired leases ended",

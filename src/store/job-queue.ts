@@ -38,19 +38,30 @@ export class JobQueue {
 
   async enqueueJob(job: NewJob): Promise<Job> {
     const now = this.#ctx.now();
-    const queued = await this.#ctx.db.transaction().execute(async (trx) => {
-      await revokeCanceledLeases(trx, now, job.taskId, job.actor ?? SYSTEM_ACTOR);
-      const inserted = await insertJob(trx, now, job);
-      await auditJob(trx, now, inserted, {
-        actor: job.actor ?? SYSTEM_ACTOR,
-        action: "job.enqueued",
-        detail: { kind: inserted.kind, attempt: inserted.attempt, agent: inserted.agent },
-      });
-      await this.#wakeups.notifyQueued(trx, inserted.id);
-      return inserted;
-    });
+    const queued = await this.#ctx.db.transaction().execute((trx) => this.enqueueIn(trx, now, job));
     this.#wakeups.emit();
     return queued;
+  }
+
+  /**
+   * Queues `job` inside the caller's transaction (the caller emits the wake-up after its
+   * commit, with `wakeClaims`).
+   */
+  async enqueueIn(trx: Transaction<StoreDatabase>, now: number, job: NewJob): Promise<Job> {
+    await revokeCanceledLeases(trx, now, job.taskId, job.actor ?? SYSTEM_ACTOR);
+    const inserted = await insertJob(trx, now, job);
+    await auditJob(trx, now, inserted, {
+      actor: job.actor ?? SYSTEM_ACTOR,
+      action: "job.enqueued",
+      detail: { kind: inserted.kind, attempt: inserted.attempt, agent: inserted.agent },
+    });
+    await this.#wakeups.notifyQueued(trx, inserted.id);
+    return inserted;
+  }
+
+  /** Wakes one waiting claim in this process (after a commit that queued a job). */
+  wakeClaims(): void {
+    this.#wakeups.emit();
   }
 
   async getJob(jobId: number): Promise<Job | undefined> {
@@ -202,20 +213,30 @@ export class JobQueue {
 
   async cancelTaskJobs(taskId: number, actor: string = SYSTEM_ACTOR): Promise<CancelJobResult[]> {
     const now = this.#ctx.now();
-    return this.#ctx.db.transaction().execute(async (trx) => {
-      const open = await trx
-        .selectFrom("jobs")
-        .select("id")
-        .where("task_id", "=", taskId)
-        .where("status", "in", ["queued", "leased"])
-        .orderBy("id")
-        .execute();
-      const results: CancelJobResult[] = [];
-      for (const { id } of open) {
-        results.push(await this.#cancelJob(trx, id, actor, now));
-      }
-      return results;
-    });
+    return this.#ctx.db
+      .transaction()
+      .execute((trx) => this.cancelTaskJobsIn(trx, now, taskId, actor));
+  }
+
+  /** Cancels every live job of the task inside the caller's transaction. */
+  async cancelTaskJobsIn(
+    trx: Transaction<StoreDatabase>,
+    now: number,
+    taskId: number,
+    actor: string,
+  ): Promise<CancelJobResult[]> {
+    const open = await trx
+      .selectFrom("jobs")
+      .select("id")
+      .where("task_id", "=", taskId)
+      .where("status", "in", ["queued", "leased"])
+      .orderBy("id")
+      .execute();
+    const results: CancelJobResult[] = [];
+    for (const { id } of open) {
+      results.push(await this.#cancelJob(trx, id, actor, now));
+    }
+    return results;
   }
 }
 

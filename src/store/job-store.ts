@@ -15,6 +15,7 @@ import type {
   ExpiredLeaseSweep,
   HeartbeatResult,
   Job,
+  JsonValue,
   JobOutcome,
   LogChunk,
   NewAuditEntry,
@@ -52,8 +53,28 @@ export interface JobStore {
   updateTask(
     taskId: number,
     changes: TaskChanges,
-    options?: { expectedVersion?: number; actor?: string },
+    options?: {
+      expectedVersion?: number;
+      actor?: string;
+    },
   ): Promise<Task>;
+  /**
+   * A task's transition in one transaction: its `changes` (optimistic on `expectedVersion`, like
+   * `updateTask`; the outbox of GitHub effects travels in them), the jobs it cancels and the job
+   * it queues. Nothing of it is saved unless all of it is.
+   */
+  commitTransition(
+    taskId: number,
+    changes: TaskChanges,
+    options: {
+      expectedVersion?: number;
+      actor?: string;
+      cancelJobs?: boolean;
+      enqueue?: Omit<NewJob, "taskId">;
+      /** Audit entries recorded with it (the decision's facts and timeline notes). */
+      audit?: { action: string; detail: JsonValue }[];
+    },
+  ): Promise<{ task: Task; canceled: CancelJobResult[]; queued: Job | undefined }>;
 
   // --- jobs and leases ---------------------------------------------------------------------
 
@@ -95,11 +116,10 @@ export interface JobStore {
   /** `cancelJob` for every unfinished job of a task. */
   cancelTaskJobs(taskId: number, actor?: string): Promise<CancelJobResult[]>;
   /**
-   * Ends every expired lease: the job becomes `lost` (or `canceled` if a cancel was pending),
-   * the task's lost-lease count goes up, and a new attempt is queued unless the task has now
-   * lost more leases than the cap (reported as `exhausted`, for the caller to block the task).
+   * Ends every expired lease: the job becomes `lost` (or `canceled` if a cancel was pending).
+   * Nothing else: what a lost job means for its task is the task machine's `job-lost`.
    */
-  requeueExpiredLeases(): Promise<ExpiredLeaseSweep>;
+  endExpiredLeases(): Promise<ExpiredLeaseSweep>;
   /**
    * Calls `listener` when a job may have become claimable (enqueued or requeued), once per job,
    * in this process and, on Postgres, in every replica. Returns the unsubscribe function.

@@ -23,8 +23,8 @@ import { sweepExpiredLeases } from "./lost-lease-sweep.js";
 import { QueueWakeups } from "./queue-wakeups.js";
 import { RunnerRegistry } from "./runner-registry.js";
 import type { StoreDatabase } from "./schema.js";
-import type { StoreContext, StorePolicy } from "./store-context.js";
-import { TaskRows } from "./task-rows.js";
+import { insertAudit, SYSTEM_ACTOR, type StoreContext, type StorePolicy } from "./store-context.js";
+import { TaskRows, updateTaskIn } from "./task-rows.js";
 import type {
   AuditEntry,
   AuditFilter,
@@ -35,6 +35,7 @@ import type {
   ExpiredLeaseSweep,
   HeartbeatResult,
   Job,
+  JsonValue,
   JobOutcome,
   LogChunk,
   NewAuditEntry,
@@ -118,6 +119,42 @@ export class KyselyJobStore implements JobStore {
   ): Promise<Task> {
     return this.#tasks.updateTask(taskId, changes, options);
   }
+  commitTransition(
+    taskId: number,
+    changes: TaskChanges,
+    options: {
+      expectedVersion?: number;
+      actor?: string;
+      cancelJobs?: boolean;
+      enqueue?: Omit<NewJob, "taskId">;
+      /** Audit entries recorded with it (the decision's facts and timeline notes). */
+      audit?: { action: string; detail: JsonValue }[];
+    },
+  ): Promise<{ task: Task; canceled: CancelJobResult[]; queued: Job | undefined }> {
+    const now = this.#ctx.now();
+    const actor = options.actor ?? SYSTEM_ACTOR;
+    return this.#db
+      .transaction()
+      .execute(async (trx) => {
+        const task = await updateTaskIn(trx, now, taskId, changes, options);
+        for (const entry of options.audit ?? []) {
+          await insertAudit(trx, now, { taskId, actor, ...entry });
+        }
+        const canceled =
+          options.cancelJobs === true
+            ? await this.#queue.cancelTaskJobsIn(trx, now, taskId, actor)
+            : [];
+        const queued =
+          options.enqueue === undefined
+            ? undefined
+            : await this.#queue.enqueueIn(trx, now, { ...options.enqueue, taskId, actor });
+        return { task, canceled, queued };
+      })
+      .then((committed) => {
+        if (committed.queued !== undefined) this.#queue.wakeClaims();
+        return committed;
+      });
+  }
 
   // --- jobs (JobQueue, JobLeases, the lost-lease sweep) ------------------------------------
 
@@ -158,8 +195,8 @@ export class KyselyJobStore implements JobStore {
   completeJob(jobId: number, leaseToken: string, outcome: JobOutcome): Promise<Job> {
     return this.#leases.completeJob(jobId, leaseToken, outcome);
   }
-  requeueExpiredLeases(): Promise<ExpiredLeaseSweep> {
-    return sweepExpiredLeases(this.#ctx, this.#wakeups);
+  endExpiredLeases(): Promise<ExpiredLeaseSweep> {
+    return sweepExpiredLeases(this.#ctx);
   }
   onJobQueued(listener: () => void): () => void {
     return this.#wakeups.onJobQueued(listener);

@@ -237,12 +237,26 @@ const deliveriesPendingIndex: Migration = {
   },
 };
 
+/**
+ * The task outbox (issue 12): the GitHub effects a transition still owes are written with the
+ * state they follow from, so a crash between the two never leaves a task moved without them.
+ */
+const taskOutbox: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("tasks").addColumn("pending_effects", "text").execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("tasks").dropColumn("pending_effects").execute();
+  },
+};
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     "0001_initial": initialSchema(dialect),
     "0002_jobs_agent_queue_idx": jobsAgentQueueIndex,
     "0003_deliveries_pending_idx": deliveriesPendingIndex,
+    "0004_task_outbox": taskOutbox,
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

@@ -116,6 +116,7 @@ export function toTask(row: Selectable<TasksTable>): Task {
     branch: optional(row.branch),
     prNumber: optional(row.pr_number),
     headSha: optional(row.head_sha),
+    pendingEffects: fromJsonText(row.pending_effects),
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
     version: row.version,

@@ -30,6 +30,11 @@ export interface TasksTable {
   head_sha: string | null;
   /** The attempt number of the task's latest job (a per-task sequence). */
   last_attempt: number;
+  /**
+   * The outbox: JSON of the GitHub effects the latest transition still owes (src/tasks/outbox.ts),
+   * written with the state they follow from; null once they ran.
+   */
+  pending_effects: string | null;
   version: number;
   created_at: number;
   updated_at: number;

@@ -12,8 +12,6 @@ import type { NewAuditEntry } from "./types.js";
 
 /** Tunables of the store's policies. */
 export interface StorePolicy {
-  /** Lost leases a task may have that are still retried; the next loss is `exhausted`. */
-  maxLostLeases: number;
   /** Processing attempts of a webhook delivery before it is marked `failed`. */
   deliveryMaxAttempts: number;
   /** First retry delay of a failed delivery; doubles per attempt. */
@@ -23,7 +21,6 @@ export interface StorePolicy {
 }
 
 export const DEFAULT_STORE_POLICY: StorePolicy = {
-  maxLostLeases: 3,
   deliveryMaxAttempts: 8,
   deliveryBackoffBaseMs: 5_000,
   deliveryBackoffMaxMs: 10 * 60_000,

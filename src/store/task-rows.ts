@@ -2,11 +2,11 @@
  * Task rows: one per issue kanbot works on, with its state, budget and what it used. Every
  * change bumps the row's version (the callers' optimistic lock) and is audited with it.
  */
-import type { Updateable } from "kysely";
+import type { Transaction, Updateable } from "kysely";
 import { sql } from "kysely";
 import { TaskNotFoundError, TaskVersionConflictError } from "./errors.js";
 import { toStringListText, toTask } from "./rows.js";
-import type { TasksTable } from "./schema.js";
+import type { StoreDatabase, TasksTable } from "./schema.js";
 import { insertAudit, SYSTEM_ACTOR, type Db, type StoreContext } from "./store-context.js";
 import type { NewTask, Task, TaskChanges, TaskFilter } from "./types.js";
 
@@ -44,6 +44,7 @@ export class TaskRows {
           pr_number: null,
           head_sha: null,
           last_attempt: 0,
+          pending_effects: null,
           version: 1,
           created_at: now,
           updated_at: now,
@@ -125,38 +126,49 @@ export class TaskRows {
     options: { expectedVersion?: number; actor?: string } = {},
   ): Promise<Task> {
     const now = this.#ctx.now();
-    const columns = taskColumns(changes);
-    return this.#ctx.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .updateTable("tasks")
-        .set((eb) => ({ ...columns, version: eb("version", "+", 1), updated_at: now }))
-        .where("id", "=", taskId)
-        .$if(options.expectedVersion !== undefined, (qb) =>
-          qb.where("version", "=", options.expectedVersion ?? 0),
-        )
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) {
-        const current = await trx
-          .selectFrom("tasks")
-          .select("version")
-          .where("id", "=", taskId)
-          .executeTakeFirst();
-        if (!current) throw new TaskNotFoundError(taskId);
-        throw new TaskVersionConflictError(taskId, options.expectedVersion ?? 0, current.version);
-      }
-      await insertAudit(trx, now, {
-        taskId,
-        actor: options.actor ?? SYSTEM_ACTOR,
-        action: changes.state !== undefined ? "task.state-changed" : "task.updated",
-        detail: {
-          fields: Object.keys(changes).sort(),
-          ...(changes.state !== undefined ? { state: changes.state } : {}),
-        },
-      });
-      return toTask(row);
-    });
+    return this.#ctx.db
+      .transaction()
+      .execute((trx) => updateTaskIn(trx, now, taskId, changes, options));
   }
+}
+
+/** Changes a task inside the caller's transaction (optimistic on `expectedVersion`), audited. */
+export async function updateTaskIn(
+  trx: Transaction<StoreDatabase>,
+  now: number,
+  taskId: number,
+  changes: TaskChanges,
+  options: { expectedVersion?: number; actor?: string } = {},
+): Promise<Task> {
+  const columns = taskColumns(changes);
+  const row = await trx
+    .updateTable("tasks")
+    .set((eb) => ({ ...columns, version: eb("version", "+", 1), updated_at: now }))
+    .where("id", "=", taskId)
+    .$if(options.expectedVersion !== undefined, (qb) =>
+      qb.where("version", "=", options.expectedVersion ?? 0),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) {
+    const current = await trx
+      .selectFrom("tasks")
+      .select("version")
+      .where("id", "=", taskId)
+      .executeTakeFirst();
+    if (!current) throw new TaskNotFoundError(taskId);
+    throw new TaskVersionConflictError(taskId, options.expectedVersion ?? 0, current.version);
+  }
+  await insertAudit(trx, now, {
+    taskId,
+    actor: options.actor ?? SYSTEM_ACTOR,
+    action: changes.state !== undefined ? "task.state-changed" : "task.updated",
+    detail: {
+      fields: Object.keys(changes).sort(),
+      ...(changes.state !== undefined ? { state: changes.state } : {}),
+    },
+  });
+  return toTask(row);
 }
 
 /** The task of an issue. */
@@ -194,5 +206,9 @@ function taskColumns(changes: TaskChanges): Updateable<TasksTable> {
   if (changes.branch !== undefined) columns.branch = changes.branch;
   if (changes.prNumber !== undefined) columns.pr_number = changes.prNumber;
   if (changes.headSha !== undefined) columns.head_sha = changes.headSha;
+  if (changes.pendingEffects !== undefined) {
+    columns.pending_effects =
+      changes.pendingEffects === null ? null : JSON.stringify(changes.pendingEffects);
+  }
   return columns;
 }

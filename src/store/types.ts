@@ -41,6 +41,11 @@ export interface Task {
   prNumber: number | undefined;
   /** The head SHA reported by the current lease holder; the only SHA a PR may be opened from. */
   headSha: string | undefined;
+  /**
+   * The effects the latest transition still owes on GitHub (the outbox), as the task loop wrote
+   * them (src/tasks/outbox.ts parses them); undefined when none are pending.
+   */
+  pendingEffects?: JsonValue | undefined;
   createdAt: Date;
   updatedAt: Date;
   /** Bumped on every change; pass it back as `expectedVersion` for optimistic concurrency. */
@@ -79,6 +84,8 @@ export interface TaskChanges {
   branch?: string | null;
   prNumber?: number | null;
   headSha?: string | null;
+  /** The outbox (see `Task.pendingEffects`); null clears it. */
+  pendingEffects?: JsonValue | null;
 }
 
 export interface TaskFilter {
@@ -170,15 +177,14 @@ export type CancelJobResult =
   /** The job had already finished; nothing changed. */
   | { outcome: "already-finished"; job: Job };
 
-/** What `requeueExpiredLeases` did; every list holds the jobs as they are after the sweep. */
+/** What `endExpiredLeases` did; every list holds the jobs as they are after the sweep. */
 export interface ExpiredLeaseSweep {
-  /** Jobs whose lease expired, now `lost`. */
+  /**
+   * Jobs whose lease expired, now `lost`. Nothing is queued for them here: the task machine's
+   * `job-lost` decides between a retry and blocked.
+   */
   lost: Job[];
-  /** The new attempts queued for lost jobs (same kind, agent, labels and input). */
-  requeued: Job[];
-  /** Lost jobs whose task has now lost more leases than the cap: block the task. */
-  exhausted: Job[];
-  /** Jobs whose lease expired after a cancel was requested: ended `canceled`, not retried. */
+  /** Jobs whose lease expired after a cancel was requested: ended `canceled`. */
   canceled: Job[];
 }
 

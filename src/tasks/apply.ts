@@ -1,26 +1,29 @@
 /**
- * The task loop: the only caller of the pure `transitionTask`. For each event it
+ * The task loop: the only code that applies the pure `transitionTask`. For each event it
  *
- * 1. reads the task and its jobs, and asks the machine;
- * 2. writes the new state to the store (optimistic: a concurrent change re-reads and re-decides,
- *    so a label and a card move arriving together still make one task and one job);
- * 3. runs the effects the transition owes (./effects/: jobs, pull request, labels, board,
- *    progress comment), which import the ports and the domain, never this file;
- * 4. feeds what follows from the effects back into the machine, in a loop rather than by
- *    recursion: a re-opened gate is judged (./gate.ts) and its verdict applied as the next event,
- *    and a task that reached review is offered to the auto-merge.
+ * 1. reads the task and its jobs, first running what an earlier apply still owes (the task's
+ *    outbox, ./outbox.ts), and asks the machine;
+ * 2. commits the decision in one transaction (`JobStore.commitTransition`): the new state, the
+ *    jobs it cancels and queues, the facts and timeline notes it records, and its outbox of
+ *    GitHub effects. Optimistic: a concurrent change re-reads and re-decides, so a label and a
+ *    card move arriving together still make one task and one job;
+ * 3. runs the outbox (./effects/: pull request, labels, board, progress comment), ticking each
+ *    effect off as it is done; the effects import the ports and the domain, never this file;
+ * 4. feeds what follows back into the machine, in a loop rather than by recursion: a re-opened
+ *    gate is judged (./gate.ts) and its verdict applied as the next event, and a task that
+ *    reached review is offered to the auto-merge.
  *
- * A failure in step 3 fails the inbox delivery, which is retried; the retried event finds the
- * task already moved and only re-mirrors its labels (see `startTask` in ./start.ts).
+ * A failure in step 3 (GitHub down, the app killed) fails the inbox delivery; the state and what
+ * it still owes are saved, and the retried delivery (or the periodic resume, `resumeTask`) runs
+ * the rest first. The repeated event is then decided as usual, so it changes nothing.
  */
 import { formatIssueRef } from "../domain/dependencies.js";
 import { taskBranchName } from "../domain/task-branch.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
 import { transitionTask } from "../domain/task-machine.js";
-import type { TaskEffect, TaskEvent, TaskTransition } from "../domain/task.js";
-import { TaskVersionConflictError, type Job, type Task, type TaskChanges } from "../store/index.js";
+import type { TaskEvent, TaskTransition } from "../domain/task.js";
+import { TaskVersionConflictError, type Task, type TaskChanges } from "../store/index.js";
 import { BoardLookup, moveCard } from "./effects/board.js";
-import { cancelJobs, enqueueJob } from "./effects/jobs.js";
 import { mirrorLabels } from "./effects/labels.js";
 import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
 import {
@@ -36,10 +39,17 @@ import type { TaskContext } from "./context.js";
 import {
   AUDIT_BLOCKED,
   AUDIT_DEPENDENCIES,
+  AUDIT_NOTE,
   AUDIT_ROUTED,
-  recordFacts,
-  recordNote,
+  factsEntry,
 } from "./facts.js";
+import {
+  isOutboxEffect,
+  outboxJson,
+  parseOutbox,
+  type Outbox,
+  type OutboxEffect,
+} from "./outbox.js";
 import { judgeGate, type GateJudgement } from "./gate.js";
 import { configOfTask, repoName } from "./lookup.js";
 import type { TaskEventExtras, TaskEventOutcome, TaskEventRequest } from "./request.js";
@@ -81,15 +91,26 @@ interface Applied {
 /** What `applyEventTo` read (or was given) to apply the event, for the follow-ups. */
 type AppliedTo = Applied & { known: TaskEventExtras };
 
-/** One event: read, decide, store, run the effects. Returns the gate it re-opened, if any. */
+/**
+ * One event: read, decide, commit (the state, its job changes and its outbox together), run the
+ * outbox. Returns the gate it re-opened, if any. Effects a crashed or failed earlier apply left
+ * in the outbox run first, so an event retried after a failure finds the task where the first
+ * try left it, with its view and PR brought up to date, and is then decided as usual (a repeat
+ * of an event already applied changes nothing).
+ */
 async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<Applied> {
   const { issue, config } = request;
   const policy = taskPolicyOf(config);
+  let resumedGate: PendingGate | undefined;
   for (let round = 1; ; round++) {
-    // 1. Read and decide.
+    // 1. Read (finishing what an earlier apply owes) and decide.
     const existing = await ctx.store.findTask(repoName(issue.ref), issue.ref.number);
+    if (existing?.pendingEffects !== undefined) {
+      resumedGate = (await resumeOutbox(ctx, existing, request)) ?? resumedGate;
+      continue;
+    }
     const jobs = existing === undefined ? [] : await ctx.store.listJobs(existing.id);
-    const snapshot = existing === undefined ? null : snapshotFor(existing, jobs, request);
+    const snapshot = existing === undefined ? null : snapshotOf(existing, jobs);
     const decision = transitionTask(snapshot, request.event, ctx.now(), policy);
     if (decision.outcome !== "transition") {
       ctx.log.info(
@@ -101,13 +122,19 @@ async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<A
         },
         "task event changes nothing",
       );
-      return { outcome: { ...decision, task: existing } };
+      return { outcome: { ...decision, task: existing }, gate: resumedGate };
     }
 
-    // 2. Store.
+    // 2. Commit.
+    const outbox: Outbox = {
+      effects: decision.effects.filter(isOutboxEffect),
+      actor: request.actor,
+      ...(request.job === undefined ? {} : { jobId: request.job.id }),
+      ...(request.closed === undefined ? {} : { closed: request.closed }),
+    };
     let task: Task | undefined;
     try {
-      task = await persist(ctx, existing, decision, request);
+      task = await commit(ctx, existing, decision, request, outbox);
     } catch (error) {
       if (!(error instanceof TaskVersionConflictError) || round >= MAX_ROUNDS) throw error;
     }
@@ -131,17 +158,74 @@ async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<A
       "task state changed",
     );
 
-    // 3. Effects.
-    for (const effect of decision.effects) {
-      await applyEffect(ctx, task, effect, request);
-    }
-    // 4. A re-opened gate decides from the checks already on the head (the caller's loop).
-    const evaluate = decision.effects.find((effect) => effect.type === "evaluate-checks");
+    // 3. The outbox: labels, board, progress comment, PR; a re-opened gate is judged after.
+    const gate = await runOutbox(ctx, task, outbox, request);
     return {
       outcome: { outcome: "transition", task, from: decision.from, to: decision.to },
-      gate: evaluate === undefined ? undefined : { taskId: task.id, headSha: evaluate.headSha },
+      gate: gate ?? resumedGate,
     };
   }
+}
+
+/** Runs what an earlier apply of this task left in its outbox; the gate it re-opened, if any. */
+async function resumeOutbox(
+  ctx: TaskContext,
+  task: Task,
+  request: TaskEventRequest,
+): Promise<PendingGate | undefined> {
+  const parsed = parseOutbox(task.pendingEffects);
+  if (!parsed.ok || parsed.outbox === undefined) {
+    ctx.log.error(
+      { taskId: task.id, error: parsed.ok ? "empty" : parsed.error },
+      "unreadable task outbox dropped",
+    );
+    await ctx.store.updateTask(
+      task.id,
+      { pendingEffects: null },
+      { expectedVersion: task.version },
+    );
+    return undefined;
+  }
+  const { outbox } = parsed;
+  ctx.log.info(
+    { taskId: task.id, effects: outbox.effects.map((effect) => effect.type) },
+    "finishing the effects an earlier apply left in the outbox",
+  );
+  const job = outbox.jobId === undefined ? undefined : await ctx.store.getJob(outbox.jobId);
+  return runOutbox(ctx, task, outbox, {
+    ...request,
+    actor: outbox.actor,
+    job,
+    closed: outbox.closed,
+    comments: undefined,
+  });
+}
+
+/**
+ * Runs the outbox's effects in order, ticking each off in the task row once done (the last one
+ * clears it). A failure leaves the rest for the next apply.
+ */
+async function runOutbox(
+  ctx: TaskContext,
+  task: Task,
+  outbox: Outbox,
+  request: TaskEventRequest,
+): Promise<PendingGate | undefined> {
+  let gate: PendingGate | undefined;
+  let current = task;
+  for (let index = 0; index < outbox.effects.length; index++) {
+    const effect = outbox.effects[index];
+    if (effect === undefined) continue;
+    if (effect.type === "evaluate-checks") gate = { taskId: task.id, headSha: effect.headSha };
+    else await applyEffect(ctx, current, effect, request);
+    const rest = outbox.effects.slice(index + 1);
+    const refreshed = await ctx.store.updateTask(current.id, {
+      pendingEffects: rest.length === 0 ? null : outboxJson({ ...outbox, effects: rest }),
+    });
+    // Keep what effects wrote to the task (PR number, branch, head) in hand.
+    current = Object.assign(current, refreshed);
+  }
+  return gate;
 }
 
 /**
@@ -247,36 +331,26 @@ async function applyEventTo(
     event,
     board,
     job: extras.job,
-    lostJobId: extras.lostJobId,
     closed: extras.closed,
   });
   return { ...applied, known: { config, issue, board } };
 }
 
-/** The machine's view of the task; for a lost job, as it was before the store's sweep. */
-function snapshotFor(task: Task, jobs: readonly Job[], request: TaskEventRequest) {
-  const lostJobId = request.lostJobId;
-  if (lostJobId === undefined) return snapshotOf(task, jobs);
-  const snapshot = snapshotOf(
-    task,
-    jobs.filter((job) => job.id <= lostJobId),
-  );
-  return {
-    ...snapshot,
-    used: { ...snapshot.used, lostLeases: Math.max(0, snapshot.used.lostLeases - 1) },
-  };
-}
-
-/** Writes the decision; undefined when another writer got there first (decide again). */
-async function persist(
+/**
+ * Commits the decision: the task's new state, the jobs it queues or cancels, the facts and notes
+ * it records and its outbox, in one transaction. Undefined when another writer got there first
+ * (decide again).
+ */
+async function commit(
   ctx: TaskContext,
   existing: Task | undefined,
   decision: TaskTransition,
   request: TaskEventRequest,
+  outbox: Outbox,
 ): Promise<Task | undefined> {
   const { issue, start } = request;
   const policy = taskPolicyOf(request.config);
-  let task: Task;
+  let base: Task;
   if (existing === undefined) {
     const created = await ctx.store.upsertTask({
       repo: repoName(issue.ref),
@@ -298,68 +372,105 @@ async function persist(
       branch: taskBranchName(request.config.branchPrefix, issue.ref.number, issue.title),
     });
     if (!created.created) return undefined;
-    task = await ctx.store.updateTask(
-      created.task.id,
-      { used: decision.task.used },
-      { actor: request.actor },
-    );
+    base = created.task;
   } else {
-    const changes: TaskChanges = {
-      state: decision.to,
-      used: decision.task.used,
-      headSha: decision.task.pr?.headSha ?? null,
-    };
-    if (start !== undefined) {
-      Object.assign(changes, {
-        title: storedIssueTitle(issue.title),
-        body: start.promptText,
-        agent: start.routing.agent.agent,
-        requiredLabels: start.routing.runner.labels,
-        priority: start.routing.priority.priority,
-        budget: policy.budget,
-        startedBy: request.actor,
-        installationId: ctx.installationId,
-      } satisfies TaskChanges);
-    }
-    task = await ctx.store.updateTask(existing.id, changes, {
-      expectedVersion: existing.version,
-      actor: request.actor,
-    });
+    base = existing;
   }
-  if (start !== undefined) {
-    await recordFacts(ctx, task.id, AUDIT_ROUTED, {
+  const changes: TaskChanges = {
+    state: decision.to,
+    used: decision.task.used,
+    pendingEffects: outbox.effects.length === 0 ? null : outboxJson(outbox),
+  };
+  if (existing !== undefined) changes.headSha = decision.task.pr?.headSha ?? null;
+  if (existing !== undefined && start !== undefined) {
+    Object.assign(changes, {
+      title: storedIssueTitle(issue.title),
+      body: start.promptText,
       agent: start.routing.agent.agent,
-      reason: start.routing.agent.reason,
-      priorityReason: start.routing.priority.reason,
-      notes: start.routing.agent.ignored.map((ignored) => `${ignored.request}: ${ignored.reason}`),
-    });
+      requiredLabels: start.routing.runner.labels,
+      priority: start.routing.priority.priority,
+      budget: policy.budget,
+      startedBy: request.actor,
+      installationId: ctx.installationId,
+    } satisfies TaskChanges);
+  }
+  const enqueue = decision.effects.find((effect) => effect.type === "enqueue-job");
+  const committed = await ctx.store.commitTransition(base.id, changes, {
+    expectedVersion: base.version,
+    actor: request.actor,
+    cancelJobs: decision.effects.some((effect) => effect.type === "cancel-job"),
+    ...(enqueue === undefined
+      ? {}
+      : {
+          enqueue: {
+            kind: enqueue.kind,
+            ...(enqueue.instructions === null ? {} : { input: enqueue.instructions }),
+            ...(enqueue.notBefore === null ? {} : { notBefore: enqueue.notBefore }),
+          },
+        }),
+    audit: decisionFacts(decision, request),
+  });
+  if (committed.canceled.length > 0) {
+    ctx.log.info(
+      {
+        taskId: base.id,
+        jobs: committed.canceled.map((result) => ({
+          jobId: result.job.id,
+          outcome: result.outcome,
+        })),
+      },
+      "task jobs canceled",
+    );
+  }
+  if (committed.queued !== undefined) {
+    const job = committed.queued;
+    ctx.log.info(
+      { taskId: base.id, jobId: job.id, kind: job.kind, agent: job.agent, priority: job.priority },
+      "job queued",
+    );
+  }
+  return committed.task;
+}
+
+/** The audit entries a decision records with its state: routing, dependencies, why it is
+ * blocked, and its timeline notes. */
+function decisionFacts(decision: TaskTransition, request: TaskEventRequest) {
+  const { start } = request;
+  const entries = [];
+  if (start !== undefined) {
+    entries.push(
+      factsEntry(AUDIT_ROUTED, {
+        agent: start.routing.agent.agent,
+        reason: start.routing.agent.reason,
+        priorityReason: start.routing.priority.reason,
+        notes: start.routing.agent.ignored.map(
+          (ignored) => `${ignored.request}: ${ignored.reason}`,
+        ),
+      }),
+    );
   }
   if (request.dependencies !== undefined) {
-    await recordFacts(ctx, task.id, AUDIT_DEPENDENCIES, request.dependencies);
+    entries.push(factsEntry(AUDIT_DEPENDENCIES, request.dependencies));
   }
   const blocker = decision.task.blocker;
   if (decision.to === "blocked" && blocker !== null) {
-    await recordFacts(ctx, task.id, AUDIT_BLOCKED, {
-      message: blocker.message,
-      error: blocker.error,
-    });
+    entries.push(factsEntry(AUDIT_BLOCKED, { message: blocker.message, error: blocker.error }));
   }
-  return task;
+  for (const effect of decision.effects) {
+    if (effect.type === "update-progress-comment") {
+      entries.push(factsEntry(AUDIT_NOTE, { note: effect.note, format: "markdown" }));
+    }
+  }
+  return entries;
 }
 
 async function applyEffect(
   ctx: TaskContext,
   task: Task,
-  effect: TaskEffect,
+  effect: OutboxEffect,
   request: TaskEventRequest,
 ): Promise<void> {
   switch (effect.type) {
-    case "enqueue-job":
-      await enqueueJob(ctx, task, effect, request);
-      return;
-    case "cancel-job":
-      await cancelJobs(ctx, task, request.actor);
-      return;
     case "set-label":
       await mirrorLabels(ctx, request.issue, effect.state, labelNamesOf(request.config));
       return;
@@ -367,7 +478,7 @@ async function applyEffect(
       await moveCard(ctx, request.board, request.config, request.issue, effect.state);
       return;
     case "update-progress-comment":
-      await recordNote(ctx, task.id, effect.note, request.actor);
+      // Its note was recorded with the transition (`decisionFacts`).
       await updateProgressComment(ctx, task, request.config, request.comments);
       return;
     case "open-pr":

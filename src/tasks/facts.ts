@@ -102,6 +102,14 @@ export async function recordFacts(
   await ctx.store.audit({ taskId, actor, action, detail: toJson(detail) });
 }
 
+/** An audit entry of `detail`, for recording with a transition (`commitTransition`). */
+export function factsEntry(
+  action: string,
+  detail: RoutedFacts | DependencyFacts | BlockedFacts | NoteFacts,
+): { action: string; detail: JsonValue } {
+  return { action, detail: toJson(detail) };
+}
+
 async function latest(
   ctx: Pick<TaskContext, "store">,
   taskId: number,

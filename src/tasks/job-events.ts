@@ -7,8 +7,8 @@
  *   accepted the completion only with the current lease token), which opens or updates the PR;
  * - failed: `job-failed` with the runner's real error text: a retry with backoff while the
  *   budget allows, else `blocked` with that text in the progress comment;
- * - lost: `job-lost`: queued again (the store's sweep already did it) or `blocked` when the
- *   lost-lease cap or the budget is reached, in which case the sweep's retry is canceled.
+ * - lost: `job-lost`: queued again, or `blocked` when the repository's lost-lease limit or the
+ *   budget is reached (the store's sweep only marked the job lost).
  */
 import type { Job, Task } from "../store/index.js";
 import { applyToTask } from "./apply.js";
@@ -101,20 +101,13 @@ async function lost(ctx: TaskContext, task: Task, job: Job): Promise<TaskEventOu
     job.startedAt !== undefined && job.finishedAt !== undefined
       ? (job.finishedAt.getTime() - job.startedAt.getTime()) / 60_000
       : 0;
-  const outcome = await applyToTask(
+  // The machine decides alone: a retry under the repository's `budget.lostLeases` (queued by the
+  // loop, once), or blocked past it. A task that moved on (done, canceled) rejects the event,
+  // so a job of a finished task is never queued again.
+  return applyToTask(
     ctx,
     task,
     { type: "job-lost", jobId: String(job.id), minutes: Math.round(held * 100) / 100 },
     "kanbot",
-    { lostJobId: job.id },
   );
-  if (outcome.outcome === "transition" && outcome.to === "blocked") {
-    // The sweep queued a retry the machine does not want: the task stops here.
-    const canceled = await ctx.store.cancelTaskJobs(task.id, "kanbot");
-    ctx.log.info(
-      { taskId: task.id, canceled: canceled.map((result) => result.job.id) },
-      "retry of the lost job canceled; the task is blocked",
-    );
-  }
-  return outcome;
 }

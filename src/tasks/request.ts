@@ -41,11 +41,6 @@ export interface TaskEventRequest {
   board: BoardLookup;
   /** The finished job whose result opens or updates the PR (`job-succeeded`). */
   job?: Job | undefined;
-  /**
-   * For `job-lost`: the lost job. The store's sweep already counted the lost lease and may have
-   * queued the retry; the machine decides from the task as it was before the sweep.
-   */
-  lostJobId?: number | undefined;
   /** For `pr-merged`: the closed PR's branches, for the branch deletion rule. */
   closed?: ClosedPullRequestFacts | undefined;
 }
@@ -56,7 +51,6 @@ export interface TaskEventExtras {
   issue?: IssueFacts;
   board?: BoardLookup;
   job?: Job;
-  lostJobId?: number;
   closed?: ClosedPullRequestFacts;
 }
 

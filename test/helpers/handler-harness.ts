@@ -71,13 +71,20 @@ export async function createHarness(
     log?: Logger;
     /** The inbox's attempt cap (store and handlers alike); default the store's (8). */
     deliveryMaxAttempts?: number;
+    /** The first retry delay of a failed delivery; default the store's (5 s). */
+    deliveryBackoffBaseMs?: number;
   } = {},
 ): Promise<Harness> {
   const databasePath = options.databasePath ?? tempDatabasePath();
   const cap = options.deliveryMaxAttempts;
   const store = await openStore({
     url: databasePath,
-    ...(cap === undefined ? {} : { policy: { deliveryMaxAttempts: cap } }),
+    policy: {
+      ...(cap === undefined ? {} : { deliveryMaxAttempts: cap }),
+      ...(options.deliveryBackoffBaseMs === undefined
+        ? {}
+        : { deliveryBackoffBaseMs: options.deliveryBackoffBaseMs }),
+    },
   });
   let runtime: KanbotRuntime | undefined;
   const probot = await createTestProbot({

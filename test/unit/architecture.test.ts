@@ -356,7 +356,7 @@ describe("architecture", () => {
     const held = (start: string) => filesOf(ruleNamed(start));
 
     expect(held("the task effects")).toEqual(
-      expect.arrayContaining(["src/tasks/effects/jobs.ts", "src/tasks/effects/pull-request.ts"]),
+      expect.arrayContaining(["src/tasks/effects/board.ts", "src/tasks/effects/pull-request.ts"]),
     );
     expect(held("src/inbox/ reaches")).toContain("src/inbox/record-delivery.ts");
     expect(held("src/inbox/ reaches")).not.toContain("src/inbox/route-event.ts");
@@ -463,7 +463,7 @@ describe("the import rules can fail", () => {
     ],
     [
       "the task effects",
-      "src/tasks/effects/jobs.ts",
+      "src/tasks/effects/board.ts",
       'import type { TaskEventOutcome } from "../apply.js";',
       "src/tasks/apply",
     ],
@@ -617,7 +617,7 @@ describe("the import rules can fail", () => {
   it.each([
     [
       "the task effects",
-      "src/tasks/effects/jobs.ts",
+      "src/tasks/effects/board.ts",
       [
         'import type { TaskContext } from "../context.js";',
         'import { labelNamesOf } from "../repo-config.js";',

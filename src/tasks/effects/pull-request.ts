@@ -66,32 +66,24 @@ const LOG_TAIL_CHARACTERS = 60_000;
 
 /** The runner's reported result of `job`, with time and cost. */
 export function jobResultOf(job: Job): JobResult {
-  const result = (isObject(job.result) ? job.result : {}) as {
-    headSha?: unknown;
-    summary?: unknown;
-    validation?: unknown;
-    costUsd?: unknown;
-    durationSeconds?: unknown;
-  };
+  // `job.result` was validated with the protocol's schema at `complete` and parsed once more
+  // where the store read the row (src/store/job-result.ts): only the arithmetic is left here.
+  const result = job.result;
   const seconds =
-    typeof result.durationSeconds === "number"
-      ? result.durationSeconds
-      : job.startedAt !== undefined && job.finishedAt !== undefined
-        ? (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000
-        : 0;
-  const validation = Array.isArray(result.validation)
-    ? result.validation.filter(isObject).map((entry) => ({
-        command: typeof entry.command === "string" ? entry.command : "",
-        passed: entry.passed === true,
-        exitCode: typeof entry.exitCode === "number" ? entry.exitCode : null,
-      }))
-    : [];
+    result?.durationSeconds ??
+    (job.startedAt !== undefined && job.finishedAt !== undefined
+      ? (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000
+      : 0);
   return {
-    headSha: typeof result.headSha === "string" ? result.headSha : undefined,
-    summary: typeof result.summary === "string" ? result.summary : null,
-    validation,
+    headSha: result?.headSha,
+    summary: result?.summary ?? null,
+    validation: (result?.validation ?? []).map((entry) => ({
+      command: entry.command,
+      passed: entry.passed,
+      exitCode: entry.exitCode,
+    })),
     minutes: Math.round((seconds / 60) * 100) / 100,
-    usd: typeof result.costUsd === "number" ? result.costUsd : 0,
+    usd: result?.costUsd ?? 0,
   };
 }
 
@@ -139,7 +131,9 @@ export async function publishJobResult(
         : `${issue.htmlUrl}#issuecomment-${commentId}`,
   });
   let facts: PullRequestFacts;
-  if (effect.type === "update-pr" && task.prNumber !== undefined && known !== undefined) {
+  // A PR the task already has is updated, whichever effect asked: an `open-pr` run again (from
+  // the outbox, after a failure) finds the PR it opened instead of opening another.
+  if (task.prNumber !== undefined && known !== undefined) {
     await ctx.pulls.updatePullRequest({ ...repo, number: task.prNumber }, { title, body });
     facts = known;
     ctx.log.info({ taskId: task.id, pr: task.prNumber }, "pull request updated");
@@ -494,8 +488,4 @@ export async function noteOnProgress(
 ): Promise<void> {
   await recordFacts(ctx, task.id, AUDIT_NOTE, { note });
   await updateProgressComment(ctx, task, config);
-}
-
-function isObject(value: JsonValue | undefined | unknown): value is Record<string, JsonValue> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -104,7 +104,7 @@ describe("runner API: waking waiting claims", () => {
     expect(claimed.map((job) => job?.id).sort()).toEqual([codex, claude, codex2, claude2].sort());
   });
 
-  it("wakes one waiter for each job a sweep requeues", async () => {
+  it("a sweep wakes nobody; each retry the task loop queues for a lost job wakes one waiter", async () => {
     const holders = [await h.registerRunner(), await h.registerRunner()];
     await h.queueJob();
     await h.queueJob();
@@ -115,10 +115,16 @@ describe("runner API: waking waiting claims", () => {
     h.clock.advance(61_000);
     const sweep = await h.api.sweep();
 
-    expect(sweep.requeued).toHaveLength(2);
+    expect(sweep.lost).toHaveLength(2);
+    expect(h.api.waitingClaims).toBe(3);
+    // What the task machine's job-lost does for each: one retry of the same kind.
+    const retries = [];
+    for (const lost of sweep.lost) {
+      retries.push(await h.store.enqueueJob({ taskId: lost.taskId, kind: lost.kind }));
+    }
     const claimed = await Promise.all(claims.slice(0, 2));
     expect(claimed.map((answer) => answer?.job.id).sort()).toEqual(
-      sweep.requeued.map((job) => job.id).sort(),
+      retries.map((job) => job.id).sort(),
     );
     expect(h.api.waitingClaims).toBe(1);
   });

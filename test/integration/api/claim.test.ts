@@ -136,7 +136,7 @@ describe("runner API: claims", () => {
     expect(h.api.waitingClaims).toBe(0);
   });
 
-  it("wakes a waiting claim when the sweep requeues a lost job", async () => {
+  it("wakes a waiting claim with the retry the task loop queues for a lost job", async () => {
     const first = await h.registerRunner();
     const second = await h.registerRunner();
     const lostJobId = await h.queueJob();
@@ -146,9 +146,13 @@ describe("runner API: claims", () => {
 
     h.clock.advance(61_000);
     const sweep = await h.api.sweep();
-
     expect(sweep.lost.map((job) => job.id)).toEqual([lostJobId]);
-    expect((await waiting)?.job.id).toBe(sweep.requeued[0]?.id);
+    expect(h.api.waitingClaims).toBe(1);
+    const lost = sweep.lost[0];
+    if (lost === undefined) throw new Error("no lost job");
+    const retry = await h.store.enqueueJob({ taskId: lost.taskId, kind: lost.kind });
+
+    expect((await waiting)?.job.id).toBe(retry.id);
   });
 
   it("releases the waiter when the runner disconnects", async () => {

@@ -25,7 +25,7 @@ afterAll(cleanupHarnessFolders);
 /** Waits until the lease (1 ms) has certainly expired by the store's clock, then sweeps. */
 async function expireLeases(h: Harness) {
   await new Promise((resolve) => setTimeout(resolve, 5));
-  return h.store.requeueExpiredLeases();
+  return h.store.endExpiredLeases();
 }
 
 describe("lost leases and pushes by people", () => {
@@ -33,7 +33,7 @@ describe("lost leases and pushes by people", () => {
   const ghp = portMocks(gh);
   const ghpr = pullRequestMocks(gh);
 
-  it("a lost lease queues the job again without a second job when the sweep already did", async () => {
+  it("a lost lease is decided by the task machine: one retry, queued once by the loop", async () => {
     const h = await createHarness(gh);
     await queueTask(h, gh, ghp);
     await claimStep(h, ghp, { leaseMs: 1 });
@@ -41,6 +41,12 @@ describe("lost leases and pushes by people", () => {
     mirrorMocks(ghp, "running", "queued", { labelKnown: true, comment: /lost its runner/ });
 
     const sweep = await expireLeases(h);
+    // The sweep only ended the lease: nothing is queued until the machine decides.
+    expect((await h.store.listJobs((await taskOf(h)).id)).map((job) => job.status)).toEqual([
+      "lost",
+    ]);
+    await h.runtime.internal.leasesExpired(sweep);
+    // The same hook again (a second sweep reporting it, a retried hook) records no second event.
     await h.runtime.internal.leasesExpired(sweep);
     await h.drain();
 
@@ -49,10 +55,12 @@ describe("lost leases and pushes by people", () => {
     expect(task.state).toBe("queued");
     expect(jobs.map((job) => job.status)).toEqual(["lost", "queued"]);
     expect(task.used).toMatchObject({ attempts: 1, lostLeases: 1 });
+    const enqueued = await h.store.listAudit({ taskId: task.id, action: "job.enqueued" });
+    expect(enqueued).toHaveLength(2);
     await h.close();
   });
 
-  it("the lost lease that reaches the cap blocks the task and cancels the sweep's retry", async () => {
+  it("the lost lease that reaches the repository's lostLeases blocks the task; nothing is queued", async () => {
     const config = "budget:\n  lostLeases: 1\n";
     const h = await createHarness(gh);
     await queueTask(h, gh, ghp, { config });
@@ -67,7 +75,28 @@ describe("lost leases and pushes by people", () => {
     const task = await taskOf(h);
     const jobs = await h.store.listJobs(task.id);
     expect(task.state).toBe("blocked");
-    expect(jobs.map((job) => job.status)).toEqual(["lost", "canceled"]);
+    expect(jobs.map((job) => job.status)).toEqual(["lost"]);
+    expect(task.used.lostLeases).toBe(1);
+    await h.close();
+  });
+
+  it("a job of a task that is no longer active is never queued again when its lease is lost", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    await claimStep(h, ghp, { leaseMs: 1 });
+    // The task finished meanwhile (its PR merged by hand, say) while the runner's lease ran.
+    const before = await taskOf(h);
+    await h.store.updateTask(before.id, { state: "done" });
+    // Reading the task's config and issue is all the machine's refusal costs.
+    taskEventMocks(ghp, { labels: [] });
+
+    const sweep = await expireLeases(h);
+    await h.runtime.internal.leasesExpired(sweep);
+    await h.drain();
+
+    const task = await taskOf(h);
+    expect(task.state).toBe("done");
+    expect((await h.store.listJobs(task.id)).map((job) => job.status)).toEqual(["lost"]);
     await h.close();
   });
 

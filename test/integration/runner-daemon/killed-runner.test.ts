@@ -66,6 +66,9 @@ describe("a runner killed mid-job", () => {
     // Nothing of the job outlived its runner (the sandbox dies with it).
     await vi.waitFor(() => expect(jobProcesses(jobId)).toEqual([]), WAIT);
 
+    // The retry the task machine's job-lost queues (the app's task loop is not part of this
+    // harness).
+    await loop.store.enqueueJob({ taskId: lost?.taskId ?? 0, kind: lost?.kind ?? "implement" });
     const second = await loop.addRunner(
       `  claude:\n    command: ${FAKE_AGENT}\n    env: { FAKE_AGENT_MODE: claude }\n`,
     );

@@ -134,7 +134,11 @@ describe("stopping a job", () => {
       }),
     ).rejects.toBeInstanceOf(LeaseLostError);
 
-    // The requeued attempt goes to another runner, which pushes the branch.
+    // The retry the task machine's job-lost queues (the app's task loop is not part of this
+    // harness) goes to another runner, which pushes the branch.
+    const lost = await loop.store.getJob(firstJob);
+    if (lost === undefined) throw new Error("the lost job is gone");
+    await loop.store.enqueueJob({ taskId: lost.taskId, kind: lost.kind });
     const second = await loop.addRunner(
       `  claude:\n    command: ${FAKE_AGENT}\n    env: { FAKE_AGENT_MODE: claude }\n`,
     );

@@ -109,6 +109,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           "0001_initial",
           "0002_jobs_agent_queue_idx",
           "0003_deliveries_pending_idx",
+          "0004_task_outbox",
         ]);
       } finally {
         await fresh.drop();

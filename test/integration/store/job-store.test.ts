@@ -271,7 +271,9 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
     it("rejects everything from the old holder once the job is lost and re-claimed", async () => {
       const first = await claimOne();
       clock.advance(LEASE_MS);
-      await store.requeueExpiredLeases();
+      await store.endExpiredLeases();
+      // The retry the task machine's job-lost queues.
+      await store.enqueueJob({ taskId: first.job.taskId, kind: first.job.kind });
       const second = await store.claimJob(runner({ runnerId: "runner-2" }), LEASE_MS);
       if (!second) throw new Error("expected the retry to be claimable");
 
@@ -359,7 +361,7 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
       await expect(
         store.heartbeat(claimed.job.id, claimed.leaseToken, { leaseMs: LEASE_MS }),
       ).rejects.toBeInstanceOf(StaleLeaseError);
-      expect((await store.requeueExpiredLeases()).lost).toEqual([]);
+      expect((await store.endExpiredLeases()).lost).toEqual([]);
     });
 
     it("appends log chunks once per sequence number and reads them in order", async () => {
@@ -384,59 +386,35 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
   });
 
   describe("expired leases", () => {
-    it("ends the job as lost and queues a new attempt of the same kind", async () => {
+    it("ends the job as lost and decides nothing else: no retry, no count (the task machine's job)", async () => {
       const { task } = await store.upsertTask(newTask({ requiredLabels: ["gpu"] }));
       const job = await store.enqueueJob({ taskId: task.id, kind: "revise", input: { note: "x" } });
       const claimed = await store.claimJob(runner({ labels: ["gpu"] }), LEASE_MS);
       clock.advance(LEASE_MS - 1);
-      const early = await store.requeueExpiredLeases();
+      const early = await store.endExpiredLeases();
       clock.advance(1);
+      const woken: number[] = [];
+      const unsubscribe = store.onJobQueued(() => woken.push(1));
 
-      const sweep = await store.requeueExpiredLeases();
+      const sweep = await store.endExpiredLeases();
+      unsubscribe();
 
       expect(claimed?.job.id).toBe(job.id);
-      expect(early).toEqual({ lost: [], requeued: [], exhausted: [], canceled: [] });
+      expect(early).toEqual({ lost: [], canceled: [] });
       expect(sweep.lost).toMatchObject([{ id: job.id, status: "lost", runnerId: "runner-1" }]);
-      expect(sweep.requeued).toMatchObject([
-        {
-          taskId: task.id,
-          kind: "revise",
-          attempt: 2,
-          status: "queued",
-          requiredLabels: ["gpu"],
-          input: { note: "x" },
-        },
-      ]);
-      expect(sweep.exhausted).toEqual([]);
-      expect((await store.getTask(task.id))?.used.lostLeases).toBe(1);
+      expect(sweep.canceled).toEqual([]);
+      // One job, lost; nothing queued, nobody woken, the task's counts untouched.
+      expect((await store.listJobs(task.id)).map((j) => j.status)).toEqual(["lost"]);
+      expect(woken).toEqual([]);
+      expect((await store.getTask(task.id))?.used.lostLeases).toBe(0);
       const audit = await store.listAudit({ jobId: job.id });
       expect(audit.map((entry) => entry.action)).toEqual([
         "job.lost",
         "job.claimed",
         "job.enqueued",
       ]);
-    });
-
-    it("stops retrying once a task has lost more leases than the cap", async () => {
-      const { task } = await store.upsertTask(newTask());
-      await store.enqueueJob({ taskId: task.id, kind: "implement" });
-      const sweeps = [];
-
-      for (let i = 0; i < 4; i += 1) {
-        const claimed = await store.claimJob(runner(), LEASE_MS);
-        if (!claimed) throw new Error(`expected attempt ${i + 1} to be claimable`);
-        clock.advance(LEASE_MS);
-        sweeps.push(await store.requeueExpiredLeases());
-      }
-
-      expect(sweeps.map((s) => [s.lost.length, s.requeued.length, s.exhausted.length])).toEqual([
-        [1, 1, 0],
-        [1, 1, 0],
-        [1, 1, 0],
-        [1, 0, 1],
-      ]);
-      expect(await store.claimJob(runner(), LEASE_MS)).toBeUndefined();
-      expect((await store.getTask(task.id))?.used.lostLeases).toBe(4);
+      // A second sweep finds nothing more to end.
+      expect(await store.endExpiredLeases()).toEqual({ lost: [], canceled: [] });
     });
 
     it("ends an expired job with a pending cancel as canceled, without a retry", async () => {
@@ -446,11 +424,11 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
       await store.cancelJob(job.id);
       clock.advance(LEASE_MS);
 
-      const sweep = await store.requeueExpiredLeases();
+      const sweep = await store.endExpiredLeases();
 
       expect(sweep.canceled.map((j) => [j.id, j.status])).toEqual([[job.id, "canceled"]]);
       expect(sweep.lost).toEqual([]);
-      expect(sweep.requeued).toEqual([]);
+      expect((await store.listJobs(task.id)).map((j) => j.status)).toEqual(["canceled"]);
     });
   });
 

@@ -1,0 +1,168 @@
+/**
+ * Durable apply (issue 12): a transition and the GitHub effects it owes are saved together (the
+ * task's outbox), so a failure between them never leaves a task moved without them. Here GitHub
+ * refuses to open the PR (`POST /pulls` answers 500, and the app does not retry it itself), or the
+ * app fails right after an effect, before ticking it off: the delivery fails, and its retry ends
+ * with the task where it should be, the PR opened and the issue's view right.
+ */
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { setupGitHubMock } from "../../helpers/github-mock.js";
+import { portMocks } from "../../helpers/github-port-mocks.js";
+import { fakePullRequest, pullRequestMocks } from "../../helpers/github-pr-mocks.js";
+import { REPO, cleanupHarnessFolders, createHarness } from "../../helpers/handler-harness.js";
+import {
+  HEAD_1,
+  PR_NUMBER,
+  TASK_BRANCH,
+  claimStep,
+  gateReads,
+  mirrorMocks,
+  noChecksWaitComment,
+  queueTask,
+  stateLabel,
+  successResult,
+  taskEventMocks,
+  taskOf,
+} from "../../helpers/handler-pull-requests.js";
+
+afterAll(cleanupHarnessFolders);
+
+describe("durable apply: the outbox", () => {
+  const gh = setupGitHubMock();
+  const ghp = portMocks(gh);
+  const ghpr = pullRequestMocks(gh);
+
+  it("POST /pulls fails: the task keeps its new state and owed effects; the retry opens the PR", async () => {
+    // Failed deliveries are retried after 300 ms instead of 5 s.
+    const h = await createHarness(gh, { deliveryBackoffBaseMs: 300 });
+    await queueTask(h, gh, ghp);
+    const lease = await claimStep(h, ghp);
+
+    // 1. The job succeeds; GitHub answers 500 to opening the PR.
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghp.defaultBranch(REPO, "main");
+    gh.rest("POST", `/repos/${REPO.owner}/${REPO.repo}/pulls`).reply(500, {
+      message: "Server Error",
+    });
+    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
+      status: "succeeded",
+      result: successResult(HEAD_1),
+    });
+    await h.runtime.internal.jobFinished(finished);
+    await h.drain();
+
+    // The transition is saved with what it still owes; nothing after the PR was attempted.
+    const moved = await taskOf(h);
+    expect(moved.state).toBe("checks");
+    expect(moved.prNumber).toBeUndefined();
+    expect(moved.pendingEffects).toMatchObject({
+      actor: expect.stringMatching(/^runner:/),
+      jobId: lease.job.id,
+      effects: [
+        { type: "open-pr", headSha: HEAD_1 },
+        { type: "evaluate-checks", headSha: HEAD_1 },
+        { type: "set-label", state: "checks" },
+        { type: "update-board", state: "checks" },
+        { type: "update-progress-comment" },
+      ],
+    });
+    expect(gh.isDone()).toBe(true);
+
+    // 2. The delivery's retry: the outbox runs first (PR, check run, labels, board, comment,
+    // the gate); the repeated job-succeeded then changes nothing.
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghp.defaultBranch(REPO, "main");
+    ghpr.createDraftPullRequest(REPO, {
+      number: PR_NUMBER,
+      head: TASK_BRANCH,
+      base: "main",
+      title: "Add a widget (#1)",
+    });
+    ghpr.createCheckRun(
+      REPO,
+      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
+      { id: 5001 },
+    );
+    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
+    gateReads(ghpr, HEAD_1, []);
+    noChecksWaitComment(ghp, HEAD_1);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await h.drain();
+
+    const settled = await taskOf(h);
+    expect(settled.state).toBe("checks");
+    expect(settled.prNumber).toBe(PR_NUMBER);
+    expect(settled.headSha).toBe(HEAD_1);
+    expect(settled.pendingEffects).toBeUndefined();
+    expect((await h.store.listJobs(settled.id)).map((job) => job.status)).toEqual(["succeeded"]);
+    await h.close();
+  });
+
+  it("the app fails right after an effect, before ticking it off: the retry finishes the rest once", async () => {
+    const h = await createHarness(gh, { deliveryBackoffBaseMs: 300 });
+    await queueTask(h, gh, ghp);
+    const lease = await claimStep(h, ghp);
+
+    // 1. The PR opens, but saving that the PR effect is done fails (the app dies there).
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghp.defaultBranch(REPO, "main");
+    ghpr.createDraftPullRequest(REPO, {
+      number: PR_NUMBER,
+      head: TASK_BRANCH,
+      base: "main",
+      title: "Add a widget (#1)",
+    });
+    ghpr.createCheckRun(
+      REPO,
+      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
+      { id: 5001 },
+    );
+    const update = h.store.updateTask.bind(h.store);
+    const tickOff = vi
+      .spyOn(h.store, "updateTask")
+      .mockImplementation(async (taskId, changes, options) => {
+        if ("pendingEffects" in changes && tickOff.mock.calls.length > 0) {
+          tickOff.mockRestore();
+          throw new Error("the app died before ticking the effect off");
+        }
+        return update(taskId, changes, options);
+      });
+    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
+      status: "succeeded",
+      result: successResult(HEAD_1),
+    });
+    await h.runtime.internal.jobFinished(finished);
+    await h.drain();
+    const halfway = await taskOf(h);
+    expect(halfway.prNumber).toBe(PR_NUMBER);
+    expect(halfway.pendingEffects).toMatchObject({
+      effects: [{ type: "open-pr" }, {}, {}, {}, {}],
+    });
+    expect(gh.isDone()).toBe(true);
+
+    // 2. The retry runs the PR effect again (GitHub has the PR: it is found, not opened twice;
+    // the check run is posted again) and the rest once.
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghpr.gh
+      .rest("PATCH", `/repos/${REPO.owner}/${REPO.repo}/pulls/${PR_NUMBER}`)
+      .reply(200, () =>
+        fakePullRequest(REPO, { number: PR_NUMBER, head: TASK_BRANCH }, ghpr.gh.urls),
+      );
+    ghpr.createCheckRun(
+      REPO,
+      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
+      { id: 5002 },
+    );
+    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
+    gateReads(ghpr, HEAD_1, []);
+    noChecksWaitComment(ghp, HEAD_1);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await h.drain();
+
+    const settled = await taskOf(h);
+    expect(settled.state).toBe("checks");
+    expect(settled.prNumber).toBe(PR_NUMBER);
+    expect(settled.pendingEffects).toBeUndefined();
+    await h.close();
+  });
+});

@@ -179,9 +179,13 @@ export async function startApp(
   started.worker.start();
   api.start();
   // The gate's no-checks wait: once a minute, PRs whose wait ended are decided again.
+  // Tasks whose owed GitHub effects made no progress for a minute are resumed the same way.
   const gateTimer = setInterval(() => {
     started.internal.recheckGates().catch((error: unknown) => {
       log.error({ err: error }, "gate re-evaluation sweep failed; it runs again in a minute");
+    });
+    started.internal.resumeOutboxes().catch((error: unknown) => {
+      log.error({ err: error }, "outbox resume sweep failed; it runs again in a minute");
     });
   }, GATE_RECHECK_INTERVAL_MS);
   gateTimer.unref();

@@ -13,13 +13,20 @@ import {
   GATE_RECHECK_ACTION,
   KANBOT_GATE_EVENT,
   KANBOT_JOB_EVENT,
+  KANBOT_TASK_EVENT,
+  TASK_RESUME_ACTION,
   gateRecheckDeliveryId,
   issueOrderingKey,
   jobDeliveryId,
+  taskResumeDeliveryId,
   type KanbotGatePayload,
   type KanbotJobAction,
   type KanbotJobPayload,
+  type KanbotTaskPayload,
 } from "./internal-events.js";
+
+/** How long a task's outbox may go without progress before the sweep resumes it. */
+export const OUTBOX_STALE_MS = 60_000;
 
 /** The runner API's hooks (`createRunnerApi({ events })`) and the gate timer's tick. */
 export interface InternalEvents {
@@ -29,6 +36,12 @@ export interface InternalEvents {
   /** Records a re-evaluation for each task in `checks` whose gate deadline passed; returns how
    * many were newly recorded (one already in the inbox for the same head and deadline is not). */
   recheckGates(): Promise<number>;
+  /**
+   * Records a resume for each task whose outbox has owed effects for `staleMs` without progress
+   * (its apply failed, or the app died, and no event of its own came since); returns how many
+   * were newly recorded.
+   */
+  resumeOutboxes(staleMs?: number): Promise<number>;
 }
 
 export function createInternalEvents(options: {
@@ -80,6 +93,29 @@ export function createInternalEvents(options: {
     jobFinished: (job) => recordJob(job, "finished"),
     async leasesExpired(sweep) {
       for (const job of sweep.lost) await recordJob(job, "lost");
+    },
+    async resumeOutboxes(staleMs = OUTBOX_STALE_MS) {
+      const now = options.now().getTime();
+      let queued = 0;
+      for (const task of await store.listTasks({ pendingEffects: true })) {
+        if (now - task.updatedAt.getTime() < staleMs) continue;
+        const payload: KanbotTaskPayload = {
+          action: TASK_RESUME_ACTION,
+          taskId: task.id,
+          repository: { full_name: task.repo },
+          installation: { id: task.installationId },
+        };
+        const inserted = await record(
+          taskResumeDeliveryId(task.id, task.version),
+          KANBOT_TASK_EVENT,
+          TASK_RESUME_ACTION,
+          task,
+          { ...payload },
+        );
+        if (inserted) queued++;
+      }
+      if (queued > 0) log.info({ queued }, "tasks with owed effects resumed");
+      return queued;
     },
     async recheckGates() {
       const now = options.now();

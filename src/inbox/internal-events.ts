@@ -26,6 +26,11 @@ export const KANBOT_JOB_EVENT = "kanbot_job";
 /** The event name of gate re-evaluations in the inbox (`recheck` and `mergeability`). */
 export const KANBOT_GATE_EVENT = "kanbot_gate";
 
+/** The event name of task-level events in the inbox (`resume`). */
+export const KANBOT_TASK_EVENT = "kanbot_task";
+/** The `kanbot_task` action that runs what a task's outbox still owes (src/tasks/outbox.ts). */
+export const TASK_RESUME_ACTION = "resume";
+
 /** The `kanbot_gate` action of a re-evaluation once the no-checks wait ended. */
 export const GATE_RECHECK_ACTION = "recheck";
 /** The `kanbot_gate` action that asks GitHub again whether a PR merges cleanly. */
@@ -56,6 +61,14 @@ export interface KanbotGatePayload {
   installation: { id: number };
 }
 
+/** The payload of a `kanbot_task.resume` delivery. */
+export interface KanbotTaskPayload {
+  action: typeof TASK_RESUME_ACTION;
+  taskId: number;
+  repository: { full_name: string };
+  installation: { id: number };
+}
+
 /** The payload of a `kanbot_gate.mergeability` delivery. */
 export interface MergeabilityRecheckPayload {
   action: typeof GATE_MERGEABILITY_ACTION;
@@ -74,6 +87,11 @@ export interface MergeabilityRecheckPayload {
 /** The delivery id of a job event: one per job and action. */
 export function jobDeliveryId(jobId: number, action: KanbotJobAction): string {
   return `kanbot-job-${jobId}-${action}`;
+}
+
+/** The delivery id of an outbox resume: one per task and version (the state it owes effects for). */
+export function taskResumeDeliveryId(taskId: number, version: number): string {
+  return `kanbot-resume-${taskId}-${version}`;
 }
 
 /** The delivery id of a gate re-evaluation: one per task, head and no-checks deadline. */

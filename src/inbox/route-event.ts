@@ -17,6 +17,7 @@ import { onCheckSuiteCompleted } from "../handlers/on-check-suite-completed.js";
 import { onKanbotGate } from "../handlers/on-kanbot-gate.js";
 import { onKanbotJob } from "../handlers/on-kanbot-job.js";
 import { onKanbotMergeability } from "../handlers/on-kanbot-mergeability.js";
+import { onKanbotTask } from "../handlers/on-kanbot-task.js";
 import { onPullRequestClosed } from "../handlers/on-pull-request-closed.js";
 import { onPullRequestReviewSubmitted } from "../handlers/on-pull-request-review-submitted.js";
 import { onPullRequestSynchronize } from "../handlers/on-pull-request-synchronize.js";
@@ -27,6 +28,8 @@ import {
   GATE_RECHECK_ACTION,
   KANBOT_GATE_EVENT,
   KANBOT_JOB_EVENT,
+  KANBOT_TASK_EVENT,
+  TASK_RESUME_ACTION,
 } from "./internal-events.js";
 
 /**
@@ -56,6 +59,7 @@ const HANDLERS: Record<string, AnyHandler> = {
   [`${KANBOT_JOB_EVENT}.lost`]: onKanbotJob,
   [`${KANBOT_GATE_EVENT}.${GATE_RECHECK_ACTION}`]: onKanbotGate,
   [`${KANBOT_GATE_EVENT}.${GATE_MERGEABILITY_ACTION}`]: onKanbotMergeability,
+  [`${KANBOT_TASK_EVENT}.${TASK_RESUME_ACTION}`]: onKanbotTask,
 };
 
 /** The `event.action` keys (or bare events) this version acts on, GitHub's and kanbot's own. */

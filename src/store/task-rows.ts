@@ -104,11 +104,12 @@ export class TaskRows {
   }
 
   async listTasks(filter: TaskFilter = {}): Promise<Task[]> {
-    const { repo, states, limit } = filter;
+    const { repo, states, limit, pendingEffects } = filter;
     const rows = await this.#ctx.db
       .selectFrom("tasks")
       .selectAll()
       .$if(repo !== undefined, (qb) => qb.where("repo", "=", repo ?? ""))
+      .$if(pendingEffects === true, (qb) => qb.where("pending_effects", "is not", null))
       .$if(states !== undefined, (qb) =>
         states && states.length > 0
           ? qb.where("state", "in", [...states])

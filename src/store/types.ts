@@ -89,6 +89,8 @@ export interface TaskChanges {
 }
 
 export interface TaskFilter {
+  /** Only tasks whose outbox still owes effects. */
+  pendingEffects?: boolean;
   repo?: string;
   states?: readonly TaskState[];
   limit?: number;

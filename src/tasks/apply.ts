@@ -35,7 +35,7 @@ import {
   scheduleMergeabilityRecheck,
 } from "./effects/pull-request.js";
 import { labelNamesOf, taskPolicyOf } from "./repo-config.js";
-import type { TaskContext } from "./context.js";
+import { KANBOT_ACTOR, type TaskContext } from "./context.js";
 import {
   AUDIT_BLOCKED,
   AUDIT_DEPENDENCIES,
@@ -167,11 +167,34 @@ async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<A
   }
 }
 
+/**
+ * Runs what task `taskId`'s outbox still owes, without an event of its own (the periodic sweep,
+ * `kanbot_task.resume`), and judges the gate it re-opened. False when nothing was owed.
+ */
+export async function resumeTask(ctx: TaskContext, taskId: number): Promise<boolean> {
+  const task = await ctx.store.getTask(taskId);
+  if (task?.pendingEffects === undefined) return false;
+  const config = await configOfTask(ctx, task);
+  const issue = await ctx.github.getIssue(issueOfTask(task));
+  if (issue === undefined) {
+    ctx.log.warn({ taskId }, "the task's issue is gone; its owed effects are dropped");
+    await ctx.store.updateTask(taskId, { pendingEffects: null });
+    return false;
+  }
+  const board = new BoardLookup();
+  const gate = await resumeOutbox(ctx, task, { issue, config, actor: KANBOT_ACTOR, board });
+  if (gate !== undefined) await drainGates(ctx, [gate], { config, issue, board });
+  return true;
+}
+
+/** What running effects needs of a request (a resume has no event of its own). */
+type EffectRequest = Omit<TaskEventRequest, "event" | "start" | "dependencies">;
+
 /** Runs what an earlier apply of this task left in its outbox; the gate it re-opened, if any. */
 async function resumeOutbox(
   ctx: TaskContext,
   task: Task,
-  request: TaskEventRequest,
+  request: EffectRequest,
 ): Promise<PendingGate | undefined> {
   const parsed = parseOutbox(task.pendingEffects);
   if (!parsed.ok || parsed.outbox === undefined) {
@@ -209,7 +232,7 @@ async function runOutbox(
   ctx: TaskContext,
   task: Task,
   outbox: Outbox,
-  request: TaskEventRequest,
+  request: EffectRequest,
 ): Promise<PendingGate | undefined> {
   let gate: PendingGate | undefined;
   let current = task;
@@ -468,7 +491,7 @@ async function applyEffect(
   ctx: TaskContext,
   task: Task,
   effect: OutboxEffect,
-  request: TaskEventRequest,
+  request: EffectRequest,
 ): Promise<void> {
   switch (effect.type) {
     case "set-label":

@@ -95,7 +95,7 @@ export async function publishJobResult(
   ctx: TaskContext,
   task: Task,
   effect: OpenPrEffect | UpdatePrEffect,
-  request: TaskEventRequest,
+  request: Pick<TaskEventRequest, "config" | "issue" | "job">,
 ): Promise<void> {
   const { config, issue } = request;
   const job = request.job;

@@ -165,4 +165,53 @@ describe("durable apply: the outbox", () => {
     expect(settled.pendingEffects).toBeUndefined();
     await h.close();
   });
+
+  it("a delivery that gave up: the periodic sweep resumes what the task owes", async () => {
+    // One attempt per delivery: the failure is final, and no event of the task's own follows.
+    const h = await createHarness(gh, { deliveryMaxAttempts: 1 });
+    await queueTask(h, gh, ghp);
+    const lease = await claimStep(h, ghp);
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghp.defaultBranch(REPO, "main");
+    gh.rest("POST", `/repos/${REPO.owner}/${REPO.repo}/pulls`).reply(500, {
+      message: "Server Error",
+    });
+    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
+      status: "succeeded",
+      result: successResult(HEAD_1),
+    });
+    await h.runtime.internal.jobFinished(finished);
+    await h.drain();
+    expect((await taskOf(h)).pendingEffects).toBeDefined();
+    expect(gh.isDone()).toBe(true);
+
+    // A task that made progress within the last minute is left alone.
+    expect(await h.runtime.internal.resumeOutboxes()).toBe(0);
+    // Past it, one resume is recorded (once, however often the sweep runs) and runs the outbox.
+    expect(await h.runtime.internal.resumeOutboxes(0)).toBe(1);
+    expect(await h.runtime.internal.resumeOutboxes(0)).toBe(0);
+    ghp.file(REPO, ".github/kanbot.yml", null);
+    ghp.issue({ ...REPO, number: 1 }, { labels: [stateLabel("running")], title: "Add a widget" });
+    ghp.defaultBranch(REPO, "main");
+    ghpr.createDraftPullRequest(REPO, {
+      number: PR_NUMBER,
+      head: TASK_BRANCH,
+      base: "main",
+      title: "Add a widget (#1)",
+    });
+    ghpr.createCheckRun(
+      REPO,
+      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
+      { id: 5001 },
+    );
+    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
+    gateReads(ghpr, HEAD_1, []);
+    noChecksWaitComment(ghp, HEAD_1);
+    await h.drain();
+
+    const settled = await taskOf(h);
+    expect(settled).toMatchObject({ state: "checks", prNumber: PR_NUMBER, headSha: HEAD_1 });
+    expect(settled.pendingEffects).toBeUndefined();
+    await h.close();
+  });
 });

@@ -9,7 +9,13 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { fakePullRequest, pullRequestMocks } from "../../helpers/github-pr-mocks.js";
-import { REPO, cleanupHarnessFolders, createHarness } from "../../helpers/handler-harness.js";
+import {
+  REPO,
+  cleanupHarnessFolders,
+  createHarness,
+  type Harness,
+} from "../../helpers/handler-harness.js";
+import type { ClaimedJob } from "../../../src/store/index.js";
 import {
   HEAD_1,
   PR_NUMBER,
@@ -32,6 +38,48 @@ describe("durable apply: the outbox", () => {
   const ghp = portMocks(gh);
   const ghpr = pullRequestMocks(gh);
 
+  /** The job succeeds (finished through the runner API's hook); GitHub fails to open the PR. */
+  async function succeedButPullsFail(h: Harness, lease: ClaimedJob): Promise<void> {
+    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    ghp.defaultBranch(REPO, "main");
+    gh.rest("POST", `/repos/${REPO.owner}/${REPO.repo}/pulls`).reply(500, {
+      message: "Server Error",
+    });
+    await finish(h, lease);
+  }
+
+  async function finish(h: Harness, lease: ClaimedJob): Promise<void> {
+    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
+      status: "succeeded",
+      result: successResult(HEAD_1),
+    });
+    await h.runtime.internal.jobFinished(finished);
+    await h.drain();
+  }
+
+  /** The draft PR opened, with the `kanbot` check run (`checkRunId`) on its head. */
+  function pullOpens(checkRunId = 5001): void {
+    ghp.defaultBranch(REPO, "main");
+    ghpr.createDraftPullRequest(REPO, {
+      number: PR_NUMBER,
+      head: TASK_BRANCH,
+      base: "main",
+      title: "Add a widget (#1)",
+    });
+    ghpr.createCheckRun(
+      REPO,
+      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
+      { id: checkRunId },
+    );
+  }
+
+  /** What follows the PR: the issue's view moves to checks, and the gate waits for checks. */
+  function viewAndGate(): void {
+    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
+    gateReads(ghpr, HEAD_1, []);
+    noChecksWaitComment(ghp, HEAD_1);
+  }
+
   it("POST /pulls fails: the task keeps its new state and owed effects; the retry opens the PR", async () => {
     // Failed deliveries are retried after 300 ms instead of 5 s.
     const h = await createHarness(gh, { deliveryBackoffBaseMs: 300 });
@@ -39,17 +87,7 @@ describe("durable apply: the outbox", () => {
     const lease = await claimStep(h, ghp);
 
     // 1. The job succeeds; GitHub answers 500 to opening the PR.
-    taskEventMocks(ghp, { labels: [stateLabel("running")] });
-    ghp.defaultBranch(REPO, "main");
-    gh.rest("POST", `/repos/${REPO.owner}/${REPO.repo}/pulls`).reply(500, {
-      message: "Server Error",
-    });
-    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
-      status: "succeeded",
-      result: successResult(HEAD_1),
-    });
-    await h.runtime.internal.jobFinished(finished);
-    await h.drain();
+    await succeedButPullsFail(h, lease);
 
     // The transition is saved with what it still owes; nothing after the PR was attempted.
     const moved = await taskOf(h);
@@ -71,21 +109,8 @@ describe("durable apply: the outbox", () => {
     // 2. The delivery's retry: the outbox runs first (PR, check run, labels, board, comment,
     // the gate); the repeated job-succeeded then changes nothing.
     taskEventMocks(ghp, { labels: [stateLabel("running")] });
-    ghp.defaultBranch(REPO, "main");
-    ghpr.createDraftPullRequest(REPO, {
-      number: PR_NUMBER,
-      head: TASK_BRANCH,
-      base: "main",
-      title: "Add a widget (#1)",
-    });
-    ghpr.createCheckRun(
-      REPO,
-      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
-      { id: 5001 },
-    );
-    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
-    gateReads(ghpr, HEAD_1, []);
-    noChecksWaitComment(ghp, HEAD_1);
+    pullOpens();
+    viewAndGate();
     await new Promise((resolve) => setTimeout(resolve, 350));
     await h.drain();
 
@@ -105,18 +130,7 @@ describe("durable apply: the outbox", () => {
 
     // 1. The PR opens, but saving that the PR effect is done fails (the app dies there).
     taskEventMocks(ghp, { labels: [stateLabel("running")] });
-    ghp.defaultBranch(REPO, "main");
-    ghpr.createDraftPullRequest(REPO, {
-      number: PR_NUMBER,
-      head: TASK_BRANCH,
-      base: "main",
-      title: "Add a widget (#1)",
-    });
-    ghpr.createCheckRun(
-      REPO,
-      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
-      { id: 5001 },
-    );
+    pullOpens();
     const update = h.store.updateTask.bind(h.store);
     const tickOff = vi
       .spyOn(h.store, "updateTask")
@@ -127,12 +141,7 @@ describe("durable apply: the outbox", () => {
         }
         return update(taskId, changes, options);
       });
-    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
-      status: "succeeded",
-      result: successResult(HEAD_1),
-    });
-    await h.runtime.internal.jobFinished(finished);
-    await h.drain();
+    await finish(h, lease);
     const halfway = await taskOf(h);
     expect(halfway.prNumber).toBe(PR_NUMBER);
     expect(halfway.pendingEffects).toMatchObject({
@@ -153,9 +162,7 @@ describe("durable apply: the outbox", () => {
       { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
       { id: 5002 },
     );
-    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
-    gateReads(ghpr, HEAD_1, []);
-    noChecksWaitComment(ghp, HEAD_1);
+    viewAndGate();
     await new Promise((resolve) => setTimeout(resolve, 350));
     await h.drain();
 
@@ -171,17 +178,7 @@ describe("durable apply: the outbox", () => {
     const h = await createHarness(gh, { deliveryMaxAttempts: 1 });
     await queueTask(h, gh, ghp);
     const lease = await claimStep(h, ghp);
-    taskEventMocks(ghp, { labels: [stateLabel("running")] });
-    ghp.defaultBranch(REPO, "main");
-    gh.rest("POST", `/repos/${REPO.owner}/${REPO.repo}/pulls`).reply(500, {
-      message: "Server Error",
-    });
-    const finished = await h.store.completeJob(lease.job.id, lease.leaseToken, {
-      status: "succeeded",
-      result: successResult(HEAD_1),
-    });
-    await h.runtime.internal.jobFinished(finished);
-    await h.drain();
+    await succeedButPullsFail(h, lease);
     expect((await taskOf(h)).pendingEffects).toBeDefined();
     expect(gh.isDone()).toBe(true);
 
@@ -192,21 +189,8 @@ describe("durable apply: the outbox", () => {
     expect(await h.runtime.internal.resumeOutboxes(0)).toBe(0);
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.issue({ ...REPO, number: 1 }, { labels: [stateLabel("running")], title: "Add a widget" });
-    ghp.defaultBranch(REPO, "main");
-    ghpr.createDraftPullRequest(REPO, {
-      number: PR_NUMBER,
-      head: TASK_BRANCH,
-      base: "main",
-      title: "Add a widget (#1)",
-    });
-    ghpr.createCheckRun(
-      REPO,
-      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
-      { id: 5001 },
-    );
-    mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
-    gateReads(ghpr, HEAD_1, []);
-    noChecksWaitComment(ghp, HEAD_1);
+    pullOpens();
+    viewAndGate();
     await h.drain();
 
     const settled = await taskOf(h);

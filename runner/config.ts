@@ -6,6 +6,9 @@
  * `parseRunnerConfig` is pure (text in, config or errors out); `loadRunnerConfig` reads the file
  * (and the token file) and resolves paths against the file's folder; `saveRunnerToken` is what
  * `kanbot-runner register` uses to store the runner token with 0600 permissions.
+ *
+ * Why one long file: the zod schema of `kanbot-runner.yml` and `agents.yaml` with the error text
+ * of every field, kept together so a field and its message are read in one place.
  */
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";

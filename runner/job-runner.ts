@@ -22,6 +22,9 @@
  * the worktree writable, a private HOME and /tmp, the runner's config, work directory and other
  * jobs invisible, and nothing they start outlives them. When the configured sandbox cannot start,
  * the job fails before anything runs.
+ *
+ * Why one long file: it is the one pipeline of a job, step after step in order (workspace, agent,
+ * validation, push); each step calls into workspace/, agents/, sandbox/ or process/.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";

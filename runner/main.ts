@@ -8,6 +8,9 @@
  * Every command takes `--config <file>` (default `$KANBOT_RUNNER_CONFIG`, else
  * `./kanbot-runner.yml`) and `--help`. Exit codes: 0 fine, 1 failed, 2 bad usage or config,
  * 3 runner token revoked, 4 claim refused.
+ *
+ * Why one long file: it holds each `kanbot-runner` command (register, start, status, doctor, cleanup) with
+ * its argument parsing and output, one short function each; the logic they call lives below.
  */
 import { hostname } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";

@@ -25,6 +25,10 @@
  * - A passing gate on the current head while a fix-checks job is pending cancels that job (a
  *   flaky check re-run turned green) and moves to review; other check results while a job is
  *   pending are ignored, since the job will push a new head.
+ *
+ * Why one long file: the transitions are one table read together (every state against every
+ * event); split by event group, the guards they share (`prGuard`, `staleJob`, `startJob`) and the
+ * rules between them would scatter. Everything in it is pure and unit-tested per transition.
  */
 import {
   addAttempt,

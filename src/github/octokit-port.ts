@@ -7,6 +7,10 @@
  *
  * Expected outcomes are handled where they happen (a 404 for a missing file, label, person,
  * issue or project becomes a return value); everything else is thrown as a `GitHubError`.
+ *
+ * Why one long file: it is the GitHub port (src/github/port.ts) method for method, each a few
+ * lines of request and error translation; the pull-request port is split per resource under
+ * ./pull-requests/, and this one could be split the same way (issues, labels, board) when it grows.
  */
 import type { Logger } from "pino";
 import type { ProbotOctokit } from "probot";

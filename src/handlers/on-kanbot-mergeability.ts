@@ -16,7 +16,7 @@
 import { prAwaitsGitHub } from "../domain/task-machine.js";
 import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import { applyToTask } from "../tasks/apply.js";
-import { autoMergeIfReady, noteOnProgress } from "../tasks/effects/pull-request.js";
+import { autoMergeIfReady, noteOnProgress } from "../tasks/effects/auto-merge.js";
 import { configOfTask } from "../tasks/lookup.js";
 import type { MergeabilityRecheckPayload } from "../inbox/internal-events.js";
 import type { HandlerContext } from "./handler-context.js";

@@ -10,7 +10,7 @@
 import type { PermissionLevel } from "../domain/permission.js";
 import { planRevise, type ReviewLineComment } from "../domain/review-request.js";
 import { applyToTask } from "../tasks/apply.js";
-import { autoMergeIfReady, scheduleMergeabilityRecheck } from "../tasks/effects/pull-request.js";
+import { autoMergeIfReady, scheduleMergeabilityRecheck } from "../tasks/effects/auto-merge.js";
 import { configOfTask, taskOfPullRequest } from "../tasks/lookup.js";
 import { authorize } from "./authorize.js";
 import { repoOf } from "./gate-trigger.js";

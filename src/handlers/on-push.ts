@@ -6,7 +6,7 @@
  */
 import { prAwaitsGitHub } from "../domain/task-machine.js";
 import { applyToTask } from "../tasks/apply.js";
-import { scheduleMergeabilityRecheck } from "../tasks/effects/pull-request.js";
+import { scheduleMergeabilityRecheck } from "../tasks/effects/auto-merge.js";
 import { configOfTask } from "../tasks/lookup.js";
 import { latestPullRequest } from "../tasks/facts.js";
 import type { Handler } from "./handler-context.js";

@@ -18,31 +18,22 @@
  * the rest first. The repeated event is then decided as usual, so it changes nothing.
  */
 import { formatIssueRef } from "../domain/dependencies.js";
-import { taskBranchName } from "../domain/task-branch.js";
-import { storedIssueTitle } from "../domain/untrusted-text.js";
 import { transitionTask } from "../domain/task-machine.js";
-import type { TaskEvent, TaskTransition } from "../domain/task.js";
-import { TaskVersionConflictError, type Task, type TaskChanges } from "../store/index.js";
+import type { TaskEvent } from "../domain/task.js";
+import { TaskVersionConflictError, type Task } from "../store/index.js";
 import { BoardLookup, moveCard } from "./effects/board.js";
 import { mirrorLabels } from "./effects/labels.js";
 import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
+import { autoMergeIfReady, scheduleMergeabilityRecheck } from "./effects/auto-merge.js";
 import {
-  autoMergeIfReady,
   deleteTaskBranch,
   markPullRequestReady,
   publishJobResult,
   requestTaskReview,
-  scheduleMergeabilityRecheck,
 } from "./effects/pull-request.js";
 import { labelNamesOf, taskPolicyOf } from "./repo-config.js";
+import { commit } from "./commit.js";
 import { KANBOT_ACTOR, type TaskContext } from "./context.js";
-import {
-  AUDIT_BLOCKED,
-  AUDIT_DEPENDENCIES,
-  AUDIT_NOTE,
-  AUDIT_ROUTED,
-  factsEntry,
-} from "./facts.js";
 import {
   isOutboxEffect,
   outboxJson,
@@ -357,134 +348,6 @@ async function applyEventTo(
     closed: extras.closed,
   });
   return { ...applied, known: { config, issue, board } };
-}
-
-/**
- * Commits the decision: the task's new state, the jobs it queues or cancels, the facts and notes
- * it records and its outbox, in one transaction. Undefined when another writer got there first
- * (decide again).
- */
-async function commit(
-  ctx: TaskContext,
-  existing: Task | undefined,
-  decision: TaskTransition,
-  request: TaskEventRequest,
-  outbox: Outbox,
-): Promise<Task | undefined> {
-  const { issue, start } = request;
-  const policy = taskPolicyOf(request.config);
-  let base: Task;
-  if (existing === undefined) {
-    const created = await ctx.store.upsertTask({
-      repo: repoName(issue.ref),
-      installationId: ctx.installationId,
-      issueNumber: issue.ref.number,
-      title: storedIssueTitle(issue.title),
-      body: start?.promptText ?? "",
-      state: decision.to,
-      ...(start === undefined
-        ? {}
-        : {
-            agent: start.routing.agent.agent,
-            requiredLabels: start.routing.runner.labels,
-            priority: start.routing.priority.priority,
-          }),
-      budget: policy.budget,
-      startedBy: request.actor,
-      // Fixed once, from the config of the trigger; the runner, the PR and the cleanup use it.
-      branch: taskBranchName(request.config.branchPrefix, issue.ref.number, issue.title),
-    });
-    if (!created.created) return undefined;
-    base = created.task;
-  } else {
-    base = existing;
-  }
-  const changes: TaskChanges = {
-    state: decision.to,
-    used: decision.task.used,
-    pendingEffects: outbox.effects.length === 0 ? null : outboxJson(outbox),
-  };
-  if (existing !== undefined) changes.headSha = decision.task.pr?.headSha ?? null;
-  if (existing !== undefined && start !== undefined) {
-    Object.assign(changes, {
-      title: storedIssueTitle(issue.title),
-      body: start.promptText,
-      agent: start.routing.agent.agent,
-      requiredLabels: start.routing.runner.labels,
-      priority: start.routing.priority.priority,
-      budget: policy.budget,
-      startedBy: request.actor,
-      installationId: ctx.installationId,
-    } satisfies TaskChanges);
-  }
-  const enqueue = decision.effects.find((effect) => effect.type === "enqueue-job");
-  const committed = await ctx.store.commitTransition(base.id, changes, {
-    expectedVersion: base.version,
-    actor: request.actor,
-    cancelJobs: decision.effects.some((effect) => effect.type === "cancel-job"),
-    ...(enqueue === undefined
-      ? {}
-      : {
-          enqueue: {
-            kind: enqueue.kind,
-            ...(enqueue.instructions === null ? {} : { input: enqueue.instructions }),
-            ...(enqueue.notBefore === null ? {} : { notBefore: enqueue.notBefore }),
-          },
-        }),
-    audit: decisionFacts(decision, request),
-  });
-  if (committed.canceled.length > 0) {
-    ctx.log.info(
-      {
-        taskId: base.id,
-        jobs: committed.canceled.map((result) => ({
-          jobId: result.job.id,
-          outcome: result.outcome,
-        })),
-      },
-      "task jobs canceled",
-    );
-  }
-  if (committed.queued !== undefined) {
-    const job = committed.queued;
-    ctx.log.info(
-      { taskId: base.id, jobId: job.id, kind: job.kind, agent: job.agent, priority: job.priority },
-      "job queued",
-    );
-  }
-  return committed.task;
-}
-
-/** The audit entries a decision records with its state: routing, dependencies, why it is
- * blocked, and its timeline notes. */
-function decisionFacts(decision: TaskTransition, request: TaskEventRequest) {
-  const { start } = request;
-  const entries = [];
-  if (start !== undefined) {
-    entries.push(
-      factsEntry(AUDIT_ROUTED, {
-        agent: start.routing.agent.agent,
-        reason: start.routing.agent.reason,
-        priorityReason: start.routing.priority.reason,
-        notes: start.routing.agent.ignored.map(
-          (ignored) => `${ignored.request}: ${ignored.reason}`,
-        ),
-      }),
-    );
-  }
-  if (request.dependencies !== undefined) {
-    entries.push(factsEntry(AUDIT_DEPENDENCIES, request.dependencies));
-  }
-  const blocker = decision.task.blocker;
-  if (decision.to === "blocked" && blocker !== null) {
-    entries.push(factsEntry(AUDIT_BLOCKED, { message: blocker.message, error: blocker.error }));
-  }
-  for (const effect of decision.effects) {
-    if (effect.type === "update-progress-comment") {
-      entries.push(factsEntry(AUDIT_NOTE, { note: effect.note, format: "markdown" }));
-    }
-  }
-  return entries;
 }
 
 async function applyEffect(

@@ -30,7 +30,7 @@ import { gateJudges } from "../domain/task-machine.js";
 import type { TaskEvent } from "../domain/task.js";
 import type { Task } from "../store/index.js";
 import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
-import type { RecordedGate } from "./effects/pull-request.js";
+import type { RecordedGate } from "./effects/auto-merge.js";
 import { baseBranchOf, configOfTask } from "./lookup.js";
 import type { TaskContext } from "./context.js";
 import {

@@ -1,0 +1,149 @@
+/**
+ * Step 2 of the loop (./apply.ts): a decision committed in one transaction
+ * (`JobStore.commitTransition`): the task's new state, the jobs it cancels and queues, the facts
+ * and timeline notes it records, and its outbox of GitHub effects.
+ */
+import { taskBranchName } from "../domain/task-branch.js";
+import type { TaskTransition } from "../domain/task.js";
+import { storedIssueTitle } from "../domain/untrusted-text.js";
+import type { Task, TaskChanges } from "../store/index.js";
+import type { TaskContext } from "./context.js";
+import {
+  AUDIT_BLOCKED,
+  AUDIT_DEPENDENCIES,
+  AUDIT_NOTE,
+  AUDIT_ROUTED,
+  factsEntry,
+} from "./facts.js";
+import { repoName } from "./lookup.js";
+import { outboxJson, type Outbox } from "./outbox.js";
+import { taskPolicyOf } from "./repo-config.js";
+import type { TaskEventRequest } from "./request.js";
+
+/**
+ * Commits the decision: the task's new state, the jobs it queues or cancels, the facts and notes
+ * it records and its outbox, in one transaction. Undefined when another writer got there first
+ * (decide again).
+ */
+export async function commit(
+  ctx: TaskContext,
+  existing: Task | undefined,
+  decision: TaskTransition,
+  request: TaskEventRequest,
+  outbox: Outbox,
+): Promise<Task | undefined> {
+  const { issue, start } = request;
+  const policy = taskPolicyOf(request.config);
+  let base: Task;
+  if (existing === undefined) {
+    const created = await ctx.store.upsertTask({
+      repo: repoName(issue.ref),
+      installationId: ctx.installationId,
+      issueNumber: issue.ref.number,
+      title: storedIssueTitle(issue.title),
+      body: start?.promptText ?? "",
+      state: decision.to,
+      ...(start === undefined
+        ? {}
+        : {
+            agent: start.routing.agent.agent,
+            requiredLabels: start.routing.runner.labels,
+            priority: start.routing.priority.priority,
+          }),
+      budget: policy.budget,
+      startedBy: request.actor,
+      // Fixed once, from the config of the trigger; the runner, the PR and the cleanup use it.
+      branch: taskBranchName(request.config.branchPrefix, issue.ref.number, issue.title),
+    });
+    if (!created.created) return undefined;
+    base = created.task;
+  } else {
+    base = existing;
+  }
+  const changes: TaskChanges = {
+    state: decision.to,
+    used: decision.task.used,
+    pendingEffects: outbox.effects.length === 0 ? null : outboxJson(outbox),
+  };
+  if (existing !== undefined) changes.headSha = decision.task.pr?.headSha ?? null;
+  if (existing !== undefined && start !== undefined) {
+    Object.assign(changes, {
+      title: storedIssueTitle(issue.title),
+      body: start.promptText,
+      agent: start.routing.agent.agent,
+      requiredLabels: start.routing.runner.labels,
+      priority: start.routing.priority.priority,
+      budget: policy.budget,
+      startedBy: request.actor,
+      installationId: ctx.installationId,
+    } satisfies TaskChanges);
+  }
+  const enqueue = decision.effects.find((effect) => effect.type === "enqueue-job");
+  const committed = await ctx.store.commitTransition(base.id, changes, {
+    expectedVersion: base.version,
+    actor: request.actor,
+    cancelJobs: decision.effects.some((effect) => effect.type === "cancel-job"),
+    ...(enqueue === undefined
+      ? {}
+      : {
+          enqueue: {
+            kind: enqueue.kind,
+            ...(enqueue.instructions === null ? {} : { input: enqueue.instructions }),
+            ...(enqueue.notBefore === null ? {} : { notBefore: enqueue.notBefore }),
+          },
+        }),
+    audit: decisionFacts(decision, request),
+  });
+  if (committed.canceled.length > 0) {
+    ctx.log.info(
+      {
+        taskId: base.id,
+        jobs: committed.canceled.map((result) => ({
+          jobId: result.job.id,
+          outcome: result.outcome,
+        })),
+      },
+      "task jobs canceled",
+    );
+  }
+  if (committed.queued !== undefined) {
+    const job = committed.queued;
+    ctx.log.info(
+      { taskId: base.id, jobId: job.id, kind: job.kind, agent: job.agent, priority: job.priority },
+      "job queued",
+    );
+  }
+  return committed.task;
+}
+
+/** The audit entries a decision records with its state: routing, dependencies, why it is
+ * blocked, and its timeline notes. */
+function decisionFacts(decision: TaskTransition, request: TaskEventRequest) {
+  const { start } = request;
+  const entries = [];
+  if (start !== undefined) {
+    entries.push(
+      factsEntry(AUDIT_ROUTED, {
+        agent: start.routing.agent.agent,
+        reason: start.routing.agent.reason,
+        priorityReason: start.routing.priority.reason,
+        notes: start.routing.agent.ignored.map(
+          (ignored) => `${ignored.request}: ${ignored.reason}`,
+        ),
+      }),
+    );
+  }
+  if (request.dependencies !== undefined) {
+    entries.push(factsEntry(AUDIT_DEPENDENCIES, request.dependencies));
+  }
+  const blocker = decision.task.blocker;
+  if (decision.to === "blocked" && blocker !== null) {
+    entries.push(factsEntry(AUDIT_BLOCKED, { message: blocker.message, error: blocker.error }));
+  }
+  for (const effect of decision.effects) {
+    if (effect.type === "update-progress-comment") {
+      entries.push(factsEntry(AUDIT_NOTE, { note: effect.note, format: "markdown" }));
+    }
+  }
+  return entries;
+}

@@ -160,6 +160,10 @@ export async function updateTaskIn(
     if (!current) throw new TaskNotFoundError(taskId);
     throw new TaskVersionConflictError(taskId, options.expectedVersion ?? 0, current.version);
   }
+  // Ticking an effect off the outbox is bookkeeping, not a decision: the audit log keeps only
+  // the changes that are.
+  const keys = Object.keys(changes);
+  if (keys.length === 1 && keys[0] === "pendingEffects") return toTask(row);
   await insertAudit(trx, now, {
     taskId,
     actor: options.actor ?? SYSTEM_ACTOR,

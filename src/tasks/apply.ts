@@ -227,6 +227,11 @@ async function runOutbox(
 ): Promise<PendingGate | undefined> {
   let gate: PendingGate | undefined;
   let current = task;
+  if (outbox.effects.length === 0) {
+    // Nothing owed (an outbox written empty by hand): clear it, or the loop would find it again.
+    await ctx.store.updateTask(current.id, { pendingEffects: null });
+    return undefined;
+  }
   for (let index = 0; index < outbox.effects.length; index++) {
     const effect = outbox.effects[index];
     if (effect === undefined) continue;

@@ -198,4 +198,24 @@ describe("durable apply: the outbox", () => {
     expect(settled.pendingEffects).toBeUndefined();
     await h.close();
   });
+
+  it("an outbox the loop cannot read, or an empty one, is cleared instead of run or looped on", async () => {
+    const h = await createHarness(gh);
+    await queueTask(h, gh, ghp);
+    const task = await taskOf(h);
+
+    for (const broken of [
+      { effects: "not a list", actor: 7 },
+      { effects: [], actor: "kanbot" },
+    ]) {
+      await h.store.updateTask(task.id, { pendingEffects: broken });
+      expect(await h.runtime.internal.resumeOutboxes(0)).toBe(1);
+      // The resume reads the task's config and issue, then finds nothing it can run.
+      taskEventMocks(ghp, { labels: [stateLabel("queued")] });
+      await h.drain();
+      expect((await taskOf(h)).pendingEffects).toBeUndefined();
+      expect(gh.isDone()).toBe(true);
+    }
+    await h.close();
+  });
 });

@@ -11,11 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import pg from "pg";
-import { beforeAll, beforeEach } from "vitest";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { pino } from "pino";
 import { migrateDatabase, openDatabase } from "../../src/store/database.js";
 import type { StoreDatabase } from "../../src/store/schema.js";
+import { openStore, type JobStore } from "../../src/store/index.js";
 import { parseStoreUrl, redactUrl } from "../../src/store/store-url.js";
+import type { ManualClock } from "./store-fixtures.js";
 
 export type StoreEngine = "sqlite" | "postgres";
 
@@ -140,4 +142,39 @@ export function beforeAllOrFailEach(setup: () => Promise<void>): void {
   beforeEach(() => {
     if (failure !== undefined) throw failure;
   });
+}
+
+/**
+ * One database and one store on `engine` for a `describe.each(STORE_ENGINES)` block, on
+ * `clock`; every test starts from empty tables and the clock's start time. Read `store` inside
+ * the tests (it is opened in the block's `beforeAll`).
+ */
+export function useEngineStore(
+  engine: StoreEngine,
+  clock: ManualClock,
+): { readonly store: JobStore; readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let store: JobStore | undefined;
+  beforeAllOrFailEach(async () => {
+    database = await createTestDatabase(engine);
+    store = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 2 });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+  beforeEach(async () => {
+    await database?.reset();
+    clock.reset();
+  });
+  return {
+    get store() {
+      if (store === undefined) throw new Error("the store is opened in beforeAll");
+      return store;
+    },
+    get database() {
+      if (database === undefined) throw new Error("the database is created in beforeAll");
+      return database;
+    },
+  };
 }

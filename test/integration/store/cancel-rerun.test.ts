@@ -5,42 +5,19 @@
  * same transaction, so the old runner's heartbeat, completion and log appends are refused (it
  * stops without pushing) and the task has one live job.
  */
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  JobAlreadyFinishedError,
-  StaleLeaseError,
-  openStore,
-  type JobStore,
-} from "../../../src/store/index.js";
-import {
-  beforeAllOrFailEach,
-  createTestDatabase,
-  STORE_ENGINES,
-  type TestDatabase,
-} from "../../helpers/store-databases.js";
+import { describe, expect, it } from "vitest";
+import { JobAlreadyFinishedError, StaleLeaseError } from "../../../src/store/index.js";
+import { STORE_ENGINES, useEngineStore } from "../../helpers/store-databases.js";
 import { manualClock, newTask, runner, type ManualClock } from "../../helpers/store-fixtures.js";
 
 const LEASE_MS = 60_000;
 
 describe.each(STORE_ENGINES)("cancel, then run again, on %s", (engine) => {
-  let database: TestDatabase;
   const clock: ManualClock = manualClock();
-  let store: JobStore;
-
-  beforeAllOrFailEach(async () => {
-    database = await createTestDatabase(engine);
-    store = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 2 });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    clock.reset();
-  });
+  const engineStore = useEngineStore(engine, clock);
 
   it("revokes the canceled job's lease before the re-run's job can be claimed", async () => {
+    const store = engineStore.store;
     const { task } = await store.upsertTask(newTask());
     const first = await store.enqueueJob({ taskId: task.id, kind: "implement" });
     const old = await store.claimJob(runner(), LEASE_MS);
@@ -74,6 +51,7 @@ describe.each(STORE_ENGINES)("cancel, then run again, on %s", (engine) => {
   });
 
   it("leaves a running job that nobody canceled alone when another job is queued", async () => {
+    const store = engineStore.store;
     const { task } = await store.upsertTask(newTask());
     const first = await store.enqueueJob({ taskId: task.id, kind: "implement" });
     const held = await store.claimJob(runner(), LEASE_MS);

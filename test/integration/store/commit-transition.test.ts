@@ -3,19 +3,9 @@
  * its outbox are saved in one transaction, on SQLite and Postgres: all of it, or (on a version
  * conflict) none of it.
  */
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  TaskVersionConflictError,
-  openStore,
-  type JobStore,
-  type JsonValue,
-} from "../../../src/store/index.js";
-import {
-  beforeAllOrFailEach,
-  createTestDatabase,
-  STORE_ENGINES,
-  type TestDatabase,
-} from "../../helpers/store-databases.js";
+import { describe, expect, it } from "vitest";
+import { TaskVersionConflictError, type JsonValue } from "../../../src/store/index.js";
+import { STORE_ENGINES, useEngineStore } from "../../helpers/store-databases.js";
 import { manualClock, newTask, runner, type ManualClock } from "../../helpers/store-fixtures.js";
 
 const LEASE_MS = 60_000;
@@ -29,24 +19,11 @@ const OUTBOX: JsonValue = {
 };
 
 describe.each(STORE_ENGINES)("a task's transition in one transaction, on %s", (engine) => {
-  let database: TestDatabase;
   const clock: ManualClock = manualClock();
-  let store: JobStore;
-
-  beforeAllOrFailEach(async () => {
-    database = await createTestDatabase(engine);
-    store = await openStore({ url: database.url, now: clock.now, postgresPoolSize: 2 });
-  });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
-  beforeEach(async () => {
-    await database.reset();
-    clock.reset();
-  });
+  const engineStore = useEngineStore(engine, clock);
 
   it("saves the state, the canceled and queued jobs, the audit entries and the outbox together", async () => {
+    const store = engineStore.store;
     const { task } = await store.upsertTask(newTask());
     const old = await store.enqueueJob({ taskId: task.id, kind: "implement" });
 
@@ -83,6 +60,7 @@ describe.each(STORE_ENGINES)("a task's transition in one transaction, on %s", (e
   });
 
   it("saves none of it when the task changed since it was read", async () => {
+    const store = engineStore.store;
     const { task } = await store.upsertTask(newTask());
     const old = await store.enqueueJob({ taskId: task.id, kind: "implement" });
     await store.updateTask(task.id, { state: "queued" });

@@ -56,16 +56,23 @@ export async function applyTaskEvent(
   request: TaskEventRequest,
 ): Promise<TaskEventOutcome> {
   const first = await applyOnce(ctx, request);
-  if (first.gate !== undefined) {
-    await drainGates(ctx, [first.gate], {
-      config: request.config,
-      issue: request.issue,
-      board: request.board,
-    });
-  }
-  if (first.outcome.outcome !== "transition") return first.outcome;
-  const latest = (await ctx.store.getTask(first.outcome.task.id)) ?? first.outcome.task;
-  return { ...first.outcome, task: latest };
+  return followUp(ctx, first, {
+    config: request.config,
+    issue: request.issue,
+    board: request.board,
+  });
+}
+
+/** Judges the gate an applied event re-opened, then answers with the task as it is now. */
+async function followUp(
+  ctx: TaskContext,
+  applied: Applied,
+  known: TaskEventExtras,
+): Promise<TaskEventOutcome> {
+  if (applied.gate !== undefined) await drainGates(ctx, [applied.gate], known);
+  if (applied.outcome.outcome !== "transition") return applied.outcome;
+  const latest = (await ctx.store.getTask(applied.outcome.task.id)) ?? applied.outcome.task;
+  return { ...applied.outcome, task: latest };
 }
 
 /** A gate the loop still has to judge: the task re-opened it on `headSha`. */
@@ -315,10 +322,7 @@ export async function applyToTask(
   extras: TaskEventExtras = {},
 ): Promise<TaskEventOutcome> {
   const applied = await applyEventTo(ctx, task, event, actor, extras);
-  if (applied.gate !== undefined) await drainGates(ctx, [applied.gate], applied.known);
-  if (applied.outcome.outcome !== "transition") return applied.outcome;
-  const latest = (await ctx.store.getTask(applied.outcome.task.id)) ?? applied.outcome.task;
-  return { ...applied.outcome, task: latest };
+  return followUp(ctx, applied, applied.known);
 }
 
 async function applyEventTo(

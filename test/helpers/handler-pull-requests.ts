@@ -138,6 +138,30 @@ export function successResult(headSha: string, summary = "Added the widget."): J
  * The lease holder reports success with `headSha`: for the first job the draft PR is opened,
  * for a follow-up the PR is updated; the `kanbot` check run goes on the head; state `checks`.
  */
+/** The task's draft PR opened on the default branch `main` (`POST /pulls`). */
+export function draftPullOpens(ghp: GitHubPortMocks, ghpr: PullRequestPortMocks): void {
+  ghp.defaultBranch(REPO, "main");
+  ghpr.createDraftPullRequest(REPO, {
+    number: PR_NUMBER,
+    head: TASK_BRANCH,
+    base: "main",
+    title: "Add a widget (#1)",
+  });
+}
+
+/** The `kanbot` check run posted on `headSha` with a finished job's result. */
+export function kanbotCheckRun(
+  ghpr: PullRequestPortMocks,
+  headSha: string,
+  checkRunId = 5001,
+): void {
+  ghpr.createCheckRun(
+    REPO,
+    { head_sha: headSha, name: "kanbot", status: "completed", conclusion: "success" },
+    { id: checkRunId },
+  );
+}
+
 export async function succeedStep(
   h: Harness,
   ghp: GitHubPortMocks,
@@ -174,19 +198,9 @@ export async function succeedStep(
         fakePullRequest(REPO, { number: PR_NUMBER, head: TASK_BRANCH }, ghpr.gh.urls),
       );
   } else {
-    ghp.defaultBranch(REPO, "main");
-    ghpr.createDraftPullRequest(REPO, {
-      number: PR_NUMBER,
-      head: TASK_BRANCH,
-      base: "main",
-      title: "Add a widget (#1)",
-    });
+    draftPullOpens(ghp, ghpr);
   }
-  ghpr.createCheckRun(
-    REPO,
-    { head_sha: options.headSha, name: "kanbot", status: "completed", conclusion: "success" },
-    { id: options.checkRunId ?? 5001 },
-  );
+  kanbotCheckRun(ghpr, options.headSha, options.checkRunId);
   mirrorMocks(ghp, "running", "checks", {
     labelKnown: options.labelKnown ?? false,
     comment: new RegExp(`pull/${PR_NUMBER}`),

@@ -21,7 +21,9 @@ import {
   PR_NUMBER,
   TASK_BRANCH,
   claimStep,
+  draftPullOpens,
   gateReads,
+  kanbotCheckRun,
   mirrorMocks,
   noChecksWaitComment,
   queueTask,
@@ -59,18 +61,8 @@ describe("durable apply: the outbox", () => {
 
   /** The draft PR opened, with the `kanbot` check run (`checkRunId`) on its head. */
   function pullOpens(checkRunId = 5001): void {
-    ghp.defaultBranch(REPO, "main");
-    ghpr.createDraftPullRequest(REPO, {
-      number: PR_NUMBER,
-      head: TASK_BRANCH,
-      base: "main",
-      title: "Add a widget (#1)",
-    });
-    ghpr.createCheckRun(
-      REPO,
-      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
-      { id: checkRunId },
-    );
+    draftPullOpens(ghp, ghpr);
+    kanbotCheckRun(ghpr, HEAD_1, checkRunId);
   }
 
   /** What follows the PR: the issue's view moves to checks, and the gate waits for checks. */
@@ -157,11 +149,7 @@ describe("durable apply: the outbox", () => {
       .reply(200, () =>
         fakePullRequest(REPO, { number: PR_NUMBER, head: TASK_BRANCH }, ghpr.gh.urls),
       );
-    ghpr.createCheckRun(
-      REPO,
-      { head_sha: HEAD_1, name: "kanbot", status: "completed", conclusion: "success" },
-      { id: 5002 },
-    );
+    kanbotCheckRun(ghpr, HEAD_1, 5002);
     viewAndGate();
     await new Promise((resolve) => setTimeout(resolve, 350));
     await h.drain();

@@ -8,7 +8,6 @@ import { prAwaitsGitHub } from "../domain/task-machine.js";
 import { applyToTask } from "../tasks/apply.js";
 import { scheduleMergeabilityRecheck } from "../tasks/effects/auto-merge.js";
 import { configOfTask } from "../tasks/lookup.js";
-import { latestPullRequest } from "../tasks/facts.js";
 import type { Handler } from "./handler-context.js";
 
 export const onPush: Handler<"push"> = async (ctx, payload) => {
@@ -27,8 +26,7 @@ export const onPush: Handler<"push"> = async (ctx, payload) => {
 
   // 2. Each PR into this branch: does it conflict now?
   for (const task of tasks) {
-    const facts = await latestPullRequest(ctx, task.id);
-    const base = facts?.base ?? payload.repository.default_branch;
+    const base = task.pullRequest?.base ?? payload.repository.default_branch;
     if (base !== branch || task.prNumber === undefined) continue;
     const pr = await ctx.pulls.getPullRequest({ ...repo, number: task.prNumber });
     if (pr === undefined || pr.state !== "open" || pr.head.sha !== task.headSha) {

@@ -7,7 +7,6 @@
  * head and deadline), so a repeated hook records it once.
  */
 import type { Logger } from "pino";
-import { latestGate } from "../tasks/facts.js";
 import type { ExpiredLeaseSweep, Job, JobStore, JsonValue, Task } from "../store/index.js";
 import {
   GATE_RECHECK_ACTION,
@@ -122,9 +121,9 @@ export function createInternalEvents(options: {
       let queued = 0;
       for (const task of await store.listTasks({ states: ["checks"] })) {
         if (task.headSha === undefined) continue;
-        const gate = await latestGate({ store }, task.id);
+        const gate = task.gate;
         if (gate?.recheckAt == null || gate.headSha !== task.headSha) continue;
-        if (new Date(gate.recheckAt).getTime() > now.getTime()) continue;
+        if (gate.recheckAt.getTime() > now.getTime()) continue;
         const payload: KanbotGatePayload = {
           action: GATE_RECHECK_ACTION,
           taskId: task.id,
@@ -135,7 +134,7 @@ export function createInternalEvents(options: {
         // Recorded once per head and deadline: a sweep that runs again before the delivery
         // was worked (or while the inbox retries it) finds it there and counts nothing new.
         const inserted = await record(
-          gateRecheckDeliveryId(task.id, task.headSha, gate.recheckAt),
+          gateRecheckDeliveryId(task.id, task.headSha, gate.recheckAt.toISOString()),
           KANBOT_GATE_EVENT,
           GATE_RECHECK_ACTION,
           task,

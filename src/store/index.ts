@@ -9,3 +9,4 @@ export { DEFAULT_DATABASE_URL, parseStoreUrl, redactUrl, type StoreLocation } fr
 export * from "./errors.js";
 export { JobResult, parseJobResult } from "./job-result.js";
 export type * from "./types.js";
+export type * from "./task-record.js";

@@ -34,6 +34,7 @@ import type {
   TaskChanges,
   TaskFilter,
 } from "./types.js";
+import type { TaskFactChanges } from "./task-record.js";
 
 export interface JobStore {
   // --- tasks -------------------------------------------------------------------------------
@@ -58,6 +59,12 @@ export interface JobStore {
       actor?: string;
     },
   ): Promise<Task>;
+  /**
+   * Records facts an effect or a read learned (the PR opened, the check run, the gate's look,
+   * the progress comment's id, the dependencies seen): not decisions, so the version and
+   * `updatedAt` stay and nothing is audited.
+   */
+  recordTaskFacts(taskId: number, facts: TaskFactChanges): Promise<Task>;
   /**
    * A task's transition in one transaction: its `changes` (optimistic on `expectedVersion`, like
    * `updateTask`; the outbox of GitHub effects travels in them), the jobs it cancels and the job

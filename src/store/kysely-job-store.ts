@@ -54,6 +54,7 @@ import type {
   TaskChanges,
   TaskFilter,
 } from "./types.js";
+import type { TaskFactChanges } from "./task-record.js";
 import { WebhookInbox } from "./webhook-inbox.js";
 
 export interface KyselyJobStoreOptions {
@@ -118,6 +119,9 @@ export class KyselyJobStore implements JobStore {
     options?: { expectedVersion?: number; actor?: string },
   ): Promise<Task> {
     return this.#tasks.updateTask(taskId, changes, options);
+  }
+  recordTaskFacts(taskId: number, facts: TaskFactChanges): Promise<Task> {
+    return this.#tasks.recordTaskFacts(taskId, facts);
   }
   commitTransition(
     taskId: number,

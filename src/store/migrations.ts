@@ -3,6 +3,13 @@
  * append-only: never edit a released one, add the next (`0002_…`) instead.
  */
 import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { z } from "zod";
+import {
+  dependenciesSchema,
+  routingSchema,
+  taskRecordColumns,
+  type TaskRecordChanges,
+} from "./task-record.js";
 
 /** Which database engine a store runs on; only the store's internals ever look at it. */
 export type StoreDialect = "sqlite" | "postgres";
@@ -250,6 +257,219 @@ const taskOutbox: Migration = {
   },
 };
 
+/**
+ * The typed task record (issue 12, src/store/task-record.ts): the facts read back until now as
+ * "the newest audit entry of a kind" get columns, and the newest entry of each kind moves into
+ * them. The audit entries stay, as history.
+ */
+const taskRecord: Migration = {
+  async up(db: AnyKysely) {
+    const columns: [string, "text" | "bigint" | "integer" | "double precision", unknown][] = [
+      ["entered_at", "bigint", undefined],
+      ["spent_attempts", "integer", 0],
+      ["spent_minutes", "double precision", 0],
+      ["spent_usd", "double precision", 0],
+      ["spent_lost_leases", "integer", 0],
+      ["pr_draft", "integer", 1],
+      ["pr_url", "text", undefined],
+      ["pr_node_id", "text", undefined],
+      ["pr_base", "text", undefined],
+      ["check_run_id", "bigint", undefined],
+      ["check_run_url", "text", undefined],
+      ["gate_head_sha", "text", undefined],
+      ["gate_since", "bigint", undefined],
+      ["gate_recheck_at", "bigint", undefined],
+      ["gate_verdict", "text", undefined],
+      ["gate_reason", "text", undefined],
+      ["gate_no_checks", "integer", 0],
+      ["gate_rerun_run_ids", "text", "[]"],
+      ["gate_waiting", "text", undefined],
+      ["progress_comment_id", "bigint", undefined],
+      ["routing", "text", undefined],
+      ["dependencies", "text", undefined],
+      ["blocker_cause", "text", undefined],
+      ["blocker_message", "text", undefined],
+      ["blocker_error", "text", undefined],
+      ["shown_column", "text", undefined],
+      ["shown_comment", "text", undefined],
+    ];
+    // One column per statement: SQLite's ALTER TABLE adds one at a time.
+    for (const [name, type, fallback] of columns) {
+      await db.schema
+        .alterTable("tasks")
+        .addColumn(name, type, (c) =>
+          fallback === undefined ? c : c.notNull().defaultTo(fallback),
+        )
+        .execute();
+    }
+    await moveAuditFacts(db);
+  },
+  async down(db: AnyKysely) {
+    for (const name of TASK_RECORD_COLUMNS) {
+      await db.schema.alterTable("tasks").dropColumn(name).execute();
+    }
+  },
+};
+
+const TASK_RECORD_COLUMNS = [
+  "entered_at",
+  "spent_attempts",
+  "spent_minutes",
+  "spent_usd",
+  "spent_lost_leases",
+  "pr_draft",
+  "pr_url",
+  "pr_node_id",
+  "pr_base",
+  "check_run_id",
+  "check_run_url",
+  "gate_head_sha",
+  "gate_since",
+  "gate_recheck_at",
+  "gate_verdict",
+  "gate_reason",
+  "gate_no_checks",
+  "gate_rerun_run_ids",
+  "gate_waiting",
+  "progress_comment_id",
+  "routing",
+  "dependencies",
+  "blocker_cause",
+  "blocker_message",
+  "blocker_error",
+  "shown_column",
+  "shown_comment",
+];
+
+/** Moves the newest audit entry of each fact kind into the new columns, task by task. */
+async function moveAuditFacts(db: AnyKysely): Promise<void> {
+  const tasks = (await db
+    .selectFrom("tasks")
+    .select([
+      "id",
+      "state",
+      "updated_at",
+      "used_attempts",
+      "used_minutes",
+      "used_usd",
+      "used_lost_leases",
+    ])
+    .execute()) as {
+    id: number;
+    state: string;
+    updated_at: number | string;
+    used_attempts: number;
+    used_minutes: number;
+    used_usd: number;
+    used_lost_leases: number;
+  }[];
+  const entries = (await db
+    .selectFrom("audit_log")
+    .select(["task_id", "action", "detail"])
+    .where("action", "in", Object.keys(LEGACY_FACTS))
+    .where("task_id", "is not", null)
+    .orderBy("id")
+    .execute()) as { task_id: number | string; action: string; detail: string | null }[];
+  const newest = new Map<string, unknown>();
+  for (const entry of entries) {
+    if (entry.detail === null) continue;
+    try {
+      newest.set(`${Number(entry.task_id)} ${entry.action}`, JSON.parse(entry.detail));
+    } catch {
+      // An unreadable entry moves nothing; the fact is learned again on the next event.
+    }
+  }
+  for (const task of tasks) {
+    const fact = (action: string) => newest.get(`${Number(task.id)} ${action}`);
+    const changes: TaskRecordChanges = {
+      enteredAt: new Date(Number(task.updated_at)),
+      spent: {
+        attempts: task.used_attempts,
+        minutes: task.used_minutes,
+        usd: task.used_usd,
+        lostLeases: task.used_lost_leases,
+      },
+      // The machine takes the PR out of draft when the task reaches review.
+      prDraft: !["review", "done"].includes(task.state),
+      ...legacyTaskFacts(task.state, fact),
+    };
+    await db
+      .updateTable("tasks")
+      .set(taskRecordColumns(changes))
+      .where("id", "=", task.id)
+      .execute();
+  }
+}
+
+const LEGACY_FACTS = {
+  "task.routed": true,
+  "task.dependencies": true,
+  "task.blocked": true,
+  "progress.comment": true,
+  "task.pull-request": true,
+  "task.gate": true,
+};
+
+const legacyPullRequest = z.object({
+  number: z.number().int(),
+  url: z.string(),
+  nodeId: z.string(),
+  base: z.string(),
+  checkRunId: z.number().int().nullable().optional(),
+  checkRunUrl: z.string().nullable().optional(),
+});
+const legacyGate = z.object({
+  headSha: z.string(),
+  since: z.string(),
+  recheckAt: z.string().nullable().optional(),
+  verdict: z.enum(["pending", "passed", "failed", "waiting"]),
+  reason: z.string(),
+  noChecks: z.boolean().optional(),
+  rerunRunIds: z.array(z.number().int()).optional(),
+  waiting: z.string().nullable().optional(),
+});
+const legacyBlocked = z.object({ message: z.string(), error: z.string().nullable().optional() });
+const legacyComment = z.object({ commentId: z.number().int() });
+
+/** The typed facts of one task from its newest legacy audit entries (what does not parse stays
+ * unset). */
+function legacyTaskFacts(state: string, fact: (action: string) => unknown): TaskRecordChanges {
+  const changes: TaskRecordChanges = {};
+  const routing = routingSchema.safeParse(fact("task.routed"));
+  if (routing.success) changes.routing = routing.data;
+  const dependencies = dependenciesSchema.safeParse(fact("task.dependencies"));
+  if (dependencies.success) changes.dependencies = dependencies.data;
+  const comment = legacyComment.safeParse(fact("progress.comment"));
+  if (comment.success) changes.progressCommentId = comment.data.commentId;
+  const pr = legacyPullRequest.safeParse(fact("task.pull-request"));
+  if (pr.success) {
+    const { checkRunId, checkRunUrl, ...pullRequest } = pr.data;
+    changes.pullRequest = pullRequest;
+    if (checkRunId != null) changes.checkRun = { id: checkRunId, url: checkRunUrl ?? null };
+  }
+  const gate = legacyGate.safeParse(fact("task.gate"));
+  if (gate.success) {
+    changes.gate = {
+      headSha: gate.data.headSha,
+      since: new Date(gate.data.since),
+      recheckAt: gate.data.recheckAt == null ? null : new Date(gate.data.recheckAt),
+      verdict: gate.data.verdict,
+      reason: gate.data.reason,
+      noChecks: gate.data.noChecks === true,
+      rerunRunIds: gate.data.rerunRunIds ?? [],
+      waiting: gate.data.waiting ?? null,
+    };
+  }
+  if (state === "blocked") {
+    const blocked = legacyBlocked.safeParse(fact("task.blocked"));
+    // The cause was never recorded: "needs-human" is what a blocked task asks for.
+    changes.blocker = blocked.success
+      ? { cause: "needs-human", message: blocked.data.message, error: blocked.data.error ?? null }
+      : { cause: "needs-human", message: "blocked before kanbot kept the reason", error: null };
+  }
+  return changes;
+}
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -257,6 +477,7 @@ export function storeMigrations(dialect: StoreDialect): MigrationProvider {
     "0002_jobs_agent_queue_idx": jobsAgentQueueIndex,
     "0003_deliveries_pending_idx": deliveriesPendingIndex,
     "0004_task_outbox": taskOutbox,
+    "0005_task_record": taskRecord,
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

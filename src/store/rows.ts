@@ -13,6 +13,7 @@ import {
   type TaskState,
 } from "../domain/types.js";
 import { parseJobResult, type JobResult } from "./job-result.js";
+import { toTaskRecordFacts } from "./task-record.js";
 import type {
   AuditLogTable,
   DeliveriesTable,
@@ -117,6 +118,7 @@ export function toTask(row: Selectable<TasksTable>): Task {
     prNumber: optional(row.pr_number),
     headSha: optional(row.head_sha),
     pendingEffects: fromJsonText(row.pending_effects),
+    ...toTaskRecordFacts(row),
     createdAt: date(row.created_at),
     updatedAt: date(row.updated_at),
     version: row.version,

@@ -35,6 +35,40 @@ export interface TasksTable {
    * written with the state they follow from; null once they ran.
    */
   pending_effects: string | null;
+  // The typed task record (src/store/task-record.ts, migration 0005_task_record).
+  /** Null in rows older than the column: read as updated_at. */
+  entered_at: number | null;
+  spent_attempts: Generated<number>;
+  spent_minutes: Generated<number>;
+  spent_usd: Generated<number>;
+  spent_lost_leases: Generated<number>;
+  /** 0/1. */
+  pr_draft: Generated<number>;
+  pr_url: string | null;
+  pr_node_id: string | null;
+  pr_base: string | null;
+  check_run_id: number | null;
+  check_run_url: string | null;
+  gate_head_sha: string | null;
+  gate_since: number | null;
+  gate_recheck_at: number | null;
+  gate_verdict: string | null;
+  gate_reason: string | null;
+  /** 0/1. */
+  gate_no_checks: Generated<number>;
+  /** JSON array of workflow run ids. */
+  gate_rerun_run_ids: Generated<string>;
+  gate_waiting: string | null;
+  progress_comment_id: number | null;
+  /** JSON (TaskRouting). */
+  routing: string | null;
+  /** JSON (TaskDependencies). */
+  dependencies: string | null;
+  blocker_cause: string | null;
+  blocker_message: string | null;
+  blocker_error: string | null;
+  shown_column: string | null;
+  shown_comment: string | null;
   version: number;
   created_at: number;
   updated_at: number;

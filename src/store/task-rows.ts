@@ -6,6 +6,7 @@ import type { Transaction, Updateable } from "kysely";
 import { sql } from "kysely";
 import { TaskNotFoundError, TaskVersionConflictError } from "./errors.js";
 import { toStringListText, toTask } from "./rows.js";
+import { taskRecordColumns, type TaskFactChanges } from "./task-record.js";
 import type { StoreDatabase, TasksTable } from "./schema.js";
 import { insertAudit, SYSTEM_ACTOR, type Db, type StoreContext } from "./store-context.js";
 import type { NewTask, Task, TaskChanges, TaskFilter } from "./types.js";
@@ -46,6 +47,7 @@ export class TaskRows {
           last_attempt: 0,
           pending_effects: null,
           version: 1,
+          entered_at: now,
           created_at: now,
           updated_at: now,
         })
@@ -131,6 +133,23 @@ export class TaskRows {
       .transaction()
       .execute((trx) => updateTaskIn(trx, now, taskId, changes, options));
   }
+
+  async recordTaskFacts(taskId: number, facts: TaskFactChanges): Promise<Task> {
+    const columns = taskRecordColumns(facts);
+    if (Object.keys(columns).length === 0) {
+      const task = await this.getTask(taskId);
+      if (task === undefined) throw new TaskNotFoundError(taskId);
+      return task;
+    }
+    const row = await this.#ctx.db
+      .updateTable("tasks")
+      .set(columns)
+      .where("id", "=", taskId)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new TaskNotFoundError(taskId);
+    return toTask(row);
+  }
 }
 
 /** Changes a task inside the caller's transaction (optimistic on `expectedVersion`), audited. */
@@ -215,5 +234,5 @@ function taskColumns(changes: TaskChanges): Updateable<TasksTable> {
     columns.pending_effects =
       changes.pendingEffects === null ? null : JSON.stringify(changes.pendingEffects);
   }
-  return columns;
+  return { ...columns, ...taskRecordColumns(changes) };
 }

@@ -12,13 +12,14 @@ import type {
   TaskState,
 } from "../domain/types.js";
 import type { JobResult } from "./job-result.js";
+import type { TaskRecordChanges, TaskRecordFacts } from "./task-record.js";
 
 /** Any value that survives `JSON.stringify` / `JSON.parse` unchanged. */
 export type JsonValue =
   string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** One issue that kanbot works on (one per repository + issue number). */
-export interface Task {
+export interface Task extends TaskRecordFacts {
   id: number;
   /** `owner/name`, as GitHub's `full_name`. */
   repo: string;
@@ -70,7 +71,7 @@ export interface NewTask {
 }
 
 /** The fields a caller may change on a task. `used` is merged field by field. */
-export interface TaskChanges {
+export interface TaskChanges extends TaskRecordChanges {
   installationId?: number;
   title?: string;
   body?: string;

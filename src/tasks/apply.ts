@@ -21,9 +21,10 @@ import { formatIssueRef } from "../domain/dependencies.js";
 import { transitionTask } from "../domain/task-machine.js";
 import type { TaskEvent } from "../domain/task.js";
 import { TaskVersionConflictError, type Task } from "../store/index.js";
-import { BoardLookup, moveCard } from "./effects/board.js";
-import { mirrorLabels } from "./effects/labels.js";
-import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
+import { BoardLookup } from "./effects/board.js";
+import { showIssueView } from "./effects/issue-view.js";
+import { faultPoint } from "./fault-points.js";
+import { issueOfTask } from "./effects/progress-comment.js";
 import { autoMergeIfReady, scheduleMergeabilityRecheck } from "./effects/auto-merge.js";
 import {
   deleteTaskBranch,
@@ -31,7 +32,7 @@ import {
   publishJobResult,
   requestTaskReview,
 } from "./effects/pull-request.js";
-import { labelNamesOf, taskPolicyOf } from "./repo-config.js";
+import { taskPolicyOf } from "./repo-config.js";
 import { commit } from "./commit.js";
 import { KANBOT_ACTOR, type TaskContext } from "./context.js";
 import {
@@ -155,6 +156,7 @@ async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<A
       },
       "task state changed",
     );
+    faultPoint({ step: "committed", taskId: task.id });
 
     // 3. The outbox: labels, board, progress comment, PR; a re-opened gate is judged after.
     const gate = await runOutbox(ctx, task, outbox, request);
@@ -244,10 +246,13 @@ async function runOutbox(
     if (effect === undefined) continue;
     if (effect.type === "evaluate-checks") gate = { taskId: task.id, headSha: effect.headSha };
     else await applyEffect(ctx, current, effect, request);
+    const point = { taskId: task.id, effect: effect.type, index };
+    faultPoint({ step: "effect-done", ...point });
     const rest = outbox.effects.slice(index + 1);
     const refreshed = await ctx.store.updateTask(current.id, {
       pendingEffects: rest.length === 0 ? null : outboxJson({ ...outbox, effects: rest }),
     });
+    faultPoint({ step: "effect-ticked-off", ...point });
     // Keep what effects wrote to the task (PR number, branch, head) in hand.
     current = Object.assign(current, refreshed);
   }
@@ -367,14 +372,16 @@ async function applyEffect(
 ): Promise<void> {
   switch (effect.type) {
     case "set-label":
-      await mirrorLabels(ctx, request.issue, effect.state, labelNamesOf(request.config));
-      return;
     case "update-board":
-      await moveCard(ctx, request.board, request.config, request.issue, effect.state);
-      return;
     case "update-progress-comment":
-      // Its note was recorded with the transition (`decisionFacts`).
-      await updateProgressComment(ctx, task, request.config, request.comments);
+      // The issue's view, computed whole from the task record (its notes were recorded with the
+      // transition): the first of these writes what differs, the others find nothing to write.
+      await showIssueView(ctx, task, {
+        config: request.config,
+        issue: request.issue,
+        board: request.board,
+        comments: request.comments,
+      });
       return;
     case "open-pr":
     case "update-pr":

@@ -6,14 +6,14 @@
 import { taskBranchName } from "../domain/task-branch.js";
 import type { TaskTransition } from "../domain/task.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
-import type { Task, TaskChanges } from "../store/index.js";
+import type { Task, TaskChanges, TaskRoutingRecord } from "../store/index.js";
 import type { TaskContext } from "./context.js";
 import {
   AUDIT_BLOCKED,
   AUDIT_DEPENDENCIES,
   AUDIT_NOTE,
   AUDIT_ROUTED,
-  factsEntry,
+  historyEntry,
 } from "./facts.js";
 import { repoName } from "./lookup.js";
 import { outboxJson, type Outbox } from "./outbox.js";
@@ -62,9 +62,15 @@ export async function commit(
   }
   const changes: TaskChanges = {
     state: decision.to,
+    enteredAt: decision.task.enteredAt,
     used: decision.task.used,
+    spent: decision.task.spent,
+    blocker: decision.task.blocker,
     pendingEffects: outbox.effects.length === 0 ? null : outboxJson(outbox),
   };
+  if (decision.task.pr !== null) changes.prDraft = decision.task.pr.draft;
+  if (start !== undefined) changes.routing = routingOf(start);
+  if (request.dependencies !== undefined) changes.dependencies = request.dependencies;
   if (existing !== undefined) changes.headSha = decision.task.pr?.headSha ?? null;
   if (existing !== undefined && start !== undefined) {
     Object.assign(changes, {
@@ -116,33 +122,34 @@ export async function commit(
   return committed.task;
 }
 
-/** The audit entries a decision records with its state: routing, dependencies, why it is
- * blocked, and its timeline notes. */
+/** The routing decision of a start, as the task record keeps it. */
+export function routingOf(
+  start: Pick<NonNullable<TaskEventRequest["start"]>, "routing">,
+): TaskRoutingRecord {
+  return {
+    agent: start.routing.agent.agent,
+    reason: start.routing.agent.reason,
+    priorityReason: start.routing.priority.reason,
+    notes: start.routing.agent.ignored.map((ignored) => `${ignored.request}: ${ignored.reason}`),
+  };
+}
+
+/** The history a decision records with its state: routing, dependencies, why it is blocked,
+ * and its timeline notes. */
 function decisionFacts(decision: TaskTransition, request: TaskEventRequest) {
   const { start } = request;
   const entries = [];
-  if (start !== undefined) {
-    entries.push(
-      factsEntry(AUDIT_ROUTED, {
-        agent: start.routing.agent.agent,
-        reason: start.routing.agent.reason,
-        priorityReason: start.routing.priority.reason,
-        notes: start.routing.agent.ignored.map(
-          (ignored) => `${ignored.request}: ${ignored.reason}`,
-        ),
-      }),
-    );
-  }
+  if (start !== undefined) entries.push(historyEntry(AUDIT_ROUTED, routingOf(start)));
   if (request.dependencies !== undefined) {
-    entries.push(factsEntry(AUDIT_DEPENDENCIES, request.dependencies));
+    entries.push(historyEntry(AUDIT_DEPENDENCIES, request.dependencies));
   }
   const blocker = decision.task.blocker;
   if (decision.to === "blocked" && blocker !== null) {
-    entries.push(factsEntry(AUDIT_BLOCKED, { message: blocker.message, error: blocker.error }));
+    entries.push(historyEntry(AUDIT_BLOCKED, blocker));
   }
   for (const effect of decision.effects) {
     if (effect.type === "update-progress-comment") {
-      entries.push(factsEntry(AUDIT_NOTE, { note: effect.note, format: "markdown" }));
+      entries.push(historyEntry(AUDIT_NOTE, { note: effect.note, format: "markdown" }));
     }
   }
   return entries;

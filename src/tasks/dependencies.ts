@@ -16,14 +16,13 @@ import {
   type TaskDependencies,
 } from "../domain/dependencies.js";
 import type { IssueFacts } from "../github/port.js";
-import type { Task } from "../store/index.js";
+import type { Task, TaskDependencyRecord } from "../store/index.js";
 import { issueOfTask } from "./effects/progress-comment.js";
 import type { TaskContext } from "./context.js";
-import { latestDependencies, type DependencyFacts } from "./facts.js";
 
 export interface DependencyCheck {
   readiness: Readiness;
-  facts: DependencyFacts;
+  facts: TaskDependencyRecord;
 }
 
 /** Looks up every dependency of `issue` on GitHub and decides whether the task may run now. */
@@ -73,7 +72,7 @@ export async function dependencyGraph(ctx: TaskContext): Promise<TaskDependencie
   const tasks = await ctx.store.listTasks({ states: ["waiting", "blocked"] });
   const graph: TaskDependencies[] = [];
   for (const task of tasks) {
-    const facts = await latestDependencies(ctx, task.id);
+    const facts = task.dependencies;
     if (facts === undefined || facts.blockers.length === 0) continue;
     if (task.state === "blocked" && facts.cycle === null) continue;
     graph.push({ issue: issueOfTask(task), dependsOn: facts.blockers });
@@ -87,7 +86,7 @@ export async function tasksWaitingOn(ctx: TaskContext, closed: IssueRef): Promis
   const found: Task[] = [];
   for (const task of waiting) {
     if (task.installationId !== ctx.installationId) continue;
-    const facts = await latestDependencies(ctx, task.id);
+    const facts = task.dependencies;
     if (facts?.blockers.some((blocker) => sameIssue(blocker, closed))) found.push(task);
   }
   return found;

@@ -1,71 +1,19 @@
 /**
- * Facts about a task that the store row does not hold, kept as audit entries (the store's
- * audit trail of decisions): the routing decision, the dependencies last seen, why the task is
- * blocked, the timeline notes and the progress comment's id. The newest entry of each wins.
+ * The task's history: audit entries of the decisions made about it (routing, dependencies seen,
+ * why it was blocked, the PR opened, the gate's verdicts) and its timeline notes. History only:
+ * what a task *is* lives in the typed task record (src/store/task-record.ts), never read back from
+ * here. The timeline notes are the one history the progress comment shows.
  */
-import type { IssueRef } from "../domain/dependencies.js";
 import type { NoteMarkdown, TimelineEntry } from "../domain/progress-comment.js";
-import type { JsonValue } from "../store/index.js";
+import type { JsonValue, TaskDependencyRecord, TaskGateRecord } from "../store/index.js";
 import type { TaskContext } from "./context.js";
 
 export const AUDIT_NOTE = "task.note";
 export const AUDIT_ROUTED = "task.routed";
 export const AUDIT_DEPENDENCIES = "task.dependencies";
 export const AUDIT_BLOCKED = "task.blocked";
-export const AUDIT_PROGRESS_COMMENT = "progress.comment";
 export const AUDIT_PULL_REQUEST = "task.pull-request";
 export const AUDIT_GATE = "task.gate";
-
-/** The task's PR and the newest `kanbot` check run, for the progress comment's links. */
-export interface PullRequestFacts {
-  number: number;
-  url: string;
-  /** GraphQL node id (ready for review). */
-  nodeId: string;
-  /** The branch the PR targets. */
-  base: string;
-  checkRunId: number | null;
-  checkRunUrl: string | null;
-}
-
-/**
- * The gate's last look at a head: when the wait for checks started (`since`) and when to decide
- * again if no check event arrives (`recheckAt`, the end of the no-checks wait), or null.
- */
-export interface GateFacts {
-  headSha: string;
-  since: string;
-  recheckAt: string | null;
-  verdict: "pending" | "passed" | "failed" | "waiting";
-  reason: string;
-  /** Actions workflow runs re-run once by the flake guard on this head. */
-  rerunRunIds: number[];
-  /** While pending: what the progress comment shows the gate waits for on this head (absent or
-   * null: nothing shown). The comment is edited only when this text changes. */
-  waiting?: string | null;
-}
-
-export interface RoutedFacts {
-  agent: string;
-  reason: string;
-  priorityReason: string;
-  /** Requests routing ignored, for the progress comment's notes. */
-  notes: string[];
-}
-
-export interface DependencyFacts {
-  /** Open blockers. */
-  blockers: IssueRef[];
-  /** The dependency cycle the task is on, if any. */
-  cycle: IssueRef[] | null;
-  /** Body references kanbot could not look up. */
-  unknown: IssueRef[];
-}
-
-export interface BlockedFacts {
-  message: string;
-  error: string | null;
-}
 
 /**
  * A timeline note: plain text, escaped when shown (`{ note }`, as every older record), or
@@ -82,85 +30,58 @@ export async function recordNote(
   note: NoteMarkdown,
   actor = "kanbot",
 ): Promise<void> {
-  await recordFacts(ctx, taskId, AUDIT_NOTE, { note, format: "markdown" }, actor);
+  await recordHistory(ctx, taskId, AUDIT_NOTE, { note, format: "markdown" }, actor);
 }
 
-export async function recordFacts(
+/** Appends a decision (or a plain-text timeline note) to the task's history. */
+export async function recordHistory(
   ctx: Pick<TaskContext, "store">,
   taskId: number,
   action: string,
-  detail:
-    | RoutedFacts
-    | DependencyFacts
-    | BlockedFacts
-    | PullRequestFacts
-    | GateFacts
-    | NoteFacts
-    | { commentId: number },
+  detail: object,
   actor = "kanbot",
 ): Promise<void> {
   await ctx.store.audit({ taskId, actor, action, detail: toJson(detail) });
 }
 
-/** An audit entry of `detail`, for recording with a transition (`commitTransition`). */
-export function factsEntry(
+/** A history entry of `detail`, for recording with a transition (`commitTransition`). */
+export function historyEntry(
   action: string,
-  detail: RoutedFacts | DependencyFacts | BlockedFacts | NoteFacts,
+  detail: object,
 ): { action: string; detail: JsonValue } {
   return { action, detail: toJson(detail) };
 }
 
-async function latest(
+/**
+ * Saves the gate's look at a head in the task record; a verdict (passed, failed, a flake-guard
+ * re-run) also goes into the history. A pending look is bookkeeping, not history.
+ */
+export async function recordGate(
   ctx: Pick<TaskContext, "store">,
   taskId: number,
-  action: string,
-): Promise<unknown> {
-  const [entry] = await ctx.store.listAudit({ taskId, action, limit: 1 });
-  return entry?.detail;
+  gate: TaskGateRecord,
+): Promise<void> {
+  await ctx.store.recordTaskFacts(taskId, { gate });
+  if (gate.verdict === "waiting" || (gate.verdict === "pending" && gate.rerunRunIds.length === 0)) {
+    return;
+  }
+  await recordHistory(ctx, taskId, AUDIT_GATE, {
+    headSha: gate.headSha,
+    verdict: gate.verdict,
+    reason: gate.reason,
+    ...(gate.noChecks ? { noChecks: true } : {}),
+    ...(gate.rerunRunIds.length > 0 ? { rerunRunIds: gate.rerunRunIds } : {}),
+  });
 }
 
-export async function latestRouting(
+/** Saves the dependencies kanbot saw in the issue in the task record, and in the history. */
+export async function recordDependencies(
   ctx: Pick<TaskContext, "store">,
   taskId: number,
-): Promise<RoutedFacts | undefined> {
-  return (await latest(ctx, taskId, AUDIT_ROUTED)) as RoutedFacts | undefined;
-}
-
-export async function latestDependencies(
-  ctx: Pick<TaskContext, "store">,
-  taskId: number,
-): Promise<DependencyFacts | undefined> {
-  return (await latest(ctx, taskId, AUDIT_DEPENDENCIES)) as DependencyFacts | undefined;
-}
-
-export async function latestBlocked(
-  ctx: Pick<TaskContext, "store">,
-  taskId: number,
-): Promise<BlockedFacts | undefined> {
-  return (await latest(ctx, taskId, AUDIT_BLOCKED)) as BlockedFacts | undefined;
-}
-
-export async function progressCommentId(
-  ctx: Pick<TaskContext, "store">,
-  taskId: number,
-): Promise<number | undefined> {
-  const detail = (await latest(ctx, taskId, AUDIT_PROGRESS_COMMENT)) as
-    { commentId?: number } | undefined;
-  return detail?.commentId;
-}
-
-export async function latestPullRequest(
-  ctx: Pick<TaskContext, "store">,
-  taskId: number,
-): Promise<PullRequestFacts | undefined> {
-  return (await latest(ctx, taskId, AUDIT_PULL_REQUEST)) as PullRequestFacts | undefined;
-}
-
-export async function latestGate(
-  ctx: Pick<TaskContext, "store">,
-  taskId: number,
-): Promise<GateFacts | undefined> {
-  return (await latest(ctx, taskId, AUDIT_GATE)) as GateFacts | undefined;
+  dependencies: TaskDependencyRecord,
+): Promise<void> {
+  await ctx.store.recordTaskFacts(taskId, { dependencies });
+  await recordHistory(ctx, taskId, AUDIT_DEPENDENCIES, dependencies);
 }
 
 /** Timeline notes, oldest first: kanbot's markdown, or plain text from older records. */

@@ -28,19 +28,12 @@ import type { RepoRef } from "../domain/dependencies.js";
 import type { CheckRunFacts } from "../github/pull-request-port.js";
 import { gateJudges } from "../domain/task-machine.js";
 import type { TaskEvent } from "../domain/task.js";
-import type { Task } from "../store/index.js";
-import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
-import type { RecordedGate } from "./effects/auto-merge.js";
+import type { Task, TaskGateRecord } from "../store/index.js";
+import { showIssueView } from "./effects/issue-view.js";
+import { issueOfTask } from "./effects/progress-comment.js";
 import { baseBranchOf, configOfTask } from "./lookup.js";
 import type { TaskContext } from "./context.js";
-import {
-  AUDIT_GATE,
-  AUDIT_NOTE,
-  latestGate,
-  latestPullRequest,
-  recordFacts,
-  type GateFacts,
-} from "./facts.js";
+import { AUDIT_NOTE, recordGate, recordHistory } from "./facts.js";
 
 /** What the gate found for one evaluation; a verdict carries the event the loop applies. */
 export type GateJudgement =
@@ -81,16 +74,15 @@ export async function judgeGate(
   const repo: RepoRef = { owner: issueOfTask(task).owner, repo: issueOfTask(task).repo };
 
   // 1. Gather.
-  const pr = await latestPullRequest(ctx, task.id);
-  const base = pr?.base ?? (await baseBranchOf(ctx, repo, config));
+  const base = task.pullRequest?.base ?? (await baseBranchOf(ctx, repo, config));
   const [runs, statuses, required] = await Promise.all([
     ctx.pulls.listCheckRuns(repo, headSha),
     ctx.pulls.listCommitStatuses(repo, headSha),
     ctx.pulls.requiredChecks(repo, base),
   ]);
-  const gate = await latestGate(ctx, task.id);
+  const gate = task.gate;
   const sameHead = gate?.headSha === headSha;
-  const since = sameHead ? new Date(gate.since) : task.updatedAt;
+  const since = sameHead ? gate.since : task.updatedAt;
 
   // 2. Decide.
   const decision = decideGate({
@@ -121,14 +113,15 @@ export async function judgeGate(
     { taskId: task.id, headSha, verdict: decision.verdict, reason: decision.reason },
     "gate decided",
   );
-  const facts: RecordedGate = {
+  const facts: TaskGateRecord = {
     noChecks: decision.noChecks,
     headSha,
-    since: since.toISOString(),
-    recheckAt: decision.recheckAt?.toISOString() ?? null,
+    since,
+    recheckAt: decision.recheckAt ?? null,
     verdict: decision.verdict,
     reason: decision.reason,
     rerunRunIds: sameHead ? gate.rerunRunIds : [],
+    waiting: null,
   };
 
   // 3. Apply.
@@ -137,9 +130,9 @@ export async function judgeGate(
     return { kind: "pending", decision };
   }
   if (decision.verdict === "passed") {
-    await recordFacts(ctx, task.id, AUDIT_GATE, facts);
+    await recordGate(ctx, task.id, facts);
     if (decision.noChecks) {
-      await recordFacts(ctx, task.id, AUDIT_NOTE, {
+      await recordHistory(ctx, task.id, AUDIT_NOTE, {
         note: `No checks appeared on ${headSha.slice(0, 7)} within ${config.checks.noChecksWaitMinutes} minutes, so the gate passed without checks.`,
       });
     }
@@ -152,7 +145,7 @@ export async function judgeGate(
     const rerun = await rerunOnce(ctx, task, repo, decision, byId, facts);
     if (rerun.length > 0) return { kind: "rerun", decision, runIds: rerun };
   }
-  await recordFacts(ctx, task.id, AUDIT_GATE, facts);
+  await recordGate(ctx, task.id, facts);
   const failing = await Promise.all(
     decision.failed.map((check) => failingCheck(ctx, repo, check, byId)),
   );
@@ -176,18 +169,18 @@ async function showPending(
   task: Task,
   config: RepoConfig,
   decision: GateDecision,
-  facts: GateFacts,
+  facts: TaskGateRecord,
   shownBefore: string | null,
 ): Promise<void> {
   // Only a task in `checks` shows it (a queued or running job will push another head).
   const waiting = task.state === "checks" ? gateWaitingText(decision) : null;
-  await recordFacts(ctx, task.id, AUDIT_GATE, { ...facts, waiting });
+  await recordGate(ctx, task.id, { ...facts, waiting });
   if (waiting === null || waiting === shownBefore) return;
   try {
-    await updateProgressComment(ctx, task, config);
+    await showIssueView(ctx, task, { config });
   } catch (error) {
     // Not shown after all: the delivery's retry (or the next event) sees a change and edits.
-    await recordFacts(ctx, task.id, AUDIT_GATE, { ...facts, waiting: shownBefore });
+    await recordGate(ctx, task.id, { ...facts, waiting: shownBefore });
     throw error;
   }
 }
@@ -199,7 +192,7 @@ async function rerunOnce(
   repo: RepoRef,
   decision: GateDecision,
   byId: Map<number, CheckRunFacts>,
-  facts: GateFacts,
+  facts: TaskGateRecord,
 ): Promise<number[]> {
   const runIds = new Set<number>();
   for (const check of decision.failed) {
@@ -217,18 +210,18 @@ async function rerunOnce(
     }
     ctx.log.warn({ taskId: task.id, runId, message: outcome.message }, "re-run refused");
     // The failure counts now; the progress comment says why the flake guard did not act.
-    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+    await recordHistory(ctx, task.id, AUDIT_NOTE, {
       note: `The flake guard could not re-run workflow run ${runId} (${outcome.message}); the failure counts. Re-running needs the app permission actions: write.`,
     });
   }
   if (rerun.length === 0) return [];
-  await recordFacts(ctx, task.id, AUDIT_GATE, {
+  await recordGate(ctx, task.id, {
     ...facts,
     verdict: "pending",
     reason: "failed workflows re-run once (flake guard)",
     rerunRunIds: [...facts.rerunRunIds, ...rerun],
   });
-  await recordFacts(ctx, task.id, AUDIT_NOTE, {
+  await recordHistory(ctx, task.id, AUDIT_NOTE, {
     note: `Checks failed on ${facts.headSha.slice(0, 7)}; re-ran the failed workflow once before counting it (flake guard).`,
   });
   return rerun;

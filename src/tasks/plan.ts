@@ -1,16 +1,10 @@
 /**
  * `kanbot plan --repo owner/name`: what would be dispatched next and why each other task is
- * not. It reads the store only (tasks, the queue, registered runners and the facts recorded in
- * the audit trail), so it works without GitHub and without the app running.
+ * not. It reads the store only (the task records, the queue and registered runners), so it works
+ * without GitHub and without the app running.
  */
 import { formatIssueRef } from "../domain/dependencies.js";
 import type { Job, JobStore, Runner, Task } from "../store/index.js";
-import {
-  latestBlocked,
-  latestDependencies,
-  type BlockedFacts,
-  type DependencyFacts,
-} from "./facts.js";
 
 export interface PlanInput {
   repo: string;
@@ -18,8 +12,6 @@ export interface PlanInput {
   /** Queued and leased jobs of the repository, in hand-out order (priority, then age). */
   queue: readonly Job[];
   runners: readonly Runner[];
-  dependencies: ReadonlyMap<number, DependencyFacts>;
-  blocked: ReadonlyMap<number, BlockedFacts>;
   now: Date;
 }
 
@@ -116,7 +108,7 @@ function whyNoRunner(runners: readonly Runner[], job: Job): string {
 }
 
 function taskReason(task: Task, input: PlanInput): string {
-  const dependencies = input.dependencies.get(task.id);
+  const dependencies = task.dependencies;
   switch (task.state) {
     case "waiting": {
       const blockers = dependencies?.blockers ?? [];
@@ -128,7 +120,7 @@ function taskReason(task: Task, input: PlanInput): string {
       if (dependencies?.cycle) {
         return `blocked: on a dependency cycle ${dependencies.cycle.map((ref) => shortRef(ref, input.repo)).join(" -> ")}`;
       }
-      return `blocked: ${input.blocked.get(task.id)?.message ?? "needs a person"}`;
+      return `blocked: ${task.blocker?.message ?? "needs a person"}`;
     }
     case "queued":
       return "queued, but its job is missing from the queue; trigger it again";
@@ -162,15 +154,7 @@ export async function loadDispatchPlan(
     store.listQueue({ repo }),
     store.listRunners(),
   ]);
-  const dependencies = new Map<number, DependencyFacts>();
-  const blocked = new Map<number, BlockedFacts>();
-  for (const task of tasks) {
-    const facts = await latestDependencies({ store }, task.id);
-    if (facts !== undefined) dependencies.set(task.id, facts);
-    const block = task.state === "blocked" ? await latestBlocked({ store }, task.id) : undefined;
-    if (block !== undefined) blocked.set(task.id, block);
-  }
-  return planDispatch({ repo, tasks, queue, runners, dependencies, blocked, now });
+  return planDispatch({ repo, tasks, queue, runners, now });
 }
 
 /** The plan as `kanbot plan` prints it. */

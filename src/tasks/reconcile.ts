@@ -14,12 +14,12 @@ import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
 import { taskBranchName } from "../domain/task-branch.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
 import type { TaskState } from "../domain/types.js";
-import { BoardLookup, moveCard } from "./effects/board.js";
-import { mirrorLabels } from "./effects/labels.js";
-import { updateProgressComment } from "./effects/progress-comment.js";
+import { BoardLookup } from "./effects/board.js";
+import { showIssueView } from "./effects/issue-view.js";
 import { labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
 import type { TaskContext } from "./context.js";
-import { AUDIT_DEPENDENCIES, AUDIT_NOTE, AUDIT_ROUTED, recordFacts } from "./facts.js";
+import { AUDIT_NOTE, AUDIT_ROUTED, recordDependencies, recordHistory } from "./facts.js";
+import { routingOf } from "./commit.js";
 import { repoName } from "./lookup.js";
 import { gatherStartFacts } from "./start.js";
 
@@ -82,17 +82,24 @@ export async function reconcileRepository(
     if (!created.created) continue;
     let task = created.task;
     if (state === "queued") {
-      task = await ctx.store.updateTask(task.id, { used: addAttempt(noBudgetUsed()) });
+      const used = addAttempt(noBudgetUsed());
+      task = await ctx.store.updateTask(task.id, { used, spent: used });
       await ctx.store.enqueueJob({ taskId: task.id, kind: "implement", actor: "kanbot" });
     }
-    await recordFacts(ctx, task.id, AUDIT_ROUTED, {
-      agent: routing.agent.agent,
-      reason: routing.agent.reason,
-      priorityReason: routing.priority.reason,
-      notes: routing.agent.ignored.map((ignored) => `${ignored.request}: ${ignored.reason}`),
-    });
-    await recordFacts(ctx, task.id, AUDIT_DEPENDENCIES, facts.dependencies.facts);
-    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+    if (state === "blocked") {
+      task = await ctx.store.updateTask(task.id, {
+        blocker: {
+          cause: "needs-human",
+          message: `the issue carried the ${label} label when kanbot re-created the task; start it again when it is ready`,
+          error: null,
+        },
+      });
+    }
+    const routed = routingOf({ routing });
+    await ctx.store.recordTaskFacts(task.id, { routing: routed });
+    await recordHistory(ctx, task.id, AUDIT_ROUTED, routed);
+    await recordDependencies(ctx, task.id, facts.dependencies.facts);
+    await recordHistory(ctx, task.id, AUDIT_NOTE, {
       note: `Re-created at start: the issue carried the ${label} label but kanbot had no record of the task.`,
     });
     await ctx.store.audit({
@@ -101,9 +108,7 @@ export async function reconcileRepository(
       action: "task.reconciled",
       detail: { label, state },
     });
-    await mirrorLabels(ctx, issue, state, names);
-    await moveCard(ctx, board, config, issue, state);
-    await updateProgressComment(ctx, task, config, facts.comments);
+    await showIssueView(ctx, task, { config, issue, board, comments: facts.comments });
     report.recreated.push({ issueNumber: issue.ref.number, label, state });
     ctx.log.info(
       { repo: report.repo, issue: issue.ref.number, label, state },

@@ -10,7 +10,7 @@ import type { TaskState } from "../domain/types.js";
 import type { IssueComment, IssueFacts } from "../github/port.js";
 import type { Job, Task } from "../store/index.js";
 import type { BoardLookup } from "./effects/board.js";
-import type { DependencyFacts } from "./facts.js";
+import type { TaskDependencyRecord } from "../store/index.js";
 
 /** Routing and prompt text, for events that start (or re-start) a task. */
 export interface StartFacts {
@@ -35,7 +35,7 @@ export interface TaskEventRequest {
   event: TaskEvent;
   start?: StartFacts | undefined;
   /** Dependencies as just checked; recorded for the progress comment and the graph. */
-  dependencies?: DependencyFacts | undefined;
+  dependencies?: TaskDependencyRecord | undefined;
   /** The issue's comments, when the caller listed them already. */
   comments?: readonly IssueComment[] | undefined;
   board: BoardLookup;

@@ -1,11 +1,9 @@
 /**
- * The bridge between the store's task row and the state machine's snapshot. The store keeps
- * the facts (state, budget used, jobs, PR); the machine's few extra fields are derived here:
- * the current job from the newest job row, the consecutive failures from the trailing failed
- * jobs, `enteredAt` from the last update. The store keeps no lifetime totals apart from `used`,
- * so `spent` starts from `used` (the progress comment shows what the current run used).
+ * The bridge between the store's task record and the state machine's snapshot. The record keeps
+ * the facts (state and when it was entered, budget used and spent, the blocker, the PR's head and
+ * draft flag); two fields are derived from the jobs: the current job from the newest job row, and
+ * the consecutive failures from the trailing failed jobs.
  */
-import { noBudgetUsed } from "../domain/budget.js";
 import type { TaskJob, TaskSnapshot } from "../domain/task.js";
 import type { Job, Task } from "../store/index.js";
 
@@ -22,19 +20,16 @@ export function snapshotOf(task: Task, jobs: readonly Job[]): TaskSnapshot {
   }
   return {
     state: task.state,
-    enteredAt: task.updatedAt,
+    enteredAt: task.enteredAt,
     job: currentJob(task, last),
     pr:
       task.prNumber !== undefined && task.headSha !== undefined
-        ? { headSha: task.headSha, draft: true }
+        ? { headSha: task.headSha, draft: task.prDraft }
         : null,
-    used: { ...noBudgetUsed(), ...task.used },
-    spent: { ...noBudgetUsed(), ...task.used },
+    used: { ...task.used },
+    spent: { ...task.spent },
     failures,
-    blocker:
-      task.state === "blocked"
-        ? { cause: "needs-human", message: "blocked before this event", error: null }
-        : null,
+    blocker: task.state === "blocked" ? (task.blocker ?? null) : null,
   };
 }
 

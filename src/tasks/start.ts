@@ -14,12 +14,12 @@ import { applyTaskEvent } from "./apply.js";
 import type { TaskContext } from "./context.js";
 import { checkDependencies, tasksWaitingOn, type DependencyCheck } from "./dependencies.js";
 import { boardPriority, type BoardLookup } from "./effects/board.js";
-import { mirrorLabels } from "./effects/labels.js";
-import { issueOfTask, updateProgressComment } from "./effects/progress-comment.js";
-import { AUDIT_DEPENDENCIES, AUDIT_NOTE, latestDependencies, recordFacts } from "./facts.js";
+import { showIssueView } from "./effects/issue-view.js";
+import { issueOfTask } from "./effects/progress-comment.js";
+import { AUDIT_NOTE, recordDependencies, recordHistory } from "./facts.js";
 import { repoName } from "./lookup.js";
 import { trustedPromptText } from "./prompt-text.js";
-import { knownAgents, labelNamesOf, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
+import { knownAgents, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
 import type { StartFacts, TaskEventOutcome } from "./request.js";
 import { snapshotOf } from "./snapshot.js";
 
@@ -46,7 +46,6 @@ export async function startTask(
   request: StartRequest,
 ): Promise<TaskEventOutcome> {
   const { issue, config } = request;
-  const names = labelNamesOf(config);
 
   // 1. A cheap no-op check before asking GitHub about dependencies and comments.
   const existing = await ctx.store.findTask(repoName(issue.ref), issue.ref.number);
@@ -62,7 +61,9 @@ export async function startTask(
       taskPolicyOf(config),
     );
     if (preview.outcome !== "transition") {
-      if (isActive(existing.state)) await mirrorLabels(ctx, issue, existing.state, names);
+      if (isActive(existing.state)) {
+        await showIssueView(ctx, existing, { config, issue, comment: false });
+      }
       ctx.log.info(
         { issue: issue.ref, state: existing.state, reason: preview.reason },
         "trigger changes nothing",
@@ -167,7 +168,7 @@ async function blockCycle(
     if (issue === undefined) continue;
     const config = isCurrent ? currentConfig : await configOrWarn(ctx, ref);
     if (config === undefined) continue;
-    const known = await latestDependencies(ctx, task.id);
+    const known = task.dependencies;
     await applyTaskEvent(ctx, {
       issue,
       config,
@@ -217,7 +218,8 @@ export async function refreshStatus(
       task,
     };
   }
-  await updateProgressComment(ctx, task, config);
+  // A person asked to see it: written even when kanbot wrote the same body last.
+  await showIssueView(ctx, task, { config, force: true });
   return { outcome: "ignored", code: "duplicate", reason: "status refreshed", task };
 }
 
@@ -251,15 +253,15 @@ export async function releaseDependents(
       continue;
     }
     if (check.readiness.status === "cycle") {
-      await recordFacts(ctx, task.id, AUDIT_DEPENDENCIES, check.facts);
+      await recordDependencies(ctx, task.id, check.facts);
       await blockCycle(ctx, check.readiness.cycle, issue, config, board);
       continue;
     }
-    await recordFacts(ctx, task.id, AUDIT_DEPENDENCIES, check.facts);
-    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+    await recordDependencies(ctx, task.id, check.facts);
+    await recordHistory(ctx, task.id, AUDIT_NOTE, {
       note: `${formatIssueRef(closed)} closed; still waiting on ${check.facts.blockers.map(formatIssueRef).join(", ")}.`,
     });
-    await updateProgressComment(ctx, task, config);
+    await showIssueView(ctx, task, { config });
   }
   ctx.log.info(
     { closed, waiting: waiting.length, released },

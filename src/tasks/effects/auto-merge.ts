@@ -15,11 +15,9 @@ import {
 } from "../../inbox/internal-events.js";
 import type { JsonValue, Task } from "../../store/index.js";
 import type { TaskContext } from "../context.js";
-import { AUDIT_NOTE, latestGate, recordFacts, type GateFacts } from "../facts.js";
-import { issueOfTask, updateProgressComment } from "./progress-comment.js";
-
-/** The gate's facts as the gate (src/tasks/gate.ts) records them, with whether it passed without checks. */
-export type RecordedGate = GateFacts & { noChecks?: boolean };
+import { AUDIT_NOTE, recordHistory } from "../facts.js";
+import { showIssueView } from "./issue-view.js";
+import { issueOfTask } from "./progress-comment.js";
 
 /** What started an auto-merge attempt. */
 export type AutoMergeTrigger =
@@ -60,7 +58,7 @@ export async function autoMergeIfReady(
   const ref = { ...issueOfTask(task), number: task.prNumber };
   const pr = await ctx.pulls.getPullRequest(ref);
   if (pr === undefined || pr.state !== "open") return skip("the pull request is not open");
-  const gate = (await latestGate(ctx, task.id)) as RecordedGate | undefined;
+  const gate = (await ctx.store.getTask(task.id))?.gate;
   const reviews = await ctx.pulls.listReviews(ref);
   const decision = decideAutoMerge({
     enabled: true,
@@ -200,6 +198,6 @@ export async function noteOnProgress(
   config: RepoConfig,
   note: string,
 ): Promise<void> {
-  await recordFacts(ctx, task.id, AUDIT_NOTE, { note });
-  await updateProgressComment(ctx, task, config);
+  await recordHistory(ctx, task.id, AUDIT_NOTE, { note });
+  await showIssueView(ctx, task, { config });
 }

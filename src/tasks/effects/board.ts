@@ -71,16 +71,21 @@ export async function boardPriority(
 }
 
 /** Sets the issue's card to the column of `state`; adds the issue to the board first if absent. */
+/**
+ * Moves the issue's card to `column` (adding the issue to the board first when it is not on it).
+ * True when the card shows `column` afterwards; false when the board, its status field or the
+ * column is missing (warned, nothing written).
+ */
 export async function moveCard(
   ctx: TaskContext,
   lookup: BoardLookup,
   config: RepoConfig,
   issue: IssueFacts,
-  state: TaskState,
-): Promise<void> {
-  if (state === "canceled") return;
+  target: { column: string; state: TaskState },
+): Promise<boolean> {
+  const { column, state } = target;
   const board = await configuredBoard(ctx, lookup, config, issue);
-  if (board === undefined) return;
+  if (board === undefined) return false;
   const fieldName = config.board.statusField;
   const field = board.fields.find((candidate) => sameName(candidate.name, fieldName));
   if (field === undefined) {
@@ -88,28 +93,28 @@ export async function moveCard(
       { project: board.number, field: fieldName },
       "board has no such status field; board update skipped",
     );
-    return;
+    return false;
   }
-  const column = config.board.columns[state];
   const option = field.options.find((candidate) => sameName(candidate.name, column));
   if (option === undefined) {
     ctx.log.warn(
       { project: board.number, field: field.name, column, state },
       "board has no column for this state; board update skipped",
     );
-    return;
+    return false;
   }
   let item = await lookup.item(ctx, board, issue.nodeId);
   if (item === undefined) {
     item = await ctx.github.addProjectItem(board, issue.nodeId);
     ctx.log.info({ project: board.number, issue: issue.ref }, "issue added to the board");
   }
-  if (sameName(item.values[field.name] ?? "", option.name)) return;
+  if (sameName(item.values[field.name] ?? "", option.name)) return true;
   await ctx.github.setSingleSelect(board, item.id, field.id, option.id);
   lookup.remember(board, issue.nodeId, {
     ...item,
     values: { ...item.values, [field.name]: option.name },
   });
+  return true;
 }
 
 function sameName(a: string, b: string): boolean {

@@ -1,30 +1,21 @@
 /**
- * Mirrors a task's state to the issue's labels: the state's label (created on first use with its
- * colour and description), no trigger label, no other state label.
+ * Writes a planned change of the issue's state labels (src/domain/issue-view.ts plans it): the
+ * state's label is created on first use with its colour and description, the others removed.
  */
 import type { IssueFacts } from "../../github/port.js";
-import {
-  isEmptyLabelChange,
-  planLabelChange,
-  stateLabelDefinition,
-  type LabelNames,
-} from "../../domain/labels.js";
-import type { TaskState } from "../../domain/types.js";
+import type { LabelChange, LabelDefinition } from "../../domain/labels.js";
 import type { TaskContext } from "../context.js";
 
 /**
- * Brings `issue`'s labels to `state`, planning from the labels it carries now. Updates
- * `issue.labels` so later effects of the same event plan from the new set.
+ * Carries out `change` on `issue`. Updates `issue.labels` so later effects of the same event plan
+ * from the new set.
  */
-export async function mirrorLabels(
+export async function writeLabels(
   ctx: TaskContext,
   issue: IssueFacts,
-  state: TaskState,
-  names: LabelNames,
+  change: LabelChange,
+  definition: LabelDefinition | undefined,
 ): Promise<void> {
-  const change = planLabelChange(issue.labels, state, names);
-  if (isEmptyLabelChange(change)) return;
-  const definition = stateLabelDefinition(state, names);
   const repoKey = `${issue.ref.owner}/${issue.ref.repo}`.toLowerCase();
   if (change.add.length > 0 && definition !== undefined) {
     const key = `${repoKey}:${definition.name.toLowerCase()}`;
@@ -40,5 +31,5 @@ export async function mirrorLabels(
     ...issue.labels.filter((label) => !removed.has(label.toLowerCase())),
     ...change.add,
   ];
-  ctx.log.debug({ issue: issue.ref, state, ...change }, "state labels mirrored");
+  ctx.log.debug({ issue: issue.ref, ...change }, "state labels mirrored");
 }

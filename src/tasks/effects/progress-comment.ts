@@ -1,13 +1,9 @@
 /**
- * The one sticky progress comment per task: rendered from the store (task, newest job, the
- * facts in the audit trail), found again by its hidden marker among comments written by
+ * The one sticky progress comment per task: rendered from the store (the task record, its newest
+ * job, its timeline notes), found again by its hidden marker among comments written by
  * kanbot's bot account, edited in place, never duplicated.
  */
-import {
-  findProgressComment,
-  renderProgressComment,
-  type ProgressView,
-} from "../../domain/progress-comment.js";
+import { findProgressComment, type ProgressView } from "../../domain/progress-comment.js";
 import { formatIssueRef, type IssueRef } from "../../domain/dependencies.js";
 import type { IssueComment } from "../../github/port.js";
 import type { RepoConfig } from "../../config/repo-config.js";
@@ -15,17 +11,7 @@ import type { Task } from "../../store/index.js";
 import { labelNamesOf } from "../repo-config.js";
 import type { TaskContext } from "../context.js";
 import { stateLabel } from "../../domain/labels.js";
-import {
-  AUDIT_PROGRESS_COMMENT,
-  latestBlocked,
-  latestDependencies,
-  latestGate,
-  latestPullRequest,
-  latestRouting,
-  progressCommentId,
-  recordFacts,
-  timeline,
-} from "../facts.js";
+import { timeline } from "../facts.js";
 
 /** The issue a task belongs to. */
 export function issueOfTask(task: Task): IssueRef {
@@ -33,21 +19,14 @@ export function issueOfTask(task: Task): IssueRef {
   return { owner, repo, number: task.issueNumber };
 }
 
-/** The progress view of a task, from the store alone. */
+/** The progress view of a task record, with its jobs and timeline from the store. */
 export async function progressView(
   ctx: TaskContext,
   task: Task,
   config: RepoConfig,
 ): Promise<ProgressView> {
-  const [jobs, routing, dependencies, blocked, notes, pullRequest, gate] = await Promise.all([
-    ctx.store.listJobs(task.id),
-    latestRouting(ctx, task.id),
-    latestDependencies(ctx, task.id),
-    latestBlocked(ctx, task.id),
-    timeline(ctx, task.id),
-    latestPullRequest(ctx, task.id),
-    latestGate(ctx, task.id),
-  ]);
+  const [jobs, notes] = await Promise.all([ctx.store.listJobs(task.id), timeline(ctx, task.id)]);
+  const { routing, dependencies, blocker, pullRequest, checkRun, gate } = task;
   const job = [...jobs].sort((a, b) => b.id - a.id)[0];
   // The runner by the name it registered with (`kanbot runners list`), not its id.
   const runner =
@@ -76,13 +55,13 @@ export async function progressView(
     budget: { used: task.used, limit: task.budget },
     waitingOn: task.state === "waiting" ? dependencies?.blockers : undefined,
     cycle: dependencies?.cycle ?? undefined,
-    error: task.state === "blocked" ? (blocked?.error ?? blocked?.message) : undefined,
+    error: task.state === "blocked" ? (blocker?.error ?? blocker?.message) : undefined,
     // What a pending gate waits for on the current head (edited in by src/tasks/gate.ts).
     checks:
       task.state === "checks" &&
       gate?.verdict === "pending" &&
       gate.headSha === task.headSha &&
-      typeof gate.waiting === "string"
+      gate.waiting !== null
         ? { headSha: gate.headSha, waiting: gate.waiting }
         : undefined,
     ...(pullRequest === undefined
@@ -90,7 +69,7 @@ export async function progressView(
       : {
           links: {
             pullRequest: pullRequest.url,
-            ...(pullRequest.checkRunUrl === null ? {} : { checkRun: pullRequest.checkRunUrl }),
+            ...(checkRun?.url == null ? {} : { checkRun: checkRun.url }),
           },
         }),
     notes: viewNotes,
@@ -99,19 +78,18 @@ export async function progressView(
 }
 
 /**
- * Renders the progress comment and edits it, or creates it when the issue has none. The
- * comment's id is remembered in the audit trail; without it the issue's comments are searched
+ * Writes the progress comment's `body`: edits the comment, or creates it when the issue has none.
+ * The comment's id is remembered in the task record; without it the issue's comments are searched
  * for the marker (`comments`, when the caller already listed them, saves a request).
  */
-export async function updateProgressComment(
+export async function writeProgressComment(
   ctx: TaskContext,
-  task: Task,
-  config: RepoConfig,
+  record: Task,
+  body: string,
   comments?: readonly IssueComment[],
 ): Promise<void> {
-  const issue = issueOfTask(task);
-  const body = renderProgressComment(await progressView(ctx, task, config));
-  let commentId = await progressCommentId(ctx, task.id);
+  const issue = issueOfTask(record);
+  let commentId = record.progressCommentId;
   if (commentId === undefined) {
     const listed = comments ?? (await ctx.github.listComments(issue));
     const found = findProgressComment(
@@ -120,7 +98,7 @@ export async function updateProgressComment(
     );
     commentId = found?.id;
     if (commentId !== undefined) {
-      await recordFacts(ctx, task.id, AUDIT_PROGRESS_COMMENT, { commentId });
+      await ctx.store.recordTaskFacts(record.id, { progressCommentId: commentId });
     }
   }
   if (commentId !== undefined) {
@@ -129,6 +107,6 @@ export async function updateProgressComment(
     return;
   }
   const created = await ctx.github.createComment(issue, body);
-  await recordFacts(ctx, task.id, AUDIT_PROGRESS_COMMENT, { commentId: created.id });
+  await ctx.store.recordTaskFacts(record.id, { progressCommentId: created.id });
   ctx.log.info({ issue, commentId: created.id }, "progress comment created");
 }

@@ -23,20 +23,12 @@ import {
   type ValidationResult,
 } from "../../domain/pull-request-body.js";
 import type { OpenPrEffect, UpdatePrEffect } from "../../domain/task.js";
-import type { Job, Task } from "../../store/index.js";
+import type { Job, Task, TaskPullRequestRecord } from "../../store/index.js";
 import { issueOfTask } from "./progress-comment.js";
 import { baseBranchOf, branchOf } from "../lookup.js";
 import type { ClosedPullRequestFacts, TaskEventRequest } from "../request.js";
 import type { TaskContext } from "../context.js";
-import {
-  AUDIT_GATE,
-  AUDIT_NOTE,
-  AUDIT_PULL_REQUEST,
-  latestPullRequest,
-  progressCommentId,
-  recordFacts,
-  type PullRequestFacts,
-} from "../facts.js";
+import { AUDIT_NOTE, AUDIT_PULL_REQUEST, recordGate, recordHistory } from "../facts.js";
 
 /** What a finished job reported (the runner's `complete` body, without status and error). */
 export interface JobResult {
@@ -92,10 +84,12 @@ export async function publishJobResult(
   const repo: RepoRef = { owner: issue.ref.owner, repo: issue.ref.repo };
   const result = jobResultOf(job);
   const branch = branchOf(task, config);
-  const known = await latestPullRequest(ctx, task.id);
+  // The record as the store holds it now (the PR and the comment id effects recorded).
+  const record = (await ctx.store.getTask(task.id)) ?? task;
+  const known = record.pullRequest;
 
   // 1. The PR: title and body from the issue and what the task spent.
-  const commentId = await progressCommentId(ctx, task.id);
+  const commentId = record.progressCommentId;
   const title = pullRequestTitle({
     issue: issue.ref,
     title: issue.title,
@@ -116,13 +110,13 @@ export async function publishJobResult(
         ? undefined
         : `${issue.htmlUrl}#issuecomment-${commentId}`,
   });
-  let facts: PullRequestFacts;
+  let facts: TaskPullRequestRecord;
   // A PR the task already has is updated, whichever effect asked: an `open-pr` run again (from
   // the outbox, after a failure) finds the PR it opened instead of opening another.
-  if (task.prNumber !== undefined && known !== undefined) {
-    await ctx.pulls.updatePullRequest({ ...repo, number: task.prNumber }, { title, body });
+  if (known !== undefined) {
+    await ctx.pulls.updatePullRequest({ ...repo, number: known.number }, { title, body });
     facts = known;
-    ctx.log.info({ taskId: task.id, pr: task.prNumber }, "pull request updated");
+    ctx.log.info({ taskId: task.id, pr: known.number }, "pull request updated");
   } else {
     const base = await baseBranchOf(ctx, repo, config);
     const created = await ctx.pulls.createDraftPullRequest(repo, {
@@ -138,8 +132,6 @@ export async function publishJobResult(
       url: pr.htmlUrl,
       nodeId: pr.nodeId,
       base: pr.base.ref,
-      checkRunId: null,
-      checkRunUrl: null,
     };
     ctx.log.info(
       { taskId: task.id, pr: pr.ref.number, created: created.created },
@@ -179,16 +171,22 @@ export async function publishJobResult(
     completedAt: ctx.now().toISOString(),
   });
 
-  // 3. The store and the facts the progress comment links.
-  await ctx.store.updateTask(task.id, { prNumber: facts.number, branch, headSha: effect.headSha });
-  task.prNumber = facts.number;
-  task.branch = branch;
-  task.headSha = effect.headSha;
-  await recordFacts(ctx, task.id, AUDIT_PULL_REQUEST, {
-    ...facts,
-    checkRunId: run.id,
-    checkRunUrl: run.htmlUrl,
+  // 3. The task record: the PR, its head and the check run the progress comment links.
+  const checkRun = { id: run.id, url: run.htmlUrl };
+  await ctx.store.updateTask(task.id, {
+    pullRequest: facts,
+    checkRun,
+    branch,
+    headSha: effect.headSha,
   });
+  Object.assign(task, {
+    prNumber: facts.number,
+    pullRequest: facts,
+    checkRun,
+    branch,
+    headSha: effect.headSha,
+  });
+  if (known === undefined) await recordHistory(ctx, task.id, AUDIT_PULL_REQUEST, facts);
   await startGateWait(ctx, task.id, effect.headSha, config);
 }
 
@@ -200,20 +198,22 @@ export async function startGateWait(
   config: RepoConfig,
 ): Promise<void> {
   const now = ctx.now();
-  await recordFacts(ctx, taskId, AUDIT_GATE, {
+  await recordGate(ctx, taskId, {
     headSha,
-    since: now.toISOString(),
-    recheckAt: new Date(now.getTime() + config.checks.noChecksWaitMinutes * 60_000).toISOString(),
+    since: now,
+    recheckAt: new Date(now.getTime() + config.checks.noChecksWaitMinutes * 60_000),
     verdict: "waiting",
     reason: "waiting for the first checks on the head",
+    noChecks: false,
     rerunRunIds: [],
+    waiting: null,
   });
 }
 
 /** `mark-pr-ready`: takes the PR out of draft (GraphQL; already ready is fine). */
 export async function markPullRequestReady(ctx: TaskContext, task: Task): Promise<void> {
-  const facts = await latestPullRequest(ctx, task.id);
-  let nodeId = facts?.nodeId;
+  const record = (await ctx.store.getTask(task.id)) ?? task;
+  let nodeId = record.pullRequest?.nodeId;
   if (nodeId === undefined && task.prNumber !== undefined) {
     const pr = await ctx.pulls.getPullRequest({ ...issueOfTask(task), number: task.prNumber });
     nodeId = pr?.nodeId;
@@ -250,7 +250,7 @@ export async function requestTaskReview(
       { taskId: task.id, reviewers: outcome.reviewers, message: outcome.message },
       "GitHub refused the review request",
     );
-    await recordFacts(ctx, task.id, AUDIT_NOTE, {
+    await recordHistory(ctx, task.id, AUDIT_NOTE, {
       note: `GitHub refused to request a review from ${outcome.reviewers.map((login) => `@${login}`).join(", ")}: ${outcome.message}`,
     });
     return;

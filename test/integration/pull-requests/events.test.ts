@@ -576,7 +576,8 @@ describe("the board follows the PR half", () => {
 
     onBoard("Backlog", "Ready");
     onBoard("Ready", "In progress"); // claimed
-    onBoard("In progress"); // job succeeded: checks is In progress too, no move
+    // The job succeeded: checks is In progress too, where kanbot last put the card, so the
+    // board is neither read nor written.
     await toChecks(h, gh, ghp, ghpr, config);
 
     onBoard("In progress", "In review");

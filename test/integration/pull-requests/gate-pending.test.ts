@@ -6,7 +6,6 @@
  * any edit not declared here.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
-import { latestGate } from "../../../src/tasks/facts.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks, type CheckRunSpec } from "../../helpers/github-pr-mocks.js";
@@ -59,7 +58,7 @@ describe("the progress comment while the gate is pending", () => {
     // (succeedStep declares that edit, with the deadline).
     await toChecks(h, gh, ghp, ghpr);
     const task = await taskOf(h);
-    expect((await latestGate({ store: h.store }, task.id))?.waiting).toMatch(
+    expect((await h.store.getTask(task.id))?.gate?.waiting).toMatch(
       /^no checks on the head yet; waiting until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
     );
 
@@ -72,7 +71,7 @@ describe("the progress comment while the gate is pending", () => {
     await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
     await h.drain();
     expect(await taskOf(h)).toMatchObject({ state: "checks", headSha: HEAD_1 });
-    expect(await latestGate({ store: h.store }, task.id)).toMatchObject({
+    expect((await h.store.getTask(task.id))?.gate).toMatchObject({
       headSha: HEAD_1,
       verdict: "pending",
       waiting: "waiting for build (in progress), test (queued)",
@@ -104,7 +103,7 @@ describe("the progress comment while the gate is pending", () => {
     await h.receive("check_run", checkRunCompleted(HEAD_1, { name: "test" }));
     await h.drain();
     expect(commentEdits()).toBe(edits + 1);
-    expect((await latestGate({ store: h.store }, task.id))?.waiting).toBe(
+    expect((await h.store.getTask(task.id))?.gate?.waiting).toBe(
       "waiting for build (in progress); 1 passed (test)",
     );
 
@@ -122,7 +121,7 @@ describe("the progress comment while the gate is pending", () => {
     await h.receive("check_run", checkRunCompleted(HEAD_1, { name: "build" }));
     await h.drain();
     expect((await taskOf(h)).state).toBe("review");
-    expect(await latestGate({ store: h.store }, task.id)).toMatchObject({ verdict: "passed" });
+    expect((await h.store.getTask(task.id))?.gate).toMatchObject({ verdict: "passed" });
     await h.close();
   });
 
@@ -170,7 +169,7 @@ describe("the progress comment while the gate is pending", () => {
       (delivery) => delivery.event === "check_suite",
     );
     expect(failed).toMatchObject([{ status: "pending", attempts: 1 }]);
-    expect((await latestGate({ store: h.store }, task.id))?.waiting).toMatch(/^no checks/);
+    expect((await h.store.getTask(task.id))?.gate?.waiting).toMatch(/^no checks/);
 
     // After the inbox's backoff, the same checks: the retry edits the comment.
     vi.useFakeTimers({ toFake: ["Date"] });
@@ -181,9 +180,7 @@ describe("the progress comment while the gate is pending", () => {
     expect(await h.store.getDelivery(failed[0]?.deliveryId ?? "")).toMatchObject({
       status: "done",
     });
-    expect((await latestGate({ store: h.store }, task.id))?.waiting).toBe(
-      "waiting for build (in progress)",
-    );
+    expect((await h.store.getTask(task.id))?.gate?.waiting).toBe("waiting for build (in progress)");
     await h.close();
   });
 });

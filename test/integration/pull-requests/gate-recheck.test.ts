@@ -6,7 +6,6 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { KANBOT_GATE_EVENT, type KanbotGatePayload } from "../../../src/inbox/internal-events.js";
-import { latestGate } from "../../../src/tasks/facts.js";
 import type { JsonValue } from "../../../src/store/index.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
@@ -57,10 +56,10 @@ async function rechecks(h: Harness) {
 
 /** The end of the no-checks wait the gate last recorded for the task (ms), asserting its head. */
 async function waitEnd(h: Harness, headSha: string): Promise<number> {
-  const gate = await latestGate({ store: h.store }, (await taskOf(h)).id);
+  const gate = (await taskOf(h)).gate;
   expect(gate?.headSha).toBe(headSha);
   expect(gate?.recheckAt).not.toBeNull();
-  return new Date(gate?.recheckAt ?? 0).getTime();
+  return gate?.recheckAt?.getTime() ?? 0;
 }
 
 /** The gate passes without checks on `sha`: ready for review, review requested, state review. */
@@ -119,7 +118,7 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
     expect(await h.store.getDelivery(recorded[0]?.deliveryId ?? "")).toMatchObject({
       status: "done",
     });
-    expect(await latestGate({ store: h.store }, task.id)).toMatchObject({
+    expect((await h.store.getTask(task.id))?.gate).toMatchObject({
       verdict: "passed",
       headSha: HEAD_1,
     });
@@ -148,7 +147,7 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
     // Not passed, no label, no ready for review, no review request (the strict mock has none).
     const task = await taskOf(h);
     expect(task).toMatchObject({ state: "checks", headSha: HEAD_1 });
-    expect(await latestGate({ store: h.store }, task.id)).toMatchObject({
+    expect((await h.store.getTask(task.id))?.gate).toMatchObject({
       verdict: "pending",
       recheckAt: null,
       reason: expect.stringMatching(/waiting for test \(in progress\)/),
@@ -171,7 +170,7 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
     await h.drain();
 
     expect((await taskOf(h)).state).toBe("review");
-    expect(await latestGate({ store: h.store }, task.id)).toMatchObject({ verdict: "passed" });
+    expect((await h.store.getTask(task.id))?.gate).toMatchObject({ verdict: "passed" });
     await h.close();
   });
 
@@ -201,7 +200,7 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
     const jobs = await h.store.listJobs(task.id);
     expect(jobs.map((job) => job.kind)).toEqual(["implement", "fix-checks"]);
     expect(String(jobs[1]?.input)).toContain("expected 2, got 3");
-    expect(await latestGate({ store: h.store }, task.id)).toMatchObject({ verdict: "failed" });
+    expect((await h.store.getTask(task.id))?.gate).toMatchObject({ verdict: "failed" });
     // The task is no longer in checks: nothing more to re-evaluate.
     clockAt(until, 30);
     expect(await h.runtime.internal.recheckGates()).toBe(0);
@@ -214,7 +213,7 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
     await toChecks(h, gh, ghp, ghpr, WAIT);
     const task = await taskOf(h);
     const firstUntil = await waitEnd(h, HEAD_1);
-    const firstGate = await latestGate({ store: h.store }, task.id);
+    const firstGate = (await h.store.getTask(task.id))?.gate;
 
     // Three minutes in, a person pushes HEAD_2: the gate waits on HEAD_2 from now.
     clockAt(start, 3);
@@ -241,7 +240,7 @@ describe("the no-checks wait's re-evaluation (recheckGates and kanbot_gate.reche
       repository: { full_name: `${REPO.owner}/${REPO.repo}` },
       installation: { id: task.installationId },
     };
-    const staleId = `kanbot-gate-${task.id}-${HEAD_1}-${firstGate?.recheckAt ?? ""}`;
+    const staleId = `kanbot-gate-${task.id}-${HEAD_1}-${firstGate?.recheckAt?.toISOString() ?? ""}`;
     await h.store.recordDelivery({
       deliveryId: staleId,
       event: KANBOT_GATE_EVENT,

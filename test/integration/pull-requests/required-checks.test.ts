@@ -8,7 +8,6 @@
  * requiring every check fails it, and a required check that never ran keeps it pending.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { latestGate } from "../../../src/tasks/facts.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
 import { pullRequestMocks, type RequiredCheckSpec } from "../../helpers/github-pr-mocks.js";
@@ -75,7 +74,7 @@ describe("required checks for the gate", () => {
     await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
     await h.drain();
     const task = await taskOf(h);
-    return { state: task.state, facts: await latestGate({ store: h.store }, task.id) };
+    return { state: task.state, facts: (await h.store.getTask(task.id))?.gate };
   }
 
   it("classic protection only (Get a branch, no administration permission): only build counts", async () => {

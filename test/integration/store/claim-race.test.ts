@@ -110,6 +110,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           "0002_jobs_agent_queue_idx",
           "0003_deliveries_pending_idx",
           "0004_task_outbox",
+          "0005_task_record",
         ]);
       } finally {
         await fresh.drop();

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { kanbotMain } from "../../../src/commands.js";
 import type { Job, Runner, Task } from "../../../src/store/index.js";
 import { formatPlan, planDispatch, type PlanInput } from "../../../src/tasks/plan.js";
-import type { BlockedFacts, DependencyFacts } from "../../../src/tasks/facts.js";
 
 const REPO = "octo-org/app";
 const NOW = new Date("2025-06-01T12:00:00Z");
@@ -26,6 +25,18 @@ function task(issueNumber: number, fields: Partial<Task> = {}): Task {
     branch: undefined,
     prNumber: undefined,
     headSha: undefined,
+    enteredAt: EARLIER,
+    spent: { attempts: 1, minutes: 0, usd: 0, lostLeases: 0 },
+    prDraft: true,
+    pullRequest: undefined,
+    checkRun: undefined,
+    gate: undefined,
+    progressCommentId: undefined,
+    routing: undefined,
+    dependencies: undefined,
+    blocker: undefined,
+    shownColumn: undefined,
+    shownComment: undefined,
     createdAt: EARLIER,
     updatedAt: EARLIER,
     version: 1,
@@ -79,8 +90,6 @@ function input(fields: Partial<PlanInput>): PlanInput {
     tasks: [],
     queue: [],
     runners: [runner("studio")],
-    dependencies: new Map<number, DependencyFacts>(),
-    blocked: new Map<number, BlockedFacts>(),
     now: NOW,
     ...fields,
   };
@@ -144,11 +153,10 @@ describe("planDispatch: why a task is not dispatched", () => {
     {
       name: "waiting on its open blockers",
       given: {
-        tasks: [task(1, { state: "waiting" })],
-        dependencies: new Map([
-          [
-            1,
-            {
+        tasks: [
+          task(1, {
+            state: "waiting",
+            dependencies: {
               blockers: [
                 { owner: "octo-org", repo: "app", number: 7 },
                 { owner: "octo-org", repo: "lib", number: 3 },
@@ -156,19 +164,18 @@ describe("planDispatch: why a task is not dispatched", () => {
               cycle: null,
               unknown: [],
             },
-          ],
-        ]),
+          }),
+        ],
       },
       reason: "waiting on #7, octo-org/lib#3",
     },
     {
       name: "on a dependency cycle",
       given: {
-        tasks: [task(4, { state: "blocked" })],
-        dependencies: new Map([
-          [
-            4,
-            {
+        tasks: [
+          task(4, {
+            state: "blocked",
+            dependencies: {
               blockers: [],
               cycle: [
                 { owner: "octo-org", repo: "app", number: 4 },
@@ -177,16 +184,24 @@ describe("planDispatch: why a task is not dispatched", () => {
               ],
               unknown: [],
             },
-          ],
-        ]),
+          }),
+        ],
       },
       reason: "blocked: on a dependency cycle #4 -> #5 -> #4",
     },
     {
       name: "blocked with its budget spent",
       given: {
-        tasks: [task(1, { state: "blocked" })],
-        blocked: new Map([[1, { message: "the budget of 5 attempts is spent", error: null }]]),
+        tasks: [
+          task(1, {
+            state: "blocked",
+            blocker: {
+              cause: "attempts-spent",
+              message: "the budget of 5 attempts is spent",
+              error: null,
+            },
+          }),
+        ],
       },
       reason: "blocked: the budget of 5 attempts is spent",
     },
@@ -249,14 +264,19 @@ describe("formatPlan", () => {
   it("prints the next job, then every other task by issue number", () => {
     const plan = planDispatch(
       input({
-        tasks: [task(3, { state: "waiting" }), task(1), task(2, { agent: "codex" })],
+        tasks: [
+          task(3, {
+            state: "waiting",
+            dependencies: {
+              blockers: [{ owner: "octo-org", repo: "app", number: 1 }],
+              cycle: null,
+              unknown: [],
+            },
+          }),
+          task(1),
+          task(2, { agent: "codex" }),
+        ],
         queue: [job(1, 1), job(2, 2, { agent: "codex" })],
-        dependencies: new Map([
-          [
-            3,
-            { blockers: [{ owner: "octo-org", repo: "app", number: 1 }], cycle: null, unknown: [] },
-          ],
-        ]),
       }),
     );
 

@@ -17,6 +17,9 @@
  * command exits. The group kill and the /proc sweep stay as a second line of defence (and the
  * only one with `sandbox: none`); to keep the grace period, a stop sends SIGTERM to the processes
  * inside and kills bubblewrap itself only with the final SIGKILL.
+ *
+ * Why one long file: spawning a command, its timeout, its process group's kill and the sweep of
+ * what it left running share the child's state; split, each would need the others' handles.
  */
 import { execa } from "execa";
 import type { Logger } from "pino";

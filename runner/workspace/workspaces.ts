@@ -14,6 +14,11 @@
  * Operations on one worktree are serialised by an in-process mutex keyed by its path, and those
  * that write to a mirror by one keyed by the mirror's path (always taken in that order); git's
  * own lock files serialise with other processes, and a lock error is retried.
+ *
+ * Why one long file: every step of a job's life takes the same two in-process locks (the
+ * worktree's, then the mirror's, always in that order) and the same retry on git's lock files;
+ * they live in one `createWorkspaces` closure so no caller can take them out of order. The parts
+ * that need no lock are already their own files (commit.ts, copy-files.ts, branch-name.ts).
  */
 import { readdir, readFile, rename, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";

@@ -7,6 +7,9 @@
  * act on (dotted path, line, what was expected, what was found, the likely intended name);
  * `formatRepoConfigErrors` renders them as markdown for an issue comment or a check run. No I/O:
  * the caller reads the file (from the default branch) and passes its text.
+ *
+ * Why one long file: the zod schema of `.github/kanbot.yml`, section by section, each field with
+ * its default and its error text, read in one place (docs/configuration.md follows it).
  */
 import {
   isMap,

@@ -5,6 +5,9 @@
  * App credentials) and turns every failure into one line a person can act on.
  *
  * No I/O here: the environment is passed in, nothing is read from disk or `process.env`.
+ *
+ * Why one long file: the app's settings schema (environment and file), each setting with its
+ * default and its error text, read in one place.
  */
 import { z } from "zod";
 

@@ -18,6 +18,10 @@
  *   (kanbot's run reports the job, which already succeeded, and must never gate itself).
  * - `stale`, `cancelled`, `timed_out`, `action_required` and `startup_failure` fail, as they do
  *   in branch protection.
+ *
+ * Why one long file: one pure decision in numbered steps (gather, match required checks, the
+ * verdict, the no-checks wait), read top to bottom against docs/checks-gate.md; split, the steps'
+ * shared types and order would scatter. Unit-tested step by step.
  */
 
 /** A check run's `status`. */

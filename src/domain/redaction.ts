@@ -20,6 +20,9 @@
  * {@link redactText} would.
  *
  * Pure: no I/O, no Node APIs (base64 is done here, UTF-8 through the standard TextEncoder).
+ *
+ * Why one long file: every form a secret is redacted in (plain, URL-encoded, base64 at each
+ * offset, inside longer values) sits beside the others, so no writer redacts differently.
  */
 
 export const REDACTED = "[REDACTED]";

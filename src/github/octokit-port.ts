@@ -452,44 +452,53 @@ class OctokitGitHubPort implements GitHubPort {
   // --- dependencies ------------------------------------------------------------------------
 
   async listBlockedBy(issue: IssueRef): Promise<LinkedIssueFacts[]> {
-    try {
-      const issues = await this.#call(`list what blocks ${formatRef(issue)}`, () =>
+    // GitHub Enterprise Server before 3.19 has no issue dependencies (404 on the route).
+    return this.#linkedIssues(
+      issue,
+      `list what blocks ${formatRef(issue)}`,
+      "issue dependencies",
+      () =>
         this.#octokit.paginate(this.#octokit.rest.issues.listDependenciesBlockedBy, {
           owner: issue.owner,
           repo: issue.repo,
           issue_number: issue.number,
           per_page: PER_PAGE,
         }),
-      );
-      return issues.flatMap((linked) => toLinked(linked, this.#log));
-    } catch (error) {
-      // GitHub Enterprise Server before 3.19 has no issue dependencies (404 on the route).
-      if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
-      this.#log.info(
-        { issue: formatRef(issue), status: error.status },
-        "issue dependencies not available; only body references count",
-      );
-      return [];
-    }
+    );
   }
 
   async listSubIssues(issue: IssueRef): Promise<LinkedIssueFacts[]> {
-    try {
-      const issues = await this.#call(`list the sub-issues of ${formatRef(issue)}`, () =>
+    // GitHub Enterprise Server without sub-issues answers 404 on the route.
+    return this.#linkedIssues(
+      issue,
+      `list the sub-issues of ${formatRef(issue)}`,
+      "sub-issues",
+      () =>
         this.#octokit.paginate(this.#octokit.rest.issues.listSubIssues, {
           owner: issue.owner,
           repo: issue.repo,
           issue_number: issue.number,
           per_page: PER_PAGE,
         }),
-      );
+    );
+  }
+
+  /** Issues linked to `issue` through a route a GitHub Enterprise Server may not have: none
+   * (logged) when the route answers 404 or 410. */
+  async #linkedIssues(
+    issue: IssueRef,
+    action: string,
+    feature: string,
+    list: () => Promise<RestIssue[]>,
+  ): Promise<LinkedIssueFacts[]> {
+    try {
+      const issues = await this.#call(action, list);
       return issues.flatMap((linked) => toLinked(linked, this.#log));
     } catch (error) {
-      // GitHub Enterprise Server without sub-issues answers 404 on the route.
       if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
       this.#log.info(
         { issue: formatRef(issue), status: error.status },
-        "sub-issues not available; only body references count",
+        `${feature} not available; only body references count`,
       );
       return [];
     }

@@ -1,6 +1,9 @@
 /**
  * Schema migrations, written in code and applied at open by Kysely's Migrator. Migrations are
  * append-only: never edit a released one, add the next (`0002_…`) instead.
+ *
+ * Why one long file: migrations are append-only and applied in order; one list in one file is
+ * the schema's history, read top to bottom.
  */
 import type { Kysely, Migration, MigrationProvider } from "kysely";
 import { z } from "zod";

@@ -12,6 +12,7 @@ import {
   type Priority,
   type TaskState,
 } from "../domain/types.js";
+import { oneOf } from "./column-words.js";
 import { parseJobResult, type JobResult } from "./job-result.js";
 import { toTaskRecordFacts } from "./task-record.js";
 import type {
@@ -39,17 +40,6 @@ const DELIVERY_STATUSES = [
   "failed",
   "invalid",
 ] as const satisfies readonly DeliveryStatus[];
-
-function oneOf<T extends string>(values: readonly T[], value: string, column: string): T {
-  const found = values.find((candidate) => candidate === value);
-  if (found === undefined) {
-    throw new Error(
-      `the store holds ${JSON.stringify(value)} in ${column}, which this kanbot version does ` +
-        "not know; upgrade kanbot or repair the row",
-    );
-  }
-  return found;
-}
 
 export function toPriority(value: number): Priority {
   if (value <= 0) return 0;

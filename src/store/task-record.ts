@@ -19,6 +19,7 @@ import { z } from "zod";
 import type { IssueRef } from "../domain/dependencies.js";
 import { BLOCK_CAUSES, type TaskBlocker } from "../domain/task.js";
 import type { BudgetUsed } from "../domain/types.js";
+import { oneOf } from "./column-words.js";
 import type { TasksTable } from "./schema.js";
 
 /** The pull request kanbot opened for the task (its number is also `Task.prNumber`). */
@@ -170,17 +171,6 @@ function parseColumn<T>(schema: z.ZodType<T>, text: string | null, column: strin
   return parsed.data;
 }
 
-function word<T extends string>(values: readonly T[], value: string, column: string): T {
-  const found = values.find((candidate) => candidate === value);
-  if (found === undefined) {
-    throw new Error(
-      `the store holds ${JSON.stringify(value)} in ${column}, which this kanbot version does ` +
-        "not know; upgrade kanbot or repair the row",
-    );
-  }
-  return found;
-}
-
 /** The typed facts of a task row. */
 export function toTaskRecordFacts(row: Selectable<TasksTable>): TaskRecordFacts {
   return {
@@ -210,7 +200,7 @@ export function toTaskRecordFacts(row: Selectable<TasksTable>): TaskRecordFacts 
             headSha: row.gate_head_sha,
             since: new Date(row.gate_since),
             recheckAt: row.gate_recheck_at === null ? null : new Date(row.gate_recheck_at),
-            verdict: word(GATE_VERDICTS, row.gate_verdict ?? "", "tasks.gate_verdict"),
+            verdict: oneOf(GATE_VERDICTS, row.gate_verdict ?? "", "tasks.gate_verdict"),
             reason: row.gate_reason ?? "",
             noChecks: row.gate_no_checks !== 0,
             rerunRunIds:
@@ -224,7 +214,7 @@ export function toTaskRecordFacts(row: Selectable<TasksTable>): TaskRecordFacts 
       row.blocker_cause === null
         ? undefined
         : {
-            cause: word(BLOCK_CAUSES, row.blocker_cause, "tasks.blocker_cause"),
+            cause: oneOf(BLOCK_CAUSES, row.blocker_cause, "tasks.blocker_cause"),
             message: row.blocker_message ?? "",
             error: row.blocker_error,
           },

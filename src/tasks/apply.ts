@@ -16,6 +16,10 @@
  * A failure in step 3 (GitHub down, the app killed) fails the inbox delivery; the state and what
  * it still owes are saved, and the retried delivery (or the periodic resume, `resumeTask`) runs
  * the rest first. The repeated event is then decided as usual, so it changes nothing.
+ *
+ * Why one long file: the loop's steps (read, decide, commit, run the outbox, feed the follow-up
+ * back) read in order in one place; what each step calls is already its own module (commit.ts,
+ * outbox.ts, gate.ts, effects/).
  */
 import { formatIssueRef } from "../domain/dependencies.js";
 import { transitionTask } from "../domain/task-machine.js";

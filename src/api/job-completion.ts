@@ -10,6 +10,7 @@ import { parseJobResult, type Job, type JobStore } from "../store/index.js";
 import type { JobTokenBroker } from "../tokens/job-token-broker.js";
 import { redactJson } from "../domain/redaction.js";
 import type { LogIntake } from "./log-intake.js";
+import { jobEventDelivery } from "../inbox/internal-events.js";
 
 export interface JobCompletion {
   /**
@@ -44,17 +45,24 @@ export function createJobCompletion(options: {
     // The error text has its own column; everything else is the result, typed from here on
     // (the outcome passed the protocol's schema; parsing it again only drops status and error).
     const result = parseJobResult(outcome);
-    const finished = await store.completeJob(job.id, body.leaseToken, {
-      status,
-      ...(result !== undefined ? { result } : {}),
-      ...(error !== undefined ? { error } : {}),
-    });
+    // The `finished` event is recorded in the completion's own transaction: no crash can save
+    // one without the other.
+    const task = await store.getTask(job.taskId);
+    const finished = await store.completeJob(
+      job.id,
+      body.leaseToken,
+      {
+        status,
+        ...(result !== undefined ? { result } : {}),
+        ...(error !== undefined ? { error } : {}),
+      },
+      task === undefined ? {} : { event: jobEventDelivery(job.id, task, "finished") },
+    );
     const firstTime = job.status === "leased";
     await endLease(finished.id);
     if (firstTime) log.info({ jobId: job.id, runnerId: job.runnerId, status }, "job finished");
-    // At every accepted completion, a retried one included: the event is recorded once per job
-    // (its delivery id is derived from the job), so a completion saved without its event (the
-    // app died after the store's commit, or recording it failed) gets it from the retry.
+    // The hook finds the event recorded (its delivery id is derived from the job) and wakes the
+    // inbox; it also covers a completion saved before this version recorded the two together.
     await recordFinished(finished);
     return {
       jobId: finished.id,

@@ -11,16 +11,14 @@ import type { ExpiredLeaseSweep, Job, JobStore, JsonValue, Task } from "../store
 import {
   GATE_RECHECK_ACTION,
   KANBOT_GATE_EVENT,
-  KANBOT_JOB_EVENT,
   KANBOT_TASK_EVENT,
   TASK_RESUME_ACTION,
   gateRecheckDeliveryId,
   issueOrderingKey,
-  jobDeliveryId,
+  jobEventDelivery,
   taskResumeDeliveryId,
   type KanbotGatePayload,
   type KanbotJobAction,
-  type KanbotJobPayload,
   type KanbotTaskPayload,
 } from "./internal-events.js";
 
@@ -57,14 +55,13 @@ export function createInternalEvents(options: {
       log.warn({ jobId: job.id, action }, "job event for a task that no longer exists; dropped");
       return;
     }
-    const payload: KanbotJobPayload = {
-      action,
-      jobId: job.id,
-      taskId: task.id,
-      repository: { full_name: task.repo },
-      installation: { id: task.installationId },
-    };
-    await record(jobDeliveryId(job.id, action), KANBOT_JOB_EVENT, action, task, { ...payload });
+    const delivery = jobEventDelivery(job.id, task, action);
+    const result = await store.recordDelivery(delivery);
+    log.debug(
+      { deliveryId: delivery.deliveryId, action, outcome: result.outcome },
+      "internal event recorded",
+    );
+    options.wake();
   }
 
   async function record(

@@ -17,6 +17,7 @@
  * A leaf module: it holds names, payload types and pure key functions, and imports nothing but
  * types, so the inbox, the handlers and the task loop can all use it without an arrow back.
  */
+import type { JsonValue, NewDelivery, Task } from "../store/index.js";
 
 /** What every kanbot-only event name starts with; GitHub never sends one (intake refuses it). */
 export const KANBOT_EVENT_PREFIX = "kanbot_";
@@ -107,6 +108,32 @@ export function mergeabilityDeliveryId(
   cause: string,
 ): string {
   return `kanbot-mergeable-${taskId}-${headSha}-${purpose}-${cause}`;
+}
+
+/**
+ * The inbox record of a job event of `task`: one per job and action, ordered with everything else
+ * about the task's issue. The runner API records `finished` with the completion itself.
+ */
+export function jobEventDelivery(
+  jobId: number,
+  task: Pick<Task, "id" | "repo" | "installationId" | "issueNumber">,
+  action: KanbotJobAction,
+): NewDelivery {
+  const payload: KanbotJobPayload = {
+    action,
+    jobId,
+    taskId: task.id,
+    repository: { full_name: task.repo },
+    installation: { id: task.installationId },
+  };
+  return {
+    deliveryId: jobDeliveryId(jobId, action),
+    event: KANBOT_JOB_EVENT,
+    action,
+    installationId: task.installationId,
+    payload: { ...payload } as unknown as JsonValue,
+    orderingKey: issueOrderingKey(task.repo, task.issueNumber),
+  };
 }
 
 // Ordering keys: the inbox hands out one delivery per key at a time, in the order recorded.

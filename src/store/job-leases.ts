@@ -14,7 +14,8 @@ import {
   withoutNul,
   type StoreContext,
 } from "./store-context.js";
-import type { HeartbeatResult, Job, JobOutcome } from "./types.js";
+import type { HeartbeatResult, Job, JobOutcome, NewDelivery } from "./types.js";
+import { insertDeliveryIn } from "./webhook-inbox.js";
 
 export class JobLeases {
   readonly #ctx: StoreContext;
@@ -56,8 +57,14 @@ export class JobLeases {
     return toJob(row);
   }
 
-  async completeJob(jobId: number, leaseToken: string, outcome: JobOutcome): Promise<Job> {
+  async completeJob(
+    jobId: number,
+    leaseToken: string,
+    outcome: JobOutcome,
+    options: { event?: NewDelivery } = {},
+  ): Promise<Job> {
     const now = this.#ctx.now();
+    const { event } = options;
     const result = toJsonText(outcome.result);
     const error = outcome.error === undefined ? null : truncate(withoutNul(outcome.error));
     return this.#ctx.db.transaction().execute(async (trx) => {
@@ -75,6 +82,7 @@ export class JobLeases {
           action: "job.finished",
           detail: { status: outcome.status },
         });
+        if (event !== undefined) await insertDeliveryIn(trx, now, event);
         return toJob(row);
       }
       const current = await selectJob(trx, jobId).executeTakeFirst();
@@ -94,7 +102,9 @@ export class JobLeases {
         current.result === result &&
         current.error === error
       ) {
-        return toJob(current); // a retried completion: same answer, no change
+        // A retried completion: same answer, no change; its event recorded if it is missing.
+        if (event !== undefined) await insertDeliveryIn(trx, now, event);
+        return toJob(current);
       }
       throw new JobAlreadyFinishedError(jobId, toJob(current).status);
     });

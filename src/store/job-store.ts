@@ -115,9 +115,16 @@ export interface JobStore {
   /**
    * Records the runner's outcome. Repeating the same outcome with the same token returns the
    * finished job again; a stale token throws `StaleLeaseError`; a different outcome from the same
-   * holder throws `JobAlreadyFinishedError`.
+   * holder throws `JobAlreadyFinishedError`. With `event`, the inbox delivery that reports it
+   * (`kanbot_job.finished`) is recorded in the same transaction (once per delivery id; a
+   * retried completion records it if it is missing).
    */
-  completeJob(jobId: number, leaseToken: string, outcome: JobOutcome): Promise<Job>;
+  completeJob(
+    jobId: number,
+    leaseToken: string,
+    outcome: JobOutcome,
+    options?: { event?: NewDelivery },
+  ): Promise<Job>;
   /** Cancels a queued job at once, or asks the runner holding it to stop. */
   cancelJob(jobId: number, actor?: string): Promise<CancelJobResult>;
   /** `cancelJob` for every unfinished job of a task. */

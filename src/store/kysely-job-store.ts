@@ -196,8 +196,13 @@ export class KyselyJobStore implements JobStore {
   assertLease(jobId: number, leaseToken: string): Promise<Job> {
     return this.#leases.assertLease(jobId, leaseToken);
   }
-  completeJob(jobId: number, leaseToken: string, outcome: JobOutcome): Promise<Job> {
-    return this.#leases.completeJob(jobId, leaseToken, outcome);
+  completeJob(
+    jobId: number,
+    leaseToken: string,
+    outcome: JobOutcome,
+    options?: { event?: NewDelivery },
+  ): Promise<Job> {
+    return this.#leases.completeJob(jobId, leaseToken, outcome, options);
   }
   endExpiredLeases(): Promise<ExpiredLeaseSweep> {
     return sweepExpiredLeases(this.#ctx);

@@ -9,6 +9,7 @@ import {
   SYSTEM_ACTOR,
   truncate,
   withoutNul,
+  type Db,
   type StoreContext,
 } from "./store-context.js";
 import type { Delivery, DeliveryFilter, NewDelivery, RecordDeliveryResult } from "./types.js";
@@ -21,28 +22,7 @@ export class WebhookInbox {
   }
 
   async recordDelivery(delivery: NewDelivery): Promise<RecordDeliveryResult> {
-    const now = this.#ctx.now();
-    const row = await this.#ctx.db
-      .insertInto("deliveries")
-      .values({
-        delivery_id: delivery.deliveryId,
-        event: delivery.event,
-        action: delivery.action ?? null,
-        installation_id: delivery.installationId ?? null,
-        payload: withoutNul(JSON.stringify(delivery.payload)),
-        ordering_key: delivery.orderingKey,
-        // An invalid payload is kept for the record and never handed out.
-        status: delivery.invalid === undefined ? "pending" : "invalid",
-        attempts: 0,
-        next_attempt_at: now,
-        received_at: now,
-        ...(delivery.invalid === undefined
-          ? {}
-          : { last_error: truncate(withoutNul(delivery.invalid)), processed_at: now }),
-      })
-      .onConflict((oc) => oc.column("delivery_id").doNothing())
-      .returningAll()
-      .executeTakeFirst();
+    const row = await insertDeliveryIn(this.#ctx.db, this.#ctx.now(), delivery);
     if (row) return { outcome: "inserted", delivery: toDelivery(row) };
     const existing = await this.getDelivery(delivery.deliveryId);
     if (!existing) throw new DeliveryNotFoundError(delivery.deliveryId);
@@ -189,4 +169,32 @@ export class WebhookInbox {
       .execute();
     return rows.map(toDelivery);
   }
+}
+
+/**
+ * Inserts `delivery` with the caller's handle (a transaction, for a job's completion and its
+ * `finished` event together); undefined when a delivery with its id is recorded already.
+ */
+export async function insertDeliveryIn(db: Db, now: number, delivery: NewDelivery) {
+  return db
+    .insertInto("deliveries")
+    .values({
+      delivery_id: delivery.deliveryId,
+      event: delivery.event,
+      action: delivery.action ?? null,
+      installation_id: delivery.installationId ?? null,
+      payload: withoutNul(JSON.stringify(delivery.payload)),
+      ordering_key: delivery.orderingKey,
+      // An invalid payload is kept for the record and never handed out.
+      status: delivery.invalid === undefined ? "pending" : "invalid",
+      attempts: 0,
+      next_attempt_at: now,
+      received_at: now,
+      ...(delivery.invalid === undefined
+        ? {}
+        : { last_error: truncate(withoutNul(delivery.invalid)), processed_at: now }),
+    })
+    .onConflict((oc) => oc.column("delivery_id").doNothing())
+    .returningAll()
+    .executeTakeFirst();
 }

@@ -1,5 +1,6 @@
-// A completion saved without its `finished` event (recording it failed, or the app died between
-// the store's commit and the hook) gets the event from the runner's retried completion.
+// A completion and its `finished` event are saved in one transaction (issue 12): a failed hook or
+// an app that dies after the store's commit loses neither, and a retried completion records no
+// second event.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Job, JobStore } from "../../../src/store/index.js";
 import { startHarness, type Harness } from "./harness.js";
@@ -56,20 +57,21 @@ describe("runner API: the finished event of a completion", () => {
     return { h: started, jobId, complete, finishedEvents, hookCalls };
   }
 
-  it("answers 500 when the event could not be recorded, and records it at the retry", async () => {
+  it("answers 500 when the hook fails; the event was recorded with the completion, once", async () => {
     const { h, jobId, complete, finishedEvents } = await harness({ failures: 1 });
 
     const first = complete();
     await expect(first).rejects.toMatchObject({ status: 500 });
     expect(await h.store.getJob(jobId)).toMatchObject({ status: "succeeded" });
-    expect(await finishedEvents()).toEqual([]);
+    // Recorded in the completion's own transaction, before the hook ran.
+    expect(await finishedEvents()).toHaveLength(1);
     const retry = await complete();
 
     expect(retry).toMatchObject({ jobId, status: "succeeded" });
     expect(await finishedEvents()).toHaveLength(1);
   });
 
-  it("records the event at the retry when the app died between saving the completion and the hook", async () => {
+  it("keeps the event when the app died between saving the completion and the hook", async () => {
     let crashes = 1;
     const { h, jobId, complete, finishedEvents, hookCalls } = await harness({
       // The store commits the completion, then the app "dies" before it can go on.
@@ -91,6 +93,8 @@ describe("runner API: the finished event of a completion", () => {
     await expect(complete()).rejects.toMatchObject({ status: 500 });
     expect(await h.store.getJob(jobId)).toMatchObject({ status: "succeeded" });
     expect(hookCalls).toEqual([]);
+    // The completion and its event were committed together: the crash lost neither.
+    expect(await finishedEvents()).toHaveLength(1);
     await complete();
 
     expect(await finishedEvents()).toHaveLength(1);

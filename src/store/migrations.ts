@@ -473,6 +473,20 @@ function legacyTaskFacts(state: string, fact: (action: string) => unknown): Task
   return changes;
 }
 
+/**
+ * Inbox holds belong to a live process (issue 13): who holds a delivery (`locked_by`, the app
+ * replica's id), so a starting replica releases its own earlier run's holds at once and renews
+ * the ones it works on.
+ */
+const deliveryHolder: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("deliveries").addColumn("locked_by", "text").execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("deliveries").dropColumn("locked_by").execute();
+  },
+};
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -481,6 +495,7 @@ export function storeMigrations(dialect: StoreDialect): MigrationProvider {
     "0003_deliveries_pending_idx": deliveriesPendingIndex,
     "0004_task_outbox": taskOutbox,
     "0005_task_record": taskRecord,
+    "0006_delivery_holder": deliveryHolder,
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

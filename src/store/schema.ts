@@ -145,6 +145,8 @@ export interface DeliveriesTable {
   next_attempt_at: number;
   /** Set while a worker holds the delivery; a crashed worker's hold simply runs out. */
   locked_until: number | null;
+  /** The app replica holding the delivery while `locked_until` runs (migration 0006). */
+  locked_by: string | null;
   last_error: string | null;
   received_at: number;
   processed_at: number | null;

@@ -111,6 +111,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           "0003_deliveries_pending_idx",
           "0004_task_outbox",
           "0005_task_record",
+          "0006_delivery_holder",
         ]);
       } finally {
         await fresh.drop();

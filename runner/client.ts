@@ -4,10 +4,17 @@
  *
  * Errors are few and named, for the daemon's loop:
  * - `RunnerTokenRevokedError` (401 on a runner call): fatal, stop and tell the person to register again;
- * - `LeaseLostError` (409): this job is no longer ours, stop working on it and do not push;
+ * - `LeaseLostError` (409, or 404 on a job call): this job is no longer ours, stop working on it
+ *   and do not push; `LeaseExpiredError`, one of them, when retries ran out of lease time;
  * - `ApiConnectionError`: the app could not be reached or did not answer in time (back off, retry);
  * - `ApiError`: every other answer, with its status, code and message.
  * No error message or field ever holds a runner, lease or job token.
+ *
+ * The job calls that are safe to repeat (heartbeat, token, log, complete: the app stores a log
+ * chunk once per number and answers a repeated completion as the first) are retried when the
+ * caller passes `retry`: after an app blip (unreachable, no answer in time, 408, 429, 5xx other
+ * than the app's own `502 github-error`) they are sent again with jittered backoff for as long as
+ * the caller says the job's lease lasts; other answers are not retried.
  */
 import {
   API_PATHS,
@@ -30,6 +37,8 @@ import {
   type RegisterRunnerRequestInput,
 } from "../src/protocol/index.js";
 import type { z } from "zod";
+
+import { backoffDelay, sleep, type BackoffPolicy } from "./dispatch/backoff.js";
 
 /** The app answered with an error. */
 export class ApiError extends Error {
@@ -57,9 +66,12 @@ export class RegistrationTokenRejectedError extends ApiError {
   override readonly name = "RegistrationTokenRejectedError";
 }
 
-/** 409: the lease token no longer holds the job (it expired, or the job ended). Stop the job. */
+/**
+ * 409 (the lease token no longer holds the job: it expired, or the job ended) or 404 (the job is
+ * gone) on a job call. Stop the job; do not push.
+ */
 export class LeaseLostError extends ApiError {
-  override readonly name = "LeaseLostError";
+  override readonly name: string = "LeaseLostError";
   constructor(
     readonly jobId: number,
     status: number,
@@ -67,6 +79,29 @@ export class LeaseLostError extends ApiError {
     message: string,
   ) {
     super(status, code, message);
+  }
+}
+
+/**
+ * A retried job call ran out of lease: the app did not answer (or answered only with blips) until
+ * the lease the runner knows of had ended, so the job is someone else's to take now.
+ */
+export class LeaseExpiredError extends LeaseLostError {
+  override readonly name = "LeaseExpiredError";
+  constructor(
+    jobId: number,
+    path: string,
+    /** The last failure before the lease ended; none when the lease had ended before the call. */
+    readonly lastError: Error | undefined,
+  ) {
+    super(
+      jobId,
+      0,
+      "stale-lease",
+      lastError === undefined
+        ? `the lease on job ${jobId} had ended before ${path} could be sent`
+        : `the lease on job ${jobId} ended while ${path} was being retried (${lastError.message})`,
+    );
   }
 }
 
@@ -94,13 +129,35 @@ export interface RunnerApiClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Sent as `User-Agent`. */
   userAgent?: string;
+  /** Waits between retries of a job call given `retry`. Default 0.5 s doubling to 15 s, jittered. */
+  retryBackoff?: BackoffPolicy;
 }
 
 export interface CallOptions {
+  /** Aborting stops the call (and its retries); it rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Overrides the client's timeout for this call. */
+  /** Overrides the client's timeout for this call (for each attempt, when retried). */
   timeoutMs?: number;
+  /** Job calls only: retry blips while the job's lease lasts (see the file's comment). */
+  retry?: LeaseRetry;
 }
+
+/** How long a job call may be retried, from the caller that knows the job's lease. */
+export interface LeaseRetry {
+  /** Time left on the job's lease (ms). At 0 or less the call gives up with `LeaseExpiredError`. */
+  remainingMs(): number;
+  /** Called right before each attempt is sent (a heartbeat renews the lease from that moment). */
+  beforeAttempt?(): void;
+  /** Called after each failed attempt that will be retried, with the wait before the next. */
+  onRetry?(error: Error, failures: number, waitMs: number): void;
+}
+
+/** The default wait between retries of a job call. */
+export const DEFAULT_RETRY_BACKOFF: BackoffPolicy = {
+  initialMs: 500,
+  maxMs: 15_000,
+  random: Math.random,
+};
 
 /** The longest a claim may wait on the app's side (its schema maximum). */
 const DEFAULT_CLAIM_WAIT_MS = 600_000;
@@ -112,6 +169,7 @@ export class RunnerApiClient {
   readonly #claimGraceMs: number;
   readonly #fetch: typeof globalThis.fetch;
   readonly #userAgent: string;
+  readonly #retryBackoff: BackoffPolicy;
 
   constructor(options: RunnerApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -120,6 +178,7 @@ export class RunnerApiClient {
     this.#claimGraceMs = options.claimGraceMs ?? 15_000;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#userAgent = options.userAgent ?? "kanbot-runner";
+    this.#retryBackoff = options.retryBackoff ?? DEFAULT_RETRY_BACKOFF;
   }
 
   /** Exchanges a one-time registration token; the client uses the new runner token afterwards. */
@@ -213,7 +272,49 @@ export class RunnerApiClient {
     );
   }
 
+  /** A job call: retried while `options.retry` allows; 409 and 404 mean the lease is lost. */
   async #jobCall<Req extends z.ZodType, Res extends z.ZodType>(
+    jobId: number,
+    path: string,
+    requestSchema: Req,
+    request: z.input<Req>,
+    responseSchema: Res,
+    options: CallOptions,
+  ): Promise<z.output<Res>> {
+    const { retry, signal } = options;
+    if (retry === undefined) {
+      return this.#jobCallOnce(jobId, path, requestSchema, request, responseSchema, options);
+    }
+    let lastError: Error | undefined;
+    for (let failures = 0; ;) {
+      const remainingMs = retry.remainingMs();
+      if (remainingMs <= 0) throw new LeaseExpiredError(jobId, path, lastError);
+      // No attempt outlives the lease: an answer after it could not be used.
+      const timeoutMs = Math.max(
+        1,
+        Math.ceil(Math.min(options.timeoutMs ?? this.#timeoutMs, remainingMs)),
+      );
+      try {
+        retry.beforeAttempt?.();
+        return await this.#jobCallOnce(jobId, path, requestSchema, request, responseSchema, {
+          ...options,
+          timeoutMs,
+        });
+      } catch (error) {
+        if (!isTransient(error) || isAborted(signal)) throw error;
+        failures++;
+        lastError = error;
+        const left = retry.remainingMs();
+        if (left <= 0) throw new LeaseExpiredError(jobId, path, lastError);
+        const waitMs = Math.ceil(Math.min(backoffDelay(failures, this.#retryBackoff), left));
+        retry.onRetry?.(error, failures, waitMs);
+        await sleep(waitMs, signal);
+        if (isAborted(signal)) throw signal?.reason ?? error;
+      }
+    }
+  }
+
+  async #jobCallOnce<Req extends z.ZodType, Res extends z.ZodType>(
     jobId: number,
     path: string,
     requestSchema: Req,
@@ -226,7 +327,11 @@ export class RunnerApiClient {
       if (answer === undefined) throw unexpected(204, path);
       return answer;
     } catch (error) {
-      if (error instanceof ApiError && error.status === 409 && !(error instanceof LeaseLostError)) {
+      if (
+        error instanceof ApiError &&
+        (error.status === 409 || error.status === 404) &&
+        !(error instanceof LeaseLostError)
+      ) {
         throw new LeaseLostError(jobId, error.status, asCode(error.code), error.message);
       }
       throw error;
@@ -310,6 +415,24 @@ export class RunnerApiClient {
 export type JobApi = Pick<RunnerApiClient, "heartbeat" | "jobToken" | "appendLog" | "complete">;
 export type ClaimApi = Pick<RunnerApiClient, "claim">;
 export type DaemonApi = JobApi & ClaimApi;
+
+/**
+ * Whether a failed call is an app blip worth sending again: no connection or no answer in time,
+ * 408, 429, or a 5xx (a proxy's 502/503 while the app restarts, the app's 500) other than the
+ * app's own `502 github-error` (GitHub refused the token: the job fails with that message).
+ */
+export function isTransient(error: unknown): error is Error {
+  if (error instanceof ApiConnectionError) return true;
+  if (!(error instanceof ApiError)) return false;
+  if (error instanceof LeaseLostError || error instanceof RunnerTokenRevokedError) return false;
+  if (error.status === 502 && error.code === "github-error") return false;
+  return error.status === 408 || error.status === 429 || error.status >= 500;
+}
+
+/** A function, not `signal.aborted`, so that TypeScript does not narrow it across awaits. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
 
 function errorFrom(status: number, body: unknown, path: string, runnerCall: boolean): ApiError {
   const parsed = ApiErrorBody.safeParse(body);

@@ -7,22 +7,28 @@
  * 1. start the lease keeper (cancel -> abort the agent; lease lost -> abort, no push) and the
  *    log shipper;
  * 2. run the job (`runJob`, given by the daemon: runner/job-runner.ts) with an AbortSignal and the stop cause;
- * 3. send the rest of the log, then `complete` (retried on network errors while the lease may
- *    still hold; a 409 means another runner has the job now);
+ * 3. send the rest of the log, then `complete`;
  * 4. stop the lease keeper.
+ *
+ * App blips: every call about the job (heartbeat, token, log, complete) is safe to repeat, and is
+ * retried with backoff for as long as the lease lasts (`lease-clock.ts`: from the claim, renewed
+ * by answered heartbeats). So finished work waits for the app to answer again, then is pushed
+ * and reported; it is given up only when the lease is gone: a 409 or 404 answer, or the lease's
+ * time has passed without an answer (the app has given the job to the next runner by then).
  */
 import type { Logger } from "pino";
 
 import {
-  ApiConnectionError,
+  LeaseExpiredError,
   LeaseLostError,
   RunnerTokenRevokedError,
+  type CallOptions,
   type JobApi,
 } from "../client.js";
 import type { JobControl, JobResult, StopCause } from "../job-control.js";
 import { redactJson } from "../process/redact.js";
 import type { ClaimResponse, JobOutcomeInput } from "../../src/protocol/index.js";
-import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.js";
+import { createLeaseClock, type LeaseClock } from "./lease-clock.js";
 import { startLeaseKeeper } from "./lease-keeper.js";
 import { createLogShipper } from "./log-shipper.js";
 
@@ -39,8 +45,8 @@ export interface DispatcherOptions {
   heartbeatIntervalMs?: number;
   /** Log upload interval. Default 1 s. */
   logFlushIntervalMs?: number;
-  /** Retries of `complete` on network errors. */
-  completeBackoff?: BackoffPolicy;
+  /** The runner's monotonic clock in ms, for leases. Default `performance.now`. */
+  monotonic?: () => number;
   /** Called once when the runner token is refused (the daemon stops). */
   onRevoked?: (error: RunnerTokenRevokedError) => void;
 }
@@ -48,7 +54,10 @@ export interface DispatcherOptions {
 /** What the dispatcher says about one job once it is done. */
 export interface DispatchedJob {
   jobId: number;
-  /** The outcome reported, `lease-lost`, `revoked`, or `rejected` (complete answered 409). */
+  /**
+   * The outcome reported, `lease-lost` (nothing reported: the lease was lost, or ended before the
+   * app answered), `revoked`, or `rejected` (complete answered 409).
+   */
   result: "completed" | "lease-lost" | "revoked" | "rejected" | "unreported";
   outcome?: JobOutcomeInput;
 }
@@ -71,10 +80,10 @@ export interface Dispatcher {
 interface Running {
   abort: AbortController;
   cause: StopCause | undefined;
+  /** Aborted when the lease is lost or the runner token revoked: the job's calls stop retrying. */
+  gone: AbortController;
   done: Promise<DispatchedJob>;
 }
-
-const COMPLETE_TRIES = 8;
 
 function revokedError(): RunnerTokenRevokedError {
   return new RunnerTokenRevokedError(
@@ -82,6 +91,35 @@ function revokedError(): RunnerTokenRevokedError {
     "unauthorized",
     "the app refused the runner token: it was revoked",
   );
+}
+
+/** Sends one job call, retrying app blips while the lease lasts (see the file's comment). */
+type Patiently = <T>(call: string, send: (options: CallOptions) => Promise<T>) => Promise<T>;
+
+/** A job's `Patiently`: one log line when the app stops answering, one when it answers again. */
+function patience(clock: LeaseClock, gone: AbortSignal, jobLog: Logger): Patiently {
+  return async (call, send) => {
+    let failures = 0;
+    const answer = await send({
+      signal: gone,
+      retry: {
+        remainingMs: () => clock.remainingMs(),
+        onRetry: (error, failed, waitMs) => {
+          failures = failed;
+          if (failed === 1) {
+            jobLog.warn(
+              { call, err: error.message, leftMs: Math.round(clock.remainingMs()) },
+              "the app did not answer; retrying while the lease lasts",
+            );
+          } else {
+            jobLog.debug({ call, failures: failed, waitMs }, "retrying a call to the app");
+          }
+        },
+      },
+    });
+    if (failures > 0) jobLog.info({ call, failures }, "the app answers again");
+    return answer;
+  };
 }
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
@@ -111,6 +149,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const entry: Running = {
       abort: new AbortController(),
       cause: undefined,
+      gone: new AbortController(),
       done: Promise.resolve({ jobId, result: "unreported" }),
     };
     running.set(jobId, entry);
@@ -121,7 +160,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return entry.done;
   }
 
-  function stop(entry: Running, cause: StopCause): void {
+  function stop(entry: Running, jobId: number, cause: StopCause): void {
+    // Even a job stopped already (canceled, pushing its work) stops retrying once the lease is gone.
+    if ((cause === "lease-lost" || cause === "revoked") && !entry.gone.signal.aborted) {
+      entry.gone.abort(
+        cause === "revoked"
+          ? revokedError()
+          : new LeaseLostError(jobId, 409, "stale-lease", `the lease on job ${jobId} is gone`),
+      );
+    }
     if (entry.cause !== undefined) return;
     entry.cause = cause;
     entry.abort.abort(new Error(`job stopped: ${cause}`));
@@ -133,13 +180,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const tokens: string[] = [];
     const secrets = () => [...(options.secrets ?? []), ...tokens];
     let phase = "setup";
+    const leaseMs = lease.durationSeconds * 1000;
+    const clock = createLeaseClock({
+      leaseMs,
+      ...(options.monotonic !== undefined ? { monotonic: options.monotonic } : {}),
+    });
+    const patiently = patience(clock, entry.gone.signal, jobLog);
 
     // 1. lease and log
     const keeper = startLeaseKeeper({
       api: options.api,
       jobId: job.id,
       leaseToken: lease.token,
-      leaseMs: lease.durationSeconds * 1000,
+      clock,
+      leaseMs,
+      signal: entry.gone.signal,
       ...(options.heartbeatIntervalMs !== undefined
         ? { intervalMs: options.heartbeatIntervalMs }
         : {}),
@@ -148,7 +203,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         if (cause !== "canceled" || entry.cause === undefined) {
           jobLog.warn({ cause }, "stopping job");
         }
-        stop(entry, cause);
+        stop(entry, job.id, cause);
         if (cause === "revoked") options.onRevoked?.(revokedError());
       },
       log: jobLog,
@@ -159,6 +214,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       leaseToken: lease.token,
       secrets,
       maxBodyBytes: job.limits.maxBodyBytes,
+      remainingMs: () => clock.remainingMs(),
+      signal: entry.gone.signal,
       ...(options.logFlushIntervalMs !== undefined
         ? { flushIntervalMs: options.logFlushIntervalMs }
         : {}),
@@ -178,13 +235,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       },
       jobToken: async () => {
         try {
-          const answer = await options.api.jobToken(job.id, { leaseToken: lease.token });
+          const answer = await patiently("token", (call) =>
+            options.api.jobToken(job.id, { leaseToken: lease.token }, call),
+          );
           if (!tokens.includes(answer.token)) tokens.push(answer.token);
           return answer.token;
         } catch (error) {
-          if (error instanceof LeaseLostError) stop(entry, "lease-lost");
+          if (error instanceof LeaseLostError) stop(entry, job.id, "lease-lost");
           if (error instanceof RunnerTokenRevokedError) {
-            stop(entry, "revoked");
+            stop(entry, job.id, "revoked");
             options.onRevoked?.(error);
           }
           throw error;
@@ -215,6 +274,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       // 3. report
       if (result.kind === "lease-lost" || entry.cause === "lease-lost") {
         jobLog.warn("lease lost: the job is not reported and nothing was pushed");
+        stop(entry, job.id, "lease-lost");
         await shipper.close();
         return { jobId: job.id, result: "lease-lost" };
       }
@@ -224,7 +284,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       shipper.note(`job ${job.id} ${result.outcome.status}`);
       await shipper.close();
       // The result's texts (summary, error, validation output) pass the redaction policy too.
-      return await complete(job.id, lease.token, redactJson(result.outcome, secrets()), jobLog);
+      return await complete(
+        job.id,
+        lease.token,
+        redactJson(result.outcome, secrets()),
+        patiently,
+        entry.gone.signal,
+        jobLog,
+      );
     } finally {
       // 4. done
       keeper.stop();
@@ -235,32 +302,34 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     jobId: number,
     leaseToken: string,
     outcome: JobOutcomeInput,
+    patiently: Patiently,
+    gone: AbortSignal,
     jobLog: Logger,
   ): Promise<DispatchedJob> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await options.api.complete(jobId, { leaseToken, outcome });
-        jobLog.info({ status: outcome.status }, "job reported");
-        return { jobId, result: "completed", outcome };
-      } catch (error) {
-        if (error instanceof LeaseLostError) {
-          jobLog.warn({ status: outcome.status }, "completion rejected: the lease is gone");
-          return { jobId, result: "rejected", outcome };
-        }
-        if (error instanceof RunnerTokenRevokedError) {
-          options.onRevoked?.(error);
-          return { jobId, result: "revoked", outcome };
-        }
-        const retryable =
-          error instanceof ApiConnectionError ||
-          (typeof (error as { status?: unknown }).status === "number" &&
-            (error as { status: number }).status >= 500);
-        if (!retryable || attempt >= COMPLETE_TRIES) {
-          jobLog.error({ err: (error as Error).message }, "job could not be reported");
-          return { jobId, result: "unreported", outcome };
-        }
-        await sleep(backoffDelay(attempt, options.completeBackoff ?? DEFAULT_BACKOFF));
+    try {
+      await patiently("complete", (call) =>
+        options.api.complete(jobId, { leaseToken, outcome }, call),
+      );
+      jobLog.info({ status: outcome.status }, "job reported");
+      return { jobId, result: "completed", outcome };
+    } catch (error) {
+      if (error instanceof LeaseExpiredError || gone.aborted) {
+        jobLog.warn(
+          { status: outcome.status },
+          "job not reported: the lease ended before the app answered",
+        );
+        return { jobId, result: "lease-lost", outcome };
       }
+      if (error instanceof LeaseLostError) {
+        jobLog.warn({ status: outcome.status }, "completion rejected: the lease is gone");
+        return { jobId, result: "rejected", outcome };
+      }
+      if (error instanceof RunnerTokenRevokedError) {
+        options.onRevoked?.(error);
+        return { jobId, result: "revoked", outcome };
+      }
+      jobLog.error({ err: (error as Error).message }, "job could not be reported");
+      return { jobId, result: "unreported", outcome };
     }
   }
 
@@ -270,7 +339,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     dispatch,
     activeJobIds: () => [...running.keys()],
     stopAll(cause) {
-      for (const entry of running.values()) stop(entry, cause);
+      for (const [jobId, entry] of running) stop(entry, jobId, cause);
     },
     async idle() {
       while (running.size > 0) {

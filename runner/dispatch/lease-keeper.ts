@@ -1,16 +1,24 @@
 /**
  * Keeps a job's lease alive: a heartbeat every third of the lease (like actions/runner's job
- * renewal), reporting the phase. The answer decides the job's fate:
+ * renewal), reporting the phase. Each heartbeat rides out app blips: it is retried with backoff
+ * while the lease lasts (runner/client.ts), and an answered one renews the lease clock from the
+ * moment it was sent. The answer decides the job's fate:
  * - `canceled: true` -> `onStop("canceled")` (the agent is stopped, work in progress pushed);
- * - 409 (lease lost) -> `onStop("lease-lost")` (the agent is stopped, nothing is pushed);
+ * - 409 or 404 (lease lost) -> `onStop("lease-lost")` (the agent is stopped, nothing is pushed);
  * - 401 (runner token revoked) -> `onStop("revoked")`;
- * - no answer for longer than the lease itself -> `onStop("lease-lost")`: the app has ended the
- *   lease by then, so pushing would race the runner that gets the job next.
+ * - no answer until the lease has ended -> `onStop("lease-lost")`: the app has ended the lease by
+ *   then, so pushing would race the runner that gets the job next.
  */
 import type { Logger } from "pino";
 
-import { LeaseLostError, RunnerTokenRevokedError, type JobApi } from "../client.js";
+import {
+  LeaseExpiredError,
+  LeaseLostError,
+  RunnerTokenRevokedError,
+  type JobApi,
+} from "../client.js";
 import type { StopCause } from "../job-control.js";
+import type { LeaseClock } from "./lease-clock.js";
 
 export type BeatResult = "ok" | "canceled" | "lease-lost" | "revoked" | "unreachable";
 
@@ -18,39 +26,64 @@ export interface LeaseKeeperOptions {
   api: Pick<JobApi, "heartbeat">;
   jobId: number;
   leaseToken: string;
+  /** The job's lease as this runner knows it; answered heartbeats renew it. */
+  clock: LeaseClock;
   /** The lease's length, from the claim. */
   leaseMs: number;
   /** Time between heartbeats. Default a third of the lease. */
   intervalMs?: number;
+  /** Aborted when the job is given up (its calls stop retrying). */
+  signal?: AbortSignal;
   phase: () => string;
   onStop: (cause: StopCause) => void;
-  /** A monotonic clock in ms (default `performance.now`). */
-  monotonic?: () => number;
   log: Logger;
 }
 
 export interface LeaseKeeper {
-  /** One heartbeat now; what it learned is also reported through `onStop`. */
+  /**
+   * One heartbeat now (or the one under way), retried while the lease lasts; what it learned is
+   * also reported through `onStop`.
+   */
   beat(): Promise<BeatResult>;
   stop(): void;
 }
 
 export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
-  const monotonic = options.monotonic ?? (() => performance.now());
+  const { clock, log, jobId } = options;
   const intervalMs = options.intervalMs ?? Math.max(1_000, Math.floor(options.leaseMs / 3));
-  let lastConfirmed = monotonic();
+  const stopping = new AbortController();
+  const signal =
+    options.signal === undefined
+      ? stopping.signal
+      : AbortSignal.any([stopping.signal, options.signal]);
   let failing = false;
-  let stopped = false;
   let beating: Promise<BeatResult> | undefined;
 
+  function failed(error: unknown): void {
+    if (failing) return;
+    failing = true;
+    log.warn({ jobId, err: (error as Error).message }, "heartbeat failed; retrying");
+  }
+
   async function once(): Promise<BeatResult> {
+    let sentAt = clock.now();
     try {
-      const answer = await options.api.heartbeat(options.jobId, {
-        leaseToken: options.leaseToken,
-        phase: options.phase(),
-      });
-      lastConfirmed = monotonic();
-      if (failing) options.log.info({ jobId: options.jobId }, "heartbeat reaches the app again");
+      const answer = await options.api.heartbeat(
+        jobId,
+        { leaseToken: options.leaseToken, phase: options.phase() },
+        {
+          signal,
+          retry: {
+            remainingMs: () => clock.remainingMs(),
+            beforeAttempt: () => {
+              sentAt = clock.now();
+            },
+            onRetry: failed,
+          },
+        },
+      );
+      clock.renewed(sentAt);
+      if (failing) log.info({ jobId }, "heartbeat reaches the app again");
       failing = false;
       if (answer.canceled) {
         options.onStop("canceled");
@@ -58,8 +91,15 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
       }
       return "ok";
     } catch (error) {
+      if (stopping.signal.aborted) return "unreachable";
+      if (options.signal?.aborted === true) return "lease-lost";
+      if (error instanceof LeaseExpiredError) {
+        log.warn({ jobId }, "no heartbeat answer until the lease ended; treating it as lost");
+        options.onStop("lease-lost");
+        return "lease-lost";
+      }
       if (error instanceof LeaseLostError) {
-        options.log.warn({ jobId: options.jobId }, "lease lost: the app gave the job up");
+        log.warn({ jobId }, "lease lost: the app gave the job up");
         options.onStop("lease-lost");
         return "lease-lost";
       }
@@ -67,18 +107,10 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
         options.onStop("revoked");
         return "revoked";
       }
-      if (!failing) {
-        failing = true;
-        options.log.warn(
-          { jobId: options.jobId, err: (error as Error).message },
-          "heartbeat failed; retrying",
-        );
-      }
-      if (monotonic() - lastConfirmed > options.leaseMs) {
-        options.log.warn(
-          { jobId: options.jobId },
-          "no heartbeat answer for longer than the lease; treating it as lost",
-        );
+      // An answer that is not retried (a 400, a 403…): the next heartbeat tries again.
+      failed(error);
+      if (clock.remainingMs() <= 0) {
+        log.warn({ jobId }, "no heartbeat answer for longer than the lease; treating it as lost");
         options.onStop("lease-lost");
         return "lease-lost";
       }
@@ -94,14 +126,14 @@ export function startLeaseKeeper(options: LeaseKeeperOptions): LeaseKeeper {
   }
 
   const timer = setInterval(() => {
-    if (!stopped) void beat();
+    if (!stopping.signal.aborted) void beat();
   }, intervalMs);
   timer.unref();
 
   return {
     beat,
     stop() {
-      stopped = true;
+      stopping.abort(new Error("the lease keeper stopped"));
       clearInterval(timer);
     },
   };

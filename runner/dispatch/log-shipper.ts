@@ -5,11 +5,18 @@
  * upload after a network error is stored once (the app ignores a number it already has).
  *
  * Uploads run one at a time, every `flushIntervalMs` or when enough text is waiting; `close`
- * sends what is left. A 409 (lease lost) ends shipping: the job is no longer ours.
+ * sends what is left. Given `remainingMs` (the lease's time left), an upload rides out app blips:
+ * it is retried with backoff while the lease lasts (runner/client.ts), the text kept meanwhile. A
+ * 409 (lease lost) or the end of the lease ends shipping: the job is no longer ours.
  */
 import type { Logger } from "pino";
 
-import { LeaseLostError, RunnerTokenRevokedError, type JobApi } from "../client.js";
+import {
+  LeaseLostError,
+  RunnerTokenRevokedError,
+  type CallOptions,
+  type JobApi,
+} from "../client.js";
 import { redactText } from "../process/redact.js";
 import type { LogChunk } from "../../src/protocol/index.js";
 
@@ -25,6 +32,10 @@ export interface LogShipperOptions {
   maxChunkBytes?: number;
   /** How often waiting text is sent. Default 1 s. */
   flushIntervalMs?: number;
+  /** The job's lease time left (ms): uploads are retried while it is positive. */
+  remainingMs?: () => number;
+  /** Aborted when the job is given up: an upload under way stops. */
+  signal?: AbortSignal;
   log: Logger;
 }
 
@@ -104,10 +115,11 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
         bytes += size;
       }
       try {
-        await options.api.appendLog(options.jobId, {
-          leaseToken: options.leaseToken,
-          chunks: batch,
-        });
+        await options.api.appendLog(
+          options.jobId,
+          { leaseToken: options.leaseToken, chunks: batch },
+          callOptions(),
+        );
         pending.splice(0, batch.length);
         errorLogged = false;
       } catch (error) {
@@ -117,16 +129,27 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
           options.log.warn({ jobId: options.jobId }, "log upload refused; no more log is sent");
           return;
         }
-        if (!errorLogged) {
-          errorLogged = true;
-          options.log.warn(
-            { jobId: options.jobId, err: (error as Error).message },
-            "log upload failed; retrying later",
-          );
-        }
+        failed(error);
         return;
       }
     }
+  }
+
+  function failed(error: unknown): void {
+    if (errorLogged) return;
+    errorLogged = true;
+    options.log.warn(
+      { jobId: options.jobId, err: (error as Error).message },
+      "log upload failed; retrying later",
+    );
+  }
+
+  function callOptions(): CallOptions {
+    const { remainingMs, signal } = options;
+    return {
+      ...(signal !== undefined ? { signal } : {}),
+      ...(remainingMs !== undefined ? { retry: { remainingMs, onRetry: failed } } : {}),
+    };
   }
 
   async function close(): Promise<void> {

@@ -12,12 +12,15 @@ import { RUNNER_API_LOG_REDACT_PATHS, type RunnerApi } from "./api/index.js";
 import { redactingSink } from "./domain/redaction.js";
 import kanbotApp from "./index.js";
 import type { KanbotRuntime } from "./inbox/kanbot-runtime.js";
+import { createRedeliverySweeper, webhookDeliveriesOn } from "./inbox/redelivery.js";
 import { withWebhookIntake } from "./inbox/webhook-intake.js";
 import { packageInfo } from "./package-info.js";
 import { openStore, type JobStore } from "./store/index.js";
 
 /** How often PRs waiting for checks are looked at again (the no-checks wait). */
 const GATE_RECHECK_INTERVAL_MS = 60_000;
+/** How often failed webhook deliveries are looked for and redelivered (src/inbox/redelivery.ts). */
+const REDELIVERY_INTERVAL_MS = 5 * 60_000;
 export interface CliStreams {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -189,10 +192,32 @@ export async function startApp(
     });
   }, GATE_RECHECK_INTERVAL_MS);
   gateTimer.unref();
+  // Webhooks GitHub could not deliver while kanbot was down: asked again as the app, at start
+  // (before reconciliation) and every five minutes; off with KANBOT_RECONCILE_ON_START=false.
+  const appGitHub = new Probot({
+    appId: settings.APP_ID,
+    privateKey,
+    baseUrl: baseUrl(settings),
+    log,
+    ...(settings.KANBOT_GITHUB_THROTTLE ? {} : { Octokit: UnthrottledOctokit }),
+  });
+  const redelivery = createRedeliverySweeper({
+    port: async () => webhookDeliveriesOn(await appGitHub.auth()),
+    inInbox: async (guid) => (await store.getDelivery(guid)) !== undefined,
+    now: () => new Date(),
+    log: log.child({ name: "redelivery" }),
+  });
   if (settings.KANBOT_RECONCILE_ON_START) {
-    void started.reconcile().catch((error: unknown) => {
-      log.error({ err: error }, "reconciliation at start failed; it runs again at the next start");
-    });
+    redelivery.start(REDELIVERY_INTERVAL_MS);
+    void redelivery
+      .runOnce()
+      .then(() => started.reconcile())
+      .catch((error: unknown) => {
+        log.error(
+          { err: error },
+          "reconciliation at start failed; it runs again at the next start",
+        );
+      });
   } else {
     log.info("reconciliation at start turned off (KANBOT_RECONCILE_ON_START=false)");
   }
@@ -208,6 +233,7 @@ export async function startApp(
     async stop() {
       // Waiting long-polls are answered first, or they would hold the server open.
       clearInterval(gateTimer);
+      redelivery.stop();
       await api.stop();
       await server.stop();
       await started.worker.stop();

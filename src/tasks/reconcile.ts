@@ -7,8 +7,15 @@
  * - `queued`, `working`: queued with a new implement job (the old job died with the store);
  * - `checks`, `review`, `blocked`, `done`: re-created in that state, without a job; the PR half
  *   of the loop re-gates tasks in checks and review from the PR's own events.
+ *
+ * With `labelerOf` (who last added a label, from the issue's timeline), open issues that carry
+ * the trigger label (`agent:ready`) and have no task (their `issues.labeled` delivery was lost
+ * while kanbot was down, and GitHub no longer lists it for redelivery) are started as the label
+ * would have started them: as the person who added it, who must have the repository's
+ * `minimumPermission`.
  */
-import type { RepoRef } from "../domain/dependencies.js";
+import type { IssueRef, RepoRef } from "../domain/dependencies.js";
+import { hasAtLeast } from "../domain/permission.js";
 import { addAttempt, noBudgetUsed } from "../domain/budget.js";
 import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
 import { taskBranchName } from "../domain/task-branch.js";
@@ -21,7 +28,9 @@ import type { TaskContext } from "./context.js";
 import { AUDIT_NOTE, AUDIT_ROUTED, recordDependencies, recordHistory } from "./facts.js";
 import { routingOf } from "./commit.js";
 import { repoName } from "./lookup.js";
-import { gatherStartFacts } from "./start.js";
+import { gatherStartFacts, startTask } from "./start.js";
+import type { RepoConfig } from "../config/repo-config.js";
+import type { LabelNames } from "../domain/labels.js";
 
 export interface ReconcileReport {
   repo: string;
@@ -29,12 +38,25 @@ export interface ReconcileReport {
   recreated: { issueNumber: number; label: string; state: TaskState }[];
   /** Issues with a state label that the store already knew. */
   known: number;
+  /** Open issues with the trigger label and no task, started as their labeler (with `labelerOf`). */
+  started?: { issueNumber: number; actor: string; outcome: string }[];
+  /** Such issues left alone: the labeler is unknown or below `minimumPermission`. */
+  notStarted?: { issueNumber: number; actor: string | undefined; why: string }[];
+}
+
+export interface ReconcileOptions {
+  /**
+   * Who last added `label` to the issue, or undefined when unknown. Without it, issues that
+   * carry only the trigger label are not looked at.
+   */
+  labelerOf?: (issue: IssueRef, label: string) => Promise<string | undefined>;
 }
 
 /** Re-creates the tasks of one repository that GitHub shows but the store lost. */
 export async function reconcileRepository(
   ctx: TaskContext,
   repo: RepoRef,
+  options: ReconcileOptions = {},
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { repo: repoName(repo), recreated: [], known: 0 };
   const loaded = await loadRepoConfig(ctx, repo);
@@ -115,5 +137,60 @@ export async function reconcileRepository(
       "task re-created by reconciliation",
     );
   }
+  if (options.labelerOf !== undefined) {
+    await startTriggeredIssues(ctx, repo, { config, names, board }, options.labelerOf, report);
+  }
   return report;
+}
+
+/**
+ * Starts the open issues that carry the trigger label and have no task, as the person who added
+ * the label, through the usual start (`startTask`, source `label`) once their permission is
+ * checked as the label handler checks it.
+ */
+async function startTriggeredIssues(
+  ctx: TaskContext,
+  repo: RepoRef,
+  repoFacts: { config: RepoConfig; names: LabelNames; board: BoardLookup },
+  labelerOf: (issue: IssueRef, label: string) => Promise<string | undefined>,
+  report: ReconcileReport,
+): Promise<void> {
+  const { config, names, board } = repoFacts;
+  const started: NonNullable<ReconcileReport["started"]> = [];
+  const notStarted: NonNullable<ReconcileReport["notStarted"]> = [];
+  const issues = await ctx.github.listIssuesWithLabels(repo, [names.trigger]);
+  for (const issue of issues) {
+    if (issue.isPullRequest || issue.state !== "open") continue;
+    if ((await ctx.store.findTask(report.repo, issue.ref.number)) !== undefined) continue;
+    const actor = await labelerOf(issue.ref, names.trigger);
+    if (actor === undefined) {
+      notStarted.push({ issueNumber: issue.ref.number, actor, why: "labeler unknown" });
+      ctx.log.warn(
+        { repo: report.repo, issue: issue.ref.number, label: names.trigger },
+        "issue carries the trigger label but has no task, and who added the label is unknown; add the label again to start it",
+      );
+      continue;
+    }
+    const permission = await ctx.github.permissionOf(issue.ref, actor);
+    if (!hasAtLeast(permission, config.minimumPermission)) {
+      notStarted.push({
+        issueNumber: issue.ref.number,
+        actor,
+        why: `${actor} has ${permission}, below ${config.minimumPermission}`,
+      });
+      ctx.log.info(
+        { repo: report.repo, issue: issue.ref.number, actor, permission },
+        "trigger label added by someone below the required permission; not started",
+      );
+      continue;
+    }
+    const outcome = await startTask(ctx, { issue, config, actor, source: "label", board });
+    started.push({ issueNumber: issue.ref.number, actor, outcome: outcome.outcome });
+    ctx.log.info(
+      { repo: report.repo, issue: issue.ref.number, actor, outcome: outcome.outcome },
+      "task started by reconciliation: the issue carried the trigger label and had no task",
+    );
+  }
+  report.started = started;
+  report.notStarted = notStarted;
 }

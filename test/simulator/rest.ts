@@ -16,6 +16,7 @@ import {
 import { gitBlobSha } from "../helpers/github-fixtures.js";
 import { authMessage, mintInstallationToken, type Credential } from "./auth.js";
 import { GitHubRefusal, type SimGitHub } from "./github.js";
+import { deliveryFailed, deliveryStatusText, type Delivery } from "./webhooks.js";
 import { branchSha, commitExists, git, readFileAt } from "./git.js";
 import {
   fullName,
@@ -136,6 +137,73 @@ function page<T>(items: readonly T[], context: Context, map: (item: T) => unknow
     link(pageNumber - 1, "prev");
   }
   return { status: 200, body: slice, headers: links.length > 0 ? { link: links.join(", ") } : {} };
+}
+
+/** A delivery as `GET /app/hook/deliveries` lists it (GitHub's `hook-delivery-item`). */
+function hookDeliveryItem(delivery: Delivery): Record<string, unknown> {
+  const installation = delivery.payload.installation as { id?: unknown } | undefined;
+  const repository = delivery.payload.repository as { id?: unknown } | undefined;
+  return {
+    id: delivery.deliveryId,
+    guid: delivery.id,
+    delivered_at: delivery.deliveredAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    redelivery: delivery.redelivery,
+    duration: delivery.duration,
+    status: deliveryStatusText(delivery),
+    status_code: delivery.status,
+    event: delivery.event,
+    action: delivery.action ?? null,
+    installation_id: typeof installation?.id === "number" ? installation.id : null,
+    repository_id: typeof repository?.id === "number" ? repository.id : null,
+    throttled_at: null,
+  };
+}
+
+/**
+ * `GET /app/hook/deliveries`: the attempts made, newest first, `per_page` (default 30, at most
+ * 100) at a time. Like GitHub, pages are cursor-based: the `Link` header's `next` carries
+ * `cursor=v1_<id>`, the id of the first delivery of the next page (GitHub's cursors are opaque;
+ * clients follow the link). `status=success|failure` filters by outcome.
+ */
+function listHookDeliveries(deliveries: readonly Delivery[], context: Context): RestResponse {
+  const perPageRaw = context.query.get("per_page");
+  const perPage = perPageRaw === null ? 30 : Number(perPageRaw);
+  if (!Number.isInteger(perPage) || perPage < 1) {
+    throw new GitHubRefusal(422, "Validation Failed", [
+      { resource: "Hook", code: "invalid", field: "per_page" },
+    ]);
+  }
+  const size = Math.min(perPage, 100);
+  const cursor = context.query.get("cursor");
+  let from = Number.MAX_SAFE_INTEGER;
+  if (cursor !== null && cursor !== "") {
+    const match = /^v1_(\d+)$/.exec(cursor);
+    if (match?.[1] === undefined) {
+      throw new GitHubRefusal(422, "Validation Failed", [
+        { resource: "Hook", code: "invalid", field: "cursor" },
+      ]);
+    }
+    from = Number(match[1]);
+  }
+  const status = context.query.get("status");
+  const attempted = deliveries
+    .filter((delivery) => delivery.attempted && delivery.deliveryId <= from)
+    .filter(
+      (delivery) =>
+        status === null ||
+        (status === "failure" ? deliveryFailed(delivery) : !deliveryFailed(delivery)),
+    )
+    .sort((a, b) => b.deliveryId - a.deliveryId);
+  const slice = attempted.slice(0, size);
+  const next = attempted[size];
+  const headers: Record<string, string> = {};
+  if (next !== undefined) {
+    const query = new URLSearchParams(context.query);
+    query.set("per_page", String(size));
+    query.set("cursor", `v1_${next.deliveryId}`);
+    headers.link = `<${context.request.path}?${query.toString()}>; rel="next"`;
+  }
+  return { status: 200, body: slice.map(hookDeliveryItem), headers };
 }
 
 function str(value: unknown): string | undefined {
@@ -346,6 +414,13 @@ export class RestApi {
         page([...state.installations.values()], context, (installation) =>
           shapes.installation(installation, gh.app),
         ),
+      "apps/list-webhook-deliveries": (context) => listHookDeliveries(gh.hooks.deliveries, context),
+      "apps/redeliver-webhook-delivery": (context) => {
+        const id = Number(context.params.delivery_id);
+        const again = Number.isSafeInteger(id) ? gh.hooks.redeliver(id) : undefined;
+        if (again === undefined) throw new GitHubRefusal(404, "Not Found");
+        return { status: 202, body: {} };
+      },
       "apps/get-installation": (context) => {
         const installation = state.installations.get(this.#number(context, "installation_id"));
         if (installation === undefined) throw new GitHubRefusal(404, "Not Found");

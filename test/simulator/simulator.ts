@@ -204,7 +204,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   };
   state.apps.set(app.id, app);
   state.apps.set(CI_APP.id, CI_APP);
-  const hooks = new WebhookSender(options.webhook, options.appId, log);
+  const hooks = new WebhookSender(options.webhook, options.appId, log, () => state.now());
   const description =
     options.description === "latest-ghes"
       ? latestGhesDescription()

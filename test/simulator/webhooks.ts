@@ -4,6 +4,12 @@
  * `X-GitHub-Hook-Installation-Target-*`, `X-Hub-Signature-256` (HMAC-SHA256 of the body with the
  * app's secret) and a `GitHub-Hookshot/…` user agent. Deliveries go out one at a time, in the
  * order the events happened; every delivery is recorded with the app's answer.
+ *
+ * As on GitHub, each attempt is a delivery with its own numeric id; the event's guid
+ * (`X-GitHub-Delivery`) is shared by the first attempt and every redelivery of it. A POST the app
+ * did not answer (connection refused, timeout) or answered with a 4xx/5xx is a failed delivery;
+ * GitHub never redelivers it by itself, only when asked (`redeliver`, the REST API's
+ * `POST /app/hook/deliveries/{delivery_id}/attempts`).
  */
 import { createHmac, randomUUID } from "node:crypto";
 
@@ -13,7 +19,18 @@ export interface WebhookTarget {
 }
 
 export interface Delivery {
+  /** The event's guid (`X-GitHub-Delivery`), shared by its redeliveries. */
   id: string;
+  /** This attempt's numeric id (the REST API's `id`). */
+  deliveryId: number;
+  /** When the attempt was made (queued). */
+  deliveredAt: Date;
+  /** Whether this attempt is a redelivery of an earlier one. */
+  redelivery: boolean;
+  /** Whether the POST has been made (answered or failed). */
+  attempted: boolean;
+  /** How long the POST took, in seconds. */
+  duration: number;
   event: string;
   action: string | undefined;
   payload: Record<string, unknown>;
@@ -24,21 +41,59 @@ export interface Delivery {
 
 export const HOOK_ID = 424242;
 
+/** GitHub's `status` text for an attempt: `OK`, `Invalid HTTP Response: 503`, `failed to connect to host`. */
+export function deliveryStatusText(delivery: Delivery): string {
+  if (delivery.status === 0) return delivery.attempted ? "failed to connect to host" : "pending";
+  if (delivery.status >= 200 && delivery.status < 300) return "OK";
+  return `Invalid HTTP Response: ${delivery.status}`;
+}
+
+/** Whether the attempt failed: no answer, or a 4xx/5xx (GitHub's "failure" status filter). */
+export function deliveryFailed(delivery: Delivery): boolean {
+  return delivery.attempted && (delivery.status === 0 || delivery.status >= 400);
+}
+
 export class WebhookSender {
   readonly deliveries: Delivery[] = [];
   #queue: Promise<void> = Promise.resolve();
   #pending = 0;
+  #nextDeliveryId = 90_000_001;
 
   constructor(
     readonly target: WebhookTarget | undefined,
     readonly appId: number,
     readonly log: (facts: Record<string, unknown>, message: string) => void,
+    readonly now: () => Date = () => new Date(),
   ) {}
 
   /** Queues one event; it is recorded at once and delivered after those queued before it. */
   send(event: string, payload: Record<string, unknown>): Delivery {
+    return this.#enqueue(randomUUID(), event, payload, false);
+  }
+
+  /**
+   * Queues another attempt of the delivery `deliveryId` (same guid, event and payload, marked as
+   * a redelivery); undefined when there is no such delivery.
+   */
+  redeliver(deliveryId: number): Delivery | undefined {
+    const earlier = this.deliveries.find((delivery) => delivery.deliveryId === deliveryId);
+    if (earlier === undefined) return undefined;
+    return this.#enqueue(earlier.id, earlier.event, earlier.payload, true);
+  }
+
+  #enqueue(
+    guid: string,
+    event: string,
+    payload: Record<string, unknown>,
+    redelivery: boolean,
+  ): Delivery {
     const delivery: Delivery = {
-      id: randomUUID(),
+      id: guid,
+      deliveryId: this.#nextDeliveryId++,
+      deliveredAt: this.now(),
+      redelivery,
+      attempted: false,
+      duration: 0,
       event,
       action: typeof payload.action === "string" ? payload.action : undefined,
       payload,
@@ -66,6 +121,7 @@ export class WebhookSender {
 
   async #deliver(delivery: Delivery): Promise<void> {
     if (this.target === undefined) return;
+    const started = performance.now();
     const body = JSON.stringify(delivery.payload);
     const signature = `sha256=${createHmac("sha256", this.target.secret).update(body).digest("hex")}`;
     try {
@@ -95,6 +151,9 @@ export class WebhookSender {
     } catch (error) {
       delivery.error = error instanceof Error ? error.message : String(error);
       this.log({ event: delivery.event, error: delivery.error }, "webhook delivery failed");
+    } finally {
+      delivery.attempted = true;
+      delivery.duration = Math.round(performance.now() - started) / 1000;
     }
   }
 }

@@ -25,6 +25,9 @@ Options:
 Settings come from the environment (and .env); see docs/configuration.md.
 `;
 
+/** What a shutdown may take beyond the inbox's grace (closing the server and the store). */
+const SHUTDOWN_MARGIN_MS = 1_500;
+
 /**
  * `kanbot`'s command line. Returns the exit code; `start` keeps running until SIGINT/SIGTERM.
  */
@@ -52,14 +55,30 @@ export async function kanbotMain(
   }
   const started = await startApp(env, io);
   if ("exitCode" in started) return started.exitCode;
-  const shutdown = () => {
+  // SIGTERM/SIGINT: stop taking work, give deliveries in progress the grace, release the rest,
+  // exit. The deadline covers a stop that hangs anyway (a slow store); a second signal exits at
+  // once.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      io.stderr.write(`kanbot: ${signal} again; exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    io.stderr.write(
+      `kanbot: ${signal}; stopping (work in progress gets ${started.shutdownGraceMs / 1000} s)\n`,
+    );
+    setTimeout(() => {
+      io.stderr.write("kanbot: shutdown did not finish in time; exiting\n");
+      process.exit(1);
+    }, started.shutdownGraceMs + SHUTDOWN_MARGIN_MS).unref();
     void started.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
   return 0;
 }
 

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { pino, type Logger } from "pino";
@@ -31,8 +32,11 @@ export interface RunningApp {
   store: JobStore;
   runtime: KanbotRuntime;
   runnerApi: RunnerApi;
-  /** Stops the runner API, the HTTP server and the inbox worker, then closes the store. */
+  /** Stops the runner API, the HTTP server and the inbox worker (deliveries in progress get
+   * `shutdownGraceMs`, then are released), then closes the store. */
   stop(): Promise<void>;
+  /** KANBOT_SHUTDOWN_GRACE_SECONDS, in milliseconds. */
+  shutdownGraceMs: number;
 }
 
 /** The private key from PRIVATE_KEY (PEM, `\n`-escaped PEM or base64 PEM) or PRIVATE_KEY_PATH. */
@@ -166,6 +170,8 @@ export async function startApp(
       dryRun: settings.KANBOT_DRY_RUN,
       host: settings.GHE_HOST ?? "github.com",
       concurrency: settings.KANBOT_INBOX_CONCURRENCY,
+      holder: settings.KANBOT_REPLICA_ID ?? `${hostname()}:${settings.PORT}`,
+      holdMs: settings.KANBOT_INBOX_HOLD_SECONDS * 1000,
       deliveryMaxAttempts: settings.KANBOT_INBOX_MAX_ATTEMPTS,
       onRuntime: (created) => (runtime = created),
       runnerApi: { settings, onRunnerApi: (created) => (runnerApi = created) },
@@ -230,13 +236,16 @@ export async function startApp(
     store,
     runtime: started,
     runnerApi: api,
+    shutdownGraceMs: settings.KANBOT_SHUTDOWN_GRACE_SECONDS * 1000,
     async stop() {
-      // Waiting long-polls are answered first, or they would hold the server open.
+      // Waiting long-polls are answered first, or they would hold the server open. Deliveries
+      // in progress get the grace; what is unfinished then is released for the next start or
+      // another replica (their GitHub calls are abandoned with the process).
       clearInterval(gateTimer);
       redelivery.stop();
       await api.stop();
       await server.stop();
-      await started.worker.stop();
+      await started.worker.stop({ graceMs: settings.KANBOT_SHUTDOWN_GRACE_SECONDS * 1000 });
       await store.close();
     },
   };

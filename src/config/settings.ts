@@ -255,6 +255,12 @@ export const Settings = z.object({
   KANBOT_DRY_RUN: flag(false),
   /** Reconcile at start: re-create tasks for issues that carry a kanbot state label but are unknown to the store (asks GitHub about every installation's repositories). Default `true`. */
   KANBOT_RECONCILE_ON_START: flag(true),
+  /** This app replica's name, stable across its restarts and distinct between replicas: the inbox deliveries it holds are released when it starts again. Default `<hostname>:<PORT>`. */
+  KANBOT_REPLICA_ID: z.string().trim().min(1).max(200).optional(),
+  /** How long an inbox delivery is held by the replica working it; renewed while it works, so a dead replica's holds run out after this. Default `30`. */
+  KANBOT_INBOX_HOLD_SECONDS: wholeNumber(30, 3, 3600),
+  /** On SIGTERM or SIGINT, how long deliveries in progress may finish before the app releases them and exits (a second signal exits at once). Default `10`. */
+  KANBOT_SHUTDOWN_GRACE_SECONDS: wholeNumber(10, 0, 600),
   /** Pace GitHub requests as Octokit does for github.com (writes and GraphQL one a second per installation, notifying writes three seconds apart). `false` sends them at once: for GitHub Enterprise Server with rate limiting off (its default) or a local GitHub. Default `true`. */
   KANBOT_GITHUB_THROTTLE: flag(true),
 });
@@ -316,6 +322,9 @@ export const SETTING_INFO = {
   KANBOT_JOB_LOG_MAX_BYTES: { example: "10485760", secret: false },
   KANBOT_DRY_RUN: { example: "false", secret: false },
   KANBOT_RECONCILE_ON_START: { example: "true", secret: false },
+  KANBOT_REPLICA_ID: { example: "kanbot-1", secret: false },
+  KANBOT_INBOX_HOLD_SECONDS: { example: "30", secret: false },
+  KANBOT_SHUTDOWN_GRACE_SECONDS: { example: "10", secret: false },
   KANBOT_GITHUB_THROTTLE: { example: "false", secret: false },
 } as const satisfies Record<SettingName, SettingInfo>;
 

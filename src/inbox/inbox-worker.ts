@@ -8,6 +8,12 @@
  * order. Each delivery is marked done, or failed (the store schedules the retry with exponential
  * backoff and gives up after its attempt cap). Started by the composition root, stopped on
  * shutdown.
+ *
+ * Holds belong to a live process (issue 13): a delivery handed out is held by this replica
+ * (`holder`) for a short `holdMs`, renewed while it is worked; a worker that starts first releases
+ * the holds its replica's earlier run left (a crash), and one that stops after its grace releases
+ * what it could not finish, so the next start, or another replica, takes them at once. A replica
+ * that dies holds nothing for longer than `holdMs`.
  */
 import type { Logger } from "pino";
 import type { Delivery, JobStore } from "../store/index.js";
@@ -26,15 +32,23 @@ export interface InboxWorkerOptions {
   concurrency?: number;
   /** How often the worker looks for due retries when nothing woke it. Default 1000 ms. */
   pollMs?: number;
-  /** How long a handed-out delivery is held from other workers. Default 5 minutes. */
+  /** How long a handed-out delivery is held from other workers; renewed every third of it
+   * while it is worked. Default 30 s. */
   holdMs?: number;
+  /** The app replica this worker belongs to: stable across restarts (its holds are released
+   * at the next start), distinct between replicas. Default `kanbot`. */
+  holder?: string;
 }
 
 export interface InboxWorker {
   /** Starts the loop in the background. */
   start(): void;
-  /** Stops the loop and waits for the deliveries in progress. */
-  stop(): Promise<void>;
+  /**
+   * Stops the loop and waits for the deliveries in progress: for `graceMs` at most (default: as
+   * long as they take); what is still running then is released for the next start or another
+   * replica. Resolves with the ids released.
+   */
+  stop(options?: { graceMs?: number }): Promise<string[]>;
   /** Looks for work now (a delivery was just recorded). */
   wake(): void;
   /** Processes due deliveries until none is left; returns how many were handled. */
@@ -46,7 +60,8 @@ export interface InboxWorker {
 export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const pollMs = options.pollMs ?? 1000;
-  const holdMs = options.holdMs ?? 5 * 60_000;
+  const holdMs = options.holdMs ?? 30_000;
+  const holder = options.holder ?? "kanbot";
   const { store, log } = options;
   let running = false;
   let loop: Promise<void> | undefined;
@@ -61,6 +76,7 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   /** Something happened (a wake, a freed slot, stop) since the loop last looked for work. */
   let signalled = false;
   let wakeUp: (() => void) | undefined;
+  let renewTimer: NodeJS.Timeout | undefined;
 
   function signal(): void {
     signalled = true;
@@ -112,7 +128,12 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
   async function fillNow(): Promise<number> {
     const free = concurrency - inFlight.size;
     if (free <= 0) return 0;
-    const due = await store.nextDeliveries({ limit: free, holdMs, excludeKeys: [...busyKeys] });
+    const due = await store.nextDeliveries({
+      limit: free,
+      holdMs,
+      excludeKeys: [...busyKeys],
+      holder,
+    });
     let started = 0;
     for (const delivery of due) {
       // The store skips busy keys (and keys only free up during the read): never run a
@@ -161,7 +182,26 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     });
   }
 
+  /** Keeps the holds of the deliveries in flight alive: renewed every third of `holdMs`. */
+  async function renewHolds(): Promise<void> {
+    const ids = [...inFlight.keys()];
+    if (ids.length === 0) return;
+    try {
+      await store.renewDeliveryHolds(holder, ids, holdMs);
+    } catch (error) {
+      log.warn({ err: error, deliveries: ids.length }, "inbox holds not renewed; trying again");
+    }
+  }
+
   async function run(): Promise<void> {
+    // Holds this replica's earlier run left (it died, or stopped past its grace): nobody works
+    // them any more, so they are released at once instead of running out.
+    try {
+      const released = await store.releaseDeliveryHolds(holder);
+      if (released > 0) log.info({ holder, released }, "inbox holds of the previous run released");
+    } catch (error) {
+      log.error({ err: error }, "inbox holds of the previous run not released; they run out");
+    }
     while (running) {
       signalled = false;
       try {
@@ -178,16 +218,44 @@ export function createInboxWorker(options: InboxWorkerOptions): InboxWorker {
     start() {
       if (running) return;
       running = true;
+      renewTimer = setInterval(() => void renewHolds(), Math.max(1, Math.floor(holdMs / 3)));
+      renewTimer.unref();
       loop = run();
       log.info({ concurrency }, "inbox worker started");
     },
-    async stop() {
+    async stop(stopOptions = {}) {
       running = false;
       signal();
-      await loop;
-      loop = undefined;
-      await Promise.all(inFlight.values());
-      log.info("inbox worker stopped");
+      const all = (async () => {
+        await loop;
+        await Promise.all(inFlight.values());
+      })();
+      const { graceMs } = stopOptions;
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await (graceMs === undefined
+        ? all.then(() => true)
+        : Promise.race([
+            all.then(() => true),
+            new Promise<false>((resolve) => {
+              timer = setTimeout(() => resolve(false), graceMs);
+            }),
+          ]));
+      clearTimeout(timer);
+      clearInterval(renewTimer);
+      if (finished) {
+        loop = undefined;
+        log.info("inbox worker stopped");
+        return [];
+      }
+      const unfinished = [...inFlight.keys()];
+      await store.releaseDeliveryHolds(holder, unfinished).catch((error: unknown) => {
+        log.error({ err: error }, "inbox holds not released at shutdown; they run out");
+      });
+      log.warn(
+        { graceMs, released: unfinished },
+        "inbox worker stopped with deliveries unfinished; released for the next start",
+      );
+      return unfinished;
     },
     wake() {
       signal();

@@ -34,6 +34,9 @@ export interface RuntimeOptions {
    * was opened with). Handlers learn from it which attempt is the last. Default: the store's.
    */
   deliveryMaxAttempts?: number;
+  /** The app replica's name and its inbox hold (src/inbox/inbox-worker.ts); default `kanbot`, 30 s. */
+  holder?: string;
+  holdMs?: number;
   now?: () => Date;
   /** The port of one installation; default: the Octokit port on `app.auth(id)`. */
   portFor?: (installationId: number, log: Logger) => Promise<GitHubPort>;
@@ -85,6 +88,8 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
     log,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+    ...(options.holder === undefined ? {} : { holder: options.holder }),
+    ...(options.holdMs === undefined ? {} : { holdMs: options.holdMs }),
     process: createDeliveryProcessor({
       ...sources,
       log,

@@ -176,12 +176,26 @@ export interface JobStore {
    * one with an older pending delivery of the same key ahead of it. Each is held for `holdMs`
    * (default 60 s) so other workers skip it; a crashed worker's hold simply runs out.
    * `excludeKeys` skips those ordering keys (the caller is still working one of them).
+   * `holder` names the app replica that holds them (see `releaseDeliveryHolds`).
    */
   nextDeliveries(options: {
     limit: number;
     holdMs?: number;
     excludeKeys?: readonly string[];
+    holder?: string;
   }): Promise<Delivery[]>;
+  /** Extends `holder`'s holds on these pending deliveries to `holdMs` from now; how many. */
+  renewDeliveryHolds(
+    holder: string,
+    deliveryIds: readonly string[],
+    holdMs: number,
+  ): Promise<number>;
+  /**
+   * Ends `holder`'s holds (all of them, or these deliveries'), so any worker takes them at once:
+   * a starting replica releases what its earlier run held, a stopping one what it could not
+   * finish. Returns how many.
+   */
+  releaseDeliveryHolds(holder: string, deliveryIds?: readonly string[]): Promise<number>;
   markDeliveryDone(deliveryId: string): Promise<Delivery>;
   /**
    * Schedules a retry with exponential backoff, or marks the delivery `failed` for good when it

@@ -261,8 +261,19 @@ export class KyselyJobStore implements JobStore {
     limit: number;
     holdMs?: number;
     excludeKeys?: readonly string[];
+    holder?: string;
   }): Promise<Delivery[]> {
     return this.#inbox.nextDeliveries(options);
+  }
+  renewDeliveryHolds(
+    holder: string,
+    deliveryIds: readonly string[],
+    holdMs: number,
+  ): Promise<number> {
+    return this.#inbox.renewDeliveryHolds(holder, deliveryIds, holdMs);
+  }
+  releaseDeliveryHolds(holder: string, deliveryIds?: readonly string[]): Promise<number> {
+    return this.#inbox.releaseDeliveryHolds(holder, deliveryIds);
   }
   markDeliveryDone(deliveryId: string): Promise<Delivery> {
     return this.#inbox.markDeliveryDone(deliveryId);

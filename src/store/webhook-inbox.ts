@@ -34,6 +34,7 @@ export class WebhookInbox {
     limit: number;
     holdMs?: number;
     excludeKeys?: readonly string[];
+    holder?: string;
   }): Promise<Delivery[]> {
     if (options.limit <= 0) return [];
     const excludeKeys = [...(options.excludeKeys ?? [])];
@@ -67,7 +68,7 @@ export class WebhookInbox {
       if (due.length === 0) return [];
       return trx
         .updateTable("deliveries")
-        .set({ locked_until: holdUntil })
+        .set({ locked_until: holdUntil, locked_by: options.holder ?? null })
         .where(
           "id",
           "in",
@@ -81,6 +82,36 @@ export class WebhookInbox {
     return rows.sort((a, b) => a.id - b.id).map(toDelivery);
   }
 
+  async renewDeliveryHolds(
+    holder: string,
+    deliveryIds: readonly string[],
+    holdMs: number,
+  ): Promise<number> {
+    if (deliveryIds.length === 0) return 0;
+    const result = await this.#ctx.db
+      .updateTable("deliveries")
+      .set({ locked_until: this.#ctx.now() + holdMs })
+      .where("locked_by", "=", holder)
+      .where("status", "=", "pending")
+      .where("delivery_id", "in", [...deliveryIds])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async releaseDeliveryHolds(holder: string, deliveryIds?: readonly string[]): Promise<number> {
+    if (deliveryIds !== undefined && deliveryIds.length === 0) return 0;
+    const result = await this.#ctx.db
+      .updateTable("deliveries")
+      .set({ locked_until: null, locked_by: null })
+      .where("locked_by", "=", holder)
+      .where("status", "=", "pending")
+      .$if(deliveryIds !== undefined, (qb) =>
+        qb.where("delivery_id", "in", [...(deliveryIds ?? [])]),
+      )
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
   async markDeliveryDone(deliveryId: string): Promise<Delivery> {
     const now = this.#ctx.now();
     const row = await this.#ctx.db
@@ -90,6 +121,7 @@ export class WebhookInbox {
         attempts: eb("attempts", "+", 1),
         processed_at: now,
         locked_until: null,
+        locked_by: null,
       }))
       .where("delivery_id", "=", deliveryId)
       .returningAll()
@@ -126,6 +158,7 @@ export class WebhookInbox {
           next_attempt_at: giveUp ? now : now + delay,
           processed_at: giveUp ? now : null,
           locked_until: null,
+          locked_by: null,
         })
         .where("delivery_id", "=", deliveryId)
         .returningAll()

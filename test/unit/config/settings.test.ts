@@ -81,6 +81,8 @@ describe("parseSettings: one problem per bad setting", () => {
     ["KANBOT_DRY_RUN", "1", 'expected true or false, got "1"'],
     ["KANBOT_RECONCILE_ON_START", "no", 'expected true or false, got "no"'],
     ["KANBOT_GITHUB_THROTTLE", "off", 'expected true or false, got "off"'],
+    ["KANBOT_INBOX_HOLD_SECONDS", "1", 'expected a whole number from 3 to 3600, got "1"'],
+    ["KANBOT_SHUTDOWN_GRACE_SECONDS", "-1", 'expected a whole number from 0 to 600, got "-1"'],
   ])("%s=%s", (name, value, problem) => {
     const result = parseSettings({ ...CREDENTIALS, [name]: value });
 
@@ -261,6 +263,8 @@ describe("defaults and typed values", () => {
       KANBOT_JOB_LOG_MAX_BYTES: 10_485_760,
       KANBOT_DRY_RUN: false,
       KANBOT_RECONCILE_ON_START: true,
+      KANBOT_INBOX_HOLD_SECONDS: 30,
+      KANBOT_SHUTDOWN_GRACE_SECONDS: 10,
       KANBOT_GITHUB_THROTTLE: true,
     });
     expect(publicUrl(settings)).toBe("http://localhost:3000");

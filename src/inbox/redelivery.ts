@@ -137,10 +137,14 @@ export async function redeliverFailedDeliveries(
     skipped: [],
     refused: [],
   };
-  // Oldest event first (by its first attempt), so GitHub sends them again in the order they
-  // happened.
-  const firstAttempt = (attempts: HookDelivery[]) => attempts.at(-1)?.deliveredAt.getTime() ?? 0;
-  const events = [...byGuid.entries()].sort((a, b) => firstAttempt(a[1]) - firstAttempt(b[1]));
+  // Oldest event first (by its first attempt; GitHub's times have whole seconds, so ties go by
+  // id), so GitHub sends them again in the order they happened.
+  const first = (attempts: HookDelivery[]) => attempts.at(-1) ?? attempts[0];
+  const events = [...byGuid.entries()].sort(([, a], [, b]) => {
+    const [x, y] = [first(a), first(b)];
+    if (x === undefined || y === undefined) return 0;
+    return x.deliveredAt.getTime() - y.deliveredAt.getTime() || x.id - y.id;
+  });
   for (const [guid, attempts] of events) {
     const failed = attempts.filter((attempt) => !succeeded(attempt.statusCode));
     if (failed.length === 0) continue;

@@ -182,6 +182,10 @@ export interface E2E {
   startRunner(name: string): Promise<RunnerProcess>;
   /** Starts an already registered runner again. */
   restartRunner(name: string): RunnerProcess;
+  /** Kills the app's process group (SIGKILL by default: a crash) and waits for it to end. */
+  killApp(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the app again (same database and settings) and waits until it answers /ping. */
+  startApp(): Promise<void>;
   /** Kills a runner's process group (SIGKILL by default: a crash) and waits for it to end. */
   killRunner(name: string, signal?: NodeJS.Signals): Promise<void>;
   /** Polls until `predicate` holds; throws with the state and log tails after `timeoutMs`. */
@@ -434,24 +438,30 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       fields: { Status: BOARD_COLUMNS },
     });
 
-    app = spawnTs("src/cli.ts", ["start"], { cwd: dir, env: appEnv, log: appLog });
-    const appExited = app.exited;
     let appEnded: number | string | undefined;
-    void appExited.then((code) => (appEnded = code));
-    // The app is up when /ping answers.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (appEnded !== undefined)
-        throw new Error(`the app exited (${appEnded}) before it answered:\n${appLog.tail(40)}`);
-      const up = await fetch(`${appUrl}/ping`).then(
-        (res) => res.ok,
-        () => false,
-      );
-      if (up) break;
-      if (Date.now() > deadline)
-        throw new Error(`the app did not answer /ping within 60 s:\n${appLog.tail(40)}`);
-      await new Promise((done) => setTimeout(done, 100));
-    }
+    const launchApp = async (): Promise<void> => {
+      const launched = spawnTs("src/cli.ts", ["start"], { cwd: dir, env: appEnv, log: appLog });
+      app = launched;
+      appEnded = undefined;
+      void launched.exited.then((code) => {
+        if (app === launched) appEnded = code;
+      });
+      // The app is up when /ping answers.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        if (appEnded !== undefined)
+          throw new Error(`the app exited (${appEnded}) before it answered:\n${appLog.tail(40)}`);
+        const up = await fetch(`${appUrl}/ping`).then(
+          (res) => res.ok,
+          () => false,
+        );
+        if (up) break;
+        if (Date.now() > deadline)
+          throw new Error(`the app did not answer /ping within 60 s:\n${appLog.tail(40)}`);
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    };
+    await launchApp();
 
     const agentsYaml =
       options.agentsYaml?.replaceAll("{scriptFile}", JSON.stringify(scriptFile)) ??
@@ -542,6 +552,14 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
         });
         return launch(name);
       },
+      async killApp(signal = "SIGKILL") {
+        const running = app;
+        if (running === undefined) return;
+        app = undefined;
+        killGroup(running.child, signal);
+        await running.exited;
+      },
+      startApp: launchApp,
       restartRunner(name) {
         return launch(name);
       },

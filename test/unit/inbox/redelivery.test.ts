@@ -72,6 +72,16 @@ describe("redeliverFailedDeliveries", () => {
     expect(report.skipped).toEqual([]);
   });
 
+  it("orders events of the same second by id", async () => {
+    const later = { ...attempt("later", 0, 3), id: 900 };
+    const earlier = { ...attempt("earlier", 0, 3), id: 800 };
+    const github = fakeGitHub([[later, earlier]]);
+
+    await redeliverFailedDeliveries(deps(github.port));
+
+    expect(github.redelivered).toEqual([800, 900]);
+  });
+
   it("skips events that succeeded, are in the inbox, were refused for good or failed too often", async () => {
     const succeeded = [attempt("ok-later", 200, 1), attempt("ok-later", 0, 9)];
     const inInbox = attempt("in-inbox", 502, 2);

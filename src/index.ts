@@ -10,6 +10,8 @@ import type { Settings } from "./config/settings.js";
 import { recordDelivery } from "./inbox/record-delivery.js";
 import { createRuntime, type KanbotRuntime, type RuntimeOptions } from "./inbox/kanbot-runtime.js";
 import type { JobStore } from "./store/index.js";
+import { storeTokenKeeper } from "./tokens/token-keeper.js";
+import { jobTokenKeyFromPrivateKey } from "./tokens/token-seal.js";
 
 /** What the app function needs; built by `startApp` (src/main.ts) or by a test. */
 export interface AppDependencies extends RuntimeOptions {
@@ -21,7 +23,12 @@ export interface AppDependencies extends RuntimeOptions {
    * through `addHandler` and handed to `onRunnerApi`; the caller starts and stops it. Tests that
    * run Probot without a server leave this out.
    */
-  runnerApi?: { settings: Settings; onRunnerApi: (api: RunnerApi) => void };
+  runnerApi?: {
+    settings: Settings;
+    /** The App's private key (PEM): job tokens are sealed at rest with a key derived from it. */
+    privateKey: string;
+    onRunnerApi: (api: RunnerApi) => void;
+  };
 }
 
 /**
@@ -42,12 +49,17 @@ export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
     });
     deps.onRuntime?.(runtime);
     if (deps.runnerApi) {
-      const { settings, onRunnerApi } = deps.runnerApi;
+      const { settings, privateKey, onRunnerApi } = deps.runnerApi;
       const api = createRunnerApi({
         store: deps.store,
         limits: runnerApiLimits(settings),
         log: app.log.child({ name: "runner-api" }),
-        jobTokens: createGitHubJobTokenBroker({ appOctokit: () => app.auth(), log: app.log }),
+        jobTokens: createGitHubJobTokenBroker({
+          appOctokit: () => app.auth(),
+          log: app.log,
+          // Kept sealed in the store until the lease ends: any replica revokes them.
+          keeper: storeTokenKeeper(deps.store, jobTokenKeyFromPrivateKey(privateKey)),
+        }),
         githubWebUrl: gitHubWebUrl(settings),
         events: runtime.internal,
         resolveWorkspace: runtime.resolveWorkspace,

@@ -174,7 +174,7 @@ export async function startApp(
       holdMs: settings.KANBOT_INBOX_HOLD_SECONDS * 1000,
       deliveryMaxAttempts: settings.KANBOT_INBOX_MAX_ATTEMPTS,
       onRuntime: (created) => (runtime = created),
-      runnerApi: { settings, onRunnerApi: (created) => (runnerApi = created) },
+      runnerApi: { settings, privateKey, onRunnerApi: (created) => (runnerApi = created) },
     }),
   );
   if (runtime === undefined || runnerApi === undefined) {

@@ -36,6 +36,8 @@ export function createJobCompletion(options: {
   const { store, log, jobTokens, logIntake, recordFinished } = options;
 
   async function complete(job: Job, body: CompleteJobRequest): Promise<CompleteJobResponse> {
+    // The job's tokens, wherever they were issued (another replica, before a restart).
+    await jobTokens.refresh?.(job.id);
     // The end of the log the redactor held back is stored before the lease ends.
     await logIntake.flush(job, body.leaseToken);
     // Every text of the result (summary, error, validation output) passes the redaction policy.
@@ -71,7 +73,10 @@ export function createJobCompletion(options: {
     };
   }
 
-  /** The lease is over: its GitHub tokens are revoked and its log bookkeeping dropped. */
+  /**
+   * The lease is over: its GitHub tokens are revoked (whichever replica issued them: they are
+   * kept in the store) and its log bookkeeping dropped.
+   */
   async function endLease(jobId: number): Promise<void> {
     const revoked = await jobTokens.revoke(jobId);
     logIntake.forget(jobId);

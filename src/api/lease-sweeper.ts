@@ -3,6 +3,10 @@
  * (the decisions are the store's: src/store/lost-lease-sweep.ts), ends each ended lease on the
  * API's side (its GitHub tokens revoked, its log bookkeeping dropped) and tells the rest of the
  * app through the `leasesExpired` hook. One sweep runs at a time.
+ *
+ * It also ends, the same way, every lease whose job still has kept GitHub tokens although it
+ * holds no lease any more: a lease another replica ended and died before revoking, one ended
+ * by a re-run's cancel (src/store/job-queue.ts), or a revoke GitHub failed to answer.
  */
 import type { Logger } from "pino";
 import type { ExpiredLeaseSweep, JobStore } from "../store/index.js";
@@ -38,6 +42,12 @@ export function createLeaseSweeper(options: {
     const result = await store.endExpiredLeases();
     const ended = [...result.lost, ...result.canceled];
     for (const job of ended) await options.endLease(job.id);
+    const endedIds = new Set(ended.map((job) => job.id));
+    const leftovers = (await store.listJobTokenOrphans()).filter((id) => !endedIds.has(id));
+    for (const jobId of leftovers) await options.endLease(jobId);
+    if (leftovers.length > 0) {
+      log.info({ jobs: leftovers }, "revoking job tokens kept past their lease");
+    }
     if (ended.length > 0) {
       log.info(
         {

@@ -48,6 +48,8 @@ export function createLogIntake(options: {
   ): Promise<AppendLogResponse> {
     return withLogLock(job.id, async () => {
       await store.assertLease(job.id, body.leaseToken);
+      // The job's tokens, wherever they were issued (another replica, before a restart).
+      if (!held) await jobTokens.refresh?.(job.id);
       const state = await logState(job.id);
       const answer: AppendLogResponse = {
         appended: [],

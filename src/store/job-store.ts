@@ -21,6 +21,7 @@ import type {
   NewAuditEntry,
   NewDelivery,
   NewJob,
+  NewJobToken,
   NewTask,
   QueueFilter,
   RecordDeliveryResult,
@@ -30,6 +31,7 @@ import type {
   RunnerCapabilities,
   RunnerRegistration,
   RunnerUpdate,
+  StoredJobToken,
   Task,
   TaskChanges,
   TaskFilter,
@@ -139,6 +141,17 @@ export interface JobStore {
    * in this process and, on Postgres, in every replica. Returns the unsubscribe function.
    */
   onJobQueued(listener: () => void): () => void;
+
+  // --- job tokens (sealed by src/tokens/, kept until the lease ends) -------------------------
+
+  /** Keeps a sealed GitHub token issued for a job (the store never sees it in the clear). */
+  saveJobToken(token: NewJobToken): Promise<StoredJobToken>;
+  /** The job's kept tokens, oldest first. */
+  listJobTokens(jobId: number): Promise<StoredJobToken[]>;
+  /** Deletes these tokens; returns the ids this call deleted (another replica may have first). */
+  deleteJobTokens(ids: readonly number[]): Promise<number[]>;
+  /** Ids of the jobs that hold no lease any more but still have kept tokens (to revoke). */
+  listJobTokenOrphans(): Promise<number[]>;
 
   // --- logs --------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
  * - the queue (./job-queue.ts), the lease holder's calls (./job-leases.ts) and the lost-lease
  *   sweep (./lost-lease-sweep.ts), with queue wake-ups and NOTIFY (./queue-wakeups.ts);
  * - job logs (./job-logs.ts) and the audit log (./audit-log.ts);
+ * - the sealed GitHub tokens of jobs until their leases end (./job-tokens.ts);
  * - runners (./runner-registry.ts) and the webhook inbox (./webhook-inbox.ts).
  *
  * The few places where the engines differ (the label-match predicate, `FOR UPDATE SKIP LOCKED`,
@@ -18,6 +19,7 @@ import type { StoreDatabaseHandle } from "./database.js";
 import { JobLeases } from "./job-leases.js";
 import { JobLogs } from "./job-logs.js";
 import { JobQueue } from "./job-queue.js";
+import { JobTokenRows } from "./job-tokens.js";
 import type { JobStore } from "./job-store.js";
 import { sweepExpiredLeases } from "./lost-lease-sweep.js";
 import { QueueWakeups } from "./queue-wakeups.js";
@@ -41,6 +43,7 @@ import type {
   NewAuditEntry,
   NewDelivery,
   NewJob,
+  NewJobToken,
   NewTask,
   QueueFilter,
   RecordDeliveryResult,
@@ -50,6 +53,7 @@ import type {
   RunnerCapabilities,
   RunnerRegistration,
   RunnerUpdate,
+  StoredJobToken,
   Task,
   TaskChanges,
   TaskFilter,
@@ -71,6 +75,7 @@ export class KyselyJobStore implements JobStore {
   readonly #queue: JobQueue;
   readonly #leases: JobLeases;
   readonly #logs: JobLogs;
+  readonly #tokens: JobTokenRows;
   readonly #audit: AuditLog;
   readonly #runners: RunnerRegistry;
   readonly #inbox: WebhookInbox;
@@ -94,6 +99,7 @@ export class KyselyJobStore implements JobStore {
     this.#queue = new JobQueue(this.#ctx, this.#wakeups);
     this.#leases = new JobLeases(this.#ctx);
     this.#logs = new JobLogs(this.#ctx);
+    this.#tokens = new JobTokenRows(this.#ctx);
     this.#audit = new AuditLog(this.#ctx);
     this.#runners = new RunnerRegistry(this.#ctx);
     this.#inbox = new WebhookInbox(this.#ctx);
@@ -209,6 +215,21 @@ export class KyselyJobStore implements JobStore {
   }
   onJobQueued(listener: () => void): () => void {
     return this.#wakeups.onJobQueued(listener);
+  }
+
+  // --- job tokens (JobTokenRows) ----------------------------------------------------------
+
+  saveJobToken(token: NewJobToken): Promise<StoredJobToken> {
+    return this.#tokens.saveJobToken(token);
+  }
+  listJobTokens(jobId: number): Promise<StoredJobToken[]> {
+    return this.#tokens.listJobTokens(jobId);
+  }
+  deleteJobTokens(ids: readonly number[]): Promise<number[]> {
+    return this.#tokens.deleteJobTokens(ids);
+  }
+  listJobTokenOrphans(): Promise<number[]> {
+    return this.#tokens.listJobTokenOrphans();
   }
 
   // --- logs (JobLogs) ----------------------------------------------------------------------

@@ -487,6 +487,36 @@ const deliveryHolder: Migration = {
   },
 };
 
+/**
+ * Job tokens revocable by any replica (issue 13): the GitHub tokens issued for a job, sealed
+ * (AES-256-GCM, src/tokens/token-seal.ts), kept until the job's lease ends, so whichever replica
+ * sees the lease end revokes them. They go with their job.
+ */
+function jobTokens(dialect: StoreDialect): Migration {
+  return {
+    async up(db: AnyKysely) {
+      await db.schema
+        .createTable("job_tokens")
+        .addColumn("id", dialect === "sqlite" ? "integer" : "bigserial", (c) =>
+          dialect === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn("job_id", "bigint", (c) => c.notNull().references("jobs.id").onDelete("cascade"))
+        .addColumn("sealed", "text", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("job_tokens_job_idx")
+        .on("job_tokens")
+        .columns(["job_id"])
+        .execute();
+    },
+    async down(db: AnyKysely) {
+      await db.schema.dropTable("job_tokens").ifExists().execute();
+    },
+  };
+}
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -496,6 +526,7 @@ export function storeMigrations(dialect: StoreDialect): MigrationProvider {
     "0004_task_outbox": taskOutbox,
     "0005_task_record": taskRecord,
     "0006_delivery_holder": deliveryHolder,
+    "0007_job_tokens": jobTokens(dialect),
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

@@ -163,6 +163,16 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/** A job's GitHub token, sealed by src/tokens/ (migration 0007); kept until the lease ends. */
+export interface JobTokensTable {
+  id: Generated<number>;
+  job_id: number;
+  /** The token encrypted with AES-256-GCM; the store never sees it in the clear. */
+  sealed: string;
+  expires_at: number;
+  created_at: number;
+}
+
 export interface StoreDatabase {
   tasks: TasksTable;
   jobs: JobsTable;
@@ -171,4 +181,5 @@ export interface StoreDatabase {
   log_chunks: LogChunksTable;
   deliveries: DeliveriesTable;
   audit_log: AuditLogTable;
+  job_tokens: JobTokensTable;
 }

@@ -318,3 +318,21 @@ export interface AuditFilter {
   action?: string;
   limit?: number;
 }
+
+/**
+ * A GitHub token issued for a job, as the store keeps it until the job's lease ends: sealed by
+ * src/tokens/ (the store never sees the token in the clear).
+ */
+export interface StoredJobToken {
+  id: number;
+  jobId: number;
+  sealed: string;
+  expiresAt: Date;
+  createdAt: Date;
+}
+
+export interface NewJobToken {
+  jobId: number;
+  sealed: string;
+  expiresAt: Date;
+}

@@ -1,11 +1,14 @@
 /**
  * Job tokens (DESIGN sections 4, 7, 8): a runner gets, per job, an installation token limited to
- * the job's one repository with `contents: write`. The app keeps the live tokens in memory only
- * (never logged, never stored) so it can revoke them when the lease ends: completion, cancel, or
- * the expiry sweep. After an app restart the map is empty and the old tokens simply expire
- * within the hour.
+ * the job's one repository with `contents: write`. The app keeps the tokens it issued (never
+ * logged) until the lease ends, so it can revoke them then: completion, cancel, or the expiry
+ * sweep. `kanbot start` keeps them in the job store, sealed with a key derived from the App's
+ * private key (./token-keeper.ts, ./token-seal.ts): whichever replica sees the lease end revokes
+ * them, even when another replica issued them, and an app restart forgets none. Without a store
+ * they are kept in this process only.
  */
 import type { Logger } from "pino";
+import { memoryTokenKeeper, type JobTokenKeeper, type KeptJobToken } from "./token-keeper.js";
 
 /** A token handed to a runner for one job. */
 export interface IssuedJobToken {
@@ -18,8 +21,17 @@ export interface IssuedJobToken {
 export interface JobTokenBroker {
   /** Mints a token for `repo` (`owner/name`) in `installationId`, remembered under `jobId`. */
   issue(jobId: number, installationId: number, repo: string): Promise<IssuedJobToken>;
-  /** Revokes every live token of the job; returns how many it revoked. Never throws. */
+  /**
+   * Revokes every kept token of the job on GitHub and forgets it; returns how many this call
+   * revoked (a token another replica revoked first is not counted twice). A token GitHub did not
+   * revoke (an outage) stays kept for the next try. Never throws.
+   */
   revoke(jobId: number): Promise<number>;
+  /**
+   * Reads the job's live tokens from where they are kept (another replica may have issued them)
+   * for `redact` and `liveTokens`; call it before redacting what a runner sent.
+   */
+  refresh?(jobId: number): Promise<void>;
   /** `text` with every live token of the job replaced by `[redacted]` (defence in depth for logs). */
   redact(jobId: number, text: string): string;
   /** The job's live tokens, for the redaction policy (src/domain/redaction.ts) at every sink. */
@@ -61,6 +73,11 @@ export interface GitHubJobTokenBrokerOptions {
   /** `fetch` for the revoke call (which authenticates with the job token itself). */
   fetch?: typeof globalThis.fetch;
   now?: () => Date;
+  /**
+   * Where issued tokens are kept until their lease ends: `storeTokenKeeper` (the job store,
+   * sealed; any replica revokes) or, by default, this process's memory.
+   */
+  keeper?: JobTokenKeeper;
 }
 
 interface LiveToken {
@@ -80,6 +97,9 @@ const REVOKE_HEADERS = {
  * authenticated with the token itself to revoke.
  */
 export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions): JobTokenBroker {
+  const keeper = options.keeper ?? memoryTokenKeeper();
+  // What `redact` and `liveTokens` see (they cannot wait for the store): the tokens this process
+  // issued or last read for the job with `refresh`.
   const live = new Map<number, LiveToken[]>();
   const log = options.log;
   const doFetch = options.fetch ?? globalThis.fetch;
@@ -116,34 +136,99 @@ export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions)
     if (minted === undefined) {
       throw new JobTokenError(repo, undefined, `GitHub's token answer for ${repo} had no token`);
     }
-    const tokens = (live.get(jobId) ?? []).filter((entry) => entry.expiresAt > now());
-    tokens.push({ token: minted.token, expiresAt: minted.expiresAt });
-    live.set(jobId, tokens);
+    try {
+      await keeper.keep(jobId, minted.token, minted.expiresAt);
+    } catch (error) {
+      // A token nobody could revoke later is not handed out.
+      log.error({ jobId, err: errorFacts(error) }, "keeping a job token failed; revoking it");
+      await revokeOnGitHub(jobId, minted.token);
+      throw error;
+    }
+    remember(jobId, [...(live.get(jobId) ?? []), minted]);
     log.info({ jobId, repo, expiresAt: minted.expiresAt }, "job token issued");
     return minted;
   }
 
   async function revoke(jobId: number): Promise<number> {
-    const tokens = live.get(jobId);
     live.delete(jobId);
-    if (tokens === undefined || baseUrl === undefined) return 0;
-    let revoked = 0;
-    for (const entry of tokens) {
-      if (entry.expiresAt <= now()) continue;
-      try {
-        const response = await doFetch(`${baseUrl}/installation/token`, {
-          method: "DELETE",
-          headers: { ...REVOKE_HEADERS, authorization: `token ${entry.token}` },
-        });
-        // 401: GitHub no longer knows the token (already revoked or expired): nothing to do.
-        if (response.status === 204 || response.status === 401) revoked++;
-        else log.warn({ jobId, status: response.status }, "GitHub did not revoke a job token");
-      } catch (error) {
-        log.warn({ jobId, err: errorFacts(error) }, "revoking a job token failed");
+    let kept: KeptJobToken[];
+    try {
+      kept = await keeper.list(jobId);
+    } catch (error) {
+      log.warn({ jobId, err: errorFacts(error) }, "reading a job's tokens to revoke them failed");
+      return 0;
+    }
+    if (kept.length === 0) return 0;
+    const done: number[] = [];
+    const revokedIds = new Set<number>();
+    for (const entry of kept) {
+      if (entry.token === undefined) {
+        // Sealed with another key (the App's private key changed): it expires by itself.
+        log.warn(
+          { jobId, expiresAt: entry.expiresAt },
+          "a kept job token cannot be opened with this app's key; it expires by itself",
+        );
+        done.push(entry.id);
+        continue;
+      }
+      if (entry.expiresAt <= now()) {
+        done.push(entry.id);
+        continue;
+      }
+      if (await revokeOnGitHub(jobId, entry.token)) {
+        done.push(entry.id);
+        revokedIds.add(entry.id);
       }
     }
+    let dropped: number[];
+    try {
+      dropped = await keeper.drop(done);
+    } catch (error) {
+      log.warn({ jobId, err: errorFacts(error) }, "forgetting revoked job tokens failed");
+      return 0;
+    }
+    const revoked = dropped.filter((id) => revokedIds.has(id)).length;
     log.info({ jobId, revoked }, "job tokens revoked");
     return revoked;
+  }
+
+  /** True when GitHub revoked the token or no longer knows it. Never throws. */
+  async function revokeOnGitHub(jobId: number, token: string): Promise<boolean> {
+    try {
+      // A replica that never issued a token learns GitHub's URL from the app's Octokit.
+      baseUrl ??= (await options.appOctokit()).request.endpoint.DEFAULTS.baseUrl;
+      const response = await doFetch(`${baseUrl}/installation/token`, {
+        method: "DELETE",
+        headers: { ...REVOKE_HEADERS, authorization: `token ${token}` },
+      });
+      // 401: GitHub no longer knows the token (already revoked or expired): nothing to do.
+      if (response.status === 204 || response.status === 401) return true;
+      log.warn({ jobId, status: response.status }, "GitHub did not revoke a job token");
+    } catch (error) {
+      log.warn({ jobId, err: errorFacts(error) }, "revoking a job token failed");
+    }
+    return false;
+  }
+
+  async function refresh(jobId: number): Promise<void> {
+    const kept = await keeper.list(jobId);
+    const tokens: LiveToken[] = [];
+    for (const entry of kept) {
+      if (entry.token !== undefined)
+        tokens.push({ token: entry.token, expiresAt: entry.expiresAt });
+    }
+    remember(jobId, tokens);
+  }
+
+  /** Sets the job's live tokens (the unexpired ones), and forgets jobs whose tokens all expired. */
+  function remember(jobId: number, tokens: readonly LiveToken[]): void {
+    const at = now();
+    const unexpired = tokens.filter((entry) => entry.expiresAt > at);
+    if (unexpired.length > 0) live.set(jobId, unexpired);
+    else live.delete(jobId);
+    for (const [id, entries] of live) {
+      if (entries.every((entry) => entry.expiresAt <= at)) live.delete(id);
+    }
   }
 
   function redact(jobId: number, text: string): string {
@@ -157,7 +242,7 @@ export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions)
     return (live.get(jobId) ?? []).map((entry) => entry.token);
   }
 
-  return { issue, revoke, redact, liveTokens };
+  return { issue, revoke, refresh, redact, liveTokens };
 }
 
 function readToken(data: unknown): IssuedJobToken | undefined {

@@ -112,6 +112,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           "0004_task_outbox",
           "0005_task_record",
           "0006_delivery_holder",
+          "0007_job_tokens",
         ]);
       } finally {
         await fresh.drop();

@@ -186,6 +186,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       ...(options.monotonic !== undefined ? { monotonic: options.monotonic } : {}),
     });
     const patiently = patience(clock, entry.gone.signal, jobLog);
+    let reporting = false;
 
     // 1. lease and log
     const keeper = startLeaseKeeper({
@@ -200,6 +201,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         : {}),
       phase: () => phase,
       onStop: (cause) => {
+        if (reporting && cause === "lease-lost") {
+          // A completion whose answer was lost has ended the lease already: the completion's own
+          // answer (a retry is answered as the first) tells whether it was recorded.
+          keeper.stop();
+          return;
+        }
         if (cause !== "canceled" || entry.cause === undefined) {
           jobLog.warn({ cause }, "stopping job");
         }
@@ -283,6 +290,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
       shipper.note(`job ${job.id} ${result.outcome.status}`);
       await shipper.close();
+      reporting = true;
       // The result's texts (summary, error, validation output) pass the redaction policy too.
       return await complete(
         job.id,

@@ -168,8 +168,10 @@ describe("kanbot start", () => {
     const code = await started.exited;
 
     expect(code).toBe(0);
+    // The redelivery sweep asks for the app's failed deliveries first (the stub has none: 404).
     expect([...github.requests].sort()).toEqual([
       "GET /api/v3/app",
+      "GET /api/v3/app/hook/deliveries",
       "GET /api/v3/app/installations",
     ]);
   });

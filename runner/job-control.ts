@@ -17,9 +17,15 @@ export interface JobControl {
   cause(): StopCause | undefined;
   /** The phase reported with heartbeats. */
   setPhase(phase: string): void;
-  /** Asks the app right now whether this runner still holds the lease. */
+  /**
+   * Asks the app right now whether this runner still holds the lease (waiting out an app blip
+   * while the lease lasts).
+   */
   canPush(): Promise<boolean>;
-  /** A fresh job token for git (LeaseLostError when the lease is gone). Never give it to the agent. */
+  /**
+   * A fresh job token for git, waiting out an app blip while the lease lasts (LeaseLostError when
+   * the lease is gone). Never give it to the agent.
+   */
   jobToken(): Promise<string>;
   /** Redacted process output for the job log. */
   onLog(text: string, stream: OutputStream): void;

@@ -38,7 +38,7 @@ import {
 } from "../src/protocol/index.js";
 import type { z } from "zod";
 
-import { backoffDelay, sleep, type BackoffPolicy } from "./dispatch/backoff.js";
+import { backoffDelay, sleep, type BackoffPolicy } from "./backoff.js";
 
 /** The app answered with an error. */
 export class ApiError extends Error {

@@ -21,7 +21,7 @@ import type { Logger } from "pino";
 
 import { RunnerApiClient, RunnerTokenRevokedError, type DaemonApi } from "./client.js";
 import type { LoadedRunnerConfig } from "./config.js";
-import { sleep, type BackoffPolicy } from "./dispatch/backoff.js";
+import { sleep, type BackoffPolicy } from "./backoff.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import { ClaimRefusedError, runListener } from "./dispatch/listener.js";
 import { runJob } from "./job-runner.js";

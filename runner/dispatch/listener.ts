@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 
 import { ApiError, RunnerTokenRevokedError, type ClaimApi } from "../client.js";
 import type { ClaimRequest } from "../../src/protocol/index.js";
-import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "./backoff.js";
+import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "../backoff.js";
 import type { Dispatcher } from "./dispatcher.js";
 
 export interface ListenerOptions {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { backoffDelay } from "../../../runner/dispatch/backoff.js";
+import { backoffDelay } from "../../../runner/backoff.js";
 
 describe("backoffDelay", () => {
   it.each([

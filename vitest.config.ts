@@ -28,6 +28,16 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          // Crashes and outages of real app and runner processes on the simulator (issue 13);
+          // `npm run chaos` runs the full size.
+          name: "chaos",
+          include: ["test/chaos/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

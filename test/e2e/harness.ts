@@ -131,6 +131,8 @@ export interface E2EOptions {
   agentsYaml?: string;
   /** Extra environment for runner processes (e.g. an agent's API key). */
   runnerEnv?: Record<string, string>;
+  /** Extra environment for the app process (e.g. `KANBOT_INBOX_HOLD_SECONDS`). */
+  appEnv?: Record<string, string>;
   /** Extra top-level lines of every kanbot-runner.yml (e.g. `copyFrom:`), before `agents:`. */
   runnerYaml?: string;
 }
@@ -387,6 +389,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     KANBOT_INBOX_RETRY_MAX_MS: "2000",
     // The simulator has no rate limits, like a GitHub Enterprise Server with them off.
     KANBOT_GITHUB_THROTTLE: "false",
+    ...options.appEnv,
   };
 
   async function stop(): Promise<void> {

@@ -28,6 +28,7 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     listComments: (issue) => port.listComments(issue),
     isPullRequestMerged: (pr) => port.isPullRequestMerged(pr),
     listIssuesWithLabels: (repo, labels) => port.listIssuesWithLabels(repo, labels),
+    lastLabeler: (issue, label) => port.lastLabeler(issue, label),
     listBlockedBy: (issue) => port.listBlockedBy(issue),
     listSubIssues: (issue) => port.listSubIssues(issue),
     findProject: (owner, number) => port.findProject(owner, number),

@@ -98,6 +98,13 @@ interface RestComment {
   html_url: string;
 }
 
+/** An entry of `GET …/issues/{n}/events`, as far as `lastLabeler` reads it. */
+interface RestIssueEvent {
+  event?: string;
+  actor?: RestUser | null;
+  label?: { name?: string } | null;
+}
+
 interface SingleSelectValueNode {
   name?: string | null;
   field?: { name?: string } | null;
@@ -386,6 +393,37 @@ class OctokitGitHubPort implements GitHubPort {
       }
     }
     return [...byNumber.values()].sort((a, b) => a.ref.number - b.ref.number);
+  }
+
+  async lastLabeler(issue: IssueRef, label: string): Promise<string | undefined> {
+    let events: RestIssueEvent[];
+    try {
+      events = await this.#call(`list the events of ${formatRef(issue)}`, () =>
+        this.#octokit.paginate(this.#octokit.rest.issues.listEvents, {
+          owner: issue.owner,
+          repo: issue.repo,
+          issue_number: issue.number,
+          per_page: PER_PAGE,
+        }),
+      );
+    } catch (error) {
+      if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
+      this.#log.debug({ issue: formatRef(issue), status: error.status }, "issue not found");
+      return undefined;
+    }
+    // GitHub lists an issue's events oldest first; the last matching one is the newest.
+    const labeled = events.filter(
+      (event) =>
+        event.event === "labeled" &&
+        event.label?.name !== undefined &&
+        sameLabel(event.label.name, label),
+    );
+    const newest = labeled.at(-1);
+    if (newest === undefined) {
+      this.#log.debug({ issue: formatRef(issue), label }, "no labeled event for the label");
+      return undefined;
+    }
+    return newest.actor?.login ?? undefined;
   }
 
   // --- labels ------------------------------------------------------------------------------

@@ -101,6 +101,12 @@ export interface GitHubPort {
   isPullRequestMerged(pr: IssueRef): Promise<boolean>;
   /** Open and closed issues of the repository carrying any of `labels` (reconciliation). */
   listIssuesWithLabels(repo: RepoRef, labels: readonly string[]): Promise<IssueFacts[]>;
+  /**
+   * Who last added `label` (compared case-insensitively) to the issue, from its events: the
+   * newest `labeled` event's actor; undefined when no such event is listed, its actor is a
+   * deleted account, or the issue is gone (reconciliation starts a trigger-labeled issue as them).
+   */
+  lastLabeler(issue: IssueRef, label: string): Promise<string | undefined>;
 
   // --- labels ----------------------------------------------------------------------------
   /** Creates the labels the repository does not have yet; existing ones are left as they are. */

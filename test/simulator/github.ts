@@ -203,6 +203,7 @@ export class SimGitHub {
       author: actor,
       labels: [],
       comments: [],
+      events: [],
       blockedBy: [],
       subIssues: [],
       createdAt: now,
@@ -228,12 +229,32 @@ export class SimGitHub {
       if (issue.labels.some((have) => have.toLowerCase() === name.toLowerCase())) continue;
       issue.labels.push(label.name);
       issue.updatedAt = this.state.timestamp();
+      this.#recordLabelEvent(actor, issue, "labeled", label);
       this.emit(this.#issueEvent(issue), repo, actor, {
         action: "labeled",
         ...(await this.#issuePayload(repo, issue)),
         label: this.shapes.label(repo, label),
       });
     }
+  }
+
+  /** Adds a `labeled` or `unlabeled` entry to the issue's events, as GitHub's timeline does. */
+  #recordLabelEvent(
+    actor: string,
+    issue: SimIssue,
+    event: "labeled" | "unlabeled",
+    label: SimLabel,
+  ): void {
+    const id = this.state.id();
+    issue.events.push({
+      id,
+      nodeId: this.state.nodeId(event === "labeled" ? "LE" : "UNLE", id),
+      event,
+      actor,
+      label: { name: label.name, color: label.color },
+      createdAt: this.state.timestamp(),
+      app: actor.toLowerCase() === this.botLogin.toLowerCase() ? this.app : undefined,
+    });
   }
 
   async removeLabel(actor: string, repo: SimRepo, number: number, name: string): Promise<void> {
@@ -243,6 +264,7 @@ export class SimGitHub {
     if (index === -1 || label === undefined) throw new GitHubRefusal(404, "Label does not exist");
     issue.labels.splice(index, 1);
     issue.updatedAt = this.state.timestamp();
+    this.#recordLabelEvent(actor, issue, "unlabeled", label);
     this.emit(this.#issueEvent(issue), repo, actor, {
       action: "unlabeled",
       ...(await this.#issuePayload(repo, issue)),
@@ -522,6 +544,7 @@ export class SimGitHub {
       author: actor,
       labels: [],
       comments: [],
+      events: [],
       blockedBy: [],
       subIssues: [],
       createdAt: now,

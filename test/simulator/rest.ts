@@ -703,6 +703,12 @@ export class RestApi {
         );
         return { status: 200, body: shapes.comment(repo, comment) };
       },
+      "issues/list-events": (context) => {
+        const repo = this.#repo(context);
+        const issue = repo.issues.get(this.#number(context, "issue_number"));
+        if (issue === undefined) throw new GitHubRefusal(404, "Not Found");
+        return page(issue.events, context, (event) => shapes.issueEvent(repo, event));
+      },
       "issues/list-labels-for-repo": (context) => {
         const repo = this.#repo(context);
         return page([...repo.labels.values()], context, (label) => shapes.label(repo, label));

@@ -12,6 +12,7 @@ import {
   type SimComment,
   type SimInstallation,
   type SimIssue,
+  type SimIssueEvent,
   type SimLabel,
   type SimPull,
   type SimRepo,
@@ -195,6 +196,22 @@ export class Shapes {
               merged_at: pull.mergedAt,
             },
           }),
+    };
+  }
+
+  /** An entry of `GET …/issues/{n}/events` (`labeled-issue-event`, `unlabeled-issue-event`). */
+  issueEvent(repo: SimRepo, event: SimIssueEvent) {
+    return {
+      id: event.id,
+      node_id: event.nodeId,
+      url: `${this.urls.api}/repos/${fullName(repo)}/issues/events/${event.id}`,
+      actor: this.user(event.actor),
+      event: event.event,
+      commit_id: null,
+      commit_url: null,
+      created_at: event.createdAt,
+      performed_via_github_app: event.app === undefined ? null : this.app(event.app),
+      label: { name: event.label.name, color: event.label.color },
     };
   }
 

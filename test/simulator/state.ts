@@ -48,6 +48,20 @@ export interface SimComment {
 
 export type IssueStateReason = "completed" | "not_planned" | "reopened" | null;
 
+/** An entry of an issue's timeline events (`GET …/issues/{n}/events`): label changes only. */
+export interface SimIssueEvent {
+  id: number;
+  nodeId: string;
+  event: "labeled" | "unlabeled";
+  /** Who added or removed the label (the app's bot for an installation token). */
+  actor: string;
+  /** The label as it was named and coloured then. */
+  label: { name: string; color: string };
+  createdAt: string;
+  /** The app whose installation token made the change; undefined for a person. */
+  app: SimApp | undefined;
+}
+
 export interface SimIssue {
   id: number;
   nodeId: string;
@@ -60,6 +74,8 @@ export interface SimIssue {
   /** Label names, in the order they were added. */
   labels: string[];
   comments: SimComment[];
+  /** Label changes, oldest first, as the issue's events list them. */
+  events: SimIssueEvent[];
   /** Issue numbers (same repository) this issue is blocked by. */
   blockedBy: number[];
   /** Issue numbers (same repository) that are sub-issues of this one. */

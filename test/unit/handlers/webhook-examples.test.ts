@@ -70,6 +70,7 @@ function plainPort(): GitHubPort {
         htmlUrl: "",
       }),
     listIssuesWithLabels: () => Promise.resolve([]),
+    lastLabeler: () => Promise.resolve(undefined),
     ensureLabels: () => Promise.resolve(),
     addLabels: () => Promise.resolve(),
     removeLabel: () => Promise.resolve(),

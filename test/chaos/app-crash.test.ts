@@ -13,6 +13,7 @@
  *
  * `npm run chaos` (bench/chaos.ts) runs the same scenarios at full size and records figures.
  */
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -21,6 +22,12 @@ import { REPO, type E2E } from "../e2e/harness.js";
 import { useE2E } from "../e2e/steps.js";
 
 const BURST = Number(process.env["KANBOT_CHAOS_BURST"] ?? 6);
+
+/** `npm run chaos` collects each scenario's figures (JSON lines) from this file; tests ignore it. */
+function report(scenario: string, figures: Record<string, number>): void {
+  const file = process.env["KANBOT_CHAOS_REPORT"];
+  if (file !== undefined) appendFileSync(file, `${JSON.stringify({ scenario, ...figures })}\n`);
+}
 
 /** The app's store, read beside the running app (SQLite in WAL mode). */
 async function withStore<T>(e2e: E2E, read: (store: JobStore) => Promise<T>): Promise<T> {
@@ -84,6 +91,7 @@ describe("chaos: the app is killed while it works", () => {
     expect(answered).toHaveLength(half);
     expect(refused).toHaveLength(BURST - half);
 
+    const restartedAt = Date.now();
     await e2e.startApp();
     await e2e.waitFor(
       "every issue in review",
@@ -91,6 +99,7 @@ describe("chaos: the app is killed while it works", () => {
       { timeoutMs: 240_000 },
     );
 
+    const recoveryMs = Date.now() - restartedAt;
     // The events that follow review (kanbot's own writes, the simulated CI) settle too.
     await e2e.waitFor(
       "the inbox worked off",
@@ -131,6 +140,15 @@ describe("chaos: the app is killed while it works", () => {
       expect(progressComments(e2e, issue)).toBe(1);
     }
     expect(e2e.sim.violations).toEqual([]);
+    report("mid-burst", {
+      tasks: issues.length,
+      answeredBeforeKill: answered.length,
+      refusedWhileDown: refused.length,
+      redelivered: redelivered.length,
+      pulls: issues.reduce((sum, issue) => sum + pullsOf(e2e, issue), 0),
+      progressComments: issues.reduce((sum, issue) => sum + progressComments(e2e, issue), 0),
+      recoveryMs,
+    });
   });
 
   it("mid-job: the runner rides out the outage; the job is not failed and no attempt is spent", async () => {
@@ -149,8 +167,10 @@ describe("chaos: the app is killed while it works", () => {
     await e2e.waitFor("the job running", () => e2e.hasLabel(issue, "agent:working"));
 
     await e2e.killApp("SIGKILL");
+    const outageStarted = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await e2e.startApp();
+    const outageMs = Date.now() - outageStarted;
     await e2e.waitFor("the task in review", () => e2e.hasLabel(issue, "agent:review"), {
       timeoutMs: 120_000,
     });
@@ -160,6 +180,12 @@ describe("chaos: the app is killed while it works", () => {
       const jobs = await store.listJobs(task?.id ?? 0);
       expect(jobs.map((job) => [job.status, job.attempt])).toEqual([["succeeded", 1]]);
       expect(task?.used.attempts).toBe(1);
+      report("mid-job", {
+        outageMs,
+        jobs: jobs.length,
+        failedJobs: jobs.filter((job) => job.status === "failed").length,
+        attemptsUsed: task?.used.attempts ?? 0,
+      });
     });
     expect(pullsOf(e2e, issue)).toBe(1);
     expect(progressComments(e2e, issue)).toBe(1);

@@ -1,0 +1,63 @@
+/**
+ * `npm run chaos [-- --quick]`: the chaos suite (test/chaos/, issue 13) at full size: the real
+ * app killed mid-burst (KANBOT_CHAOS_BURST issues, 20 by default, 6 with --quick) and mid-job,
+ * against the simulator and a real runner. The scenarios assert as in CI; this script collects
+ * their figures (tasks, deliveries refused and redelivered, PRs, progress comments, recovery time)
+ * into bench/results/chaos.json. Exits non-zero when a scenario fails.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { quickMode, writeResults, type Target } from "./lib/results.js";
+
+const burst = quickMode() ? 6 : 20;
+const dir = mkdtempSync(path.join(tmpdir(), "kanbot-chaos-"));
+const reportFile = path.join(dir, "figures.jsonl");
+const started = performance.now();
+const run = spawnSync("npx", ["vitest", "run", "--project", "chaos"], {
+  stdio: "inherit",
+  env: { ...process.env, KANBOT_CHAOS_BURST: String(burst), KANBOT_CHAOS_REPORT: reportFile },
+});
+const seconds = (performance.now() - started) / 1000;
+let lines: string[] = [];
+try {
+  lines = readFileSync(reportFile, "utf8").trim().split("\n").filter(Boolean);
+} catch {
+  // No figures: every scenario failed before reporting.
+}
+rmSync(dir, { recursive: true, force: true });
+const scenarios = Object.fromEntries(
+  lines.map((line) => {
+    const { scenario, ...figures } = JSON.parse(line) as { scenario: string };
+    return [scenario, figures];
+  }),
+) as Record<string, Record<string, number>>;
+const burstFigures = scenarios["mid-burst"];
+const jobFigures = scenarios["mid-job"];
+const targets: Target[] = [
+  {
+    name: "one PR per task after a crash mid-burst",
+    value: burstFigures === undefined ? -1 : (burstFigures["pulls"] ?? -1),
+    unit: "PRs",
+    limit: burst,
+    met: burstFigures?.["pulls"] === burst,
+  },
+  {
+    name: "no job failed by a short app outage",
+    value: jobFigures === undefined ? -1 : (jobFigures["failedJobs"] ?? -1),
+    unit: "failed jobs",
+    limit: 0,
+    met: jobFigures?.["failedJobs"] === 0,
+  },
+];
+const file = writeResults(
+  "chaos",
+  { burst, seconds, passed: run.status === 0, scenarios },
+  targets,
+);
+console.log(`chaos: ${run.status === 0 ? "passed" : "FAILED"} in ${seconds.toFixed(0)} s`);
+console.log(JSON.stringify(scenarios, null, 2));
+console.log(`figures written to ${file}`);
+process.exit(run.status === 0 ? 0 : 1);

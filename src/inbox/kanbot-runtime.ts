@@ -122,7 +122,11 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
       });
       for (const repo of await installationRepositories(app, installation.id)) {
         try {
-          reports.push(await reconcileRepository(ctx, repo));
+          reports.push(
+            await reconcileRepository(ctx, repo, {
+              labelerOf: (issue, label) => ctx.github.lastLabeler(issue, label),
+            }),
+          );
         } catch (error) {
           reconcileLog.error(
             { err: error, repo },

@@ -12,10 +12,10 @@
  * the trigger label (`agent:ready`) and have no task (their `issues.labeled` delivery was lost
  * while kanbot was down, and GitHub no longer lists it for redelivery) are started as the label
  * would have started them: as the person who added it, who must have the repository's
- * `minimumPermission`.
+ * `minimumPermission` (someone below it gets the label's refusal reply, once).
  */
 import type { IssueRef, RepoRef } from "../domain/dependencies.js";
-import { hasAtLeast } from "../domain/permission.js";
+import { hasAtLeast, permissionRefusalMessage } from "../domain/permission.js";
 import { addAttempt, noBudgetUsed } from "../domain/budget.js";
 import { LABELED_STATES, stateForLabel } from "../domain/labels.js";
 import { taskBranchName } from "../domain/task-branch.js";
@@ -182,6 +182,18 @@ async function startTriggeredIssues(
         { repo: report.repo, issue: issue.ref.number, actor, permission },
         "trigger label added by someone below the required permission; not started",
       );
+      // The reply the label would have had, once: a refusal the label path already posted (or
+      // an earlier start posted) is not repeated at every start.
+      const refusal = permissionRefusalMessage({
+        login: actor,
+        actual: permission,
+        required: config.minimumPermission,
+        action: "start",
+      });
+      const comments = await ctx.github.listComments(issue.ref);
+      if (!comments.some((comment) => comment.body === refusal)) {
+        await ctx.github.createComment(issue.ref, refusal);
+      }
       continue;
     }
     const outcome = await startTask(ctx, { issue, config, actor, source: "label", board });

@@ -55,6 +55,8 @@ describe("reconciliation at start", () => {
         LABELED_STATES.map((state) => [names.states[state], byState[state] ?? []]),
       ),
     );
+    // No open issue carries the trigger label without a task.
+    ghp.issuesWithLabels(REPO, { [names.trigger]: [] });
     for (const number of [5, 6, 7]) {
       const ref = issueRef(number);
       ghp.blockedBy(ref, number === 6 ? [{ ref: issueRef(9), state: "open" }] : []);
@@ -82,6 +84,8 @@ describe("reconciliation at start", () => {
           { issueNumber: 6, label: "agent:waiting", state: "waiting" },
           { issueNumber: 7, label: "agent:blocked", state: "blocked" },
         ],
+        started: [],
+        notStarted: [],
       },
     ]);
     const tasks = await h.store.listTasks();
@@ -126,10 +130,13 @@ describe("reconciliation at start", () => {
         ]),
       ),
     );
+    ghp.issuesWithLabels(REPO, { [names.trigger]: [] });
 
     const reports = await h.runtime.reconcile();
 
-    expect(reports).toEqual([{ repo: "Codertocat/Hello-World", known: 1, recreated: [] }]);
+    expect(reports).toEqual([
+      { repo: "Codertocat/Hello-World", known: 1, recreated: [], started: [], notStarted: [] },
+    ]);
     expect(await h.store.listTasks()).toHaveLength(1);
     await h.close();
   });

@@ -173,6 +173,8 @@ export interface E2E {
   maintainer: Actor;
   /** The app's base URL (webhooks at /api/github/webhooks, runner API at /api/v1). */
   appUrl: string;
+  /** The app's environment, for starting another replica of it (test/chaos/replicas.test.ts). */
+  appEnv: Readonly<Record<string, string>>;
   /** The temporary folder holding the database, the runners, the script and the logs. */
   dir: string;
   runners: Map<string, RunnerProcess>;
@@ -511,6 +513,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       repo: REPO,
       maintainer: started.actAs(MAINTAINER),
       appUrl,
+      appEnv,
       dir,
       runners,
       script(text, steps) {

@@ -1,6 +1,7 @@
 /**
  * `npm run chaos [-- --quick]`: the chaos suite (test/chaos/, issue 13) at full size: the real
  * app killed mid-burst (KANBOT_CHAOS_BURST issues, 20 by default, 6 with --quick) and mid-job,
+ * and two replicas on Postgres with the one receiving webhooks killed mid-burst (same size),
  * against the simulator and a real runner. The scenarios assert as in CI; this script collects
  * their figures (tasks, deliveries refused and redelivered, PRs, progress comments, recovery time)
  * into bench/results/chaos.json. Exits non-zero when a scenario fails.
@@ -16,7 +17,7 @@ const burst = quickMode() ? 6 : 20;
 const dir = mkdtempSync(path.join(tmpdir(), "kanbot-chaos-"));
 const reportFile = path.join(dir, "figures.jsonl");
 const started = performance.now();
-const run = spawnSync("npx", ["vitest", "run", "--project", "chaos"], {
+const run = spawnSync("npx", ["vitest", "run", "--project", "chaos", "--project", "chaos-full"], {
   stdio: "inherit",
   env: { ...process.env, KANBOT_CHAOS_BURST: String(burst), KANBOT_CHAOS_REPORT: reportFile },
 });
@@ -36,6 +37,7 @@ const scenarios = Object.fromEntries(
 ) as Record<string, Record<string, number>>;
 const burstFigures = scenarios["mid-burst"];
 const jobFigures = scenarios["mid-job"];
+const replicaFigures = scenarios["replicas"];
 const targets: Target[] = [
   {
     name: "one PR per task after a crash mid-burst",
@@ -50,6 +52,13 @@ const targets: Target[] = [
     unit: "failed jobs",
     limit: 0,
     met: jobFigures?.["failedJobs"] === 0,
+  },
+  {
+    name: "one job per task with two replicas, one killed mid-burst",
+    value: replicaFigures === undefined ? -1 : (replicaFigures["jobs"] ?? -1),
+    unit: "jobs",
+    limit: replicaFigures?.["tasks"] ?? burst,
+    met: replicaFigures !== undefined && replicaFigures["jobs"] === replicaFigures["tasks"],
   },
 ];
 const file = writeResults(

@@ -450,9 +450,14 @@ function onJobLost(
   now: Date,
   policy: TaskPolicy,
 ): TaskDecision {
-  if (task.state !== "running" || task.job === null) {
+  // A job is lost from `running`, or from `queued` when the lost job is the task's queued one:
+  // it was handed to a runner but its claim was never applied (the app died between the lease
+  // and recording the claim), and is decided the same way.
+  const unappliedClaim = task.state === "queued" && task.job?.id === event.jobId;
+  if ((task.state !== "running" && !unappliedClaim) || task.job === null) {
     return illegal(task, "job-lost", "no job of this task holds a lease");
   }
+  const from = task.state;
   const stale = staleJob(task.job, event.jobId);
   if (stale) return stale;
   const cost: JobCost = { minutes: event.minutes, usd: 0 };
@@ -467,7 +472,7 @@ function onJobLost(
     const message = `the ${job.kind} job lost its runner ${lost} times (the lease expired each time); check the runners' logs, then comment \`/kanbot retry\``;
     return block(
       charged,
-      "running",
+      from,
       job,
       "lost-leases",
       message,
@@ -483,7 +488,7 @@ function onJobLost(
     const message = describeSpentLimit(limit, policy.budget, charged.used);
     return block(
       charged,
-      "running",
+      from,
       job,
       limitCause(limit),
       message,
@@ -493,7 +498,7 @@ function onJobLost(
       note`The ${job.kind} job lost its runner; ${ownText(message)}.`,
     );
   }
-  return transition("running", { ...charged, state: "queued", enteredAt: now, job }, [
+  return transition(from, { ...charged, state: "queued", enteredAt: now, job }, [
     {
       type: "enqueue-job",
       kind: job.kind,

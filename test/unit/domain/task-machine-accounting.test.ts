@@ -268,6 +268,34 @@ describe("lost leases", () => {
   });
 });
 
+describe("a lost job whose claim was never applied", () => {
+  it("is retried from queued when it is the task's queued job, and ignored when it is another", () => {
+    const queued = situation("queued:implement");
+    const lost = transitionTask(
+      queued,
+      { type: "job-lost", jobId: "job-1", minutes: 1 },
+      NOW,
+      POLICY,
+    );
+    expect(lost).toMatchObject({
+      outcome: "transition",
+      from: "queued",
+      to: "queued",
+      task: { used: { lostLeases: 1 } },
+    });
+    const enqueued = lost.outcome === "transition" ? lost.effects.map((effect) => effect.type) : [];
+    expect(enqueued).toContain("enqueue-job");
+
+    const other = transitionTask(
+      queued,
+      { type: "job-lost", jobId: "job-0", minutes: 1 },
+      NOW,
+      POLICY,
+    );
+    expect(other.outcome).not.toBe("transition");
+  });
+});
+
 describe("stale events", () => {
   const situations: Situation[] = ["checks", "review", "queued:fix-checks+pr", "running:revise+pr"];
   const staleEvents: TaskEvent[] = [

@@ -58,10 +58,13 @@ const LEGAL: LegalRow[] = [
   row("waiting", "needs-human", "blocked", MIRROR),
 
   row("queued:implement", "job-claimed", "running", MIRROR),
+  // Handed to a runner, its claim never applied (the app died between the two): lost all the same.
+  row("queued:implement", "job-lost", "queued", ["enqueue-job", ...MIRROR]),
   row("queued:implement", "cancel", "canceled", ["cancel-job", ...MIRROR_CANCELED]),
   row("queued:implement", "needs-human", "blocked", ["cancel-job", ...MIRROR]),
 
   row("queued:fix-checks+pr", "job-claimed", "running", MIRROR),
+  row("queued:fix-checks+pr", "job-lost", "queued", ["enqueue-job", ...MIRROR]),
   row("queued:fix-checks+pr", "checks-passed", "review", [
     "cancel-job",
     "mark-pr-ready",

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type JobStore } from "../../src/store/index.js";
 import { REPO, REPO_ROOT, freePort, type E2E } from "../e2e/harness.js";
 import { useE2E } from "../e2e/steps.js";
+import { progressComments, pullsOf } from "../chaos/steps.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/store-databases.js";
 
 /** Issues labeled (an even number): 6 in CI, more with `npm run chaos`. */
@@ -143,13 +144,8 @@ describe("chaos: two replicas on Postgres, one killed mid-burst", () => {
       }
     });
     for (const issue of issues) {
-      const pulls = [...e2e.sim.state.mustRepo(REPO).pulls.values()].filter((pull) =>
-        pull.head.startsWith(`kanbot/${issue}-`),
-      );
-      expect(pulls).toHaveLength(1);
-      expect(
-        e2e.botComments(issue).filter((body) => body.startsWith("<!-- kanbot:progress ")),
-      ).toHaveLength(1);
+      expect(pullsOf(e2e, issue)).toBe(1);
+      expect(progressComments(e2e, issue)).toBe(1);
     }
     // Replica 2 is alive and was never restarted.
     expect(replicaTwo.child?.exitCode).toBeNull();

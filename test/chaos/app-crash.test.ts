@@ -20,6 +20,7 @@ import { describe, expect, it } from "vitest";
 import { openStore, type JobStore } from "../../src/store/index.js";
 import { REPO, type E2E } from "../e2e/harness.js";
 import { useE2E } from "../e2e/steps.js";
+import { progressComments, pullsOf } from "./steps.js";
 
 const BURST = Number(process.env["KANBOT_CHAOS_BURST"] ?? 6);
 
@@ -41,16 +42,6 @@ async function withStore<T>(e2e: E2E, read: (store: JobStore) => Promise<T>): Pr
 
 function isTrigger(payload: Record<string, unknown>): boolean {
   return (payload["label"] as { name?: unknown } | undefined)?.name === "agent:ready";
-}
-
-function progressComments(e2e: E2E, issue: number): number {
-  return e2e.botComments(issue).filter((body) => body.startsWith("<!-- kanbot:progress ")).length;
-}
-
-function pullsOf(e2e: E2E, issue: number): number {
-  return [...e2e.sim.state.mustRepo(REPO).pulls.values()].filter((pull) =>
-    pull.head.startsWith(`kanbot/${issue}-`),
-  ).length;
 }
 
 describe("chaos: the app is killed while it works", () => {

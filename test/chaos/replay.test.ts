@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/index.js";
 import { REPO, type E2E } from "../e2e/harness.js";
 import { useE2E } from "../e2e/steps.js";
+import { progressComments, pullsOf } from "./steps.js";
 
 async function jobsOf(e2e: E2E, issue: number): Promise<string[]> {
   const store = await openStore({ url: join(e2e.dir, "kanbot.sqlite") });
@@ -19,16 +20,6 @@ async function jobsOf(e2e: E2E, issue: number): Promise<string[]> {
   } finally {
     await store.close();
   }
-}
-
-function pullsOf(e2e: E2E, issue: number): number {
-  return [...e2e.sim.state.mustRepo(REPO).pulls.values()].filter((pull) =>
-    pull.head.startsWith(`kanbot/${issue}-`),
-  ).length;
-}
-
-function progressComments(e2e: E2E, issue: number): number {
-  return e2e.botComments(issue).filter((body) => body.startsWith("<!-- kanbot:progress ")).length;
 }
 
 describe("chaos: the same trigger more than once", () => {

@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 
 import { REPO } from "../e2e/harness.js";
 import { agentPids, useE2E, waitForState } from "../e2e/steps.js";
+import { progressComments, pullsOf } from "./steps.js";
 
 const TITLE = "Add double";
 
@@ -64,13 +65,8 @@ describe("chaos: a runner paused past its lease", () => {
 
     expect(pushes()).toBe(pushesBefore);
     expect(e2e.pullFor(issue)?.headSha).toBe(pull.headSha);
-    const pulls = [...e2e.sim.state.mustRepo(REPO).pulls.values()].filter((candidate) =>
-      candidate.head.startsWith(`kanbot/${issue}-`),
-    );
-    expect(pulls).toHaveLength(1);
-    expect(
-      e2e.botComments(issue).filter((body) => body.startsWith("<!-- kanbot:progress ")),
-    ).toHaveLength(1);
+    expect(pullsOf(e2e, issue)).toBe(1);
+    expect(progressComments(e2e, issue)).toBe(1);
     expect(e2e.sim.violations).toEqual([]);
   });
 });

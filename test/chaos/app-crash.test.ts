@@ -10,6 +10,9 @@
  *    back through redelivery, and every issue gets one task, one PR and one progress comment.
  * 2. Mid-job: the app is killed while a job runs and started again within the lease. The runner
  *    rides the outage out: the job is not failed, no attempt is spent, the task reaches review.
+ * 3. A long outage: the app stays down past the job's lease. The runner gives the job up when its
+ *    lease runs out (it pushes nothing it could not report); the restarted app finds the lease
+ *    ended, counts the job lost (not failed) and queues it again; the retry finishes the task.
  *
  * `npm run chaos` (bench/chaos.ts) runs the same scenarios at full size and records figures.
  */
@@ -183,3 +186,67 @@ describe("chaos: the app is killed while it works", () => {
     expect(e2e.sim.violations).toEqual([]);
   });
 });
+
+describe("chaos: the app is down longer than a lease", () => {
+  const LEASE_SECONDS = 8;
+  const harness = useE2E({ leaseSeconds: LEASE_SECONDS });
+
+  it("the runner gives the job up at its lease's end; the restarted app queues it again and no job fails", async () => {
+    const e2e = harness();
+    const title = "Add the question";
+    const step = {
+      // About two seconds of output: the app is killed while the agent works.
+      print: Array.from({ length: 20 }, (_, index) => `thinking ${index}\n`),
+      files: { "src/question.js": "export const question = '6 x 7';\n" },
+      say: "question",
+    };
+    e2e.script(title, [step, step]);
+    const issue = await e2e.fileIssue(title, "Export `question` from src/question.js.");
+    await e2e.maintainer.labelIssue(REPO, issue, "agent:ready");
+    await e2e.waitFor("the job running", () => e2e.hasLabel(issue, "agent:working"));
+
+    await e2e.killApp("SIGKILL");
+    const pushesBefore = pushes(e2e);
+    // Down past the lease (and the runner's own clock of it): the runner gives the job up.
+    await e2e.waitFor(
+      "runner-1 to give its job up at the lease's end",
+      () =>
+        /--- runner-1 log[\s\S]*lease lost: the job is not reported and nothing was pushed/.test(
+          e2e.logs(400),
+        ),
+      { timeoutMs: 60_000 },
+    );
+    // Nothing reached GitHub from the given-up job while the app was away.
+    expect(pushes(e2e)).toBe(pushesBefore);
+    const restartedAt = Date.now();
+    await e2e.startApp();
+    await e2e.waitFor("the task in review", () => e2e.hasLabel(issue, "agent:review"), {
+      timeoutMs: 120_000,
+    });
+    const recoveryMs = Date.now() - restartedAt;
+
+    await withStore(e2e, async (store) => {
+      const task = await store.findTask(REPO, issue);
+      const jobs = await store.listJobs(task?.id ?? 0);
+      // The first job is lost (its lease ended while the app was down), never failed; its retry
+      // did the work.
+      expect(jobs.map((job) => job.status)).toEqual(["lost", "succeeded"]);
+      report("long-outage", {
+        leaseMs: LEASE_SECONDS * 1000,
+        recoveryMs,
+        jobs: jobs.length,
+        failedJobs: jobs.filter((job) => job.status === "failed").length,
+      });
+    });
+    expect(pullsOf(e2e, issue)).toBe(1);
+    expect(progressComments(e2e, issue)).toBe(1);
+    expect(e2e.sim.violations).toEqual([]);
+  });
+});
+
+/** Pushes the simulator accepted. */
+function pushes(e2e: E2E): number {
+  return e2e.sim.gitRequests.filter(
+    (request) => request.service === "receive-pack" && request.status === 200,
+  ).length;
+}

@@ -71,9 +71,13 @@ export interface JobStore {
    * A task's transition in one transaction: its `changes` (optimistic on `expectedVersion`, like
    * `updateTask`; the outbox of GitHub effects travels in them), the jobs it cancels and the job
    * it queues. Nothing of it is saved unless all of it is.
+   *
+   * Given a `NewTask` instead of an id, the task is created in the same transaction (its first
+   * decision is never saved without it, nor it without its decision); when the issue has a task
+   * already, nothing is saved and `TaskVersionConflictError` says so (decide again from it).
    */
   commitTransition(
-    taskId: number,
+    task: number | NewTask,
     changes: TaskChanges,
     options: {
       expectedVersion?: number;

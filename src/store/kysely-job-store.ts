@@ -26,7 +26,8 @@ import { QueueWakeups } from "./queue-wakeups.js";
 import { RunnerRegistry } from "./runner-registry.js";
 import type { StoreDatabase } from "./schema.js";
 import { insertAudit, SYSTEM_ACTOR, type StoreContext, type StorePolicy } from "./store-context.js";
-import { TaskRows, updateTaskIn } from "./task-rows.js";
+import { TaskVersionConflictError } from "./errors.js";
+import { insertTaskIn, TaskRows, updateTaskIn } from "./task-rows.js";
 import type {
   AuditEntry,
   AuditFilter,
@@ -130,7 +131,7 @@ export class KyselyJobStore implements JobStore {
     return this.#tasks.recordTaskFacts(taskId, facts);
   }
   commitTransition(
-    taskId: number,
+    target: number | NewTask,
     changes: TaskChanges,
     options: {
       expectedVersion?: number;
@@ -146,7 +147,25 @@ export class KyselyJobStore implements JobStore {
     return this.#db
       .transaction()
       .execute(async (trx) => {
-        const task = await updateTaskIn(trx, now, taskId, changes, options);
+        let taskId: number;
+        let expectedVersion = options.expectedVersion;
+        if (typeof target === "number") {
+          taskId = target;
+        } else {
+          const created = await insertTaskIn(trx, now, target);
+          if (created === undefined) {
+            const existing = await trx
+              .selectFrom("tasks")
+              .select(["id", "version"])
+              .where("repo", "=", target.repo)
+              .where("issue_number", "=", target.issueNumber)
+              .executeTakeFirstOrThrow();
+            throw new TaskVersionConflictError(Number(existing.id), 0, existing.version);
+          }
+          taskId = created.id;
+          expectedVersion = created.version;
+        }
+        const task = await updateTaskIn(trx, now, taskId, changes, { ...options, expectedVersion });
         for (const entry of options.audit ?? []) {
           await insertAudit(trx, now, { taskId, actor, ...entry });
         }

@@ -21,48 +21,8 @@ export class TaskRows {
   async upsertTask(task: NewTask): Promise<{ task: Task; created: boolean }> {
     const now = this.#ctx.now();
     return this.#ctx.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto("tasks")
-        .values({
-          repo: task.repo,
-          installation_id: task.installationId,
-          issue_number: task.issueNumber,
-          title: task.title,
-          body: task.body,
-          state: task.state,
-          agent: task.agent ?? null,
-          required_labels: toStringListText(task.requiredLabels ?? []),
-          priority: task.priority ?? 2,
-          budget_attempts: task.budget.attempts,
-          budget_minutes: task.budget.minutes,
-          budget_usd: task.budget.usd,
-          used_attempts: 0,
-          used_minutes: 0,
-          used_usd: 0,
-          used_lost_leases: 0,
-          started_by: task.startedBy ?? null,
-          branch: task.branch ?? null,
-          pr_number: null,
-          head_sha: null,
-          last_attempt: 0,
-          pending_effects: null,
-          version: 1,
-          entered_at: now,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) => oc.columns(["repo", "issue_number"]).doNothing())
-        .returningAll()
-        .executeTakeFirst();
-      if (inserted) {
-        await insertAudit(trx, now, {
-          taskId: inserted.id,
-          actor: task.startedBy ?? SYSTEM_ACTOR,
-          action: "task.created",
-          detail: { repo: task.repo, issueNumber: task.issueNumber, state: task.state },
-        });
-        return { task: toTask(inserted), created: true };
-      }
+      const inserted = await insertTaskIn(trx, now, task);
+      if (inserted) return { task: inserted, created: true };
       // Only the facts GitHub owns are refreshed, and only when they changed (the version
       // guards the caller's optimistic reads, so it must not move for nothing).
       const refreshed = await trx
@@ -193,6 +153,58 @@ export async function updateTaskIn(
     },
   });
   return toTask(row);
+}
+
+/**
+ * Inserts the task of an issue with its `task.created` audit entry, inside `trx`; undefined when
+ * the issue has a task already (nothing is written then).
+ */
+export async function insertTaskIn(
+  trx: Transaction<StoreDatabase>,
+  now: number,
+  task: NewTask,
+): Promise<Task | undefined> {
+  const inserted = await trx
+    .insertInto("tasks")
+    .values({
+      repo: task.repo,
+      installation_id: task.installationId,
+      issue_number: task.issueNumber,
+      title: task.title,
+      body: task.body,
+      state: task.state,
+      agent: task.agent ?? null,
+      required_labels: toStringListText(task.requiredLabels ?? []),
+      priority: task.priority ?? 2,
+      budget_attempts: task.budget.attempts,
+      budget_minutes: task.budget.minutes,
+      budget_usd: task.budget.usd,
+      used_attempts: 0,
+      used_minutes: 0,
+      used_usd: 0,
+      used_lost_leases: 0,
+      started_by: task.startedBy ?? null,
+      branch: task.branch ?? null,
+      pr_number: null,
+      head_sha: null,
+      last_attempt: 0,
+      pending_effects: null,
+      version: 1,
+      entered_at: now,
+      created_at: now,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.columns(["repo", "issue_number"]).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  if (!inserted) return undefined;
+  await insertAudit(trx, now, {
+    taskId: inserted.id,
+    actor: task.startedBy ?? SYSTEM_ACTOR,
+    action: "task.created",
+    detail: { repo: task.repo, issueNumber: task.issueNumber, state: task.state },
+  });
+  return toTask(inserted);
 }
 
 /** The task of an issue. */

@@ -6,7 +6,7 @@
 import { taskBranchName } from "../domain/task-branch.js";
 import type { TaskTransition } from "../domain/task.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
-import type { Task, TaskChanges, TaskRoutingRecord } from "../store/index.js";
+import type { NewTask, Task, TaskChanges, TaskRoutingRecord } from "../store/index.js";
 import type { TaskContext } from "./context.js";
 import {
   AUDIT_BLOCKED,
@@ -21,9 +21,9 @@ import { taskPolicyOf } from "./repo-config.js";
 import type { TaskEventRequest } from "./request.js";
 
 /**
- * Commits the decision: the task's new state, the jobs it queues or cancels, the facts and notes
- * it records and its outbox, in one transaction. Undefined when another writer got there first
- * (decide again).
+ * Commits the decision: the task's new state (the task itself, when it is new), the jobs it
+ * queues or cancels, the facts and notes it records and its outbox, in one transaction. Throws
+ * `TaskVersionConflictError` when another writer got there first (decide again).
  */
 export async function commit(
   ctx: TaskContext,
@@ -31,35 +31,34 @@ export async function commit(
   decision: TaskTransition,
   request: TaskEventRequest,
   outbox: Outbox,
-): Promise<Task | undefined> {
+): Promise<Task> {
   const { issue, start } = request;
   const policy = taskPolicyOf(request.config);
-  let base: Task;
-  if (existing === undefined) {
-    const created = await ctx.store.upsertTask({
-      repo: repoName(issue.ref),
-      installationId: ctx.installationId,
-      issueNumber: issue.ref.number,
-      title: storedIssueTitle(issue.title),
-      body: start?.promptText ?? "",
-      state: decision.to,
-      ...(start === undefined
-        ? {}
-        : {
-            agent: start.routing.agent.agent,
-            requiredLabels: start.routing.runner.labels,
-            priority: start.routing.priority.priority,
-          }),
-      budget: policy.budget,
-      startedBy: request.actor,
-      // Fixed once, from the config of the trigger; the runner, the PR and the cleanup use it.
-      branch: taskBranchName(request.config.branchPrefix, issue.ref.number, issue.title),
-    });
-    if (!created.created) return undefined;
-    base = created.task;
-  } else {
-    base = existing;
-  }
+  // A new task is created with its first decision, in the same transaction: a crash between
+  // the two would leave a task in its new state with nothing behind it (a `queued` task with no
+  // job, which no later event would queue again).
+  const target: number | NewTask =
+    existing === undefined
+      ? {
+          repo: repoName(issue.ref),
+          installationId: ctx.installationId,
+          issueNumber: issue.ref.number,
+          title: storedIssueTitle(issue.title),
+          body: start?.promptText ?? "",
+          state: decision.to,
+          ...(start === undefined
+            ? {}
+            : {
+                agent: start.routing.agent.agent,
+                requiredLabels: start.routing.runner.labels,
+                priority: start.routing.priority.priority,
+              }),
+          budget: policy.budget,
+          startedBy: request.actor,
+          // Fixed once, from the config of the trigger; the runner, the PR and the cleanup use it.
+          branch: taskBranchName(request.config.branchPrefix, issue.ref.number, issue.title),
+        }
+      : existing.id;
   const changes: TaskChanges = {
     state: decision.to,
     enteredAt: decision.task.enteredAt,
@@ -85,8 +84,8 @@ export async function commit(
     } satisfies TaskChanges);
   }
   const enqueue = decision.effects.find((effect) => effect.type === "enqueue-job");
-  const committed = await ctx.store.commitTransition(base.id, changes, {
-    expectedVersion: base.version,
+  const committed = await ctx.store.commitTransition(target, changes, {
+    ...(existing === undefined ? {} : { expectedVersion: existing.version }),
     actor: request.actor,
     cancelJobs: decision.effects.some((effect) => effect.type === "cancel-job"),
     ...(enqueue === undefined
@@ -103,7 +102,7 @@ export async function commit(
   if (committed.canceled.length > 0) {
     ctx.log.info(
       {
-        taskId: base.id,
+        taskId: committed.task.id,
         jobs: committed.canceled.map((result) => ({
           jobId: result.job.id,
           outcome: result.outcome,
@@ -115,7 +114,13 @@ export async function commit(
   if (committed.queued !== undefined) {
     const job = committed.queued;
     ctx.log.info(
-      { taskId: base.id, jobId: job.id, kind: job.kind, agent: job.agent, priority: job.priority },
+      {
+        taskId: committed.task.id,
+        jobId: job.id,
+        kind: job.kind,
+        agent: job.agent,
+        priority: job.priority,
+      },
       "job queued",
     );
   }

@@ -28,6 +28,12 @@ import type { TaskContext } from "./context.js";
 import { AUDIT_NOTE, AUDIT_ROUTED, recordDependencies, recordHistory } from "./facts.js";
 import { routingOf } from "./commit.js";
 import { repoName } from "./lookup.js";
+import {
+  TaskVersionConflictError,
+  type NewTask,
+  type Task,
+  type TaskChanges,
+} from "../store/index.js";
 import { gatherStartFacts, startTask } from "./start.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { LabelNames } from "../domain/labels.js";
@@ -88,7 +94,7 @@ export async function reconcileRepository(
     let state: TaskState = labeled === "running" ? "queued" : labeled;
     if (state === "waiting" && facts.dependencies.readiness.status === "ready") state = "queued";
     const { routing } = facts.start;
-    const created = await ctx.store.upsertTask({
+    const newTask: NewTask = {
       repo: report.repo,
       installationId: ctx.installationId,
       issueNumber: issue.ref.number,
@@ -100,22 +106,27 @@ export async function reconcileRepository(
       priority: routing.priority.priority,
       budget: taskPolicyOf(config).budget,
       branch: taskBranchName(config.branchPrefix, issue.ref.number, issue.title),
-    });
-    if (!created.created) continue;
-    let task = created.task;
-    if (state === "queued") {
-      const used = addAttempt(noBudgetUsed());
-      task = await ctx.store.updateTask(task.id, { used, spent: used });
-      await ctx.store.enqueueJob({ taskId: task.id, kind: "implement", actor: "kanbot" });
-    }
-    if (state === "blocked") {
-      task = await ctx.store.updateTask(task.id, {
-        blocker: {
-          cause: "needs-human",
-          message: `the issue carried the ${label} label when kanbot re-created the task; start it again when it is ready`,
-          error: null,
-        },
-      });
+    };
+    // Created with what its state needs (a queued task's job, a blocked task's cause) in one
+    // transaction: a crash in between would leave a queued task no later event queues.
+    const changes = changesFor(state, label);
+    let task: Task;
+    if (Object.keys(changes).length === 0) {
+      const created = await ctx.store.upsertTask(newTask);
+      if (!created.created) continue;
+      task = created.task;
+    } else {
+      try {
+        const committed = await ctx.store.commitTransition(newTask, changes, {
+          actor: "kanbot",
+          ...(state === "queued" ? { enqueue: { kind: "implement" } } : {}),
+        });
+        task = committed.task;
+      } catch (error) {
+        // Another replica (or a delivery) created it meanwhile: it is known now.
+        if (error instanceof TaskVersionConflictError) continue;
+        throw error;
+      }
     }
     const routed = routingOf({ routing });
     await ctx.store.recordTaskFacts(task.id, { routing: routed });
@@ -205,4 +216,22 @@ async function startTriggeredIssues(
   }
   report.started = started;
   report.notStarted = notStarted;
+}
+
+/** What a task re-created in `state` needs besides its state. */
+function changesFor(state: TaskState, label: string): TaskChanges {
+  if (state === "queued") {
+    const used = addAttempt(noBudgetUsed());
+    return { used, spent: used };
+  }
+  if (state === "blocked") {
+    return {
+      blocker: {
+        cause: "needs-human",
+        message: `the issue carried the ${label} label when kanbot re-created the task; start it again when it is ready`,
+        error: null,
+      },
+    };
+  }
+  return {};
 }

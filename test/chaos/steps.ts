@@ -1,4 +1,4 @@
-/** What the chaos scenarios count on GitHub for one issue (test/chaos/, test/chaos-full/). */
+/** What the chaos scenarios count on GitHub for one issue (test/chaos/). */
 import { REPO, type E2E } from "../e2e/harness.js";
 
 /** kanbot's PRs for `issue` (head `kanbot/<issue>-…`), open or not. */

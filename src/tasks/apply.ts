@@ -28,6 +28,7 @@ import { TaskVersionConflictError, type Task } from "../store/index.js";
 import { BoardLookup } from "./effects/board.js";
 import { showIssueView } from "./effects/issue-view.js";
 import { faultPoint } from "./fault-points.js";
+import { recordGateBackstop } from "./facts.js";
 import { issueOfTask } from "./effects/progress-comment.js";
 import { autoMergeIfReady, scheduleMergeabilityRecheck } from "./effects/auto-merge.js";
 import {
@@ -248,8 +249,12 @@ async function runOutbox(
   for (let index = 0; index < outbox.effects.length; index++) {
     const effect = outbox.effects[index];
     if (effect === undefined) continue;
-    if (effect.type === "evaluate-checks") gate = { taskId: task.id, headSha: effect.headSha };
-    else await applyEffect(ctx, current, effect, request);
+    if (effect.type === "evaluate-checks") {
+      gate = { taskId: task.id, headSha: effect.headSha };
+      await recordGateBackstop(ctx, current.gate, task.id, effect.headSha);
+    } else {
+      await applyEffect(ctx, current, effect, request);
+    }
     const point = { taskId: task.id, effect: effect.type, index };
     faultPoint({ step: "effect-done", ...point });
     const rest = outbox.effects.slice(index + 1);

@@ -74,6 +74,42 @@ export async function recordGate(
   });
 }
 
+/** How soon a gate is judged again when the process that was to judge it died first. */
+export const GATE_BACKSTOP_MS = 60_000;
+
+/**
+ * The outbox's `evaluate-checks`: the gate is judged once the transition's other effects ran, by
+ * the process running them. Before the effect is ticked off, the gate's recheck is brought
+ * forward to a minute from now, so that if the process dies before it judges, the once-a-minute
+ * recheck sweep judges it (instead of the no-checks wait, 10 minutes later). Judging records its
+ * own recheck time over it.
+ */
+export async function recordGateBackstop(
+  ctx: Pick<TaskContext, "store" | "now">,
+  gate: TaskGateRecord | undefined,
+  taskId: number,
+  headSha: string,
+): Promise<void> {
+  const now = ctx.now();
+  const at = new Date(now.getTime() + GATE_BACKSTOP_MS);
+  const same = gate?.headSha === headSha ? gate : undefined;
+  if (same?.recheckAt != null && same.recheckAt.getTime() <= at.getTime()) return;
+  await ctx.store.recordTaskFacts(taskId, {
+    gate: same
+      ? { ...same, recheckAt: at }
+      : {
+          headSha,
+          since: now,
+          recheckAt: at,
+          verdict: "waiting",
+          reason: "waiting for the first checks on the head",
+          noChecks: false,
+          rerunRunIds: [],
+          waiting: null,
+        },
+  });
+}
+
 /** Saves the dependencies kanbot saw in the issue in the task record, and in the history. */
 export async function recordDependencies(
   ctx: Pick<TaskContext, "store">,

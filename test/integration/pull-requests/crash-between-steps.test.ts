@@ -11,6 +11,7 @@
  * GitHub mock proves which calls each restart repeats and that none is missing or extra.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { GATE_BACKSTOP_MS } from "../../../src/tasks/facts.js";
 import { setFaultHook, type FaultPoint } from "../../../src/tasks/fault-points.js";
 import { setupGitHubMock } from "../../helpers/github-mock.js";
 import { portMocks } from "../../helpers/github-port-mocks.js";
@@ -162,6 +163,15 @@ describe("the app dies between two steps of applying a job's success", () => {
       });
       // The gate waits for checks on the head, with the no-checks recheck as its backstop.
       expect(settled.gate).toMatchObject({ headSha: HEAD_1, recheckAt: expect.any(Date) });
+      if (past(point, "evaluate-checks", "ticked")) {
+        // Died after the gate's turn, before judging it: the restart does not judge it, but its
+        // recheck was brought forward to a minute after its turn (the once-a-minute sweep judges
+        // it then), not left at the no-checks wait's end, ten minutes after the PR opened.
+        const { since, recheckAt } = settled.gate ?? {};
+        expect((recheckAt?.getTime() ?? Infinity) - (since?.getTime() ?? 0)).toBeLessThan(
+          GATE_BACKSTOP_MS + 30_000,
+        );
+      }
       expect((await again.store.listJobs(settled.id)).map((job) => job.status)).toEqual([
         "succeeded",
       ]);

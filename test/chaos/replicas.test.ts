@@ -14,9 +14,9 @@
  * KANBOT_CHAOS_KILL_EVERY_SECONDS (8 here, 30 with `npm run chaos`).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync } from "node:fs";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 
 import { openStore, type JobStore } from "../../src/store/index.js";
 import { REPO, REPO_ROOT, freePort, type E2E } from "../e2e/harness.js";
@@ -105,6 +105,10 @@ describe("chaos: two replicas on Postgres, one killed again and again", () => {
     async () => {
       const e2e = harness();
       await startReplicaTwo(e2e, await freePort());
+      // Beside the harness's logs, for a kept run (KANBOT_E2E_KEEP=1).
+      onTestFinished(() => {
+        writeFileSync(join(e2e.dir, "logs", "replica-2.log"), replicaTwo.output);
+      });
       const issues: number[] = [];
       for (let index = 1; index <= TASKS; index++) {
         const title = `Add value ${index}`;

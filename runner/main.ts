@@ -3,7 +3,7 @@
  *
  *   kanbot-runner register --token <registration token> [--url <app url>] [--name <name>]
  *   kanbot-runner start [--concurrency N] [--once] [--max-jobs N]
- *   kanbot-runner status | doctor | cleanup [--all]
+ *   kanbot-runner status | doctor [--live] | cleanup [--all]
  *
  * Every command takes `--config <file>` (default `$KANBOT_RUNNER_CONFIG`, else
  * `./kanbot-runner.yml`) and `--help`. Exit codes: 0 fine, 1 failed, 2 bad usage or config,
@@ -69,7 +69,7 @@ Commands:
   register   exchange a one-time registration token for a runner token
   start      run the daemon (--concurrency, --once, --max-jobs)
   status     show this runner's registration, the app's answer and worktrees on disk
-  doctor     check git, the sandbox, the configured agent CLIs, the app and disk space
+  doctor     check git, the sandbox, the agent CLIs and their log-ins, the app and disk space
   cleanup    remove worktrees left by earlier jobs
 
 Options:
@@ -112,13 +112,17 @@ Shows the config, whether the app accepts this runner's token, and the worktrees
 Options:
   -c, --config <file>  the config file
 `,
-  doctor: `Usage: kanbot-runner doctor
+  doctor: `Usage: kanbot-runner doctor [--live]
 
 Checks git (≥ 2.31), the sandbox (bubblewrap starts; a warning with sandbox: none), each
-configured agent CLI (found and runnable, inside the sandbox), the app (reachable, token
-accepted) and the free disk space of the work directory. Exits 1 when a check fails.
+configured agent CLI (found and runnable inside the sandbox, and its authentication: the CLI's
+own status command where it has one, else "not verified"), the app (answers GET /ping, accepts
+the runner token, its version against the runner's) and the free disk space of the work
+directory. One line per check: OK, WARN or FAIL with what to do. Exits 1 when a check fails.
 
 Options:
+  --live               also run each agent once on a tiny prompt (one request to its model,
+                       which may cost a little), at most 2 minutes each
   -c, --config <file>  the config file
 `,
   cleanup: `Usage: kanbot-runner cleanup [--all]
@@ -158,7 +162,7 @@ const OPTIONS = {
     "max-jobs": { type: "string" },
   },
   status: COMMON,
-  doctor: COMMON,
+  doctor: { ...COMMON, live: { type: "boolean" } },
   cleanup: { ...COMMON, all: { type: "boolean" } },
 } as const satisfies Record<Command, ParseArgsConfig["options"]>;
 
@@ -212,7 +216,7 @@ export async function runnerMain(
       case "status":
         return await status(loaded, io);
       case "doctor":
-        return await doctor(loaded, io, env);
+        return await doctor(loaded, flags, io, env);
       case "cleanup":
         return await cleanup(loaded, flags, io);
     }
@@ -432,10 +436,11 @@ async function status(loaded: LoadedRunnerConfig, io: CliStreams): Promise<numbe
 
 async function doctor(
   loaded: LoadedRunnerConfig,
+  flags: Record<string, string | boolean | undefined>,
   io: CliStreams,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<number> {
-  const checks = await runDoctor({ loaded, env });
+  const checks = await runDoctor({ loaded, env, live: flags.live === true });
   io.stdout.write(formatDoctor(checks));
   return checks.some((check) => check.status === "fail") ? 1 : 0;
 }

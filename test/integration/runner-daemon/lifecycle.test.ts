@@ -52,10 +52,14 @@ describe("kanbot-runner commands", () => {
     expect((await loop.store.listRunners()).map((runner) => runner.name)).toEqual(["laptop"]);
 
     const doctor = streams();
-    const doctorCode = await runnerMain(["doctor", "--config", file], doctor.io);
+    // Claude Code reads its key from the environment (doctor checks it with `claude auth status`).
+    const doctorCode = await runnerMain(["doctor", "--config", file], doctor.io, {
+      env: { ...process.env, ANTHROPIC_API_KEY: "sk-ant-not-checked-by-auth-status" },
+    });
 
     expect(doctor.out.stdout).toMatch(/^OK {4}git: \d+\.\d+/m);
     expect(doctor.out.stdout).toMatch(/^OK {4}agent claude: .*Claude Code/m);
+    expect(doctor.out.stdout).toMatch(/^OK {4}agent claude auth: logged in/m);
     expect(doctor.out.stdout).toMatch(/^OK {4}app: .*accepts this runner's token/m);
     expect(doctor.out.stdout).toMatch(/^(OK|WARN) {1,4}disk: /m);
     expect(doctorCode).toBe(0);

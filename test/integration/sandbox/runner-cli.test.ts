@@ -107,15 +107,17 @@ describe("the sandbox in kanbot-runner start and doctor", () => {
     const missing = streams();
     const off = streams();
 
+    // Claude Code's key: doctor checks it with `claude auth status` (not logged in fails).
+    const key = { ANTHROPIC_API_KEY: "sk-ant-not-checked-by-auth-status" };
     const okCode = await runnerMain(["doctor", "--config", configFile], ok.io, {
-      env: { PATH: process.env.PATH, HOME: loop.dir },
+      env: { PATH: process.env.PATH, HOME: loop.dir, ...key },
     });
     const missingCode = await runnerMain(["doctor", "--config", configFile], missing.io, {
       env: { PATH: pathWithoutBwrap(), HOME: loop.dir },
     });
     writeFileSync(configFile, `${readFileSync(configFile, "utf8")}\nsandbox: none\n`);
     const offCode = await runnerMain(["doctor", "--config", configFile], off.io, {
-      env: { PATH: process.env.PATH, HOME: loop.dir },
+      env: { PATH: process.env.PATH, HOME: loop.dir, ...key },
     });
 
     expect(okCode).toBe(0);

@@ -111,6 +111,9 @@ const glob = line("a path pattern", { hint: 'such as ".github/workflows/**"' });
 const runnerLabel = line("a runner label", { max: 100, pattern: /^\S+$/, hint: "one word" });
 const checkName = line("a check name", { max: 200 });
 
+/** `checks.startDeadlineMinutes` when neither it nor its old name is set. */
+const DEFAULT_START_DEADLINE_MINUTES = 10;
+
 /** The labels that mirror task states; `canceled` has none (state labels are removed). */
 type LabeledState = Exclude<TaskState, "canceled">;
 
@@ -241,11 +244,33 @@ export const RepoConfig = section({
     required: listOf(checkName, "a list of check names")
       .min(1, { error: "expected at least one check name; remove the field to use the default" })
       .optional(),
-    /** Minutes to wait for any check to appear on the PR head before passing the gate without checks (saying so). Default `10`. */
-    noChecksWaitMinutes: wholeNumber(0).default(10),
+    /** What the gate does when no check at all has started on the PR head by the start deadline: `wait` keeps the PR a draft, says how to make CI run on kanbot's branches, and waits for a check or a maintainer's `/kanbot ready`; `pass` passes the gate without checks, saying so. Default `wait`. */
+    whenNone: oneOf(["wait", "pass"]).default("wait"),
+    /** Minutes after the head's push for a first check to appear on it; then `whenNone` applies. Default `10`. */
+    startDeadlineMinutes: wholeNumber(0).optional(),
+    /** Deprecated: the earlier name of `startDeadlineMinutes`, read when that is not set. */
+    noChecksWaitMinutes: wholeNumber(0).optional(),
     /** Re-run a failed GitHub Actions workflow once before counting the failure (flake guard; needs `actions: write`). Default `false`. */
     rerunFailedOnce: yesNo().default(false),
-  }).prefault({}),
+  })
+    .superRefine((checks, ctx) => {
+      if (checks.startDeadlineMinutes === undefined || checks.noChecksWaitMinutes === undefined) {
+        return;
+      }
+      ctx.addIssue({
+        code: "custom",
+        path: ["noChecksWaitMinutes"],
+        message:
+          "noChecksWaitMinutes is the earlier name of startDeadlineMinutes; remove it and keep startDeadlineMinutes",
+      });
+    })
+    // The deprecated name folds into the new one; the typed config has only `startDeadlineMinutes`.
+    .transform(({ noChecksWaitMinutes, startDeadlineMinutes, ...checks }) => ({
+      ...checks,
+      startDeadlineMinutes:
+        startDeadlineMinutes ?? noChecksWaitMinutes ?? DEFAULT_START_DEADLINE_MINUTES,
+    }))
+    .prefault({}),
   /** The organisation's Projects (v2) board that mirrors task states. */
   board: section({
     /** Project number (from the project's URL) of a project owned by the repository's organisation. Default: none (labels only). */

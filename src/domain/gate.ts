@@ -11,9 +11,14 @@
  *   each of them passes (the stricter reading, as branch protection would see either).
  * - Branch protection or a ruleset that is readable but requires no checks counts as "no list":
  *   the config's list applies, else every check seen.
- * - The "no checks after a wait" pass applies only when every check seen is required (no list):
- *   a named required check that never appears keeps the gate pending, since a workflow waiting
- *   for a maintainer's approval looks exactly like that.
+ * - The "no checks by the start deadline" rule applies only when every check seen is required
+ *   (no list): a named required check that never appears keeps the gate pending, since a
+ *   workflow waiting for a maintainer's approval looks exactly like that. After the deadline,
+ *   `whenNone: wait` (the default, issue 14 part 6) holds the gate with no further recheck: a
+ *   check that starts later arrives as a check event, and `/kanbot ready` passes it;
+ *   `whenNone: pass` passes it, saying so.
+ * - `/kanbot ready` (`readyBy`) passes only a head on which no check counted, before or after the
+ *   deadline; it never waives a check that ran, failed or is named as required.
  * - A required check named like kanbot's own check run is left out of the required set
  *   (kanbot's run reports the job, which already succeeded, and must never gate itself).
  * - `stale`, `cancelled`, `timed_out`, `action_required` and `startup_failure` fail, as they do
@@ -98,8 +103,12 @@ export interface GateInput {
   configured?: readonly string[] | undefined;
   /** kanbot's own check run: by app id when known, else by name (default `kanbot`). */
   self: { appId: number | null; checkName?: string | undefined };
-  /** `checks.noChecksWaitMinutes`: how long to wait for any check to appear. */
-  noChecksWaitMinutes: number;
+  /** `checks.startDeadlineMinutes`: how long to wait for any check to appear. */
+  startDeadlineMinutes: number;
+  /** `checks.whenNone`: with no check by the deadline, hold the gate (`wait`) or pass (`pass`). */
+  whenNone: "wait" | "pass";
+  /** Who said `/kanbot ready` on this head, if anyone: a head with no check passes at once. */
+  readyBy?: string | null | undefined;
   /** When the PR was opened. */
   prCreatedAt: Date;
   /** When its head was pushed (the job's report, or a person's push), if known. The no-checks
@@ -156,8 +165,12 @@ export interface GateDecision {
   /** Required names with no check run or status on the head yet. */
   missing: string[];
   ignored: IgnoredCheck[];
-  /** True when the gate passed because no check appeared within the wait. */
+  /** True when the gate passed with no check (the wait ended with `whenNone: pass`, or
+   * `/kanbot ready`). */
   noChecks: boolean;
+  /** True when the gate holds because no check ran by the deadline (`whenNone: wait`): pending,
+   * with no recheck, until a check runs or a maintainer says `/kanbot ready`. */
+  noneRan: boolean;
   /** When to decide again if nothing arrives (the end of the no-checks wait); else null. */
   recheckAt: Date | null;
 }
@@ -249,6 +262,7 @@ export function decideGate(input: GateInput): GateDecision {
         compareText(a.name, b.name) || compareText(a.source, b.source) || (a.id ?? 0) - (b.id ?? 0),
     ),
     noChecks: false,
+    noneRan: false,
     recheckAt: null,
   };
 
@@ -271,29 +285,55 @@ export function decideGate(input: GateInput): GateDecision {
       reason: `waiting for ${list(waiting)}${passed.length > 0 ? `; ${passed.length} passed` : ""}`,
     };
   }
-  if (counted.length === 0) {
-    const waitMs = Math.max(0, input.noChecksWaitMinutes) * 60_000;
-    const since = Math.max(input.prCreatedAt.getTime(), input.headPushedAt?.getTime() ?? 0);
-    const until = new Date(since + waitMs);
-    if (input.now.getTime() < until.getTime()) {
-      return {
-        ...base,
-        verdict: "pending",
-        reason: `no checks on the head yet; waiting until ${until.toISOString()} (${plural(input.noChecksWaitMinutes, "minute")}) for checks to appear`,
-        recheckAt: until,
-      };
-    }
+  if (counted.length === 0) return decideNoChecks(input, base);
+  return {
+    ...base,
+    verdict: "passed",
+    reason: `${plural(passed.length, "required check")} passed${requiredFrom === "all-checks" ? "" : ` (required by ${requiredFrom === "config" ? "the config" : "branch protection"})`}`,
+  };
+}
+
+type DecisionBase = Omit<GateDecision, "verdict" | "reason">;
+
+/**
+ * No check on the head (and none named as required): `/kanbot ready` passes it; before the start
+ * deadline it is pending until the deadline; after it, `whenNone` holds it or passes it.
+ */
+function decideNoChecks(input: GateInput, base: DecisionBase): GateDecision {
+  const minutes = plural(input.startDeadlineMinutes, "minute");
+  if (input.readyBy != null && input.readyBy !== "") {
     return {
       ...base,
       verdict: "passed",
       noChecks: true,
-      reason: `passed with no checks: none appeared on the head within ${plural(input.noChecksWaitMinutes, "minute")}`,
+      reason: `passed with no checks: @${input.readyBy} said /kanbot ready`,
+    };
+  }
+  const waitMs = Math.max(0, input.startDeadlineMinutes) * 60_000;
+  const since = Math.max(input.prCreatedAt.getTime(), input.headPushedAt?.getTime() ?? 0);
+  const until = new Date(since + waitMs);
+  if (input.now.getTime() < until.getTime()) {
+    return {
+      ...base,
+      verdict: "pending",
+      reason: `no checks on the head yet; waiting until ${until.toISOString()} (${minutes}) for checks to appear`,
+      recheckAt: until,
+    };
+  }
+  if (input.whenNone === "wait") {
+    // No recheck: a check that starts later arrives as a check event, and so does the command.
+    return {
+      ...base,
+      verdict: "pending",
+      noneRan: true,
+      reason: `no check ran on the head within ${minutes}; waiting for a check or /kanbot ready`,
     };
   }
   return {
     ...base,
     verdict: "passed",
-    reason: `${plural(passed.length, "required check")} passed${requiredFrom === "all-checks" ? "" : ` (required by ${requiredFrom === "config" ? "the config" : "branch protection"})`}`,
+    noChecks: true,
+    reason: `passed with no checks: none appeared on the head within ${minutes}`,
   };
 }
 

@@ -7,7 +7,11 @@
  * 2. decide with `decideGate` (pure);
  * 3. passed -> a `checks-passed` event; failed -> the flake guard (when on) or a fix bundle and a
  *    `checks-failed` event; pending -> remember when to look again (the no-checks wait) and show
- *    on the progress comment what the gate waits for, editing it only when that text changes.
+ *    on the progress comment what the gate waits for, editing it only when that text changes
+ *    (with no check by the start deadline and `whenNone: wait`: that the PR stays a draft and
+ *    how to make CI run on kanbot's branches).
+ *
+ * `/kanbot ready` judges the gate the same way, with `readyBy`: a head with no check passes.
  *
  * The gate judges; it never applies. The verdict's event goes back to the loop (`runGate` in
  * ./apply.ts), which applies it and, when the task reaches review, tries the auto-merge.
@@ -16,7 +20,7 @@
  * task (see `taskOfHead`) and changes nothing.
  */
 import { buildFixBundle, type FailingCheck } from "../domain/fix-bundle.js";
-import { gateWaitingText } from "../domain/gate-progress.js";
+import { gateWaitingText, type NoChecksHint } from "../domain/gate-progress.js";
 import {
   decideGate,
   type CheckRunInput,
@@ -51,6 +55,13 @@ export type GateJudgement =
 /** Bytes of a failed Actions job's log read for the fix bundle. */
 const LOG_TAIL_BYTES = 16 * 1024;
 
+/** What the caller of the gate may add: the config it read, a maintainer's `/kanbot ready`. */
+export interface GateOptions {
+  config?: RepoConfig;
+  /** The login that said `/kanbot ready`: a head with no check passes without checks. */
+  readyBy?: string;
+}
+
 /**
  * Judges the gate of task `taskId` on `headSha` and records what it saw. Skips when the task has
  * moved on (another head, or no longer waiting for checks).
@@ -59,7 +70,7 @@ export async function judgeGate(
   ctx: TaskContext,
   taskId: number,
   headSha: string,
-  known: { config?: RepoConfig } = {},
+  known: GateOptions = {},
 ): Promise<GateJudgement> {
   // 0. Guard: the task still waits for checks on this very head.
   const task = await ctx.store.getTask(taskId);
@@ -104,7 +115,9 @@ export async function judgeGate(
         : required.checks.map((check) => ({ name: check.context, appId: check.appId ?? null })),
     configured: config.checks.required,
     self: { appId: null, checkName: "kanbot" },
-    noChecksWaitMinutes: config.checks.noChecksWaitMinutes,
+    startDeadlineMinutes: config.checks.startDeadlineMinutes,
+    whenNone: config.checks.whenNone,
+    readyBy: known.readyBy,
     prCreatedAt: since,
     headPushedAt: since,
     now: ctx.now(),
@@ -126,15 +139,23 @@ export async function judgeGate(
 
   // 3. Apply.
   if (decision.verdict === "pending") {
-    await showPending(ctx, task, config, decision, facts, sameHead ? (gate.waiting ?? null) : null);
+    const hint: NoChecksHint = {
+      branchPrefix: config.branchPrefix,
+      baseBranch: base,
+      startDeadlineMinutes: config.checks.startDeadlineMinutes,
+    };
+    const shownBefore = sameHead ? (gate.waiting ?? null) : null;
+    await showPending(ctx, task, config, { decision, hint }, facts, shownBefore);
     return { kind: "pending", decision };
   }
   if (decision.verdict === "passed") {
     await recordGate(ctx, task.id, facts);
     if (decision.noChecks) {
-      await recordHistory(ctx, task.id, AUDIT_NOTE, {
-        note: `No checks appeared on ${headSha.slice(0, 7)} within ${config.checks.noChecksWaitMinutes} minutes, so the gate passed without checks.`,
-      });
+      const note =
+        known.readyBy === undefined
+          ? `No checks appeared on ${headSha.slice(0, 7)} within ${config.checks.startDeadlineMinutes} minutes, so the gate passed without checks.`
+          : `@${known.readyBy} said /kanbot ready: no check ran on ${headSha.slice(0, 7)}, so the gate passed without checks.`;
+      await recordHistory(ctx, task.id, AUDIT_NOTE, { note });
     }
     return { kind: "verdict", decision, task, config, event: { type: "checks-passed", headSha } };
   }
@@ -168,12 +189,12 @@ async function showPending(
   ctx: TaskContext,
   task: Task,
   config: RepoConfig,
-  decision: GateDecision,
+  { decision, hint }: { decision: GateDecision; hint: NoChecksHint },
   facts: TaskGateRecord,
   shownBefore: string | null,
 ): Promise<void> {
   // Only a task in `checks` shows it (a queued or running job will push another head).
-  const waiting = task.state === "checks" ? gateWaitingText(decision) : null;
+  const waiting = task.state === "checks" ? gateWaitingText(decision, hint) : null;
   await recordGate(ctx, task.id, { ...facts, waiting });
   if (waiting === null || waiting === shownBefore) return;
   try {

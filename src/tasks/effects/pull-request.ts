@@ -201,7 +201,7 @@ export async function startGateWait(
   await recordGate(ctx, taskId, {
     headSha,
     since: now,
-    recheckAt: new Date(now.getTime() + config.checks.noChecksWaitMinutes * 60_000),
+    recheckAt: new Date(now.getTime() + config.checks.startDeadlineMinutes * 60_000),
     verdict: "waiting",
     reason: "waiting for the first checks on the head",
     noChecks: false,

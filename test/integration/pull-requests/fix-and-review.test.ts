@@ -219,8 +219,8 @@ describe("failing checks, failed jobs, reviews and conflicts", () => {
     await h.close();
   });
 
-  it("no checks at all after the configured wait: the gate passes, saying so", async () => {
-    const config = "checks:\n  noChecksWaitMinutes: 0\n";
+  it("no checks at all after the configured wait, with whenNone: pass: the gate passes, saying so", async () => {
+    const config = "checks:\n  whenNone: pass\n  startDeadlineMinutes: 0\n";
     const h = await createHarness(gh);
     // The gate looks at the head as soon as the job's PR is open; with no wait it passes then.
     ghpr.markReady(PR_NODE_ID);

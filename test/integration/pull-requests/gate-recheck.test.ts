@@ -38,7 +38,8 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const WAIT = "checks:\n  noChecksWaitMinutes: 5\n";
+/** The pass path (`whenNone: pass`); the default `wait` is in no-checks-held.test.ts. */
+const WAIT = "checks:\n  whenNone: pass\n  startDeadlineMinutes: 5\n";
 const MINUTE = 60_000;
 
 /** Moves the clock (`Date` only) to `minutes` after `start`. */

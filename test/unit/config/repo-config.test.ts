@@ -66,7 +66,11 @@ describe("defaults", () => {
     expect(config.setup).toEqual({ commands: [], copyFiles: [] });
     expect(config.validation).toEqual({ commands: [], rounds: 2 });
     expect(config.budget).toEqual({ attempts: 5, minutes: 60, usd: 10, lostLeases: 3 });
-    expect(config.checks).toEqual({ noChecksWaitMinutes: 10, rerunFailedOnce: false });
+    expect(config.checks).toEqual({
+      whenNone: "wait",
+      startDeadlineMinutes: 10,
+      rerunFailedOnce: false,
+    });
     expect(config.board).toEqual({
       statusField: "Status",
       triggerColumn: "Ready",
@@ -131,7 +135,8 @@ describe("a full valid file", () => {
       "budget: { attempts: 3, minutes: 30, usd: 2.5, lostLeases: 1 }",
       "checks:",
       "  required: [build, test (20)]",
-      "  noChecksWaitMinutes: 0",
+      "  whenNone: pass",
+      "  startDeadlineMinutes: 0",
       "  rerunFailedOnce: true",
       "board:",
       "  project: 7",
@@ -168,7 +173,12 @@ describe("a full valid file", () => {
       setup: { commands: ["npm ci"], copyFiles: [".env", "config/local.json"] },
       validation: { commands: ["npm run lint", "npm test"], rounds: 0 },
       budget: { attempts: 3, minutes: 30, usd: 2.5, lostLeases: 1 },
-      checks: { required: ["build", "test (20)"], noChecksWaitMinutes: 0, rerunFailedOnce: true },
+      checks: {
+        required: ["build", "test (20)"],
+        whenNone: "pass",
+        startDeadlineMinutes: 0,
+        rerunFailedOnce: true,
+      },
       board: {
         project: 7,
         statusField: "Stage",
@@ -181,6 +191,47 @@ describe("a full valid file", () => {
       review: { requestFromStarter: false },
       merge: { deleteBranch: false, auto: true, method: "rebase" },
     });
+  });
+});
+
+describe("checks.startDeadlineMinutes and its earlier name", () => {
+  it.each<[string, string, number]>([
+    ["the new name", yaml("checks:", "  startDeadlineMinutes: 4"), 4],
+    ["the deprecated name alone still works", yaml("checks:", "  noChecksWaitMinutes: 3"), 3],
+    ["neither: the default", yaml("checks:", "  whenNone: pass"), 10],
+  ])("%s", (_name, text, minutes) => {
+    const config = configOf(parseRepoConfig(text, { knownAgents: [] }));
+
+    expect(config.checks.startDeadlineMinutes).toBe(minutes);
+    expect(config.checks).not.toHaveProperty("noChecksWaitMinutes");
+  });
+
+  it("refuses both names at once, pointing at the old one", () => {
+    const text = yaml("checks:", "  startDeadlineMinutes: 4", "  noChecksWaitMinutes: 3");
+
+    const errors = errorsOf(parseRepoConfig(text, { knownAgents: [] }));
+
+    expect(errors).toEqual([
+      expect.objectContaining({
+        path: "checks.noChecksWaitMinutes",
+        message: expect.stringContaining("earlier name of startDeadlineMinutes") as string,
+        line: 3,
+      }),
+    ]);
+  });
+
+  it("names the two choices of whenNone on a typo", () => {
+    const errors = errorsOf(
+      parseRepoConfig(yaml("checks:", "  whenNone: wiat"), { knownAgents: [] }),
+    );
+
+    expect(errors).toEqual([
+      expect.objectContaining({
+        path: "checks.whenNone",
+        message: 'expected one of wait, pass, got "wiat" (did you mean "wait"?)',
+        line: 2,
+      }),
+    ]);
   });
 });
 

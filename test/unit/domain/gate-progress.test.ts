@@ -7,7 +7,7 @@ import {
   type CommitStatusInput,
   type GateInput,
 } from "../../../src/domain/gate.js";
-import { gateWaitingText } from "../../../src/domain/gate-progress.js";
+import { gateWaitingText, type NoChecksHint } from "../../../src/domain/gate-progress.js";
 
 const HEAD = "a".repeat(40);
 const ACTIONS = { id: 15368, slug: "github-actions" };
@@ -40,7 +40,13 @@ function commitStatus(context: string, state: CommitStatusInput["state"]): Commi
   return { context, sha: HEAD, state, createdAt: minute(1), updatedAt: minute(1) };
 }
 
-function text(partial: Partial<GateInput>): string | null {
+const HINT: NoChecksHint = {
+  branchPrefix: "kanbot/",
+  baseBranch: "main",
+  startDeadlineMinutes: 10,
+};
+
+function text(partial: Partial<GateInput>, hint: NoChecksHint = HINT): string | null {
   return gateWaitingText(
     decideGate({
       headSha: HEAD,
@@ -48,11 +54,13 @@ function text(partial: Partial<GateInput>): string | null {
       statuses: [],
       protection: null,
       self: { appId: null },
-      noChecksWaitMinutes: 10,
+      startDeadlineMinutes: hint.startDeadlineMinutes,
+      whenNone: "wait",
       prCreatedAt: SINCE,
       now: minute(3),
       ...partial,
     }),
+    hint,
   );
 }
 
@@ -119,7 +127,20 @@ describe("gateWaitingText", () => {
     ],
     ["passed: nothing to show", { checkRuns: [run("build", "completed")] }, null],
     ["failed: nothing to show", { checkRuns: [run("build", "completed", "failure")] }, null],
-    ["no checks after the wait: passed, nothing to show", { now: minute(11) }, null],
+    [
+      "no checks after the wait with whenNone: pass: passed, nothing to show",
+      { now: minute(11), whenNone: "pass" },
+      null,
+    ],
+    [
+      "no check ran by the deadline (whenNone: wait): the PR stays a draft, and how to make CI run",
+      { now: minute(11) },
+      "no check ran on the head within 10 minutes, so the PR stays a draft. " +
+        "To have CI check kanbot's branches (kanbot/…), run a workflow on pull_request " +
+        "(its branches filter, if any, must include the base branch, main) or on push with " +
+        'branches: ["kanbot/**"]; a check that runs on the PR\'s head then decides the gate. ' +
+        "Or comment /kanbot ready to mark the PR ready for review without checks.",
+    ],
   ])("%s", (_name, input, expected) => {
     expect(text(input)).toBe(expected);
   });
@@ -128,6 +149,21 @@ describe("gateWaitingText", () => {
     const checkRuns = [run("build", "completed"), run("test", "in_progress")];
 
     expect(text({ checkRuns, now: minute(4) })).toBe(text({ checkRuns, now: minute(40) }));
+  });
+
+  it("names the configured branch prefix, base branch and deadline when no check ran", () => {
+    const hint = { branchPrefix: "bots/", baseBranch: "develop", startDeadlineMinutes: 1 };
+
+    const held = text({ now: minute(2) }, hint);
+
+    expect(held).toMatch(/^no check ran on the head within 1 minute, so the PR stays a draft\./);
+    expect(held).toContain("(bots/…)");
+    expect(held).toContain("the base branch, develop");
+    expect(held).toContain('branches: ["bots/**"]');
+  });
+
+  it("does not change while no check runs, however much later it is asked", () => {
+    expect(text({ now: minute(11) })).toBe(text({ now: minute(500) }));
   });
 
   it("changes when a check moves from queued to in progress", () => {

@@ -71,7 +71,8 @@ function gate(overrides: Partial<GateInput> = {}): GateDecision {
     statuses: [],
     protection: null,
     self: { appId: KANBOT_APP },
-    noChecksWaitMinutes: 10,
+    startDeadlineMinutes: 10,
+    whenNone: "wait",
     prCreatedAt: SINCE,
     now: minute(3),
     ...overrides,
@@ -505,12 +506,18 @@ describe("decideGate: required checks", () => {
   });
 });
 
-describe("decideGate: no checks", () => {
+describe("decideGate: no checks, whenNone: pass", () => {
   it.each<[string, Partial<GateInput>, GateVerdict, boolean, Date | null]>([
     ["before the wait: pending", { now: minute(9) }, "pending", false, minute(10)],
     ["at the end of the wait: passed", { now: minute(10) }, "passed", true, null],
     ["after the wait: passed", { now: minute(60) }, "passed", true, null],
-    ["a wait of zero passes at once", { noChecksWaitMinutes: 0, now: SINCE }, "passed", true, null],
+    [
+      "a wait of zero passes at once",
+      { startDeadlineMinutes: 0, now: SINCE },
+      "passed",
+      true,
+      null,
+    ],
     [
       "the wait runs from a later head push",
       { headPushedAt: minute(30), now: minute(35) },
@@ -557,18 +564,127 @@ describe("decideGate: no checks", () => {
       null,
     ],
   ])("%s", (_name, input, verdict, noChecks, recheckAt) => {
-    const decision = gate(input);
+    const decision = gate({ whenNone: "pass", ...input });
 
     expect(decision.verdict).toBe(verdict);
     expect(decision.noChecks).toBe(noChecks);
+    expect(decision.noneRan).toBe(false);
     expect(decision.recheckAt).toEqual(recheckAt);
   });
 
   it("says so when it passes without checks", () => {
-    const decision = gate({ now: minute(30) });
+    const decision = gate({ whenNone: "pass", now: minute(30) });
 
     expect(decision.reason).toBe(
       "passed with no checks: none appeared on the head within 10 minutes",
     );
+  });
+});
+
+describe("decideGate: no checks, whenNone: wait (the default)", () => {
+  it.each<[string, Partial<GateInput>, GateVerdict, boolean, Date | null]>([
+    ["before the deadline: pending until it", { now: minute(9) }, "pending", false, minute(10)],
+    ["at the deadline: held, no recheck", { now: minute(10) }, "pending", true, null],
+    ["long after the deadline: still held", { now: minute(600) }, "pending", true, null],
+    [
+      "a deadline of zero holds at once",
+      { startDeadlineMinutes: 0, now: SINCE },
+      "pending",
+      true,
+      null,
+    ],
+    [
+      "the deadline runs from a later head push",
+      { headPushedAt: minute(30), now: minute(35) },
+      "pending",
+      false,
+      minute(40),
+    ],
+    [
+      "only kanbot's own run after the deadline: held",
+      {
+        now: minute(11),
+        checkRuns: [run("kanbot", "success", { app: { id: KANBOT_APP, slug: "kanbot" } })],
+      },
+      "pending",
+      true,
+      null,
+    ],
+    [
+      "only checks on an older head after the deadline: held",
+      { now: minute(11), checkRuns: [run("build", "success", { headSha: OLD })] },
+      "pending",
+      true,
+      null,
+    ],
+    [
+      "named required checks: waiting for them, not held for want of any",
+      { now: minute(600), configured: ["build"] },
+      "pending",
+      false,
+      null,
+    ],
+  ])("%s", (_name, input, verdict, noneRan, recheckAt) => {
+    const decision = gate(input);
+
+    expect(decision.verdict).toBe(verdict);
+    expect(decision.noChecks).toBe(false);
+    expect(decision.noneRan).toBe(noneRan);
+    expect(decision.recheckAt).toEqual(recheckAt);
+  });
+
+  it("says that no check ran, and what it waits for", () => {
+    const decision = gate({ now: minute(30) });
+
+    expect(decision.reason).toBe(
+      "no check ran on the head within 10 minutes; waiting for a check or /kanbot ready",
+    );
+  });
+
+  it.each<[string, CheckRunInput, GateVerdict]>([
+    [
+      "a check that starts after the deadline: judged as any, pending",
+      run("build", null),
+      "pending",
+    ],
+    ["a check that passes after the deadline: passed on it", run("build", "success"), "passed"],
+    ["a check that fails after the deadline: failed", run("build", "failure"), "failed"],
+  ])("%s", (_name, check, verdict) => {
+    const held = gate({ now: minute(20) });
+
+    const decision = gate({ now: minute(20), checkRuns: [check] });
+
+    expect(held).toMatchObject({ verdict: "pending", noneRan: true });
+    expect(decision).toMatchObject({ verdict, noneRan: false, noChecks: false });
+  });
+});
+
+describe("decideGate: /kanbot ready (readyBy)", () => {
+  it.each<[string, Partial<GateInput>]>([
+    ["held after the deadline", { now: minute(30) }],
+    ["before the deadline", { now: minute(3) }],
+    ["with whenNone: pass, before the deadline", { whenNone: "pass", now: minute(3) }],
+  ])("a head with no check passes without checks: %s", (_name, input) => {
+    const decision = gate({ ...input, readyBy: "maintainer" });
+
+    expect(decision).toMatchObject({
+      verdict: "passed",
+      noChecks: true,
+      noneRan: false,
+      recheckAt: null,
+      reason: "passed with no checks: @maintainer said /kanbot ready",
+    });
+  });
+
+  it.each<[string, Partial<GateInput>, GateVerdict]>([
+    ["a check still running", { checkRuns: [run("build", null)] }, "pending"],
+    ["a failed check", { checkRuns: [run("build", "failure")] }, "failed"],
+    ["a named required check not reported", { configured: ["build"] }, "pending"],
+    ["a required check from branch protection", { protection: [{ name: "sec" }] }, "pending"],
+  ])("never waives a check: %s", (_name, input, verdict) => {
+    const decision = gate({ ...input, now: minute(30), readyBy: "maintainer" });
+
+    expect(decision.verdict).toBe(verdict);
+    expect(decision.noChecks).toBe(false);
   });
 });

@@ -11,6 +11,8 @@ export type Command =
   | { kind: "cancel" }
   | { kind: "retry" }
   | { kind: "status" }
+  /** Mark the task's PR ready for review when no check ran on its head (docs/checks-gate.md). */
+  | { kind: "ready" }
   /** Free text for the agent (a `revise` job on a pull request). */
   | { kind: "instructions"; text: string };
 
@@ -30,9 +32,9 @@ const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  *   case-insensitive) followed by a space or the end of the line. A bare `/kanbot` is no command.
  * - Lines in fenced code blocks, quoted (`>`) lines and hidden HTML comments never count: quoting
  *   someone's command must not repeat it, and a command nobody can see must not run.
- * - `run`, `cancel`, `retry` and `status` are keywords (case-insensitive) when they are the
- *   first word. `run` takes one optional agent name as its next word; other words after a
- *   keyword are ignored (`/kanbot cancel, wrong approach` cancels).
+ * - `run`, `cancel`, `retry`, `status` and `ready` are keywords (case-insensitive) when they
+ *   are the first word. `run` takes one optional agent name as its next word; other words after
+ *   a keyword are ignored (`/kanbot cancel, wrong approach` cancels).
  * - Any other text is instructions: the rest of the line and every line after it in the comment
  *   (code blocks included, since they usually carry the error to fix), trimmed.
  */
@@ -57,6 +59,8 @@ export function parseCommand(comment: string): Command | undefined {
         return { kind: "retry" };
       case "status":
         return { kind: "status" };
+      case "ready":
+        return { kind: "ready" };
       default: {
         const following = lines.slice(index + 1).map((next) => next.text);
         return { kind: "instructions", text: [rest, ...following].join("\n").trim() };

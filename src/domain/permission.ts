@@ -76,7 +76,7 @@ export function permissionFromApi(answer: CollaboratorPermissionAnswer): Permiss
 }
 
 /** What the actor tried to do, for the refusal reply. */
-export type GuardedAction = "start" | "cancel" | "retry" | "steer" | "status";
+export type GuardedAction = "start" | "cancel" | "retry" | "steer" | "status" | "ready";
 
 export interface PermissionRefusal {
   login: string;
@@ -91,6 +91,7 @@ const ACTION_TEXT = {
   retry: "retry a kanbot task",
   steer: "give kanbot instructions",
   status: "ask kanbot for status",
+  ready: "mark a kanbot pull request ready without checks",
 } as const satisfies Record<GuardedAction, string>;
 
 /**

@@ -1,5 +1,6 @@
 /**
- * `issue_comment.created` with a `/kanbot` command: `run [agent]`, `cancel`, `retry`, `status`.
+ * `issue_comment.created` with a `/kanbot` command: `run [agent]`, `cancel`, `retry`, `status`,
+ * `ready` (the PR ready for review although no check ran, src/tasks/ready.ts).
  * On a pull request, the command applies to the task whose PR it is, and free-text instructions
  * (`/kanbot <text>`) start a `revise` job on the PR's branch with them.
  */
@@ -13,6 +14,7 @@ import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
 import { applyTaskEvent } from "../tasks/apply.js";
 import { repoName } from "../tasks/lookup.js";
 import type { TaskEventOutcome } from "../tasks/request.js";
+import { readyWithoutChecks } from "../tasks/ready.js";
 import { cancelTask, refreshStatus, startTask } from "../tasks/start.js";
 import { issueOfTask } from "../tasks/effects/progress-comment.js";
 import { authorize } from "./authorize.js";
@@ -24,6 +26,7 @@ const ACTIONS = {
   cancel: "cancel",
   retry: "retry",
   status: "status",
+  ready: "ready",
   instructions: "steer",
 } as const satisfies Record<Command["kind"], GuardedAction>;
 
@@ -82,6 +85,9 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ct
       break;
     case "status":
       outcome = await refreshStatus(ctx, issue, config);
+      break;
+    case "ready":
+      outcome = await readyWithoutChecks(ctx, { issue, config, actor });
       break;
     case "instructions": {
       const decision = planRevise(

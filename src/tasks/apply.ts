@@ -47,7 +47,7 @@ import {
   type Outbox,
   type OutboxEffect,
 } from "./outbox.js";
-import { judgeGate, type GateJudgement } from "./gate.js";
+import { judgeGate, type GateJudgement, type GateOptions } from "./gate.js";
 import { configOfTask, repoName } from "./lookup.js";
 import type { TaskEventExtras, TaskEventOutcome, TaskEventRequest } from "./request.js";
 import { snapshotOf } from "./snapshot.js";
@@ -277,12 +277,16 @@ async function drainGates(
   ctx: TaskContext,
   gates: PendingGate[],
   extras: TaskEventExtras,
+  readyBy?: string,
 ): Promise<GateRun | undefined> {
   let first: GateRun | undefined;
   for (let gate = gates.shift(); gate !== undefined; gate = gates.shift()) {
-    const judgement = await judgeGate(ctx, gate.taskId, gate.headSha, {
+    const options: GateOptions = {
       ...(extras.config === undefined ? {} : { config: extras.config }),
-    });
+      // `/kanbot ready` speaks for the gate it was given, not for one a verdict re-opens.
+      ...(readyBy === undefined || first !== undefined ? {} : { readyBy }),
+    };
+    const judgement = await judgeGate(ctx, gate.taskId, gate.headSha, options);
     if (judgement.kind !== "verdict") {
       first ??= judgement;
       continue;
@@ -317,14 +321,16 @@ export type GateRun =
 
 /**
  * Judges the gate of task `taskId` on `headSha` and applies its verdict (check events, the
- * no-checks timer). Does nothing when the task has moved on.
+ * no-checks timer, `/kanbot ready` with `readyBy` and what the command read). Does nothing when
+ * the task has moved on.
  */
 export async function runGate(
   ctx: TaskContext,
   taskId: number,
   headSha: string,
+  options: { readyBy?: string; known?: TaskEventExtras } = {},
 ): Promise<GateRun | undefined> {
-  return drainGates(ctx, [{ taskId, headSha }], {});
+  return drainGates(ctx, [{ taskId, headSha }], { ...options.known }, options.readyBy);
 }
 
 /** Applies `event` to `task` with its issue and config (read unless given). */

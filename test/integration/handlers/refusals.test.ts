@@ -41,6 +41,11 @@ const REFUSALS: Refusal[] = [
     send: byComment("/kanbot status"),
   },
   {
+    action: "/kanbot ready",
+    says: /may mark a kanbot pull request ready without checks/,
+    send: byComment("/kanbot ready"),
+  },
+  {
     action: "the trigger label",
     says: /may start a kanbot task/,
     async send(h, ghp) {

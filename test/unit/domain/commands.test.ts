@@ -23,6 +23,8 @@ describe("parseCommand", () => {
     ["retry", "/kanbot retry", { kind: "retry" }],
     ["status", "/kanbot status", { kind: "status" }],
     ["status with punctuation", "/kanbot status?", { kind: "status" }],
+    ["ready", "/kanbot ready", { kind: "ready" }],
+    ["ready with words after it", "/kanbot READY, no CI here", { kind: "ready" }],
     ["case-insensitive", "/KANBOT Cancel", { kind: "cancel" }],
     [
       "instructions",

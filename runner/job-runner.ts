@@ -32,7 +32,7 @@ import { join } from "node:path";
 
 import type { Logger } from "pino";
 
-import { adapterFor, runAgent, type AgentRunResult } from "./agents/index.js";
+import { adapterFor, runAgent, type AgentFailure, type AgentRunResult } from "./agents/index.js";
 import { LeaseLostError } from "./client.js";
 import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
 import { promptForJob, validationRoundPrompt } from "./prompt.js";
@@ -152,8 +152,11 @@ export async function runJob(
     };
   }
 
-  /** A failure after which the work so far is pushed (timeout, budget, validation). */
-  async function failWithWip(error: string): Promise<JobResult> {
+  /**
+   * A failure after which the work so far is pushed (timeout, budget, validation); `failure` is
+   * the agent's failure class when the agent itself failed (runner/agents/failure-class.ts).
+   */
+  async function failWithWip(error: string, failure?: AgentFailure): Promise<JobResult> {
     const cause = control.cause();
     if (cause !== undefined) return stopped(cause);
     const headSha = await pushWorkInProgress(error);
@@ -167,6 +170,7 @@ export async function runJob(
       outcome: {
         status: "failed",
         error: `${error}.${pushed}`,
+        ...(failure !== undefined ? failureFields(failure) : {}),
         ...(headSha !== undefined ? { headSha } : {}),
         ...(summary !== "" ? { summary } : {}),
         validation,
@@ -268,7 +272,10 @@ export async function runJob(
         );
       }
       if (!result.success) {
-        return await failWithWip(`the agent failed: ${result.error ?? "no reason given"}`);
+        return await failWithWip(
+          `the agent failed: ${result.error ?? "no reason given"}`,
+          result.failure,
+        );
       }
       if (costUsd >= budgetUsd && job.workspace.validationCommands.length === 0) break;
 
@@ -446,6 +453,15 @@ function pushedSha(result: FinishResult): string | "lease-lost" | undefined {
   if (result.status === "pushed") return result.headSha;
   if (result.status === "not-pushed") return "lease-lost";
   return undefined;
+}
+
+/** The outcome's fields for an agent's failure class (the protocol's `FailedOutcome`). */
+function failureFields(failure: AgentFailure) {
+  return {
+    failureClass: failure.failureClass,
+    ...(failure.message !== "" ? { failureMessage: failure.message.slice(0, 2_000) } : {}),
+    ...(failure.resetAt !== undefined ? { resetAt: failure.resetAt.toISOString() } : {}),
+  };
 }
 
 function message(error: unknown): string {

@@ -22,10 +22,12 @@
  */
 import { dirname, join } from "node:path";
 
+import { classifyFailure } from "./failure-class.js";
 import {
   clip,
   describeExit,
   exitedCleanly,
+  lastLines,
   lineTail,
   optionalFlag,
   withAgentConfig,
@@ -106,6 +108,13 @@ export function createAiderParser(): AgentOutputParser {
         summary: clip(tail.text()),
         costUsd,
         error: success ? undefined : describeExit("aider", exit),
+        ...(success
+          ? {}
+          : {
+              // Aider prints the model API's errors (litellm's `AuthenticationError`,
+              // `RateLimitError`…) as plain text: the generic patterns read them.
+              failure: classifyFailure({ exit, messages: lastLines(tail.text(), 5).split("\n") }),
+            }),
       };
     },
   };

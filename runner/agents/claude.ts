@@ -17,7 +17,19 @@
  * the last is `{"type":"result","subtype":"success"|"error_…","is_error":bool,"result":text,
  * "total_cost_usd":n,"session_id":…}`. `subtype` "success" with `is_error: true` happens (for
  * example "Not logged in"), so success needs both.
+ *
+ * Failure classes (runner/agents/failure-class.ts): the `result` event's `api_error_status` (the
+ * model API's HTTP status) decides when set; a `rate_limit_event` whose `rate_limit_info.status`
+ * is "rejected" is a quota, its `resetsAt` (epoch seconds) the reset time; otherwise the result
+ * text is matched against `CLAUDE_FAILURE_PATTERNS`, whose strings are literals of the 2.1.197
+ * binary (node_modules/@anthropic-ai/claude-code-linux-x64/claude, found with `strings`).
  */
+import {
+  classifyFailure,
+  GENERIC_FAILURE_PATTERNS,
+  type AgentFailure,
+  type FailurePatterns,
+} from "./failure-class.js";
 import {
   clip,
   describeExit,
@@ -26,6 +38,7 @@ import {
   jsonEventParser,
   numberField,
   optionalFlag,
+  recordField,
   reportedError,
   stringField,
   withAgentConfig,
@@ -34,6 +47,7 @@ import type {
   AgentAdapter,
   AgentCommand,
   AgentConfig,
+  AgentExit,
   AgentInvocation,
   AgentOutputParser,
 } from "./types.js";
@@ -67,6 +81,40 @@ export const CLAUDE_ENV_ALLOW = [
   "CLOUD_ML_REGION",
   "ANTHROPIC_VERTEX_PROJECT_ID",
 ] as const;
+
+/**
+ * Claude Code 2.1.197's own messages (string literals in its binary): `RBn` "Not logged in ·
+ * Please run /login", `LBn` "Invalid API key · Fix external API key", `DBn` "OAuth token revoked ·
+ * Please run /login", the disabled-organization and disabled-API-key messages; `xBn` "Credit
+ * balance is too low", `hJ()` "You've hit your <limit> · resets <time>", "You're out of usage
+ * credits", "Your org is out of usage"; `e3t` "Repeated 529 Overloaded errors", "Server is
+ * temporarily limiting requests (not your usage limit)", `qda` "Authentication error · This may be
+ * a temporary network issue, please try again", `udt` "Request timed out", "API Error: Unable to
+ * connect to API".
+ */
+export const CLAUDE_FAILURE_PATTERNS: FailurePatterns = {
+  auth: [
+    /\bNot logged in\b/,
+    /\bInvalid API key\b/,
+    /\bOAuth token (?:revoked|has expired)\b/,
+    /\bYour ANTHROPIC_API_KEY belongs to a disabled organization\b/,
+    /\bYour organization has disabled API key authentication\b/,
+    /\b(?:Session|session has) expired\b/,
+  ],
+  quota: [
+    /\bCredit balance is too low\b/,
+    /\bYou've hit your\b/,
+    /\bYou're out of usage credits\b/,
+    /\bYour org is out of usage\b/,
+    /\busage limit is set to \$0\b/,
+  ],
+  transient: [
+    /\btemporarily limiting requests\b/,
+    /\bAuthentication error · This may be a temporary network issue\b/,
+    /\bRepeated 529 Overloaded errors\b/,
+    /\bis experiencing high load\b/,
+  ],
+};
 
 export const claudeAdapter: AgentAdapter = {
   name: "claude",
@@ -110,12 +158,22 @@ export function createClaudeParser(): AgentOutputParser {
   let sessionId: string | undefined;
   let result: Record<string, unknown> | undefined;
   let lastText: string | undefined;
+  let resetAt: Date | undefined;
+  let limited = false;
 
   return jsonEventParser({
     event(event) {
       sessionId = stringField(event, "session_id") ?? sessionId;
       if (event.type === "result") result = event;
       if (event.type === "assistant") lastText = assistantText(event) ?? lastText;
+      if (event.type === "rate_limit_event") {
+        const info = recordField(event, "rate_limit_info");
+        if (info?.status === "rejected") {
+          limited = true;
+          const resets = numberField(info, "resetsAt");
+          if (resets !== undefined) resetAt = new Date(resets * 1000);
+        }
+      }
     },
     finish(exit) {
       if (result === undefined) {
@@ -124,6 +182,7 @@ export function createClaudeParser(): AgentOutputParser {
           summary: clip(lastText ?? ""),
           sessionId,
           error: describeMissingResult("claude", exit),
+          failure: claudeFailure(exit, [lastText ?? ""], undefined, limited, resetAt),
         };
       }
       const text = stringField(result, "result") ?? "";
@@ -138,9 +197,42 @@ export function createClaudeParser(): AgentOutputParser {
         costUsd: numberField(result, "total_cost_usd"),
         sessionId: stringField(result, "session_id") ?? sessionId,
         error: success ? undefined : errorText(isError, text, errors, exit),
+        ...(success
+          ? {}
+          : {
+              failure: claudeFailure(
+                exit,
+                isError ? [text, ...errors] : [],
+                numberField(result, "api_error_status"),
+                limited,
+                resetAt,
+              ),
+            }),
       };
     },
   });
+}
+
+function claudeFailure(
+  exit: AgentExit,
+  messages: readonly string[],
+  httpStatus: number | undefined,
+  limited: boolean,
+  resetAt: Date | undefined,
+): AgentFailure {
+  const failure = classifyFailure(
+    {
+      exit,
+      messages,
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+      ...(resetAt !== undefined ? { resetAt } : {}),
+    },
+    CLAUDE_FAILURE_PATTERNS,
+  );
+  // A rejected rate-limit event is a quota whatever the result text says.
+  if (!limited || failure.failureClass === "quota" || exit.reason !== "exit") return failure;
+  const quota = classifyFailure({ exit, messages, httpStatus: 429 }, GENERIC_FAILURE_PATTERNS);
+  return { ...quota, ...(resetAt !== undefined ? { resetAt } : {}) };
 }
 
 function errorText(

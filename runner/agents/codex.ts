@@ -15,7 +15,13 @@
  * `turn.completed {usage}`, `turn.failed {error:{message}}`, and `error {message}`, which in
  * practice also reports retries ("Reconnecting... 2/5") and is therefore not fatal by itself.
  * Codex reports tokens, not dollars: `costUsd` stays undefined.
+ *
+ * Failure classes (runner/agents/failure-class.ts): the `turn.failed` message, the error events
+ * and stderr are matched against `CODEX_FAILURE_PATTERNS` (literals of the 0.169.0 binary,
+ * @openai/codex@0.169.0-linux-x64 vendor/…/bin/codex, found with `strings`; the `CodexErr`
+ * messages of codex-rs/core/src/error.rs). A usage limit's "try again at 3:15 PM" is the reset.
  */
+import { classifyFailure, type FailurePatterns } from "./failure-class.js";
 import {
   clip,
   describeExit,
@@ -41,6 +47,36 @@ export const CODEX_ENV_ALLOW = [
   "OPENAI_ORG_ID",
   "OPENAI_PROJECT_ID",
 ] as const;
+
+/**
+ * Codex 0.169.0's own messages: "You've hit your usage limit. … try again at <time>." and "Quota
+ * exceeded. Check your plan and billing details." (quota); "exceeded retry limit, last status:
+ * <status>" (the status decides); "unexpected status 401 Unauthorized: …", "Not logged in", "no
+ * Codex credentials were found", "Run codex login" (auth); "stream disconnected before
+ * completion", "Reconnecting…", "Selected model is at capacity" (transient).
+ */
+export const CODEX_FAILURE_PATTERNS: FailurePatterns = {
+  auth: [
+    /\bunexpected status 40[13]\b/,
+    /\bNot logged in\b/,
+    /\bno Codex credentials were found\b/,
+    /\bRun codex login\b/,
+    /\bre-run `codex login`/,
+  ],
+  quota: [
+    /\bYou've hit your usage limit\b/,
+    /\bQuota exceeded\b/,
+    /\bexceeded retry limit, last status: 429\b/,
+    /\bunexpected status 429\b/,
+  ],
+  transient: [
+    /\bexceeded retry limit, last status: 5\d\d\b/,
+    /\bunexpected status 5\d\d\b/,
+    /\bstream disconnected\b/,
+    /\bReconnecting\.\.\./,
+    /\bSelected model is at capacity\b/,
+  ],
+};
 
 export const codexAdapter: AgentAdapter = {
   name: "codex",
@@ -84,6 +120,7 @@ export function createCodexParser(): AgentOutputParser {
   let completed = false;
   let failure: string | undefined;
   let lastError: string | undefined;
+  const errors: string[] = [];
 
   return jsonEventParser({
     event(event) {
@@ -95,7 +132,10 @@ export function createCodexParser(): AgentOutputParser {
           const item = recordField(event, "item");
           if (item?.type === "agent_message")
             lastMessage = stringField(item, "text") ?? lastMessage;
-          if (item?.type === "error") lastError = stringField(item, "message") ?? lastError;
+          if (item?.type === "error") {
+            lastError = stringField(item, "message") ?? lastError;
+            if (lastError !== undefined) errors.push(lastError);
+          }
           break;
         }
         case "turn.completed":
@@ -106,6 +146,7 @@ export function createCodexParser(): AgentOutputParser {
           break;
         case "error":
           lastError = stringField(event, "message") ?? lastError;
+          if (lastError !== undefined) errors.push(lastError);
           break;
       }
     },
@@ -119,7 +160,17 @@ export function createCodexParser(): AgentOutputParser {
         if (failure === undefined && lastError !== undefined)
           error += `\nlast error event: ${lastError}`;
       }
-      return { success, summary: clip(lastMessage), sessionId, error };
+      if (success) return { success, summary: clip(lastMessage), sessionId };
+      // The turn's failure says why; the last error events come next (the earlier ones are
+      // mostly retries).
+      const messages = [...(failure !== undefined ? [failure] : []), ...errors.slice(-5).reverse()];
+      return {
+        success,
+        summary: clip(lastMessage),
+        sessionId,
+        error,
+        failure: classifyFailure({ exit, messages }, CODEX_FAILURE_PATTERNS),
+      };
     },
   });
 }

@@ -2,9 +2,13 @@
  * The generic `command` adapter: any program, with `{prompt}`, `{promptFile}` and `{workdir}`
  * replaced inside each argument. Substitution is one pass per argument and never goes through a
  * shell: a prompt holding `$(rm -rf ~)` or `{workdir}` arrives as those characters, in one
- * argument. Output is plain text; the summary is its last lines and success is exit code 0.
+ * argument. Output is plain text; the summary is its last lines and success is exit code 0. A
+ * failure is classified with the generic patterns (runner/agents/failure-class.ts) over the end
+ * of stderr and the last lines of stdout: a wrapper around a real CLI that passes its errors on is
+ * classified like it.
  */
-import { clip, describeExit, exitedCleanly, lineTail } from "./shared.js";
+import { classifyFailure } from "./failure-class.js";
+import { clip, describeExit, exitedCleanly, lastLines, lineTail } from "./shared.js";
 import type {
   AgentAdapter,
   AgentCommand,
@@ -70,6 +74,12 @@ export function createGenericParser(): AgentOutputParser {
         success,
         summary: clip(tail.text()),
         error: success ? undefined : describeExit("the agent command", exit),
+        // Any program: the generic patterns over the end of its stderr and its last lines.
+        ...(success
+          ? {}
+          : {
+              failure: classifyFailure({ exit, messages: lastLines(tail.text(), 5).split("\n") }),
+            }),
       };
     },
   };

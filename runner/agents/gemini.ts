@@ -15,7 +15,15 @@
  * `init {session_id, model}`, `message {role, content, delta?}` (assistant text arrives in
  * deltas), `tool_use`, `tool_result`, `error {severity, message}` (warnings too), and last
  * `result {status: "success"|"error", error?: {type, message}, stats}`. No cost in dollars.
+ *
+ * Failure classes (runner/agents/failure-class.ts): on a fatal error the CLI's `handleError`
+ * (packages/cli/src/utils/errors.ts in the 0.61.0 bundle) writes `result.error.type`, the error
+ * class's name, and exits with its code: `FatalAuthenticationError` (exit 41) is auth,
+ * `TerminalQuotaError` / `RetryableQuotaError` (packages/core/src/utils/googleQuotaErrors.ts,
+ * `classifyGoogleError`) are quota; the message ("Please retry in 32.5s", "Suggested retry after
+ * 60s.") gives the reset. The rest is matched against `GEMINI_FAILURE_PATTERNS`.
  */
+import { classifyFailure, type FailurePatterns } from "./failure-class.js";
 import {
   clip,
   describeExit,
@@ -48,6 +56,23 @@ export const GEMINI_ENV_ALLOW = [
   "GOOGLE_CLOUD_LOCATION",
   "GEMINI_MODEL",
 ] as const;
+
+/**
+ * Gemini CLI 0.61.0's own errors (bundle/chunk-JDPZ4CE3.js): the fatal error classes and their
+ * exit codes, "Please set an Auth method in your …settings.json or specify one of the following
+ * environment variables before running: GEMINI_API_KEY, …" (auth), "You have exhausted your
+ * daily quota on this model." and the API's "Quota exceeded for quota metric …" (quota).
+ */
+export const GEMINI_FAILURE_PATTERNS: FailurePatterns = {
+  auth: [/\bPlease set an Auth method\b/, /\bAPI key not valid\b/, /\bAPI_KEY_INVALID\b/],
+  quota: [/\bYou have exhausted your daily quota\b/, /\bQuota exceeded for quota metric\b/],
+  transient: [],
+  types: {
+    auth: ["FatalAuthenticationError"],
+    quota: ["TerminalQuotaError", "RetryableQuotaError"],
+  },
+  exitCodes: { auth: [41] },
+};
 
 export const geminiAdapter: AgentAdapter = {
   name: "gemini",
@@ -125,7 +150,22 @@ export function createGeminiParser(): AgentOutputParser {
         else if (result === undefined) error = describeMissingResult("gemini", exit);
         else error = describeExit("gemini", exit);
       }
-      return { success, summary: clip(lastMessage), sessionId, error };
+      if (success) return { success, summary: clip(lastMessage), sessionId };
+      const reported = recordField(result, "error");
+      const type = stringField(reported, "type");
+      const messages = [stringField(reported, "message"), lastError].filter(
+        (text): text is string => text !== undefined,
+      );
+      return {
+        success,
+        summary: clip(lastMessage),
+        sessionId,
+        error,
+        failure: classifyFailure(
+          { exit, messages, ...(type !== undefined ? { errorTypes: [type] } : {}) },
+          GEMINI_FAILURE_PATTERNS,
+        ),
+      };
     },
   });
 }

@@ -29,3 +29,4 @@ export function adapterFor(name: string, kind?: BuiltInAgent | "command"): Agent
 export { runAgent } from "./run-agent.js";
 export type { AgentRunOptions, AgentRunResult } from "./run-agent.js";
 export type * from "./types.js";
+export type { AgentFailure, FailureClass } from "./failure-class.js";

@@ -12,7 +12,13 @@
  * `type` one of `step_start`, `text`, `reasoning`, `tool_use`, `step_finish` (each carrying a
  * `part`; a `step-finish` part has `cost` in dollars and `tokens`) and `error` (`error: {name,
  * data: {message}}`). The summary is the last `text` part; the cost is the sum over steps.
+ *
+ * Failure classes (runner/agents/failure-class.ts): an `error` event's `error.name` and
+ * `error.data.statusCode` decide first (`ProviderAuthError` is auth; `APIError` carries the model
+ * API's status); its message is matched against `OPENCODE_FAILURE_PATTERNS`; an `APIError` with
+ * `isRetryable: true` and nothing else recognised is transient.
  */
+import { classifyFailure, type FailurePatterns } from "./failure-class.js";
 import {
   clip,
   describeExit,
@@ -40,6 +46,21 @@ export const OPENCODE_CREDENTIALS = [
   "OPENROUTER_API_KEY",
 ] as const;
 export const OPENCODE_ENV_ALLOW = ["OPENCODE_CONFIG", "OPENCODE_CONFIG_DIR"] as const;
+
+/**
+ * OpenCode 1.18.33's own errors (its binary, opencode-linux-x64@1.18.33 bin/opencode, found with
+ * `strings`): the message error types `ProviderAuthError {providerID, message}` and `APIError
+ * {message, statusCode, isRetryable, responseHeaders, responseBody}`; "<plan> usage limit reached.
+ * It will reset in <n hours m minutes>…", "Quota exceeded. Check your plan and billing details."
+ * (`insufficient_quota`), "FreeUsageLimitError" in a response body (quota); "Cannot connect to
+ * API: …" (transient).
+ */
+export const OPENCODE_FAILURE_PATTERNS: FailurePatterns = {
+  auth: [],
+  quota: [/\b[Uu]sage limit reached\b/, /\bFreeUsageLimitError\b/, /\bQuota exceeded\b/],
+  transient: [/\bCannot connect to API\b/],
+  types: { auth: ["ProviderAuthError"] },
+};
 
 export const opencodeAdapter: AgentAdapter = {
   name: "opencode",
@@ -79,6 +100,10 @@ export function createOpencodeParser(): AgentOutputParser {
   let cost = 0;
   let sawCost = false;
   const errors: string[] = [];
+  const types: string[] = [];
+  let httpStatus: number | undefined;
+  let retryable = false;
+  let retryAfter: Date | undefined;
 
   return jsonEventParser({
     event(event) {
@@ -98,6 +123,13 @@ export function createOpencodeParser(): AgentOutputParser {
         }
         case "error": {
           const error = recordField(event, "error");
+          const data = recordField(error, "data");
+          const name = stringField(error, "name");
+          if (name !== undefined) types.push(name);
+          httpStatus = numberField(data, "statusCode") ?? httpStatus;
+          if (data?.isRetryable === true) retryable = true;
+          const after = retryAfterHeader(recordField(data, "responseHeaders"));
+          if (after !== undefined) retryAfter = after;
           errors.push(
             stringField(recordField(error, "data"), "message") ??
               stringField(error, "name") ??
@@ -116,13 +148,41 @@ export function createOpencodeParser(): AgentOutputParser {
             ? reportedError("opencode", errors.join("\n"))
             : describeExit("opencode", exit);
       }
+      if (success) {
+        return { success, summary: clip(lastText), costUsd: sawCost ? cost : undefined, sessionId };
+      }
+      let failure = classifyFailure(
+        {
+          exit,
+          messages: errors,
+          errorTypes: types,
+          ...(httpStatus !== undefined ? { httpStatus } : {}),
+          ...(retryAfter !== undefined ? { resetAt: retryAfter } : {}),
+        },
+        OPENCODE_FAILURE_PATTERNS,
+      );
+      // The AI SDK marks what is worth retrying (network errors, 408, 409, 429, 5xx).
+      if (failure.failureClass === "task" && retryable && exit.reason === "exit") {
+        failure = { ...failure, failureClass: "transient" };
+      }
       return {
         success,
         summary: clip(lastText),
         costUsd: sawCost ? cost : undefined,
         sessionId,
         error,
+        failure,
       };
     },
   });
+}
+
+/** A `retry-after` response header (seconds, or an HTTP date) as a time; undefined without one. */
+function retryAfterHeader(headers: Record<string, unknown> | undefined): Date | undefined {
+  const value = stringField(headers, "retry-after");
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return new Date(Date.now() + seconds * 1000);
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? undefined : at;
 }

@@ -4,6 +4,7 @@
  */
 import type { StopReason } from "../process/errors.js";
 import type { OutputStream } from "../process/output.js";
+import type { AgentFailure } from "./failure-class.js";
 
 /** What one run of an agent is asked to do, and where. */
 export interface AgentInvocation {
@@ -67,6 +68,8 @@ export interface AgentResult {
   sessionId?: string;
   /** Why it failed, in the CLI's words where it gave any. */
   error?: string;
+  /** A failed run's class (auth, quota, transient, task) and the CLI's message behind it. */
+  failure?: AgentFailure;
 }
 
 /** How the process ended, as the parser needs it. */

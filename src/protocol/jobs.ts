@@ -16,7 +16,7 @@ import {
   RunnerLabel,
   Timestamp,
 } from "./common.js";
-import { JobKind } from "./vocabulary.js";
+import { FailureClass, JobKind } from "./vocabulary.js";
 
 // ---------------------------------------------------------------------------------------------
 // Claim
@@ -271,6 +271,18 @@ export const FailedOutcome = z.object({
   headSha: CommitSha.optional(),
   summary: z.string().max(65_536).optional(),
   validation: z.array(ValidationResult).max(100).default([]),
+  /**
+   * Why the agent failed, by kind (runner/agents/failure-class.ts); absent (older runners, or a
+   * failure outside the agent) is `task`.
+   */
+  failureClass: FailureClass.optional(),
+  /** The agent CLI's own message behind the class (redacted like `error`; one line). */
+  failureMessage: z.string().max(2_000).optional(),
+  /**
+   * For `quota`: when the limit resets, as the CLI said. The app waits until then, within bounds
+   * it sets from its own clock (src/domain/task-machine.ts).
+   */
+  resetAt: Timestamp.optional(),
   ...Spend,
 });
 export type FailedOutcome = z.infer<typeof FailedOutcome>;

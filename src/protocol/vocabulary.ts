@@ -14,5 +14,14 @@ export const JOB_OUTCOME_STATUSES = ["succeeded", "failed", "canceled"] as const
 export const JobOutcomeStatus = z.enum(JOB_OUTCOME_STATUSES);
 export type JobOutcomeStatus = z.infer<typeof JobOutcomeStatus>;
 
+/**
+ * Why a failed agent run failed (`AGENT_FAILURE_CLASSES` in src/domain/task.ts): `auth` (not
+ * logged in, invalid key, 401/403), `quota` (usage or rate limit, 429, no credit), `transient`
+ * (5xx, overloaded, network), `task` (everything else).
+ */
+export const FAILURE_CLASSES = ["auth", "quota", "transient", "task"] as const;
+export const FailureClass = z.enum(FAILURE_CLASSES);
+export type FailureClass = z.infer<typeof FailureClass>;
+
 /** Agents kanbot knows without any runner offering them (`BUILT_IN_AGENTS` in the domain). */
 export const BUILT_IN_AGENTS = ["claude", "codex", "gemini", "aider", "opencode"] as const;

@@ -427,11 +427,58 @@ function onJobFailed(
       note`Blocked: ${ownText(message)}.`,
     );
   }
+  const failureClass = event.failureClass ?? "task";
+  const said =
+    event.failureMessage === undefined || event.failureMessage === ""
+      ? ""
+      : `: ${firstLine(event.failureMessage)}`;
+  if (failureClass === "auth") {
+    const message = `${authProblem(event)}; ${authFix(event.agent)}, then comment \`/kanbot retry\``;
+    return block(
+      charged,
+      "running",
+      job,
+      "needs-human",
+      message,
+      event.error,
+      now,
+      [],
+      note`Blocked (agent failure: auth${said}): ${ownText(message)}.`,
+    );
+  }
+  if (failureClass === "quota" && failures <= MAX_FREE_QUOTA_WAITS) {
+    const reset = quotaResetAt(event.resetAt, now);
+    const notBefore = reset ?? retryAt(now, failures, policy.backoff);
+    const when =
+      reset === undefined
+        ? "no reset time given; retrying after a backoff"
+        : "the limit resets then";
+    return requeueFree(
+      charged,
+      { ...job, notBefore },
+      now,
+      policy,
+      note`The ${job.kind} job hit its agent's usage limit (agent failure: quota${said}); no attempt spent, it resumes at ${formatTime(notBefore)} (${when}).`,
+      event.error,
+    );
+  }
+  if (failureClass === "transient" && failures <= MAX_FREE_TRANSIENT_RETRIES) {
+    const notBefore = retryAt(now, failures, policy.backoff);
+    return requeueFree(
+      charged,
+      { ...job, notBefore },
+      now,
+      policy,
+      note`The ${job.kind} job failed on the model API or the network (agent failure: transient${said}); no attempt spent (${failures} of ${MAX_FREE_TRANSIENT_RETRIES} in a row), retrying at ${formatTime(notBefore)}.`,
+      event.error,
+    );
+  }
   const delay = backoffDelaySeconds(failures, policy.backoff);
   const retry: TaskJob = {
     ...job,
     notBefore: delay > 0 ? retryAt(now, failures, policy.backoff) : null,
   };
+  const classNote = failureClass === "task" ? "" : ` (agent failure: ${failureClass})`;
   return startJob(
     charged,
     "running",
@@ -439,9 +486,105 @@ function onJobFailed(
     now,
     policy,
     [],
-    note`The ${job.kind} job failed: ${firstLine(event.error)}`,
+    note`The ${job.kind} job failed${classNote}: ${firstLine(event.error)}`,
     event.error,
   );
+}
+
+/**
+ * Quota waits and transient failures in a row that spend no attempt; past them, a failure of
+ * either class spends one as any other (so an error wrongly classified cannot retry forever).
+ * `failures` (consecutive failed jobs) counts them; a success resets it.
+ */
+export const MAX_FREE_QUOTA_WAITS = 10;
+export const MAX_FREE_TRANSIENT_RETRIES = 3;
+/** The reset time a runner reports is kept within these bounds of the app's clock. */
+export const QUOTA_WAIT_BOUNDS = { minSeconds: 60, maxSeconds: 7 * 24 * 3600 } as const;
+
+/** The reset time within bounds; undefined when none was given (the backoff applies). */
+export function quotaResetAt(resetAt: Date | undefined, now: Date): Date | undefined {
+  if (resetAt === undefined || Number.isNaN(resetAt.getTime())) return undefined;
+  const min = now.getTime() + QUOTA_WAIT_BOUNDS.minSeconds * 1000;
+  const max = now.getTime() + QUOTA_WAIT_BOUNDS.maxSeconds * 1000;
+  return new Date(Math.min(max, Math.max(min, resetAt.getTime())));
+}
+
+/**
+ * Queues the same job again without spending an attempt (quota, transient), unless time or cost
+ * is spent: the attempts limit is not consulted, as for a lost lease.
+ */
+function requeueFree(
+  task: TaskSnapshot,
+  job: TaskJob,
+  now: Date,
+  policy: TaskPolicy,
+  cause: NoteMarkdown,
+  error: string,
+): TaskDecision {
+  const limit = spentLimit(policy.budget, { ...task.used, attempts: 0 });
+  if (limit !== null) {
+    const message = describeSpentLimit(limit, policy.budget, task.used);
+    return block(
+      task,
+      "running",
+      { ...job, notBefore: null },
+      limitCause(limit),
+      message,
+      error,
+      now,
+      [],
+      note`${nested(cause)} Not queued: ${ownText(message)}.`,
+    );
+  }
+  return transition("running", { ...task, state: "queued", enteredAt: now, job }, [
+    {
+      type: "enqueue-job",
+      kind: job.kind,
+      instructions: job.instructions,
+      notBefore: job.notBefore,
+      attempt: task.used.attempts,
+      replacesLostJob: false,
+    },
+    ...mirror("queued", cause),
+  ]);
+}
+
+/** What went wrong, in words: the agent and the runner when known. */
+function authProblem(event: JobFailedEvent): string {
+  const agent = event.agent === undefined ? "the agent" : `the agent ${plainName(event.agent)}`;
+  const runner = event.runner === undefined ? "its runner" : `runner ${plainName(event.runner)}`;
+  return `${agent} is not signed in to its model API on ${runner} (its CLI refused the credentials)`;
+}
+
+/** How to sign each built-in agent's CLI in (on the runner, as the runner's user). */
+const AUTH_FIXES: Record<string, string> = {
+  claude:
+    "run `claude auth login` (or `claude setup-token`) there, or set `ANTHROPIC_API_KEY` in the runner's environment",
+  codex:
+    "run `codex login` there, or set `OPENAI_API_KEY` (or `CODEX_API_KEY`) in the runner's environment",
+  gemini:
+    "set `GEMINI_API_KEY` in the runner's environment, or run `gemini` there once and sign in with Google",
+  opencode:
+    "run `opencode auth login` there, or set the provider's API key (e.g. `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`) in the runner's environment",
+  aider:
+    "set the model provider's API key (e.g. `ANTHROPIC_API_KEY`, `OPENAI_API_KEY`) in the runner's environment",
+};
+
+/** The fix for an agent's `auth` failure; a command agent gets the general advice. */
+export function authFix(agent: string | undefined): string {
+  return (
+    (agent === undefined ? undefined : AUTH_FIXES[agent]) ??
+    "sign the agent's CLI in on the runner, or set its API key in the runner's environment (and list it under the agent's `credentials` in kanbot-runner.yml)"
+  );
+}
+
+/** A name that is safe inside kanbot's own text (no backticks to open a code span). */
+function plainName(name: string): string {
+  return name.replace(/[`\n]/g, "");
+}
+
+function formatTime(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function onJobLost(

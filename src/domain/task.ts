@@ -141,6 +141,24 @@ export interface JobSucceededEvent {
   usd: number;
 }
 
+/**
+ * Why a failed agent run failed, as the runner classified it (runner/agents/failure-class.ts;
+ * `FAILURE_CLASSES` in src/protocol/vocabulary.ts is the wire copy):
+ * - `auth`: the agent CLI is not signed in or its key is refused: blocked at once, with the fix;
+ * - `quota`: a usage or rate limit: queued again until the reset, no attempt spent;
+ * - `transient`: the model API or the network failed: retried with backoff, no attempt spent
+ *   for the first few in a row;
+ * - `task`: anything else: an attempt, retried with backoff while the budget allows.
+ */
+export type AgentFailureClass = "auth" | "quota" | "transient" | "task";
+
+export const AGENT_FAILURE_CLASSES = [
+  "auth",
+  "quota",
+  "transient",
+  "task",
+] as const satisfies readonly AgentFailureClass[];
+
 /** The current lease holder reported failure (agent error, validation still failing, timeout). */
 export interface JobFailedEvent {
   type: "job-failed";
@@ -152,6 +170,16 @@ export interface JobFailedEvent {
   /** True when retrying cannot help and only a person can fix it (e.g. the change touches
    * `.github/workflows/`, which the app may not push). */
   fatal: boolean;
+  /** The agent's failure class from the runner; absent (an older runner): `task`. */
+  failureClass?: AgentFailureClass | undefined;
+  /** The agent CLI's own message behind the class (one line). */
+  failureMessage?: string | undefined;
+  /** For `quota`: when the CLI said the limit resets. */
+  resetAt?: Date | undefined;
+  /** The job's agent (`claude`, `codex`…), for the fix an `auth` failure needs. */
+  agent?: string | undefined;
+  /** The runner's name, for the same. */
+  runner?: string | undefined;
 }
 
 /** The job's lease expired before its runner reported (the runner died or lost the network). */

@@ -5,11 +5,15 @@
  * - claimed: the task is `running` (label `agent:working`, board In progress);
  * - succeeded: `job-succeeded` from the head SHA this job's lease holder reported (the store
  *   accepted the completion only with the current lease token), which opens or updates the PR;
- * - failed: `job-failed` with the runner's real error text: a retry with backoff while the
- *   budget allows, else `blocked` with that text in the progress comment;
+ * - failed: `job-failed` with the runner's real error text and the agent's failure class (auth,
+ *   quota, transient, task; issue 14) with the CLI's own message and a quota's reset time, the
+ *   job's agent and the runner's name (for the fix an auth failure needs): the machine decides
+ *   (blocked at once, a wait without an attempt, or a retry with backoff while the budget
+ *   allows);
  * - lost: `job-lost`: queued again, or `blocked` when the repository's lost-lease limit or the
  *   budget is reached (the store's sweep only marked the job lost).
  */
+import type { JobFailedEvent } from "../domain/task.js";
 import type { Job, Task } from "../store/index.js";
 import { applyToTask } from "./apply.js";
 import { jobResultOf } from "./effects/pull-request.js";
@@ -57,7 +61,12 @@ async function finished(
     case "succeeded": {
       if (result.headSha === undefined) {
         ctx.log.warn({ jobId: job.id }, "succeeded job without a head SHA; treated as failed");
-        return applyToTask(ctx, task, failedEvent(job, "the runner reported no head SHA"), actor);
+        return applyToTask(
+          ctx,
+          task,
+          failedEvent(job, "the runner reported no head SHA", undefined),
+          actor,
+        );
       }
       return applyToTask(
         ctx,
@@ -73,18 +82,27 @@ async function finished(
         { job },
       );
     }
-    case "failed":
-      return applyToTask(ctx, task, failedEvent(job, job.error), actor);
+    case "failed": {
+      const runner =
+        job.runnerId === undefined ? undefined : await ctx.store.getRunner(job.runnerId);
+      return applyToTask(ctx, task, failedEvent(job, job.error, runner?.name), actor);
+    }
     default:
       ctx.log.info({ jobId: job.id, status: job.status }, "job ended without a result to apply");
       return undefined;
   }
 }
 
-function failedEvent(job: Job, error: string | undefined) {
+function failedEvent(
+  job: Job,
+  error: string | undefined,
+  runner: string | undefined,
+): JobFailedEvent {
   const result = jobResultOf(job);
+  // The runner's classification (src/protocol/jobs.ts `FailedOutcome`), absent from older runners.
+  const reported = job.result;
   return {
-    type: "job-failed" as const,
+    type: "job-failed",
     jobId: String(job.id),
     error:
       error === undefined || error.trim() === ""
@@ -93,6 +111,11 @@ function failedEvent(job: Job, error: string | undefined) {
     minutes: result.minutes,
     usd: result.usd,
     fatal: false,
+    ...(reported?.failureClass !== undefined ? { failureClass: reported.failureClass } : {}),
+    ...(reported?.failureMessage !== undefined ? { failureMessage: reported.failureMessage } : {}),
+    ...(reported?.resetAt !== undefined ? { resetAt: new Date(reported.resetAt) } : {}),
+    agent: job.agent,
+    ...(runner !== undefined ? { runner } : {}),
   };
 }
 

@@ -156,7 +156,11 @@ export async function runJob(
    * A failure after which the work so far is pushed (timeout, budget, validation); `failure` is
    * the agent's failure class when the agent itself failed (runner/agents/failure-class.ts).
    */
-  async function failWithWip(error: string, failure?: AgentFailure): Promise<JobResult> {
+  async function failWithWip(
+    error: string,
+    failure?: AgentFailure,
+    agentCli?: string,
+  ): Promise<JobResult> {
     const cause = control.cause();
     if (cause !== undefined) return stopped(cause);
     const headSha = await pushWorkInProgress(error);
@@ -170,7 +174,7 @@ export async function runJob(
       outcome: {
         status: "failed",
         error: `${error}.${pushed}`,
-        ...(failure !== undefined ? failureFields(failure) : {}),
+        ...(failure !== undefined ? failureFields(failure, agentCli) : {}),
         ...(headSha !== undefined ? { headSha } : {}),
         ...(summary !== "" ? { summary } : {}),
         validation,
@@ -275,6 +279,7 @@ export async function runJob(
         return await failWithWip(
           `the agent failed: ${result.error ?? "no reason given"}`,
           result.failure,
+          adapterFor(job.agent, agentConfig.adapter).name,
         );
       }
       if (costUsd >= budgetUsd && job.workspace.validationCommands.length === 0) break;
@@ -456,9 +461,10 @@ function pushedSha(result: FinishResult): string | "lease-lost" | undefined {
 }
 
 /** The outcome's fields for an agent's failure class (the protocol's `FailedOutcome`). */
-function failureFields(failure: AgentFailure) {
+function failureFields(failure: AgentFailure, agentCli: string | undefined) {
   return {
     failureClass: failure.failureClass,
+    ...(agentCli !== undefined ? { agentCli } : {}),
     ...(failure.message !== "" ? { failureMessage: failure.message.slice(0, 2_000) } : {}),
     ...(failure.resetAt !== undefined ? { resetAt: failure.resetAt.toISOString() } : {}),
   };

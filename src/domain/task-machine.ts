@@ -433,7 +433,7 @@ function onJobFailed(
       ? ""
       : `: ${firstLine(event.failureMessage)}`;
   if (failureClass === "auth") {
-    const message = `${authProblem(event)}; ${authFix(event.agent)}, then comment \`/kanbot retry\``;
+    const message = `${authProblem(event)}; ${authFix(event.agentCli ?? event.agent)}, then comment \`/kanbot retry\``;
     return block(
       charged,
       "running",
@@ -551,7 +551,12 @@ function requeueFree(
 
 /** What went wrong, in words: the agent and the runner when known. */
 function authProblem(event: JobFailedEvent): string {
-  const agent = event.agent === undefined ? "the agent" : `the agent ${plainName(event.agent)}`;
+  const cli =
+    event.agentCli === undefined || event.agentCli === event.agent
+      ? ""
+      : ` (${plainName(event.agentCli)})`;
+  const agent =
+    event.agent === undefined ? "the agent" : `the agent ${plainName(event.agent)}${cli}`;
   const runner = event.runner === undefined ? "its runner" : `runner ${plainName(event.runner)}`;
   return `${agent} is not signed in to its model API on ${runner} (its CLI refused the credentials)`;
 }

@@ -178,6 +178,8 @@ export interface JobFailedEvent {
   resetAt?: Date | undefined;
   /** The job's agent (`claude`, `codex`…), for the fix an `auth` failure needs. */
   agent?: string | undefined;
+  /** The CLI behind the agent (the runner's adapter: `claude`…), when the runner said. */
+  agentCli?: string | undefined;
   /** The runner's name, for the same. */
   runner?: string | undefined;
 }

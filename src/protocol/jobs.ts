@@ -276,6 +276,8 @@ export const FailedOutcome = z.object({
    * failure outside the agent) is `task`.
    */
   failureClass: FailureClass.optional(),
+  /** The CLI behind the agent (its adapter: `claude`, `codex`…), for the fix of an auth failure. */
+  agentCli: AgentName.optional(),
   /** The agent CLI's own message behind the class (redacted like `error`; one line). */
   failureMessage: z.string().max(2_000).optional(),
   /**

@@ -115,6 +115,7 @@ function failedEvent(
     ...(reported?.failureMessage !== undefined ? { failureMessage: reported.failureMessage } : {}),
     ...(reported?.resetAt !== undefined ? { resetAt: new Date(reported.resetAt) } : {}),
     agent: job.agent,
+    ...(reported?.agentCli !== undefined ? { agentCli: reported.agentCli } : {}),
     ...(runner !== undefined ? { runner } : {}),
   };
 }

@@ -154,7 +154,9 @@ export async function commitSubject(gitDir: string, sha: string): Promise<string
 /**
  * Answers one smart-HTTP request (`/owner/repo.git/info/refs`, `…/git-upload-pack`,
  * `…/git-receive-pack`) with `git http-backend` over the repositories under `projectRoot`.
- * Resolves when the response has ended.
+ * Resolves when the backend has ended, also when the client is gone by then: a client killed
+ * mid-request (or before its queued push's turn) ends the backend's input, so it never holds the
+ * repository's push lock (./server.ts) for good.
  */
 export function serveGitHttp(
   req: IncomingMessage,
@@ -180,7 +182,17 @@ export function serveGitHttp(
       },
       stdio: ["pipe", "pipe", "pipe"],
     });
-    req.pipe(child.stdin);
+    child.stdin.on("error", () => undefined);
+    const endInput = () => {
+      if (!child.stdin.writableEnded) child.stdin.end();
+    };
+    if (req.destroyed && !req.readableEnded) endInput();
+    else {
+      req.pipe(child.stdin);
+      req.once("close", () => {
+        if (!req.readableEnded) endInput();
+      });
+    }
     let head = Buffer.alloc(0);
     let status = 0;
     child.stdout.on("data", (chunk: Buffer) => {
@@ -208,9 +220,11 @@ export function serveGitHttp(
     child.on("close", () => {
       if (status === 0) {
         status = 500;
-        res.writeHead(500);
+        if (!res.headersSent) res.writeHead(500);
       }
-      res.end(() => resolve(status));
+      // Not on the end's callback: it never comes when the client's connection is gone.
+      res.end();
+      resolve(status);
     });
   });
 }

@@ -28,6 +28,7 @@ import {
 import type { JobControl, JobResult, StopCause } from "../job-control.js";
 import { redactJson } from "../process/redact.js";
 import type { ClaimResponse, JobOutcomeInput } from "../../src/protocol/index.js";
+import { createAgentPauses, quotaPauseUntil } from "./agent-pauses.js";
 import { createLeaseClock, type LeaseClock } from "./lease-clock.js";
 import { startLeaseKeeper } from "./lease-keeper.js";
 import { createLogShipper } from "./log-shipper.js";
@@ -47,6 +48,8 @@ export interface DispatcherOptions {
   logFlushIntervalMs?: number;
   /** The runner's monotonic clock in ms, for leases. Default `performance.now`. */
   monotonic?: () => number;
+  /** The wall clock in ms, for quota pauses. Default `Date.now`. */
+  now?: () => number;
   /** Called once when the runner token is refused (the daemon stops). */
   onRevoked?: (error: RunnerTokenRevokedError) => void;
 }
@@ -75,6 +78,11 @@ export interface Dispatcher {
   stopAll(cause: StopCause): void;
   /** Resolves when no job runs. */
   idle(): Promise<void>;
+  /**
+   * Agents this runner does not claim for now (a quota failure: until its reset), each with the
+   * time it resumes (ms since the epoch). The listener leaves them out of its claims.
+   */
+  pausedAgents(): ReadonlyMap<string, number>;
 }
 
 interface Running {
@@ -124,6 +132,8 @@ function patience(clock: LeaseClock, gone: AbortSignal, jobLog: Logger): Patient
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const running = new Map<number, Running>();
+  const pauses = createAgentPauses();
+  const now = options.now ?? Date.now;
   const slotWaiters = new Set<() => void>();
   const log = options.log;
 
@@ -289,6 +299,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         return { jobId: job.id, result: "revoked" };
       }
       shipper.note(`job ${job.id} ${result.outcome.status}`);
+      const pausedUntil = quotaPauseUntil(result.outcome, now());
+      if (pausedUntil !== undefined) {
+        pauses.pause(job.agent, pausedUntil);
+        shipper.note(
+          `agent ${job.agent} hit its quota: this runner claims no ${job.agent} job until ${new Date(pausedUntil).toISOString()}`,
+        );
+        jobLog.info(
+          { agent: job.agent, until: new Date(pausedUntil).toISOString() },
+          "agent paused on its quota; other agents' jobs are still claimed",
+        );
+      }
       await shipper.close();
       reporting = true;
       // The result's texts (summary, error, validation output) pass the redaction policy too.
@@ -346,6 +367,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     waitForSlot,
     dispatch,
     activeJobIds: () => [...running.keys()],
+    pausedAgents: () => pauses.paused(now()),
     stopAll(cause) {
       for (const [jobId, entry] of running) stop(entry, jobId, cause);
     },

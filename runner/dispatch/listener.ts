@@ -10,11 +10,13 @@ import type { Logger } from "pino";
 import { ApiError, RunnerTokenRevokedError, type ClaimApi } from "../client.js";
 import type { ClaimRequest } from "../../src/protocol/index.js";
 import { backoffDelay, DEFAULT_BACKOFF, sleep, type BackoffPolicy } from "../backoff.js";
+import { unpausedAgents } from "./agent-pauses.js";
 import type { Dispatcher } from "./dispatcher.js";
 
 export interface ListenerOptions {
   api: ClaimApi;
-  dispatcher: Pick<Dispatcher, "freeSlots" | "waitForSlot" | "dispatch">;
+  dispatcher: Pick<Dispatcher, "freeSlots" | "waitForSlot" | "dispatch"> &
+    Partial<Pick<Dispatcher, "pausedAgents">>;
   /** What the claims ask for (the agents this runner's config offers). */
   claim?: Omit<ClaimRequest, "freeSlots" | "waitSeconds">;
   /** Long-poll wait per claim. Default 30 s. */
@@ -54,10 +56,21 @@ export async function runListener(options: ListenerOptions): Promise<ListenerRes
     }
     await options.dispatcher.waitForSlot(signal);
     if (signal.aborted) break;
+    // Agents paused on their quota are left out; with every agent paused, wait for the first.
+    const paused = options.dispatcher.pausedAgents?.() ?? new Map<string, number>();
+    const agents =
+      options.claim?.agents === undefined || paused.size === 0
+        ? options.claim?.agents
+        : unpausedAgents(options.claim.agents, paused);
+    if (agents !== undefined && agents.length === 0) {
+      await wait(Math.max(1_000, Math.min(...paused.values()) - Date.now()), signal);
+      continue;
+    }
     try {
       const answer = await options.api.claim(
         {
           ...options.claim,
+          ...(agents !== undefined ? { agents } : {}),
           freeSlots: options.dispatcher.freeSlots(),
           waitSeconds: options.waitSeconds ?? 30,
         },

@@ -12,7 +12,9 @@
  *   the agent); it counts toward `maxLostLeases` (whole task, not consecutive) and its lease time
  *   toward the minutes budget. The lost lease that reaches the cap blocks the task.
  * - A failed job is retried with exponential backoff while the budget allows; `fatal` failures
- *   block at once.
+ *   block at once. By the agent's failure class (issue 14): `auth` blocks at once with the fix;
+ *   `quota` queues the job again for the reset without an attempt; the first `transient`
+ *   failures in a row spend no attempt (see `MAX_FREE_QUOTA_WAITS`, `MAX_FREE_TRANSIENT_RETRIES`).
  * - A person starting a blocked or canceled task again (label, card, `/kanbot run`,
  *   `/kanbot retry`, or a revise request on a blocked PR) grants a fresh budget: `used` is reset,
  *   `spent` keeps the lifetime totals. The task resumes the job it stopped at; with an open PR

@@ -11,8 +11,9 @@
  * 1. sweep orphan worktrees (a crash left them; no job runs yet, so none is active);
  * 2. claim jobs (listener) and run them (dispatcher) until stopped, `--max-jobs` reached, or the
  *    runner token is revoked;
- * 3. on stop: claim no more, let running jobs finish within the grace period, then cancel them
- *    (their work in progress is pushed) and wait for them to report;
+ * 3. on stop (also one that comes after `--max-jobs` was reached): claim no more, let running
+ *    jobs finish within the grace period, then cancel them (their work in progress is pushed) and
+ *    wait for them to report; a second signal (`kill`) cancels them at once;
  * 4. exit code: 0, or EXIT_REVOKED when the app refused the runner token.
  */
 import { hostname } from "node:os";
@@ -168,7 +169,12 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
 
   // 3. drain: running jobs get the grace period, then are canceled (work in progress pushed)
   if (dispatcher.activeJobIds().length > 0) {
-    const graceful = options.stop.aborted && fatal === undefined;
+    // With --once or --max-jobs the listener is done before its jobs are: a stop may still come.
+    if (!options.stop.aborted && fatal === undefined) {
+      await Promise.race([dispatcher.idle(), whenAborted(options.stop)]);
+    }
+    const graceful =
+      options.stop.aborted && fatal === undefined && dispatcher.activeJobIds().length > 0;
     if (graceful) {
       const graceMs = config.shutdownGraceSeconds * 1000;
       log.info(
@@ -207,4 +213,12 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   }
   log.info({ jobs: claimed }, "runner stopped");
   return { exitCode: 0, jobs: claimed };
+}
+
+/** Resolves when `signal` is aborted (never, if it never is). */
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }

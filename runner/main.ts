@@ -58,6 +58,8 @@ export interface RunnerMainOptions {
   stop?: AbortSignal;
   /** Cancels running jobs at once (default: a second SIGINT/SIGTERM). */
   kill?: AbortSignal;
+  /** How a third SIGINT/SIGTERM ends the process at once. Default `process.exit`. */
+  exit?: (code: number) => void;
 }
 
 const USAGE = `Usage: kanbot-runner <command> [options]
@@ -344,15 +346,29 @@ async function start(
   let kill = options.kill;
   const cleanups: (() => void)[] = [];
   if (stop === undefined) {
+    // 1st signal: graceful; 2nd: cancel running jobs now (agents stopped, work in progress
+    // pushed, jobs reported); 3rd: exit at once (the sandbox takes the agents down with the
+    // runner; their leases expire on the app, docs/runner.md "Shutdown").
     const stopper = new AbortController();
     const killer = new AbortController();
+    const exit = options.exit ?? ((code: number) => process.exit(code));
     const onSignal = (signal: NodeJS.Signals) => {
       if (!stopper.signal.aborted) {
-        log.info({ signal }, "stopping: no new jobs; running jobs get the grace period");
+        log.info(
+          { signal, graceSeconds: loaded.config.shutdownGraceSeconds },
+          "stopping: no new jobs; running jobs get the grace period (signal again to cancel them now)",
+        );
         stopper.abort();
       } else if (!killer.signal.aborted) {
-        log.warn({ signal }, "second signal: canceling running jobs now");
+        log.warn(
+          { signal },
+          "second signal: canceling running jobs now, work in progress is pushed (a third signal exits at once)",
+        );
         killer.abort();
+      } else {
+        log.warn({ signal }, "third signal: exiting at once; unfinished jobs' leases will expire");
+        log.flush?.();
+        exit(signal === "SIGINT" ? 130 : 143);
       }
     };
     for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -250,8 +250,28 @@ export async function demoMain(argv: string[]): Promise<number> {
   }
   const deadlineMs = (args.deadlineSeconds ?? (agent === undefined ? 110 : 900)) * 1000;
 
+  // Ctrl-C (SIGINT) and SIGTERM stop the runner (its agents die with its sandbox), the app and
+  // the simulator, then exit; a signal during start-up stops them as soon as they are up.
+  let signalled: NodeJS.Signals | undefined;
+  let e2e: E2E | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= e2e?.stop() ?? Promise.resolve());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) return;
+    signalled = signal;
+    say(`${signal}: stopping the runner, the app and the simulator...`);
+    if (e2e !== undefined) void stop().then(() => process.exit(exitCodeFor(signal)));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // Whoever started the demo is gone (a shell between npm and node that a signal killed): stop too.
+  const parent = process.ppid;
+  const orphaned = setInterval(() => {
+    if (process.ppid !== parent) onSignal("SIGTERM");
+  }, 500);
+  orphaned.unref();
+
   say("starting the GitHub simulator, the kanbot app server and one runner...");
-  let e2e: E2E;
   try {
     e2e = await startE2E({
       ...(agentsYaml === undefined ? {} : { agentsYaml }),
@@ -262,10 +282,10 @@ export async function demoMain(argv: string[]): Promise<number> {
     process.stderr.write(`demo: could not start: ${(error as Error).message}\n`);
     return 1;
   }
-  const stop = async () => {
-    await e2e.stop();
-  };
-  process.once("SIGINT", () => void stop().then(() => process.exit(130)));
+  if (signalled !== undefined) {
+    await stop();
+    return exitCodeFor(signalled);
+  }
 
   try {
     say(`GitHub simulator at ${e2e.sim.url} (GitHub Enterprise layout: REST /api/v3, GraphQL)`);
@@ -360,6 +380,8 @@ export async function demoMain(argv: string[]): Promise<number> {
     say(`every task is done: ${numbers.length} issues closed by merged PRs, cards in Done`);
     return 0;
   } catch (error) {
+    // Stopped by a signal: what failed meanwhile is the stop itself, not the demo.
+    if (signalled !== undefined) return exitCodeFor(signalled);
     if (error instanceof DemoFailure) {
       process.stderr.write(`demo failed: ${error.message}\n`);
       return 1;
@@ -370,7 +392,15 @@ export async function demoMain(argv: string[]): Promise<number> {
     return 1;
   } finally {
     await stop();
+    clearInterval(orphaned);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
+}
+
+/** The shell's convention: 128 + the signal's number. */
+function exitCodeFor(signal: NodeJS.Signals): number {
+  return signal === "SIGINT" ? 130 : 143;
 }
 
 class DemoFailure extends Error {}

@@ -97,7 +97,7 @@ Options:
 
 Runs the daemon: long-polls the app for jobs and works them. SIGINT/SIGTERM stops claiming and
 lets running jobs finish within shutdownGraceSeconds, then cancels them (work in progress is
-pushed); a second signal cancels them at once. Agents and the repository's commands run in a
+pushed); a second signal cancels them at once, a third exits at once (their leases expire). Agents and the repository's commands run in a
 sandbox (bubblewrap); when it cannot start, start refuses (exit 2) unless the config says
 sandbox: none, which it warns about on every start.
 

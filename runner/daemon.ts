@@ -26,6 +26,7 @@ import { sleep, type BackoffPolicy } from "./backoff.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import { ClaimRefusedError, runListener } from "./dispatch/listener.js";
 import { runJob } from "./job-runner.js";
+import { startOrphanReaper, type OrphanReaper } from "./orphan-reaper.js";
 import { runnerSecrets } from "./process/redact.js";
 import { createWorkspaces, type Workspaces } from "./workspace/index.js";
 import { packageInfo } from "../src/package-info.js";
@@ -96,7 +97,9 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     "worktrees swept at start",
   );
 
-  // 2. claim and run
+  // 2. claim and run; without a sandbox, a reaper kills the jobs' processes if the runner dies
+  const reaper: OrphanReaper | undefined =
+    config.sandbox === "none" ? startOrphanReaper() : undefined;
   const listening = new AbortController();
   let fatal: Error | undefined;
   function stopOnFatal(error: Error): void {
@@ -118,14 +121,16 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
       stopOnFatal(error);
       dispatcher.stopAll("revoked");
     },
-    runJob: (claim, control) =>
-      runJob(claim.job, control, {
+    runJob: (claim, control) => {
+      reaper?.add(claim.job.id);
+      return runJob(claim.job, control, {
         loaded,
         workspaces,
         sourceEnv,
         ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
         log,
-      }),
+      });
+    },
   });
   const onStop = () => listening.abort();
   options.stop.addEventListener("abort", onStop, { once: true });
@@ -196,6 +201,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   }
   options.stop.removeEventListener("abort", onStop);
   options.kill?.removeEventListener("abort", onKill);
+  reaper?.close();
 
   // 4. exit code
   if (fatal instanceof RunnerTokenRevokedError) {

@@ -2,7 +2,8 @@
 // runs: one that ignores SIGTERM, never exits by itself, and leaves a grandchild in a session of
 // its own (setsid). The sandbox's PID namespace with --die-with-parent is what takes the tree
 // down when the runner cannot:
-// - SIGKILL of the runner: no process of the job survives;
+// - SIGKILL of the runner: no process of the job survives (with `sandbox: none` too, through the
+//   orphan reaper);
 // - SIGTERM: the job is canceled after the grace period, its work in progress pushed, the
 //   runner exits 0, nothing survives;
 // - a second SIGTERM cancels at once, without waiting for the grace period;
@@ -49,7 +50,7 @@ interface Started {
 }
 
 /** Queues a job and starts the runner CLI on it; resolves once the agent and its grandchild run. */
-async function startStubbornJob(graceSeconds: number): Promise<Started> {
+async function startStubbornJob(graceSeconds: number, extraYaml = ""): Promise<Started> {
   // In a folder of its own: the sandbox shows the agent's folder read-only, and `shared` must
   // stay writable for the ready file.
   const script = join(loop.shared, "bin", "stubborn-agent.sh");
@@ -60,7 +61,7 @@ async function startStubbornJob(graceSeconds: number): Promise<Started> {
   const jobId = await loop.queueJob();
   const runner = await loop.addRunner(
     `  claude:\n    command: ${script}\n    adapter: command\n    env: { STUBBORN_READY: ${ready} }\n`,
-    "logLevel: info\n",
+    `logLevel: info\n${extraYaml}`,
   );
   writeFileSync(
     runner.configFile,
@@ -96,6 +97,15 @@ async function startStubbornJob(graceSeconds: number): Promise<Started> {
 describe("signals to the runner process", () => {
   it("SIGKILL: no process of the job outlives the runner", async () => {
     const { jobId, exited } = await startStubbornJob(30);
+
+    child?.kill("SIGKILL");
+
+    expect(await exited).toEqual({ code: null, signal: "SIGKILL" });
+    await vi.waitFor(() => expect(jobProcesses(jobId)).toEqual([]), WAIT);
+  });
+
+  it("SIGKILL with sandbox: none: the reaper kills the agent's tree, setsid grandchild included", async () => {
+    const { jobId, exited } = await startStubbornJob(30, "sandbox: none\n");
 
     child?.kill("SIGKILL");
 

@@ -43,6 +43,7 @@ import {
   type Sandbox,
 } from "./sandbox/index.js";
 import { packageInfo } from "../src/package-info.js";
+import { API_PATHS } from "../src/protocol/index.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -71,8 +72,8 @@ export interface DoctorOptions {
 export const MIN_GIT_VERSION: readonly [number, number] = [2, 31];
 const WARN_FREE_BYTES = 5 * 1024 ** 3;
 const FAIL_FREE_BYTES = 1024 ** 3;
-/** The response header in which the app may say its version (on `GET /ping`). */
-export const APP_VERSION_HEADER = "x-kanbot-version";
+/** Where the app says its version (`{ "version": "…" }`, no token needed). */
+export const APP_VERSION_PATH = API_PATHS.version;
 
 /** What `--live` asks each agent: one short answer, no tools, no changes. */
 export const LIVE_PROMPT =
@@ -478,10 +479,25 @@ async function pingApp(appUrl: string, fetchFn: typeof fetch): Promise<Ping> {
     if (response.status !== 200 || body !== "PONG") {
       return { ok: false, why: `HTTP ${response.status}` };
     }
-    return { ok: true, version: response.headers.get(APP_VERSION_HEADER) ?? undefined };
+    return { ok: true, version: await appVersion(appUrl, fetchFn) };
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     return { ok: false, why: cause ?? (error as Error).message };
+  }
+}
+
+/** The version the app says at `GET /api/v1/version`; undefined when it does not (an older app). */
+async function appVersion(appUrl: string, fetchFn: typeof fetch): Promise<string | undefined> {
+  const url = new URL(APP_VERSION_PATH.slice(1), appUrl.endsWith("/") ? appUrl : `${appUrl}/`);
+  try {
+    const response = await fetchFn(url, { signal: AbortSignal.timeout(15_000) });
+    if (response.status !== 200) return undefined;
+    const body = (await response.json()) as { version?: unknown };
+    return typeof body.version === "string" && body.version.length <= 100
+      ? body.version
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -499,7 +515,7 @@ function checkAppVersion(ping: Ping): DoctorCheck {
     return {
       name,
       status: "warn",
-      detail: `not available: this app does not say its version (no ${APP_VERSION_HEADER} header on GET /ping); the runner is ${ours}: run the same kanbot release on both`,
+      detail: `not available: this app does not say its version (no GET ${APP_VERSION_PATH}); the runner is ${ours}: run the same kanbot release on both`,
     };
   }
   if (ping.version === ours) {

@@ -38,6 +38,7 @@ import {
   type JobStore,
   type Runner,
 } from "../store/index.js";
+import { packageInfo } from "../package-info.js";
 import type { JobTokenBroker } from "../tokens/job-token-broker.js";
 import { createClaimLongPoll } from "./claim-long-poll.js";
 import type { ResolveJobWorkspace } from "./describe-job.js";
@@ -163,6 +164,11 @@ export function createRunnerApi(options: RunnerApiOptions): RunnerApi {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (path === API_PATHS.version && req.method === "GET") {
+      // No token needed: the runner's doctor compares versions before it has one.
+      sendJson(res, 200, { version: packageInfo().version });
+      return;
+    }
     const call = JOB_CALL.exec(path);
     const known = path === API_PATHS.register || path === API_PATHS.claim || call !== null;
     if (!known) {

@@ -14,6 +14,8 @@ export const API_PATHS = {
   token: (jobId: number) => `${API_PREFIX}/jobs/${jobId}/token`,
   log: (jobId: number) => `${API_PREFIX}/jobs/${jobId}/log`,
   complete: (jobId: number) => `${API_PREFIX}/jobs/${jobId}/complete`,
+  /** `GET`, no token: the app's version (`{ "version": "…" }`), for `kanbot-runner doctor`. */
+  version: `${API_PREFIX}/version`,
 } as const;
 
 /**

@@ -1,5 +1,5 @@
 import { type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -92,6 +92,7 @@ describe("kanbot start", () => {
     const database = path.join(dir, "data", "kanbot.sqlite");
     const started = kanbot(credentialsEnv({ dir, port, githubHost: github.host, database }), dir);
     const ping = await waitForHttp(`http://127.0.0.1:${port}/ping`, started);
+    const version = await fetch(`http://127.0.0.1:${port}/api/v1/version`);
     const payload = webhookExample("issues", "labeled");
     const body = JSON.stringify(payload);
     const deliver = (signature: string) =>
@@ -122,6 +123,10 @@ describe("kanbot start", () => {
     const code = await started.exited;
 
     expect(await ping.text()).toBe("PONG");
+    // The app's version, which `kanbot-runner doctor` compares with the runner's.
+    expect(await version.json()).toEqual({
+      version: (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version,
+    });
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
     expect(forged.status).toBe(400);

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ClaimApi } from "../../../runner/client.js";
 import { loadRunnerConfig } from "../../../runner/config.js";
 import {
-  APP_VERSION_HEADER,
+  APP_VERSION_PATH,
   formatDoctor,
   runDoctor,
   type DoctorCheck,
@@ -119,15 +119,17 @@ async function configWith(agentsYaml: string, appUrl = "http://127.0.0.1:9") {
   return loadRunnerConfig(file);
 }
 
-/** A stand-in app: `GET /ping` answers PONG, with the version header when given. */
+/** A stand-in app: `GET /ping` answers PONG, and `GET /api/v1/version` its version when given. */
 async function startApp(version?: string): Promise<string> {
   server = createServer((req, res) => {
     if (req.method === "GET" && req.url === "/ping") {
-      res.writeHead(200, {
-        "content-type": "text/plain",
-        ...(version === undefined ? {} : { [APP_VERSION_HEADER]: version }),
-      });
+      res.writeHead(200, { "content-type": "text/plain" });
       res.end("PONG");
+      return;
+    }
+    if (req.method === "GET" && req.url === APP_VERSION_PATH && version !== undefined) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ version }));
       return;
     }
     res.writeHead(404).end();

@@ -88,6 +88,10 @@ export interface PromptInput {
   forbiddenPaths?: readonly string[];
   /** Longest output kept per failing check (default 12 000 characters). */
   maxCheckOutputChars?: number;
+  /** The job's attempt (1 for the first), for the prompt template. */
+  attempt?: number;
+  /** The base branch, for the prompt template. */
+  baseBranch?: string;
 }
 
 const BEGIN = UNTRUSTED_BEGIN;
@@ -95,15 +99,35 @@ const END = UNTRUSTED_END;
 
 /** Builds the prompt. Deterministic: the same input gives the same text. */
 export function buildPrompt(input: PromptInput): string {
-  const job: JobKind = input.job.kind;
-  const sections = [
-    intro(input, job),
-    rules(input),
-    issueSection(input.issue),
-    jobSection(input.job, input.maxCheckOutputChars ?? 12_000),
-    closing(job),
-  ];
+  const parts = promptSections(input);
+  const sections = [parts.intro, parts.rules, parts.issue, parts.job, parts.closing];
   return `${sections.filter((section) => section !== "").join("\n\n")}\n`;
+}
+
+/** The built-in prompt's sections (`job` is empty for `implement`), for the prompt template. */
+export interface PromptSections {
+  intro: string;
+  rules: string;
+  issue: string;
+  job: string;
+  closing: string;
+}
+
+/** The sections `buildPrompt` joins; every untrusted piece in them is already wrapped. */
+export function promptSections(input: PromptInput): PromptSections {
+  const job: JobKind = input.job.kind;
+  return {
+    intro: intro(input, job),
+    rules: rules(input),
+    issue: issueSection(input.issue),
+    job: jobSection(input.job, input.maxCheckOutputChars ?? 12_000),
+    closing: closing(job),
+  };
+}
+
+/** Keeps the end of long check output (errors come last), marking the cut. */
+export function keepCheckOutputEnd(text: string, max: number): string {
+  return keepEnd(text, max);
 }
 
 /**
@@ -256,13 +280,13 @@ function keepEnd(text: string, max: number): string {
 
 // --- from a claimed job -----------------------------------------------------------------------
 
-/** The first round's prompt. */
+/** The first round's prompt (the built-in one; runner/prompt-template.ts renders a repository's). */
 export function promptForJob(job: JobDescription): string {
   return buildPrompt(promptInput(job));
 }
 
 /** The claimed job as `buildPrompt`'s input. */
-function promptInput(job: JobDescription): PromptInput {
+export function promptInput(job: JobDescription): PromptInput {
   return {
     repository: job.repository.fullName,
     branch: job.workspace.branch,
@@ -277,6 +301,10 @@ function promptInput(job: JobDescription): PromptInput {
     job: promptJob(job),
     validationCommands: job.workspace.validationCommands,
     forbiddenPaths: job.workspace.forbiddenPaths,
+    attempt: job.attempt,
+    ...(job.workspace.baseBranch !== undefined && job.workspace.baseBranch !== null
+      ? { baseBranch: job.workspace.baseBranch }
+      : {}),
   };
 }
 

@@ -35,7 +35,12 @@ import type { Logger } from "pino";
 import { adapterFor, runAgent, type AgentFailure, type AgentRunResult } from "./agents/index.js";
 import { LeaseLostError } from "./client.js";
 import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
-import { promptForJob, validationRoundPrompt } from "./prompt.js";
+import { buildPrompt, promptInput, validationRoundPrompt } from "./prompt.js";
+import {
+  PromptTemplateError,
+  readPromptTemplate,
+  renderPromptTemplate,
+} from "./prompt-template.js";
 import type { JobControl, JobResult, StopCause } from "./job-control.js";
 import { buildChildEnv } from "./process/env.js";
 import { ensureJobQuiet } from "./process/job-quiet.js";
@@ -250,7 +255,13 @@ export async function runJob(
     if (control.cause() !== undefined) return await stopped(control.cause() as StopCause);
 
     // 2 + 3. agent rounds and validation
-    const basePrompt = promptForJob(job);
+    let basePrompt: string;
+    try {
+      basePrompt = await repositoryPrompt(job, workspace);
+    } catch (error) {
+      if (error instanceof PromptTemplateError) return failed(error.message);
+      throw error;
+    }
     let prompt = basePrompt;
     for (let round = 0; ; round++) {
       const remainingMs = deadline - now();
@@ -468,6 +479,18 @@ function failureFields(failure: AgentFailure, agentCli: string | undefined) {
     ...(failure.message !== "" ? { failureMessage: failure.message.slice(0, 2_000) } : {}),
     ...(failure.resetAt !== undefined ? { resetAt: failure.resetAt.toISOString() } : {}),
   };
+}
+
+/**
+ * The first round's prompt: the repository's `.github/kanbot/prompt.md` at the job's base commit
+ * (runner/prompt-template.ts), or kanbot's built-in prompt. Throws PromptTemplateError for a
+ * template that cannot be read, parsed or rendered: the job fails before any agent runs.
+ */
+async function repositoryPrompt(job: JobDescription, workspace: Workspace): Promise<string> {
+  const template = await readPromptTemplate(workspace.mirrorPath, workspace.baseSha);
+  // No template: the built-in prompt, which DEFAULT_TEMPLATE renders identically (tested).
+  if (template === undefined) return buildPrompt(promptInput(job));
+  return renderPromptTemplate(template, promptInput(job));
 }
 
 function message(error: unknown): string {

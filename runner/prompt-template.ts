@@ -20,6 +20,9 @@ import { Liquid } from "liquidjs";
 import { defuseMarkers, promptSafeLabel, stripInvisible } from "../src/domain/untrusted-text.js";
 import { stripHtmlComments } from "../src/domain/issue-text.js";
 import { GITHUB_TITLE_LIMIT, ISSUE_THREAD_LIMIT } from "../src/domain/untrusted-text.js";
+import { gitEnv, runGit } from "./workspace/git.js";
+import type { GitContext } from "./workspace/mirror.js";
+import { readVerifiedObjects } from "./workspace/verified-tree.js";
 import { keepCheckOutputEnd, promptSections, untrusted, type PromptInput } from "./prompt.js";
 
 /** Where the repository's template lives (read from the job's base commit). */
@@ -71,6 +74,41 @@ const engine = new Liquid({
   renderLimit: 2_000,
   memoryLimit: 16 * 1024 * 1024,
 });
+
+/**
+ * The repository's template at `commit` (the job's base: `origin/<base>` when the job started), or
+ * `undefined` when there is none. Read from the mirror's objects, never from the worktree: on a
+ * continued task branch an agent could have changed the file, and an agent must not write its own
+ * next prompt. Only a change merged into the base branch changes the prompt.
+ */
+export async function readPromptTemplate(
+  mirrorPath: string,
+  commit: string,
+): Promise<string | undefined> {
+  const env = gitEnv();
+  const listing = await runGit({
+    args: ["--git-dir", mirrorPath, "ls-tree", "-z", commit, "--", PROMPT_TEMPLATE_PATH],
+    cwd: mirrorPath,
+    env,
+  });
+  const entry = listing.stdout.split("\0")[0] ?? "";
+  if (entry === "") return undefined;
+  const [mode, type, oid] = (entry.split("\t")[0] ?? "").split(" ");
+  if (type !== "blob" || mode === "120000" || oid === undefined) {
+    throw new PromptTemplateError(undefined, "is not a regular file");
+  }
+  // Only `env` is read; the object's bytes are checked against its name.
+  const context = { env } as GitContext;
+  const object = (await readVerifiedObjects(context, mirrorPath, [oid])).get(oid);
+  const content = object?.content ?? Buffer.alloc(0);
+  if (content.length > MAX_TEMPLATE_CHARS * 4) {
+    throw new PromptTemplateError(
+      undefined,
+      `the template has ${content.length} bytes, more than ${MAX_TEMPLATE_CHARS * 4}`,
+    );
+  }
+  return content.toString("utf8");
+}
 
 /** Renders `template` for `input`; throws {@link PromptTemplateError}. */
 export async function renderPromptTemplate(template: string, input: PromptInput): Promise<string> {

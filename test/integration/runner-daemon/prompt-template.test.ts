@@ -43,6 +43,30 @@ describe("the repository's prompt template", () => {
     );
   });
 
+  it("is read from the base branch: a template changed on the task branch is ignored", async () => {
+    const template = "Base prompt: {{ job.kind }} for #{{ issue.number }}\n\n{{ issue.title }}\n";
+    commitToRemote(loop.remote, "main", { ".github/kanbot/prompt.md": template }, "a template");
+    const first = await loop.queueJob({ title: "Fix the parser" });
+    const runner = await loop.addRunner(CLAUDE);
+    await loop.startDaemon(runner, { maxJobs: 1 });
+    expect((await loop.store.getJob(first))?.status).toBe("succeeded");
+    // What an agent on the task branch could do: rewrite the template for the next job.
+    commitToRemote(
+      loop.remote,
+      "kanbot/1-fix-the-parser",
+      { ".github/kanbot/prompt.md": "Agent-written prompt\n" },
+      "the agent rewrites its prompt",
+    );
+    const taskId = (await loop.store.getJob(first))?.taskId ?? 0;
+    const revise = (await loop.store.enqueueJob({ taskId, kind: "revise" })).id;
+
+    await loop.startDaemon(runner, { maxJobs: 1 });
+
+    expect((await loop.store.getJob(revise))?.status).toBe("succeeded");
+    const head = loop.branchHead("kanbot/1-fix-the-parser");
+    expect(loop.show(head ?? "", "kanbot-fake-edit.txt")).toBe("Base prompt: revise for #1");
+  });
+
   it("fails the job with the template's line, without running the agent", async () => {
     commitToRemote(
       loop.remote,

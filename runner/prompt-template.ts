@@ -54,7 +54,9 @@ export class PromptTemplateError extends Error {
     readonly line: number | undefined,
     reason: string,
   ) {
-    super(`\`${PROMPT_TEMPLATE_PATH}\`${line === undefined ? "" : ` line ${line}`}: ${reason}`);
+    // One line: the progress comment shows a failed job's first line.
+    const text = reason.replace(/\s*\n\s*/g, " ");
+    super(`\`${PROMPT_TEMPLATE_PATH}\`${line === undefined ? "" : ` line ${line}`}: ${text}`);
     this.name = "PromptTemplateError";
   }
 }

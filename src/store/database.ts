@@ -26,6 +26,11 @@ export interface DatabaseOptions {
   sqliteBusyTimeoutMs?: number;
   /** Postgres: connections in the pool. Default 10. */
   postgresPoolSize?: number;
+  /**
+   * Postgres: an idle pooled connection failed (the server restarted or ended it). The pool drops
+   * it and opens another when needed; without a listener node-postgres would crash the process.
+   */
+  onIdleConnectionError?: (error: Error) => void;
 }
 
 export interface StoreDatabaseHandle {
@@ -120,6 +125,7 @@ export function openDatabase(
       max: options.postgresPoolSize ?? 10,
       types: pgTypes,
     });
+    pool.on("error", (error) => options.onIdleConnectionError?.(error));
     return {
       db: new Kysely<StoreDatabase>({ dialect: new PostgresDialect({ pool }) }),
       dialect: "postgres",

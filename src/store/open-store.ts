@@ -36,6 +36,8 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<JobStor
     ...(options.postgresPoolSize !== undefined
       ? { postgresPoolSize: options.postgresPoolSize }
       : {}),
+    onIdleConnectionError: (error) =>
+      log.warn({ err: error }, "an idle database connection failed; the pool opens another"),
   });
   try {
     await migrateDatabase(handle, log);

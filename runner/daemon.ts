@@ -17,6 +17,7 @@
  * 4. exit code: 0, or EXIT_REVOKED when the app refused the runner token.
  */
 import { hostname } from "node:os";
+import { join } from "node:path";
 
 import type { Logger } from "pino";
 
@@ -29,6 +30,7 @@ import { runJob } from "./job-runner.js";
 import { startOrphanReaper, type OrphanReaper } from "./orphan-reaper.js";
 import { runnerSecrets } from "./process/redact.js";
 import { createWorkspaces, type Workspaces } from "./workspace/index.js";
+import { removeStaleGitLocks } from "./workspace/stale-locks.js";
 import { packageInfo } from "../src/package-info.js";
 
 /** Exit code when the app refused the runner token (revoked): register again. */
@@ -91,6 +93,9 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
   const secrets = runnerSecrets(loaded, sourceEnv);
 
   // 1. orphans
+  // Git locks a killed run left in the mirrors (no git command of this runner runs yet).
+  const locks = await removeStaleGitLocks(join(loaded.workDir, "mirrors"));
+  if (locks.length > 0) log.warn({ locks }, "stale git locks removed at start");
   const swept = await workspaces.sweepOrphans({ activeJobIds: [], now: now() });
   log.info(
     { removed: swept.removed.length, kept: swept.kept.length, workDir: loaded.workDir },

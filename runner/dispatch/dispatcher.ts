@@ -248,7 +248,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       canPush: async () => {
         if (entry.cause === "lease-lost" || entry.cause === "revoked") return false;
         const beat = await keeper.beat();
-        return beat === "ok" || beat === "canceled";
+        // An answer that arrives late (the runner was paused, or the app slow) renewed a lease
+        // that may be nearly over by now: the lease clock, which runs from the heartbeat's
+        // sending, must still hold a quarter of the lease for the push.
+        return (beat === "ok" || beat === "canceled") && clock.remainingMs() > leaseMs / 4;
       },
       jobToken: async () => {
         try {
@@ -290,7 +293,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     try {
       // 3. report
       if (result.kind === "lease-lost" || entry.cause === "lease-lost") {
-        jobLog.warn("lease lost: the job is not reported and nothing was pushed");
+        // Say so when the job pushed before its lease was lost (paused between push and report).
+        const pushed = result.kind === "outcome" ? result.outcome.headSha : undefined;
+        if (pushed === undefined)
+          jobLog.warn("lease lost: the job is not reported and nothing was pushed");
+        else jobLog.warn({ headSha: pushed }, "lease lost after the push: the job is not reported");
         stop(entry, job.id, "lease-lost");
         await shipper.close();
         return { jobId: job.id, result: "lease-lost" };

@@ -590,14 +590,29 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
           jobLog.warn({ headSha }, "lease lost, not pushing");
           return { status: "not-pushed", reason: "lease-lost", headSha, committed, changedPaths };
         }
-        await pushFromMirror(context, workspace.mirrorPath, {
-          url: workspace.url,
-          token: finishOptions.token,
-          sha: headSha,
-          branch: workspace.branch,
-          expected: workspace.remoteBranchSha,
-          beforeTokenGit: finishOptions.beforeTokenGit,
-        });
+        let leaseGone = false;
+        try {
+          await pushFromMirror(context, workspace.mirrorPath, {
+            url: workspace.url,
+            token: finishOptions.token,
+            sha: headSha,
+            branch: workspace.branch,
+            expected: workspace.remoteBranchSha,
+            beforeTokenGit: async () => {
+              await finishOptions.beforeTokenGit?.();
+              // The lease once more, right before git push starts: a runner paused since the
+              // check above must not push a job whose lease ended meanwhile.
+              if (!(await finishOptions.canPush())) {
+                leaseGone = true;
+                throw new Error("lease gone before the push");
+              }
+            },
+          });
+        } catch (error) {
+          if (!leaseGone) throw error;
+          jobLog.warn({ headSha }, "lease lost, not pushing");
+          return { status: "not-pushed", reason: "lease-lost", headSha, committed, changedPaths };
+        }
         workspace.remoteBranchSha = headSha;
         await writeRecord(workspace);
         jobLog.info({ headSha, branch: workspace.branch, wip }, "branch pushed");

@@ -84,6 +84,7 @@ const RECOVERY_MS = 20_000;
 /** A woken runner gives its job up with one of these (pushed before, or not at all). */
 export const GAVE_UP = [
   "lease lost: the job is not reported and nothing was pushed",
+  "lease lost after the push: the job is not reported",
   "job not reported: the lease ended before the app answered",
 ];
 

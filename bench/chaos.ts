@@ -3,7 +3,9 @@
  * the simulator and real runners: the real app killed mid-burst (KANBOT_CHAOS_BURST issues, 20;
  * 6 with --quick), mid-job and for longer than a lease; two replicas on Postgres with the one
  * receiving webhooks killed mid-burst and then every 30 s (KANBOT_CHAOS_REPLICA_TASKS, 100;
- * 6 with --quick; KANBOT_CHAOS_KILL_EVERY_SECONDS, 30). The scenarios assert as in CI; this script collects
+ * 6 with --quick; KANBOT_CHAOS_KILL_EVERY_SECONDS, 30); runners SIGKILLed and SIGSTOPped at random
+ * while tasks run (KANBOT_CHAOS_RUNNER_TASKS on KANBOT_CHAOS_RUNNERS: 200 on 8; 8 on 3 with
+ * --quick). The scenarios assert as in CI; this script collects
  * their figures (tasks, deliveries refused and redelivered, PRs, progress comments, recovery time)
  * into bench/results/chaos.json. Exits non-zero when a scenario fails.
  */
@@ -18,6 +20,8 @@ const quick = quickMode();
 const burst = quick ? 6 : 20;
 const replicaTasks = quick ? 6 : 100;
 const killEverySeconds = quick ? 8 : 30;
+const runnerTasks = quick ? 8 : 200;
+const runnerCount = quick ? 3 : 8;
 const dir = mkdtempSync(path.join(tmpdir(), "kanbot-chaos-"));
 const reportFile = path.join(dir, "figures.jsonl");
 const started = performance.now();
@@ -28,6 +32,8 @@ const run = spawnSync("npx", ["vitest", "run", "--project", "chaos"], {
     KANBOT_CHAOS_BURST: String(burst),
     KANBOT_CHAOS_REPLICA_TASKS: String(replicaTasks),
     KANBOT_CHAOS_KILL_EVERY_SECONDS: String(killEverySeconds),
+    KANBOT_CHAOS_RUNNER_TASKS: String(runnerTasks),
+    KANBOT_CHAOS_RUNNERS: String(runnerCount),
     KANBOT_CHAOS_REPORT: reportFile,
   },
 });
@@ -48,6 +54,7 @@ const scenarios = Object.fromEntries(
 const burstFigures = scenarios["mid-burst"];
 const jobFigures = scenarios["mid-job"];
 const replicaFigures = scenarios["replicas"];
+const runnerFigures = scenarios["runners-killed"];
 const targets: Target[] = [
   {
     name: "one PR per task after a crash mid-burst",
@@ -71,6 +78,20 @@ const targets: Target[] = [
     met: replicaFigures?.["maxClaimsPerJob"] === 1,
   },
   {
+    name: "never two live jobs of one task with runners killed and paused at random",
+    value: runnerFigures === undefined ? -1 : (runnerFigures["maxLiveJobsPerTask"] ?? -1),
+    unit: "live jobs",
+    limit: 1,
+    met: runnerFigures?.["maxLiveJobsPerTask"] === 1,
+  },
+  {
+    name: "no push after a lease was lost with runners killed and paused at random",
+    value: runnerFigures === undefined ? -1 : (runnerFigures["pushesAfterLeaseLost"] ?? -1),
+    unit: "pushes",
+    limit: 0,
+    met: runnerFigures?.["pushesAfterLeaseLost"] === 0,
+  },
+  {
     name: "no job token left live with two replicas, one killed again and again",
     value: replicaFigures === undefined ? -1 : (replicaFigures["jobTokensLive"] ?? -1),
     unit: "live tokens",
@@ -80,7 +101,16 @@ const targets: Target[] = [
 ];
 const file = writeResults(
   "chaos",
-  { burst, replicaTasks, killEverySeconds, seconds, passed: run.status === 0, scenarios },
+  {
+    burst,
+    replicaTasks,
+    killEverySeconds,
+    runnerTasks,
+    runnerCount,
+    seconds,
+    passed: run.status === 0,
+    scenarios,
+  },
   targets,
 );
 console.log(`chaos: ${run.status === 0 ? "passed" : "FAILED"} in ${seconds.toFixed(0)} s`);

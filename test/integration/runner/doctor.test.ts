@@ -114,7 +114,8 @@ async function configWith(agentsYaml: string, appUrl = "http://127.0.0.1:9") {
   const file = join(dir, "kanbot-runner.yml");
   writeFileSync(
     file,
-    `appUrl: ${appUrl}\nworkDir: ./work\ntoken: kbr_${"a".repeat(32)}\nagents:\n${agentsYaml}`,
+    // The fixtures shown read-only in the sandbox: in a clone under /tmp they would be hidden.
+    `appUrl: ${appUrl}\nworkDir: ./work\ntoken: kbr_${"a".repeat(32)}\nsandboxReadOnly: [${JSON.stringify(join(ROOT, "test/fixtures"))}]\nagents:\n${agentsYaml}`,
   );
   return loadRunnerConfig(file);
 }

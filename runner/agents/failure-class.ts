@@ -18,16 +18,10 @@
  *
  * Pure: the clock is passed in (`now`) for reset times given as a delay ("retry in 32s").
  */
+import type { FailureClass } from "../../src/protocol/index.js";
 import type { AgentExit } from "./types.js";
 
-export type FailureClass = "auth" | "quota" | "transient" | "task";
-
-export const FAILURE_CLASSES = [
-  "auth",
-  "quota",
-  "transient",
-  "task",
-] as const satisfies readonly FailureClass[];
+export type { FailureClass };
 
 /** A classified failure: the class, the CLI's own message that decided it, the reset time. */
 export interface AgentFailure {

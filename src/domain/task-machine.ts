@@ -415,38 +415,20 @@ function onJobFailed(
   const failures = task.failures + 1;
   const charged: TaskSnapshot = { ...withCost(task, event), failures };
   const job: TaskJob = { ...task.job, id: null, notBefore: null };
-  if (event.fatal) {
-    const message = `the ${job.kind} job failed with an error only a person can fix; fix it, then comment \`/kanbot retry\``;
-    return block(
-      charged,
-      "running",
-      job,
-      "needs-human",
-      message,
-      event.error,
-      now,
-      [],
-      note`Blocked: ${ownText(message)}.`,
-    );
-  }
   const failureClass = event.failureClass ?? "task";
   const said =
     event.failureMessage === undefined || event.failureMessage === ""
       ? ""
       : `: ${firstLine(event.failureMessage)}`;
-  if (failureClass === "auth") {
-    const message = `${authProblem(event)}; ${authFix(event.agentCli ?? event.agent)}, then comment \`/kanbot retry\``;
-    return block(
-      charged,
-      "running",
-      job,
-      "needs-human",
-      message,
-      event.error,
-      now,
-      [],
-      note`Blocked (agent failure: auth${said}): ${ownText(message)}.`,
-    );
+  // Only a person can fix it (a fatal error, or the agent CLI's sign-in): blocked at once.
+  if (event.fatal || failureClass === "auth") {
+    const message = event.fatal
+      ? `the ${job.kind} job failed with an error only a person can fix; fix it, then comment \`/kanbot retry\``
+      : `${authProblem(event)}; ${authFix(event.agentCli ?? event.agent)}, then comment \`/kanbot retry\``;
+    const entry = event.fatal
+      ? note`Blocked: ${ownText(message)}.`
+      : note`Blocked (agent failure: auth${said}): ${ownText(message)}.`;
+    return block(charged, "running", job, "needs-human", message, event.error, now, [], entry);
   }
   if (failureClass === "quota" && failures <= MAX_FREE_QUOTA_WAITS) {
     const reset = quotaResetAt(event.resetAt, now);

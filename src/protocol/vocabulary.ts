@@ -15,7 +15,7 @@ export const JobOutcomeStatus = z.enum(JOB_OUTCOME_STATUSES);
 export type JobOutcomeStatus = z.infer<typeof JobOutcomeStatus>;
 
 /**
- * Why a failed agent run failed (`AGENT_FAILURE_CLASSES` in src/domain/task.ts): `auth` (not
+ * Why a failed agent run failed (`AGENT_FAILURE_CLASSES` in src/domain/task.ts, kept equal by test/unit/runner/failure-class.test.ts; the runner uses this one): `auth` (not
  * logged in, invalid key, 401/403), `quota` (usage or rate limit, 429, no credit), `transient`
  * (5xx, overloaded, network), `task` (everything else).
  */

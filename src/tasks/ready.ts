@@ -10,7 +10,7 @@ import type { IssueFacts } from "../github/port.js";
 import { runGate } from "./apply.js";
 import type { TaskContext } from "./context.js";
 import { repoName } from "./lookup.js";
-import type { TaskEventOutcome } from "./request.js";
+import { noTask, type TaskEventOutcome } from "./request.js";
 
 export interface ReadyRequest {
   issue: IssueFacts;
@@ -26,13 +26,7 @@ export async function readyWithoutChecks(
   // 1. Guard: a task that waits for checks on its PR.
   const task = await ctx.store.findTask(repoName(request.issue.ref), request.issue.ref.number);
   if (task === undefined) {
-    return {
-      outcome: "rejected",
-      code: "no-task",
-      reason:
-        "kanbot has no task for this issue; start one with the trigger label or `/kanbot run`",
-      task,
-    };
+    return noTask();
   }
   if (task.prNumber === undefined || task.headSha === undefined) {
     return {

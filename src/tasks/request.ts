@@ -58,3 +58,13 @@ export type TaskEventOutcome =
   | { outcome: "transition"; task: Task; from: TaskState | null; to: TaskState }
   | { outcome: "ignored"; code: IgnoreCode; reason: string; task: Task | undefined }
   | { outcome: "rejected"; code: RejectCode; reason: string; task: Task | undefined };
+
+/** A command about an issue kanbot has no task for (`/kanbot status`, `/kanbot ready`). */
+export function noTask(): TaskEventOutcome {
+  return {
+    outcome: "rejected",
+    code: "no-task",
+    reason: "kanbot has no task for this issue; start one with the trigger label or `/kanbot run`",
+    task: undefined,
+  };
+}

@@ -20,7 +20,7 @@ import { AUDIT_NOTE, recordDependencies, recordHistory } from "./facts.js";
 import { repoName } from "./lookup.js";
 import { trustedPromptText } from "./prompt-text.js";
 import { knownAgents, loadRepoConfig, taskPolicyOf } from "./repo-config.js";
-import type { StartFacts, TaskEventOutcome } from "./request.js";
+import { noTask, type StartFacts, type TaskEventOutcome } from "./request.js";
 import { snapshotOf } from "./snapshot.js";
 
 export interface StartRequest {
@@ -210,13 +210,7 @@ export async function refreshStatus(
 ): Promise<TaskEventOutcome> {
   const task = await ctx.store.findTask(repoName(issue.ref), issue.ref.number);
   if (task === undefined) {
-    return {
-      outcome: "rejected",
-      code: "no-task",
-      reason:
-        "kanbot has no task for this issue; start one with the trigger label or `/kanbot run`",
-      task,
-    };
+    return noTask();
   }
   // A person asked to see it: written even when kanbot wrote the same body last.
   await showIssueView(ctx, task, { config, force: true });

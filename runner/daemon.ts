@@ -116,6 +116,7 @@ export async function runDaemon(options: DaemonOptions): Promise<DaemonResult> {
     concurrency: options.concurrency ?? config.concurrency,
     log,
     secrets,
+    pausesFile: join(loaded.workDir, "agent-pauses.json"),
     ...(options.heartbeatIntervalMs !== undefined
       ? { heartbeatIntervalMs: options.heartbeatIntervalMs }
       : {}),

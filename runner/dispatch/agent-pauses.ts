@@ -2,10 +2,15 @@
  * Quota pauses (issue 14, part 1): when an agent's job failed with a `quota` failure, this runner
  * stops claiming jobs for that agent until the limit resets, and keeps claiming jobs for its other
  * agents. The dispatcher records the pause from the outcome it reports; the listener leaves the
- * paused agents out of its claims (runner/dispatch/listener.ts). In memory only: a restarted
- * runner claims again, and the app still holds the failed job itself until the reset (its
- * not-before time), so a lost pause costs at most one more failed run.
+ * paused agents out of its claims (runner/dispatch/listener.ts). The pauses are kept in a file
+ * (`<workDir>/agent-pauses.json`, written whole and renamed into place), so a restarted runner
+ * goes on waiting for the reset instead of spending one more run to learn the limit again. A
+ * file that cannot be read or parsed is ignored (a pause is an economy, not a guarantee: the app
+ * itself holds the failed job until its reset).
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
 import type { JobOutcomeInput } from "../../src/protocol/index.js";
 
 /** Pause when the CLI gave no reset time (the app's backoff decides the job itself). */
@@ -20,17 +25,48 @@ export interface AgentPauses {
   paused(now: number): ReadonlyMap<string, number>;
 }
 
-export function createAgentPauses(): AgentPauses {
-  const pauses = new Map<string, number>();
+/**
+ * The runner's quota pauses; with `file`, read from it at once and written to it on every pause
+ * (the runner's only writer, so no lock).
+ */
+export function createAgentPauses(file?: string): AgentPauses {
+  const pauses = file === undefined ? new Map<string, number>() : readPauses(file);
   return {
     pause(agent, until) {
       pauses.set(agent, Math.max(until, pauses.get(agent) ?? 0));
+      if (file !== undefined) writePauses(file, pauses);
     },
     paused(now) {
       for (const [agent, until] of pauses) if (until <= now) pauses.delete(agent);
       return new Map(pauses);
     },
   };
+}
+
+function readPauses(file: string): Map<string, number> {
+  const pauses = new Map<string, number>();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return pauses;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return pauses;
+  for (const [agent, until] of Object.entries(parsed)) {
+    if (typeof until === "number" && Number.isFinite(until)) pauses.set(agent, until);
+  }
+  return pauses;
+}
+
+function writePauses(file: string, pauses: ReadonlyMap<string, number>): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(Object.fromEntries(pauses))}\n`);
+    renameSync(temporary, file);
+  } catch {
+    // Kept in memory all the same; the next pause tries the file again.
+  }
 }
 
 /** Until when a job's outcome pauses its agent: a quota failure's reset (bounded), else none. */

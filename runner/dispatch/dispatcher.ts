@@ -50,6 +50,9 @@ export interface DispatcherOptions {
   monotonic?: () => number;
   /** The wall clock in ms, for quota pauses. Default `Date.now`. */
   now?: () => number;
+  /** Where quota pauses are kept across restarts (runner/dispatch/agent-pauses.ts). Default:
+   * memory only. */
+  pausesFile?: string;
   /** Called once when the runner token is refused (the daemon stops). */
   onRevoked?: (error: RunnerTokenRevokedError) => void;
 }
@@ -132,7 +135,7 @@ function patience(clock: LeaseClock, gone: AbortSignal, jobLog: Logger): Patient
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const running = new Map<number, Running>();
-  const pauses = createAgentPauses();
+  const pauses = createAgentPauses(options.pausesFile);
   const now = options.now ?? Date.now;
   const slotWaiters = new Set<() => void>();
   const log = options.log;

@@ -10,6 +10,9 @@
  *   job is queued again for the reset time, the attempt is not spent, and the progress comment
  *   says when it resumes.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
 import { describe, expect, it } from "vitest";
 
 import { PROJECT_NUMBER, REPO, REPO_ROOT, SAMPLE_FILES } from "./harness.js";
@@ -88,6 +91,15 @@ describe("end to end: agent failure classes", () => {
     expect(comment).toMatch(/Budget used:\*\* 1\/\d+ attempts/);
     await waitForState(e2e, issue, "agent:queued");
     expect(comment.match(/A runner picked up the implement job/g)).toHaveLength(1);
+    // The runner paused the agent until the same reset, in a file a restarted runner reads.
+    const pauses = JSON.parse(
+      readFileSync(
+        join(e2e.runners.get("runner-1")?.dir ?? "", "work", "agent-pauses.json"),
+        "utf8",
+      ),
+    ) as Record<string, number>;
+    expect(Object.keys(pauses)).toEqual(["limited"]);
+    expect(Math.abs((pauses["limited"] ?? 0) - new Date(resumes).getTime())).toBeLessThan(60_000);
     expect(e2e.sim.violations).toEqual([]);
   });
 });

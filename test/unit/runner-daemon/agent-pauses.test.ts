@@ -2,6 +2,10 @@
  * Quota pauses (issue 14, part 1): after an agent's quota failure this runner claims no job for
  * that agent until the reset, and keeps claiming its other agents' jobs.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
@@ -15,6 +19,40 @@ import { runListener } from "../../../runner/dispatch/listener.js";
 import type { ClaimRequest, ClaimResponse } from "../../../src/protocol/index.js";
 
 const NOW = Date.parse("2026-12-07T10:00:00Z");
+
+describe("createAgentPauses with a file", () => {
+  function withDir(body: (dir: string) => void): void {
+    const dir = mkdtempSync(join(tmpdir(), "kanbot-pauses-"));
+    try {
+      body(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("keeps a pause across a restart (a second instance reads it) until it ends", () => {
+    withDir((dir) => {
+      const file = join(dir, "work", "agent-pauses.json");
+      createAgentPauses(file).pause("claude", NOW + 3_600_000);
+
+      const restarted = createAgentPauses(file);
+      expect([...restarted.paused(NOW)]).toEqual([["claude", NOW + 3_600_000]]);
+      expect([...restarted.paused(NOW + 3_600_000)]).toEqual([]);
+      expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ claude: NOW + 3_600_000 });
+    });
+  });
+
+  it("starts with no pause from a file that is missing, corrupt or of the wrong shape", () => {
+    withDir((dir) => {
+      const file = join(dir, "agent-pauses.json");
+      expect([...createAgentPauses(file).paused(NOW)]).toEqual([]);
+      writeFileSync(file, "{not json");
+      expect([...createAgentPauses(file).paused(NOW)]).toEqual([]);
+      writeFileSync(file, JSON.stringify({ codex: "tomorrow", gemini: NOW + 60_000 }));
+      expect([...createAgentPauses(file).paused(NOW)]).toEqual([["gemini", NOW + 60_000]]);
+    });
+  });
+});
 
 describe("quotaPauseUntil", () => {
   it("pauses a quota failure until its reset, bounded by a week", () => {

@@ -192,17 +192,17 @@ export function clientKey(client: LimitClient): string {
   return "app";
 }
 
-/** Sum of costs in `entries` no older than `window` at `now` (drops older ones). */
-function slide(entries: Entry[], now: number, window: number): number {
+/** Drops the entries older than `window` (the longest window the entries are kept for). */
+function prune(entries: Entry[], now: number, window: number): void {
   while (entries.length > 0 && (entries[0] as Entry).at <= now - window) entries.shift();
-  return entries.reduce((sum, entry) => sum + entry.cost, 0);
 }
 
 /** Milliseconds until `cost` more fits under `limit` in a sliding `window`, or 0 if it fits. */
 function waitFor(entries: Entry[], now: number, window: number, cost: number, limit: number) {
-  let used = slide(entries, now, window);
+  const inWindow = entries.filter((entry) => entry.at > now - window);
+  let used = inWindow.reduce((sum, entry) => sum + entry.cost, 0);
   if (used + cost <= limit) return 0;
-  for (const entry of entries) {
+  for (const entry of inWindow) {
     used -= entry.cost;
     if (used + cost <= limit) return entry.at + window - now;
   }
@@ -340,6 +340,8 @@ export class RateLimiter {
 
     if (window.used >= hourly) return refuse("primary", undefined);
     if (state.inFlight >= config.concurrent) return refuse("concurrency", undefined);
+    prune(state.points[api], now, MINUTE);
+    prune(state.content, now, HOUR);
     const write = api === "rest" ? isWrite(request.method) : request.mutation === true;
     const cost = write ? 5 : 1;
     const pointsLimit = api === "rest" ? config.restPointsPerMinute : config.graphqlPointsPerMinute;

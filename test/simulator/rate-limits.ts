@@ -155,9 +155,10 @@ export type Admission =
       headers: RateHeaders;
       /**
        * Call once the request is answered: `notModified` when it was a 304 to a conditional
-       * request (not counted against the primary limit). Ends its concurrency slot.
+       * request (not counted against the primary limit). Ends its concurrency slot; returns the
+       * headers as they stand after it (a 304's show the request uncounted).
        */
-      done(outcome?: { notModified: boolean }): void;
+      done(outcome?: { notModified: boolean }): RateHeaders;
     }
   | {
       ok: false;
@@ -313,7 +314,8 @@ export class RateLimiter {
     const config = this.config;
     if (config === undefined || client.kind === "app") {
       this.#count(key, name);
-      return { ok: true, headers: staticHeaders(this.now()), done: () => undefined };
+      const headers = staticHeaders(this.now());
+      return { ok: true, headers, done: () => headers };
     }
     const now = this.now();
     const state = this.#state(key);
@@ -378,14 +380,15 @@ export class RateLimiter {
       ok: true,
       headers,
       done: (outcome) => {
-        if (finished) return;
+        if (finished) return headers;
         finished = true;
         state.inFlight -= 1;
-        if (outcome?.notModified !== true) return;
+        if (outcome?.notModified !== true) return headers;
         // GitHub: a 304 to a conditional request does not count against the primary limit.
         if (state.primary[api] === window) window.used -= 1;
         this.#count(key, name, -1);
         this.#count(key, "conditional-304");
+        return this.#headers(window, api, hourly);
       },
     };
   }

@@ -119,7 +119,7 @@ function matchesEtag(header: string | undefined, etag: string): boolean {
 /** A request let through: its rate limit headers, and `done()` once answered. */
 interface Slot {
   headers: Record<string, string>;
-  done(outcome?: { notModified: boolean }): void;
+  done(outcome?: { notModified: boolean }): Record<string, string>;
 }
 
 /** Who a credential counts against, or undefined when it was refused (401s are not counted). */
@@ -157,7 +157,10 @@ export async function startServer(
     id: string,
   ): Slot | undefined {
     const method = req.method ?? "GET";
-    if (client === undefined) return { headers: staticHeaders(Date.now()), done: () => undefined };
+    if (client === undefined) {
+      const headers = staticHeaders(Date.now());
+      return { headers, done: () => headers };
+    }
     const limiter = partsOf().limiter;
     const admission = limiter.admit(client, { ...request, method });
     if (admission.ok) return admission;
@@ -187,7 +190,6 @@ export async function startServer(
       id,
     );
     if (admission === undefined) return;
-    let notModified = false;
     try {
       const raw = await readBody(req);
       let body: unknown;
@@ -216,9 +218,9 @@ export async function startServer(
         const etag = etagOf(response.raw ?? JSON.stringify(response.body ?? null));
         headers.etag = etag;
         if (matchesEtag(req.headers["if-none-match"], etag)) {
-          notModified = true;
           delete headers.link;
-          sendJson(res, 304, undefined, headers, id);
+          const uncounted = admission.done({ notModified: true });
+          sendJson(res, 304, undefined, { ...headers, ...uncounted }, id);
           return;
         }
       }
@@ -229,7 +231,7 @@ export async function startServer(
       }
       sendJson(res, response.status, response.body, headers, id);
     } finally {
-      admission.done(notModified ? { notModified } : undefined);
+      admission.done();
     }
   }
 

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { openStore, type JobStore } from "../../src/store/index.js";
-import { startSimulator, type Simulator } from "../../test/simulator/index.js";
+import { startSimulator, type LimitsOption, type Simulator } from "../../test/simulator/index.js";
 
 // Not imported from test/helpers/probot.ts: that module loads nock (through the GitHub mock),
 // whose interceptors would sit in front of every fetch this process makes.
@@ -161,6 +161,8 @@ export interface StartOptions {
   traceGitHub?: boolean;
   /** Have the simulator send its webhooks to the app (default: recorded only). */
   deliverWebhooks?: boolean;
+  /** GitHub's rate limits on the simulator (default off; `true` for GitHub's published ones). */
+  limits?: LimitsOption;
 }
 
 export async function startBenchApp(options: StartOptions = {}): Promise<BenchApp> {
@@ -173,6 +175,7 @@ export async function startBenchApp(options: StartOptions = {}): Promise<BenchAp
   const sim = await startSimulator({
     appId: APP_ID,
     privateKey,
+    limits: options.limits ?? false,
     ...(options.deliverWebhooks
       ? {
           webhook: {

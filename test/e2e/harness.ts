@@ -47,7 +47,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 import type { FileTree } from "../helpers/git-repos.js";
-import { startSimulator, type Actor, type Simulator } from "../simulator/index.js";
+import {
+  startSimulator,
+  type Actor,
+  type LimitsOption,
+  type Simulator,
+} from "../simulator/index.js";
 import { branchSha } from "../simulator/git.js";
 import type { SimPull } from "../simulator/state.js";
 import { freePort } from "../helpers/kanbot-process.js";
@@ -135,6 +140,11 @@ export interface E2EOptions {
   appEnv?: Record<string, string>;
   /** Extra top-level lines of every kanbot-runner.yml (e.g. `copyFrom:`), before `agents:`. */
   runnerYaml?: string;
+  /**
+   * GitHub's rate limits on the simulator (default off: requests are counted, none refused);
+   * `true` for GitHub's published limits, or some of them changed. See docs/testing.md.
+   */
+  limits?: LimitsOption;
 }
 
 export interface RunnerProcess {
@@ -423,6 +433,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
       appId: APP_ID,
       privateKey,
       webhook: { url: `${appUrl}/api/github/webhooks`, secret },
+      limits: options.limits ?? false,
       log: (facts, message) => {
         if (verbose || message === message.toUpperCase())
           process.stderr.write(`[simulator] ${message} ${JSON.stringify(facts)}\n`);

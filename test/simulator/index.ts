@@ -13,5 +13,14 @@ export {
 } from "./simulator.js";
 export { CI_APP, GitHubRefusal, type CiRun } from "./github.js";
 export type { Violation } from "./rest.js";
+export {
+  GITHUB_LIMITS,
+  RateLimiter,
+  type ClassCounts,
+  type LimitConfig,
+  type LimitRefusal,
+  type LimitsOption,
+  type RequestClass,
+} from "./rate-limits.js";
 export type { GitRequest } from "./server.js";
 export { verifySignature, type Delivery, type WebhookTarget } from "./webhooks.js";

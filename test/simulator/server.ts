@@ -6,15 +6,24 @@
  * - GraphQL at `POST /api/graphql` (./graphql.ts)
  * - git smart HTTP at `/<owner>/<repo>.git/…`, with installation or user tokens as Basic auth
  *   (`x-access-token:<token>`); a push runs ./github.ts's push handling (webhooks, CI).
+ *
+ * REST and GraphQL requests go through ./rate-limits.ts first (counted, and refused past GitHub's
+ * limits when they are on). Git is neither counted nor limited: GitHub's rate limits are the
+ * REST and GraphQL APIs'; git over HTTPS has its own undocumented ones (`sim.gitRequests` lists
+ * git traffic). REST GETs answered 200 carry an `ETag`, and a matching `If-None-Match` is
+ * answered 304 with no body, which does not count against the primary limit.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { authenticate, authMessage, tokenCredential } from "./auth.js";
+import { getOperationAST, parse } from "graphql";
+
+import { authenticate, authMessage, tokenCredential, type Credential } from "./auth.js";
 import { basicToken, branches, serveGitHttp } from "./git.js";
 import type { GraphQLApi } from "./graphql.js";
 import type { SimGitHub, PushedRef } from "./github.js";
+import { limitAnswer, staticHeaders, type LimitClient, type RateLimiter } from "./rate-limits.js";
 import type { RestApi, Violation } from "./rest.js";
 import { fullName, PERMISSION_RANK, type SimRepo, type SimToken } from "./state.js";
 import type { KeyObject } from "node:crypto";
@@ -37,9 +46,21 @@ export interface ServerParts {
   appId: number;
   gitRoot: string;
   record: (violation: Violation) => void;
+  limiter: RateLimiter;
 }
 
 const ZERO_SHA = "0000000000000000000000000000000000000000";
+
+/** The document's operation is a mutation (an unparsable document counts as a query). */
+function isMutation(body: { query?: unknown; operationName?: unknown }): boolean {
+  if (typeof body.query !== "string") return false;
+  try {
+    const name = typeof body.operationName === "string" ? body.operationName : undefined;
+    return getOperationAST(parse(body.query), name)?.operation === "mutation";
+  } catch {
+    return false;
+  }
+}
 
 export interface SimulatorServer {
   url: string;
@@ -57,24 +78,58 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** GitHub's request ids look like `FA2D:87B1:8879E3:1176C87:6570B7E6`. */
+function requestId(): string {
+  const hex = randomUUID().replace(/-/g, "").toUpperCase();
+  return [hex.slice(0, 4), hex.slice(4, 8), hex.slice(8, 14), hex.slice(14, 21), hex.slice(21, 29)]
+    .map((part) => part.replace(/^0+(?=.)/, ""))
+    .join(":");
+}
+
 function sendJson(
   res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
+  id: string = requestId(),
 ): void {
   const text = body === undefined ? "" : JSON.stringify(body);
   res.writeHead(status, {
     ...(body === undefined ? {} : { "content-type": "application/json; charset=utf-8" }),
-    "x-github-request-id": randomUUID().toUpperCase(),
+    "x-github-request-id": id,
     "x-github-media-type": "github.v3; format=json",
-    "x-ratelimit-limit": "5000",
-    "x-ratelimit-remaining": "4999",
-    "x-ratelimit-used": "1",
-    "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+    ...staticHeaders(Date.now()),
     ...headers,
   });
   res.end(text);
+}
+
+/** A weak ETag over the bytes of a body, as GitHub sends on JSON answers (`W/"…"`). */
+function etagOf(bytes: Buffer | string): string {
+  return `W/"${createHash("sha256").update(bytes).digest("hex").slice(0, 40)}"`;
+}
+
+/** `If-None-Match` matches `etag` (weak comparison: `W/` ignored; `*` matches anything). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  const bare = (value: string) => value.trim().replace(/^W\//, "");
+  return header.split(",").some((value) => value.trim() === "*" || bare(value) === bare(etag));
+}
+
+/** A request let through: its rate limit headers, and `done()` once answered. */
+interface Slot {
+  headers: Record<string, string>;
+  done(outcome?: { notModified: boolean }): Record<string, string>;
+}
+
+/** Who a credential counts against, or undefined when it was refused (401s are not counted). */
+function limitClient(credential: Credential, parts: ServerParts): LimitClient | undefined {
+  if (credential.kind === "app") return { kind: "app" };
+  if (credential.kind !== "token") return undefined;
+  const token = credential.token;
+  if (token.kind === "installation" && token.installationId !== undefined)
+    return { kind: "installation", id: token.installationId };
+  return { kind: "user", login: token.login, id: parts.github.state.account(token.login).id };
 }
 
 /**
@@ -93,37 +148,91 @@ export async function startServer(
   const gitRequests: GitRequest[] = [];
   const pushLocks = new Map<string, Promise<unknown>>();
 
+  /** Admits a request under the limits, or answers GitHub's refusal and returns undefined. */
+  function admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    client: LimitClient | undefined,
+    request: { api: "rest" | "graphql"; path: string; mutation?: boolean },
+    id: string,
+  ): Slot | undefined {
+    const method = req.method ?? "GET";
+    if (client === undefined) {
+      const headers = staticHeaders(Date.now());
+      return { headers, done: () => headers };
+    }
+    const limiter = partsOf().limiter;
+    const admission = limiter.admit(client, { ...request, method });
+    if (admission.ok) return admission;
+    const config = limiter.config;
+    if (config === undefined) throw new Error("the simulator refused a request with limits off");
+    const answer = limitAnswer(config, client, admission.refusal, id);
+    req.resume();
+    sendJson(res, answer.status, answer.body, admission.headers, id);
+    return undefined;
+  }
+
   async function handleRest(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const raw = await readBody(req);
-    let body: unknown;
+    const method = req.method ?? "GET";
+    const path = url.pathname.slice("/api/v3".length) || "/";
+    const credential = authenticate(
+      req.headers.authorization,
+      partsOf().github.state,
+      partsOf().appKey,
+      partsOf().appId,
+    );
+    const id = requestId();
+    const admission = admit(
+      req,
+      res,
+      limitClient(credential, partsOf()),
+      { api: "rest", path },
+      id,
+    );
+    if (admission === undefined) return;
     try {
-      body = raw.length === 0 ? undefined : JSON.parse(raw.toString("utf8"));
-    } catch {
-      sendJson(res, 400, {
-        message: "Problems parsing JSON",
-        documentation_url: "https://docs.github.com/rest",
+      const raw = await readBody(req);
+      let body: unknown;
+      try {
+        body = raw.length === 0 ? undefined : JSON.parse(raw.toString("utf8"));
+      } catch {
+        sendJson(
+          res,
+          400,
+          { message: "Problems parsing JSON", documentation_url: "https://docs.github.com/rest" },
+          admission.headers,
+          id,
+        );
+        return;
+      }
+      const response = await partsOf().rest.handle({
+        method,
+        path,
+        query: url.searchParams,
+        body,
+        accept: req.headers.accept ?? "",
+        credential,
       });
-      return;
+      const headers = { ...admission.headers, ...response.headers };
+      if (method.toUpperCase() === "GET" && response.status === 200) {
+        const etag = etagOf(response.raw ?? JSON.stringify(response.body ?? null));
+        headers.etag = etag;
+        if (matchesEtag(req.headers["if-none-match"], etag)) {
+          delete headers.link;
+          const uncounted = admission.done({ notModified: true });
+          sendJson(res, 304, undefined, { ...headers, ...uncounted }, id);
+          return;
+        }
+      }
+      if (response.raw !== undefined) {
+        res.writeHead(response.status, { "x-github-request-id": id, ...headers });
+        res.end(response.raw);
+        return;
+      }
+      sendJson(res, response.status, response.body, headers, id);
+    } finally {
+      admission.done();
     }
-    const response = await partsOf().rest.handle({
-      method: req.method ?? "GET",
-      path: url.pathname.slice("/api/v3".length) || "/",
-      query: url.searchParams,
-      body,
-      accept: req.headers.accept ?? "",
-      credential: authenticate(
-        req.headers.authorization,
-        partsOf().github.state,
-        partsOf().appKey,
-        partsOf().appId,
-      ),
-    });
-    if (response.raw !== undefined) {
-      res.writeHead(response.status, response.headers);
-      res.end(response.raw);
-      return;
-    }
-    sendJson(res, response.status, response.body, response.headers);
   }
 
   async function handleGraphQL(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -152,11 +261,22 @@ export async function startServer(
       });
       return;
     }
-    const result = await partsOf().graphql.handle(
-      typeof body === "object" && body !== null ? body : {},
-      credential.token,
+    const document = typeof body === "object" && body !== null ? body : {};
+    const id = requestId();
+    const admission = admit(
+      req,
+      res,
+      limitClient(credential, partsOf()),
+      { api: "graphql", path: "/api/graphql", mutation: isMutation(document) },
+      id,
     );
-    sendJson(res, 200, result);
+    if (admission === undefined) return;
+    try {
+      const result = await partsOf().graphql.handle(document, credential.token);
+      sendJson(res, 200, result, admission.headers, id);
+    } finally {
+      admission.done();
+    }
   }
 
   function canSee(token: SimToken, repo: SimRepo): boolean {

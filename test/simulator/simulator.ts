@@ -14,6 +14,7 @@ import { appPublicKey, mintUserToken } from "./auth.js";
 import { initBare, type MergeMethod } from "./git.js";
 import { GraphQLApi } from "./graphql.js";
 import { CI_APP, SimGitHub, type CiRun } from "./github.js";
+import { limitConfig, RateLimiter, type LimitsOption } from "./rate-limits.js";
 import { RestApi, type Violation } from "./rest.js";
 import { startServer, type GitRequest } from "./server.js";
 import { Shapes } from "./shapes.js";
@@ -64,6 +65,13 @@ export interface SimulatorOptions {
   ciTimeoutMs?: number;
   /** Receives the simulator's logs (default: only violations, to stderr). */
   log?: (facts: Record<string, unknown>, message: string) => void;
+  /**
+   * GitHub's rate limits (./rate-limits.ts): `false` (default) counts requests but refuses none,
+   * `true` enforces GitHub's published limits, an object changes some of them.
+   */
+  limits?: LimitsOption;
+  /** The simulator's clock (token expiry, timestamps, rate limit windows); default real time. */
+  now?: () => Date;
 }
 
 export interface RepoSpec {
@@ -140,6 +148,11 @@ export interface Simulator {
   github: SimGitHub;
   /** Everything GitHub would not do or answer; tests assert it stays empty. */
   violations: Violation[];
+  /**
+   * Requests counted by client (`installation:<id>`, `user:<login>`, `app`) and class
+   * (`limits.total()`, `limits.of(client)`), the refusals (`limits.refusals`), `limits.reset()`.
+   */
+  limits: RateLimiter;
   deliveries: Delivery[];
   ciRuns: CiRun[];
   gitRequests: GitRequest[];
@@ -190,7 +203,8 @@ function defaultLog(facts: Record<string, unknown>, message: string): void {
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const log = options.log ?? defaultLog;
-  const state = new SimulatorState();
+  const state = new SimulatorState(options.now);
+  const limiter = new RateLimiter(limitConfig(options.limits), () => state.now().getTime());
   const violations: Violation[] = [];
   const record = (violation: Violation) => void violations.push(violation);
   const gitRoot = mkdtempSync(join(tmpdir(), "kanbot-sim-git-"));
@@ -227,6 +241,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       appId: options.appId,
       gitRoot,
       record,
+      limiter,
     };
   });
   const github = server.parts.github;
@@ -338,6 +353,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     state,
     github,
     violations,
+    limits: limiter,
     deliveries: hooks.deliveries,
     ciRuns: github.ciRuns,
     gitRequests: server.gitRequests,

@@ -16,7 +16,12 @@ import { pino } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 
 import { testGitEnv } from "../../helpers/git-repos.js";
-import { startSimulator, verifySignature, type Simulator } from "../../simulator/index.js";
+import {
+  startSimulator,
+  verifySignature,
+  type Simulator,
+  type SimulatorOptions,
+} from "../../simulator/index.js";
 
 export const APP_ID = 4242;
 export const SECRET = "simulator-test-secret";
@@ -74,7 +79,10 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-export async function startFixture(): Promise<Fixture> {
+/** Simulator options a test file may set (rate limits, the clock, token lifetime). */
+export type FixtureOptions = Pick<SimulatorOptions, "limits" | "now" | "tokenLifetimeMs">;
+
+export async function startFixture(options: FixtureOptions = {}): Promise<Fixture> {
   const hooks: ReceivedHook[] = [];
   const receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -105,6 +113,7 @@ export async function startFixture(): Promise<Fixture> {
     privateKey: appKey(),
     webhook: { url: `http://127.0.0.1:${port}/`, secret: SECRET },
     log: () => undefined,
+    ...options,
   });
   sim.addOrg(ORG);
   await sim.addRepo({ owner: ORG, name: REPO, files: { "README.md": "# widgets\n" } });

@@ -172,7 +172,7 @@ export function startRunnerChaos(
       watch(name);
     } else if (state === "stopped") {
       const pid = e2e.runners.get(name)?.child.pid;
-      if (pid !== undefined) process.kill(-pid, "SIGCONT");
+      if (pid !== undefined) signalGroup(pid, "SIGCONT");
       states.set(name, "recovering");
       const woke = Date.now();
       const recovered = (): boolean =>
@@ -237,7 +237,7 @@ export function startRunnerChaos(
       const pid = e2e.runners.get(name)?.child.pid;
       if (pid === undefined) throw new Error(`${name} has no process`);
       states.set(name, "stopped");
-      process.kill(-pid, "SIGSTOP");
+      signalGroup(pid, "SIGSTOP");
       timers.set(
         name,
         setTimeout(() => restore(name), between(random, options.pauseMs)),
@@ -288,6 +288,18 @@ export function startRunnerChaos(
 }
 
 /** When a job stops counting as live: its end, or for a lost job its lease's end if earlier. */
+/**
+ * Signals a runner's process group; one already gone (the harness stopped the runners while a
+ * strike was pending, as after a failed or timed-out run) is left alone.
+ */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
 export function liveUntil(job: Job): number {
   const end = job.finishedAt?.getTime() ?? Number.POSITIVE_INFINITY;
   if (job.status !== "lost" || job.leaseExpiresAt === undefined) return end;

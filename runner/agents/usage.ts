@@ -125,9 +125,9 @@ export function addTokens(a: TokenCounts | undefined, b: TokenCounts): TokenCoun
   };
 }
 
-/** "$0.5210" for logs and errors: four decimals, since token prices are fractions of a cent. */
+/** "$0.50", "$0.6075": cents, or up to four decimals where tokens make fractions of a cent. */
 export function formatUsd(usd: number): string {
-  return `$${usd.toFixed(usd >= 100 ? 2 : 4)}`;
+  return `$${usd.toFixed(4).replace(/(\.\d\d\d*?)0+$/, "$1")}`;
 }
 
 function modelField(model: string | undefined): { model?: string } {

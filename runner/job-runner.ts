@@ -206,16 +206,24 @@ export async function runJob(
     };
   }
 
-  /** "budget spent" with the figures: a `task` failure, the work in progress pushed. */
-  function budgetSpent(kind: "usd" | "minutes", detail = ""): Promise<JobResult> {
-    const text =
+  /**
+   * "budget spent" with the figures: a `task` failure, the work in progress pushed. `detail`
+   * follows the figures; `after` says what happened to the agent.
+   */
+  function budgetSpent(
+    kind: "usd" | "minutes",
+    detail = "",
+    after = "the agent was stopped",
+  ): Promise<JobResult> {
+    const figures =
       kind === "usd"
-        ? `budget spent: the agent's cost reached ${formatUsd(costUsd)} of the ${formatUsd(budgetUsd)} ${usdLimitOf}${detail}; the agent was stopped`
-        : `budget spent: the job ran ${minutesText((now() - started) / MINUTE)} of the ${minutesText(budgetMs / MINUTE)} minutes ${minutesLimitOf}${detail}; the agent was stopped`;
+        ? `the agent's cost reached ${formatUsd(costUsd)} of the ${formatUsd(budgetUsd)} ${usdLimitOf}`
+        : `the job ran ${minutesText((now() - started) / MINUTE)} of the ${minutesText(budgetMs / MINUTE)} minutes ${minutesLimitOf}`;
+    const text = `budget spent: ${figures}${detail}; ${after}`;
     control.note(text);
     return failWithWip(
       text,
-      { failureClass: "task", message: text.split(";")[0] ?? text },
+      { failureClass: "task", message: `budget spent: ${figures}` },
       adapterFor(job.agent, (agentConfig as RunnerAgentConfig).adapter).name,
     );
   }
@@ -297,8 +305,8 @@ export async function runJob(
     let prompt = basePrompt;
     for (let round = 0; ; round++) {
       const remainingMs = deadline - now();
-      if (remainingMs <= 0) return await budgetSpent("minutes");
-      if (costUsd >= budgetUsd) return await budgetSpent("usd");
+      if (remainingMs <= 0) return await budgetSpent("minutes", "", "no agent round started");
+      if (costUsd >= budgetUsd) return await budgetSpent("usd", "", "no agent round started");
 
       control.setPhase("agent");
       control.note(round === 0 ? `starting agent ${job.agent}` : `agent round ${round + 1}`);
@@ -350,7 +358,9 @@ export async function runJob(
           `validation failed after ${round + 1} agent round${round === 0 ? "" : "s"}: ${failures.map((entry) => entry.command).join(", ")}`,
         );
       }
-      if (costUsd >= budgetUsd) return await budgetSpent("usd", " before validation passed");
+      if (costUsd >= budgetUsd) {
+        return await budgetSpent("usd", ", and validation failed", "no further agent round");
+      }
       control.note(`validation failed; giving the agent round ${round + 2} of ${rounds + 1}`);
       prompt = validationRoundPrompt(basePrompt, failures, round + 1, rounds);
     }

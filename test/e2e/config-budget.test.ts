@@ -102,7 +102,7 @@ describe("end to end: budget.* and the branch after a merge", () => {
     const comment = progressComment(e2e, issue);
     expect(comment).toMatch(/Agent:\*\* pricey/);
     expect(comment).toContain(
-      "budget spent: the agent's cost reached $0.08 of the $0.05 the task had left, and validation failed; no further agent round",
+      "budget spent: the agent's cost reached $0.0842 of the $0.05 the task had left, and validation failed; no further agent round",
     );
     expect(comment).toMatch(/cost budget spent: \$0\.08 of \$0\.05 used/);
     // One job, one agent round: the work in progress was pushed, no second job started.

@@ -46,6 +46,12 @@ function positiveAmount() {
   return z.number({ error: message }).positive({ error: message });
 }
 
+function nonNegativeAmount() {
+  const message = (iss: { input?: unknown }): string =>
+    `expected a number ≥ 0 (US dollars per million tokens), got ${describeValue(iss.input)}`;
+  return z.number({ error: message }).min(0, { error: message });
+}
+
 function text(what: string, pattern?: RegExp, hint?: string) {
   const message = (iss: { input?: unknown }): string =>
     `expected ${what}${hint === undefined ? "" : ` (${hint})`}, got ${describeValue(iss.input)}`;
@@ -166,6 +172,24 @@ export const RunnerConfig = section({
     /** Agent cost in US dollars one job may spend on this runner. Default: the task budget only. */
     maxUsdPerJob: positiveAmount().optional(),
   }).prefault({}),
+  /** Prices of models in US dollars per million tokens, over kanbot's defaults (docs/agents.md#prices): `gpt-5-codex: { input: 1.25, cachedInput: 0.125, output: 10 }`. The runner turns the token usage Codex, Gemini CLI and OpenCode report into dollars with them, for the hard USD budget. A model with no price has no known cost: USD is not enforced for it (the minutes budget still is). Default: kanbot's table only. */
+  prices: z
+    .record(
+      text("a model name"),
+      section({
+        /** Input tokens, USD per million. */
+        input: nonNegativeAmount(),
+        /** Cached input tokens, USD per million. Default: the input price. */
+        cachedInput: nonNegativeAmount().optional(),
+        /** Output tokens (reasoning included), USD per million. */
+        output: nonNegativeAmount(),
+      }),
+      {
+        error: (iss) =>
+          `expected a mapping of model names to prices (gpt-5-codex: { input: 1.25, output: 10 }), got ${describeValue(iss.input)}`,
+      },
+    )
+    .default({}),
   /** Validation rounds (the repository's commands after the agent). */
   validation: section({
     /** At most this many extra agent rounds with the failure output, whatever the repository asks. Default `3`. */

@@ -14,6 +14,12 @@
  * `canceled`); a timeout or a spent budget does the same (outcome `failed`); a lost lease stops
  * the agent and pushes nothing (no outcome: the job is someone else's now).
  *
+ * Budgets are hard (issue 14, part 3): the agent's time limit is cut to the minutes the task has
+ * left, and its cost is watched while it runs (runAgent's `budget`: token usage priced with the
+ * runner's price table); either one running out stops the agent's whole tree, pushes the work in
+ * progress and fails the job as `task` with "budget spent" and the figures, so the app blocks
+ * the task with the spent limit (usd-spent, minutes-spent).
+ *
  * The agent and every command get an allowlisted environment (runner/process/env.ts): no job
  * token, no runner token. The job token only ever reaches git, through the environment of the
  * fetch and push (runner/workspace/git.ts).
@@ -33,6 +39,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 
 import { adapterFor, runAgent, type AgentFailure, type AgentRunResult } from "./agents/index.js";
+import { DEFAULT_PRICES, formatUsd, type PriceTable } from "./agents/usage.js";
 import { LeaseLostError } from "./client.js";
 import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
 import { buildPrompt, promptInput, validationRoundPrompt } from "./prompt.js";
@@ -96,6 +103,16 @@ export async function runJob(
     Math.min(job.limits.maxMinutes, config.budget.maxMinutesPerJob ?? Infinity) * MINUTE;
   const budgetUsd = Math.min(job.limits.maxUsd, config.budget.maxUsdPerJob ?? Infinity);
   const deadline = started + budgetMs;
+  // Whose limit it is, for the "budget spent" message.
+  const usdLimitOf =
+    job.limits.maxUsd <= (config.budget.maxUsdPerJob ?? Infinity)
+      ? "the task had left"
+      : "this runner allows a job (budget.maxUsdPerJob)";
+  const minutesLimitOf =
+    job.limits.maxMinutes <= (config.budget.maxMinutesPerJob ?? Infinity)
+      ? "the task had left"
+      : "this runner allows a job (budget.maxMinutesPerJob)";
+  const prices: PriceTable = { ...DEFAULT_PRICES, ...lowerCaseKeys(config.prices) };
   const rounds = Math.min(job.workspace.validationRounds, config.validation.maxRounds);
 
   let workspace: Workspace | undefined;
@@ -109,7 +126,8 @@ export async function runJob(
   function spend() {
     return {
       durationSeconds: Math.max(0, (now() - started) / 1000),
-      ...(costUsd > 0 ? { costUsd: round(costUsd) } : {}),
+      // Rounded up: a job stopped at its limit must report at least the limit.
+      ...(costUsd > 0 ? { costUsd: roundUp(costUsd) } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
     };
   }
@@ -186,6 +204,28 @@ export async function runJob(
         ...spend(),
       },
     };
+  }
+
+  /**
+   * "budget spent" with the figures: a `task` failure, the work in progress pushed. `detail`
+   * follows the figures; `after` says what happened to the agent.
+   */
+  function budgetSpent(
+    kind: "usd" | "minutes",
+    detail = "",
+    after = "the agent was stopped",
+  ): Promise<JobResult> {
+    const figures =
+      kind === "usd"
+        ? `the agent's cost reached ${formatUsd(costUsd)} of the ${formatUsd(budgetUsd)} ${usdLimitOf}`
+        : `the job ran ${minutesText((now() - started) / MINUTE)} of the ${minutesText(budgetMs / MINUTE)} minutes ${minutesLimitOf}`;
+    const text = `budget spent: ${figures}${detail}; ${after}`;
+    control.note(text);
+    return failWithWip(
+      text,
+      { failureClass: "task", message: `budget spent: ${figures}` },
+      adapterFor(job.agent, (agentConfig as RunnerAgentConfig).adapter).name,
+    );
   }
 
   function failed(error: string): JobResult {
@@ -265,8 +305,8 @@ export async function runJob(
     let prompt = basePrompt;
     for (let round = 0; ; round++) {
       const remainingMs = deadline - now();
-      if (remainingMs <= 0) return await failWithWip("the job's time budget is spent");
-      if (costUsd >= budgetUsd) return await failWithWip("the job's cost budget is spent");
+      if (remainingMs <= 0) return await budgetSpent("minutes", "", "no agent round started");
+      if (costUsd >= budgetUsd) return await budgetSpent("usd", "", "no agent round started");
 
       control.setPhase("agent");
       control.note(round === 0 ? `starting agent ${job.agent}` : `agent round ${round + 1}`);
@@ -276,14 +316,26 @@ export async function runJob(
       if (result.summary.trim() !== "") summary = result.summary;
       const cause = control.cause();
       if (cause !== undefined) return await stopped(cause);
+      if (result.unpriced !== undefined && Number.isFinite(budgetUsd)) {
+        control.note(
+          `the USD budget is not enforced for this run: ${result.unpriced}; the minutes budget still holds`,
+        );
+      }
+      if (result.budgetStop !== undefined) {
+        const basis =
+          result.budgetStop.basis === "priced"
+            ? ` (its reported tokens priced as ${result.budgetStop.model ?? "its model"})`
+            : " (as the agent reported it)";
+        return await budgetSpent("usd", basis);
+      }
+      if (result.run.reason === "timeout" && remainingMs < agentTimeoutMs()) {
+        return await budgetSpent("minutes");
+      }
       if (result.run.reason === "timeout" || result.run.reason === "silence") {
-        const byBudget = result.run.reason === "timeout" && remainingMs < agentTimeoutMs();
         return await failWithWip(
           result.run.reason === "silence"
             ? `the agent printed nothing for ${agentConfig.silenceMinutes} minutes and was stopped`
-            : byBudget
-              ? "the agent was stopped: the job's time budget is spent"
-              : `the agent was stopped after its time limit of ${agentConfig.timeoutMinutes} minutes`,
+            : `the agent was stopped after its time limit of ${agentConfig.timeoutMinutes} minutes`,
         );
       }
       if (!result.success) {
@@ -307,7 +359,7 @@ export async function runJob(
         );
       }
       if (costUsd >= budgetUsd) {
-        return await failWithWip("validation failed and the job's cost budget is spent");
+        return await budgetSpent("usd", ", and validation failed", "no further agent round");
       }
       control.note(`validation failed; giving the agent round ${round + 2} of ${rounds + 1}`);
       prompt = validationRoundPrompt(basePrompt, failures, round + 1, rounds);
@@ -402,6 +454,7 @@ export async function runJob(
       secrets: control.secrets(),
       signal: control.signal,
       onLog: control.onLog,
+      budget: { maxUsd: remainingUsd, prices },
       log,
       ...(jobSandbox?.commands !== undefined ? { sandbox: jobSandbox.commands } : {}),
     });
@@ -497,9 +550,23 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function round(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
+function roundUp(value: number): number {
+  return Math.ceil(value * 1e6) / 1e6;
 }
+
+/** "1.5" minutes; whole numbers without decimals. */
+function minutesText(minutes: number): string {
+  return Number.isInteger(minutes) ? String(minutes) : minutes.toFixed(2);
+}
+
+/** The config's prices keyed by lower-case model name, as `priceOf` looks them up. */
+function lowerCaseKeys(table: RunnerConfigPrices): PriceTable {
+  return Object.fromEntries(
+    Object.entries(table).map(([model, price]) => [model.trim().toLowerCase(), price]),
+  );
+}
+
+type RunnerConfigPrices = LoadedRunnerConfig["config"]["prices"];
 
 function round2(value: number): number {
   return Math.max(0, Math.floor(value * 100) / 100);

@@ -14,7 +14,13 @@
  * `{item:{id,type,…}}` where an `agent_message` item carries the agent's `text`,
  * `turn.completed {usage}`, `turn.failed {error:{message}}`, and `error {message}`, which in
  * practice also reports retries ("Reconnecting... 2/5") and is therefore not fatal by itself.
- * Codex reports tokens, not dollars: `costUsd` stays undefined.
+ * Codex reports tokens, not dollars: `costUsd` stays undefined, and `spend()` gives the tokens of
+ * the last `turn.completed {usage: {input_tokens, cached_input_tokens, output_tokens}}` (the
+ * `Usage` struct of exec_events.rs; `cached_input_tokens` is part of `input_tokens`). That usage
+ * is the thread's running total, not the turn's own (openai/codex issue #5276 shows it equal to
+ * the session's `total_token_usage`), so the latest one replaces the earlier; on a resumed thread
+ * it includes earlier runs, which errs towards stopping early. The runner prices the tokens
+ * (runner/agents/usage.ts) with the configured `model`: `--json` names none.
  *
  * Failure classes (runner/agents/failure-class.ts): the `turn.failed` message, the error events
  * and stderr are matched against `CODEX_FAILURE_PATTERNS` (literals of the 0.169.0 binary,
@@ -30,8 +36,10 @@ import {
   optionalFlag,
   recordField,
   stringField,
+  tokenField,
   withAgentConfig,
 } from "./shared.js";
+import type { TokenCounts } from "./usage.js";
 import type {
   AgentAdapter,
   AgentCommand,
@@ -120,9 +128,11 @@ export function createCodexParser(): AgentOutputParser {
   let completed = false;
   let failure: string | undefined;
   let lastError: string | undefined;
+  let tokens: TokenCounts | undefined;
   const errors: string[] = [];
 
   return jsonEventParser({
+    spend: () => (tokens === undefined ? undefined : { tokens }),
     event(event) {
       switch (event.type) {
         case "thread.started":
@@ -138,9 +148,18 @@ export function createCodexParser(): AgentOutputParser {
           }
           break;
         }
-        case "turn.completed":
+        case "turn.completed": {
           completed = true;
+          const usage = recordField(event, "usage");
+          if (usage !== undefined) {
+            tokens = {
+              input: tokenField(usage, "input_tokens"),
+              cachedInput: tokenField(usage, "cached_input_tokens"),
+              output: tokenField(usage, "output_tokens"),
+            };
+          }
           break;
+        }
         case "turn.failed":
           failure = stringField(recordField(event, "error"), "message") ?? "the turn failed";
           break;

@@ -14,7 +14,11 @@
  * Output (`stream-json`, packages/core/src/output/types.ts and the non-interactive runner):
  * `init {session_id, model}`, `message {role, content, delta?}` (assistant text arrives in
  * deltas), `tool_use`, `tool_result`, `error {severity, message}` (warnings too), and last
- * `result {status: "success"|"error", error?: {type, message}, stats}`. No cost in dollars.
+ * `result {status: "success"|"error", error?: {type, message}, stats}`. No cost in dollars:
+ * `spend()` gives the `result`'s `stats` (`StreamStats` in packages/core/src/output/types.ts:
+ * `input_tokens`, of which `cached`, and `output_tokens`) and the model `init` named, for the
+ * runner to price (runner/agents/usage.ts). Only the last event carries them, so a Gemini run is
+ * priced when it ends; while it runs, the minutes budget is what stops it.
  *
  * Failure classes (runner/agents/failure-class.ts): on a fatal error the CLI's `handleError`
  * (packages/cli/src/utils/errors.ts in the 0.61.0 bundle) writes `result.error.type`, the error
@@ -34,8 +38,10 @@ import {
   recordField,
   reportedError,
   stringField,
+  tokenField,
   withAgentConfig,
 } from "./shared.js";
+import type { AgentSpend } from "./usage.js";
 import type {
   AgentAdapter,
   AgentCommand,
@@ -113,12 +119,26 @@ export function createGeminiParser(): AgentOutputParser {
   let lastMessage = "";
   let result: Record<string, unknown> | undefined;
   let lastError: string | undefined;
+  let model: string | undefined;
 
   return jsonEventParser({
+    spend(): AgentSpend | undefined {
+      const stats = recordField(result, "stats");
+      if (stats === undefined) return undefined;
+      return {
+        tokens: {
+          input: tokenField(stats, "input_tokens"),
+          cachedInput: tokenField(stats, "cached"),
+          output: tokenField(stats, "output_tokens"),
+        },
+        ...(model !== undefined ? { model } : {}),
+      };
+    },
     event(event) {
       switch (event.type) {
         case "init":
           sessionId = stringField(event, "session_id") ?? sessionId;
+          model = stringField(event, "model") ?? model;
           break;
         case "message":
           if (event.role !== "assistant") break;

@@ -12,6 +12,9 @@
  * `type` one of `step_start`, `text`, `reasoning`, `tool_use`, `step_finish` (each carrying a
  * `part`; a `step-finish` part has `cost` in dollars and `tokens`) and `error` (`error: {name,
  * data: {message}}`). The summary is the last `text` part; the cost is the sum over steps.
+ * `spend()` gives that running sum after every step (OpenCode prices its own tokens), with the
+ * steps' tokens (`input` without the cache, `cache.read`, `cache.write`, `output`, `reasoning`)
+ * for the runner's price table when OpenCode reports a cost of 0 (a model it has no price for).
  *
  * Failure classes (runner/agents/failure-class.ts): an `error` event's `error.name` and
  * `error.data.statusCode` decide first (`ProviderAuthError` is auth; `APIError` carries the model
@@ -29,8 +32,10 @@ import {
   recordField,
   reportedError,
   stringField,
+  tokenField,
   withAgentConfig,
 } from "./shared.js";
+import { addTokens, type AgentSpend, type TokenCounts } from "./usage.js";
 import type {
   AgentAdapter,
   AgentCommand,
@@ -99,6 +104,7 @@ export function createOpencodeParser(): AgentOutputParser {
   let lastText = "";
   let cost = 0;
   let sawCost = false;
+  let tokens: TokenCounts | undefined;
   const errors: string[] = [];
   const types: string[] = [];
   let httpStatus: number | undefined;
@@ -106,6 +112,10 @@ export function createOpencodeParser(): AgentOutputParser {
   let retryAfter: Date | undefined;
 
   return jsonEventParser({
+    spend(): AgentSpend | undefined {
+      if (!sawCost && tokens === undefined) return undefined;
+      return { ...(sawCost ? { costUsd: cost } : {}), ...(tokens !== undefined ? { tokens } : {}) };
+    },
     event(event) {
       sessionId = stringField(event, "sessionID") ?? sessionId;
       const part = recordField(event, "part");
@@ -118,6 +128,16 @@ export function createOpencodeParser(): AgentOutputParser {
           if (stepCost !== undefined) {
             cost += stepCost;
             sawCost = true;
+          }
+          const stepTokens = recordField(part, "tokens");
+          if (stepTokens !== undefined) {
+            const cache = recordField(stepTokens, "cache");
+            const read = tokenField(cache, "read");
+            tokens = addTokens(tokens, {
+              input: tokenField(stepTokens, "input") + read + tokenField(cache, "write"),
+              cachedInput: read,
+              output: tokenField(stepTokens, "output") + tokenField(stepTokens, "reasoning"),
+            });
           }
           break;
         }

@@ -9,6 +9,7 @@ import type {
   AgentOutputParser,
   AgentResult,
 } from "./types.js";
+import type { AgentSpend } from "./usage.js";
 
 /** The longest summary kept from an agent's output. */
 export const MAX_SUMMARY_CHARS = 8_000;
@@ -53,6 +54,7 @@ export function optionalFlag(flag: string, value: string | undefined): string[] 
 export function jsonEventParser(parser: {
   event(event: Record<string, unknown>): void;
   finish(exit: AgentExit): AgentResult;
+  spend?(): AgentSpend | undefined;
 }): AgentOutputParser {
   return {
     line(line, stream) {
@@ -61,6 +63,7 @@ export function jsonEventParser(parser: {
       if (event !== undefined) parser.event(event);
     },
     finish: (exit) => parser.finish(exit),
+    ...(parser.spend === undefined ? {} : { spend: parser.spend }),
   };
 }
 
@@ -162,4 +165,10 @@ export function lineTail(limit: number): { push(line: string): void; text(): str
       return lines.join("\n");
     },
   };
+}
+
+/** A whole number of tokens ≥ 0 from a usage object; 0 when missing. */
+export function tokenField(object: Record<string, unknown> | undefined, key: string): number {
+  const value = numberField(object, key);
+  return value === undefined || value < 0 ? 0 : value;
 }

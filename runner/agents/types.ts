@@ -5,6 +5,7 @@
 import type { StopReason } from "../process/errors.js";
 import type { OutputStream } from "../process/output.js";
 import type { AgentFailure } from "./failure-class.js";
+import type { AgentSpend } from "./usage.js";
 
 /** What one run of an agent is asked to do, and where. */
 export interface AgentInvocation {
@@ -85,6 +86,11 @@ export interface AgentExit {
 export interface AgentOutputParser {
   line(line: string, stream: OutputStream): void;
   finish(exit: AgentExit): AgentResult;
+  /**
+   * What the run has spent so far, as its output reported it (tokens or dollars), for the hard
+   * USD budget (runner/agents/usage.ts); absent for CLIs that report nothing usable mid-run.
+   */
+  spend?(): AgentSpend | undefined;
 }
 
 export interface AgentAdapter {

@@ -92,3 +92,84 @@ function formatMinutes(minutes: number): string {
 function formatUsd(usd: number): string {
   return `$${usd.toFixed(2)}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Budget labels (issue 14, part 3): `budget:5usd`, `budget:30m` on the issue override the
+// repository's default for that task, when a person with the trigger permission set them.
+// ---------------------------------------------------------------------------------------------
+
+/** What one budget label sets. */
+export type BudgetLabelValue =
+  { limit: "usd"; value: number } | { limit: "minutes"; value: number };
+
+/** The overrides the budget labels of an issue ask for (when several ask, the smallest wins). */
+export type BudgetOverride = Partial<Pick<Budget, "usd" | "minutes">>;
+
+const AMOUNT = String.raw`(\d+(?:\.\d+)?)`;
+const BUDGET_LABELS: readonly {
+  pattern: RegExp;
+  limit: BudgetLabelValue["limit"];
+  factor: number;
+}[] = [
+  { pattern: new RegExp(`^budget:\\s*\\$${AMOUNT}$`, "i"), limit: "usd", factor: 1 },
+  { pattern: new RegExp(`^budget:\\s*${AMOUNT}\\s*usd$`, "i"), limit: "usd", factor: 1 },
+  {
+    pattern: new RegExp(`^budget:\\s*${AMOUNT}\\s*(?:m|min|mins|minutes)$`, "i"),
+    limit: "minutes",
+    factor: 1,
+  },
+  {
+    pattern: new RegExp(`^budget:\\s*${AMOUNT}\\s*(?:h|hours?)$`, "i"),
+    limit: "minutes",
+    factor: 60,
+  },
+];
+
+/**
+ * A budget label's limit and value: `budget:5usd`, `budget:$5`, `budget:2.5usd` (dollars);
+ * `budget:30m`, `budget:30min`, `budget:2h` (minutes). Undefined for any other label, and for a
+ * zero or a number without a unit.
+ */
+export function parseBudgetLabel(label: string): BudgetLabelValue | undefined {
+  for (const { pattern, limit, factor } of BUDGET_LABELS) {
+    const amount = pattern.exec(label.trim())?.[1];
+    if (amount === undefined) continue;
+    const value = Number(amount) * factor;
+    return Number.isFinite(value) && value > 0 ? { limit, value } : undefined;
+  }
+  return undefined;
+}
+
+/** What the issue's budget labels ask for; the smallest value of each limit wins. */
+export function budgetLabelOverride(labels: readonly string[]): BudgetOverride {
+  const override: BudgetOverride = {};
+  for (const label of labels) {
+    const parsed = parseBudgetLabel(label);
+    if (parsed === undefined) continue;
+    const current = override[parsed.limit];
+    override[parsed.limit] = current === undefined ? parsed.value : Math.min(current, parsed.value);
+  }
+  return override;
+}
+
+/**
+ * The task's budget: the repository's, with the limits the issue's budget labels set taken from
+ * `honoured`. At a start (a person with the trigger permission starts the task with the labels
+ * on it) `honoured` is the labels' own values; later, it is the task's stored budget, which only
+ * a person with that permission changes (adding a label): a label someone else added leaves the
+ * stored value, so it changes nothing. Without budget labels the repository's budget holds, so a
+ * change to `.github/kanbot.yml` applies as before.
+ */
+export function budgetWithLabels(
+  repository: Budget,
+  labels: readonly string[],
+  honoured: BudgetOverride = budgetLabelOverride(labels),
+): Budget {
+  const asked = budgetLabelOverride(labels);
+  return {
+    attempts: repository.attempts,
+    minutes:
+      asked.minutes === undefined ? repository.minutes : (honoured.minutes ?? repository.minutes),
+    usd: asked.usd === undefined ? repository.usd : (honoured.usd ?? repository.usd),
+  };
+}

@@ -1,14 +1,17 @@
 /**
  * `issues.labeled` with the trigger label (`agent:ready` by default): start the task, or re-run
  * a blocked or canceled one. A trigger for an active task is a no-op (the trigger label is
- * taken off again).
+ * taken off again). A budget label (`budget:5usd`, `budget:30m`) sets the task's budget when its
+ * sender has the trigger permission, and is ignored otherwise (src/tasks/budget-label.ts).
  *
  * The reads a start needs (the actor's permission, the issue, its dependencies and comments) are
  * begun together with the config read, so they overlap (src/tasks/issue-reads.ts); the issue
  * comes from the payload when it is fresh enough (./payload-issue.ts). Writes still wait for the
  * permission check: a person below it gets the refusal reply and nothing else.
  */
+import { parseBudgetLabel } from "../domain/budget.js";
 import { DEFAULT_TRIGGER_LABEL, sameLabel } from "../domain/labels.js";
+import { applyBudgetLabel } from "../tasks/budget-label.js";
 import { BoardLookup } from "../tasks/effects/board.js";
 import { prefetchIssueReads, type PrefetchedReads } from "../tasks/issue-reads.js";
 import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
@@ -39,6 +42,17 @@ export const onIssuesLabeled: Handler<"issues.labeled"> = async (ctx, payload) =
     const loaded = await loadRepoConfig(ctx, ref);
     const trigger = loaded.ok ? loaded.config.labels.trigger : DEFAULT_TRIGGER_LABEL;
     if (!sameLabel(label, trigger)) {
+      const budget = parseBudgetLabel(label);
+      if (budget !== undefined && loaded.ok) {
+        await applyBudgetLabel(ctx, {
+          issue: ref,
+          actor,
+          label,
+          value: budget,
+          minimumPermission: loaded.config.minimumPermission,
+        });
+        return;
+      }
       ctx.log.debug({ issue: ref, label }, "not the trigger label; nothing to do");
       return;
     }

@@ -37,7 +37,7 @@ import {
   publishJobResult,
   requestTaskReview,
 } from "./effects/pull-request.js";
-import { taskPolicyOf } from "./repo-config.js";
+import { taskPolicyFor } from "./repo-config.js";
 import { commit } from "./commit.js";
 import { KANBOT_ACTOR, type TaskContext } from "./context.js";
 import {
@@ -104,7 +104,6 @@ type AppliedTo = Applied & { known: TaskEventExtras };
  */
 async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<Applied> {
   const { issue, config } = request;
-  const policy = taskPolicyOf(config);
   let resumedGate: PendingGate | undefined;
   for (let round = 1; ; round++) {
     // 1. Read (finishing what an earlier apply owes) and decide.
@@ -115,6 +114,8 @@ async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<A
     }
     const jobs = existing === undefined ? [] : await ctx.store.listJobs(existing.id);
     const snapshot = existing === undefined ? null : snapshotOf(existing, jobs);
+    // The issue's budget labels: their values at a start, the stored ones after (writers only).
+    const policy = taskPolicyFor(config, issue.labels, existing, request.start !== undefined);
     const decision = transitionTask(snapshot, request.event, ctx.now(), policy);
     if (decision.outcome !== "transition") {
       ctx.log.info(

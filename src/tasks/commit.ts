@@ -17,7 +17,7 @@ import {
 } from "./facts.js";
 import { repoName } from "./lookup.js";
 import { outboxJson, type Outbox } from "./outbox.js";
-import { taskPolicyOf } from "./repo-config.js";
+import { taskPolicyFor } from "./repo-config.js";
 import type { TaskEventRequest } from "./request.js";
 
 /**
@@ -33,7 +33,8 @@ export async function commit(
   outbox: Outbox,
 ): Promise<Task> {
   const { issue, start } = request;
-  const policy = taskPolicyOf(request.config);
+  // The budget stored at a (re)start is the repository's with the issue's budget labels.
+  const policy = taskPolicyFor(request.config, issue.labels, existing, start !== undefined);
   // A new task is created with its first decision, in the same transaction: a crash between
   // the two would leave a task in its new state with nothing behind it (a `queued` task with no
   // job, which no later event would queue again).

@@ -17,6 +17,7 @@ import { workspaceSettingsOf, type ResolveJobWorkspace } from "../api/describe-j
 import type { GitHubPort, IssueComment } from "../github/port.js";
 import { resolveLabelNames, type LabelNames } from "../domain/labels.js";
 import { DEFAULT_BACKOFF } from "../domain/backoff.js";
+import { budgetWithLabels } from "../domain/budget.js";
 import type { TaskPolicy } from "../domain/task.js";
 import { BUILT_IN_AGENTS } from "../domain/types.js";
 import type { TaskContext } from "./context.js";
@@ -106,6 +107,28 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
     backoff: DEFAULT_BACKOFF,
     deleteBranchOnMerge: config.merge.deleteBranch,
   };
+}
+
+/**
+ * The policy for one event of a task: the repository's, with the budget the issue's budget
+ * labels set (`budget:5usd`, `budget:30m`; src/domain/budget.ts). A start (`starting`: a person
+ * with the trigger permission starts the task with the labels on it) takes the labels' values;
+ * any other event takes those limits from the task's stored budget, which only a person with the
+ * trigger permission changes (src/handlers/on-issues-labeled.ts), so a label added by anyone
+ * else changes nothing.
+ */
+export function taskPolicyFor(
+  config: RepoConfig,
+  labels: readonly string[],
+  task: { budget: TaskPolicy["budget"] } | undefined,
+  starting: boolean,
+): TaskPolicy {
+  const policy = taskPolicyOf(config);
+  const budget =
+    starting || task === undefined
+      ? budgetWithLabels(policy.budget, labels)
+      : budgetWithLabels(policy.budget, labels, task.budget);
+  return { ...policy, budget };
 }
 
 /** What {@link createWorkspaceResolver} reads with. */

@@ -101,7 +101,9 @@ describe("end to end: budget.* and the branch after a merge", () => {
 
     const comment = progressComment(e2e, issue);
     expect(comment).toMatch(/Agent:\*\* pricey/);
-    expect(comment).toContain("validation failed and the job's cost budget is spent");
+    expect(comment).toContain(
+      "budget spent: the agent's cost reached $0.0842 of the $0.05 the task had left, and validation failed; no further agent round",
+    );
     expect(comment).toMatch(/cost budget spent: \$0\.08 of \$0\.05 used/);
     // One job, one agent round: the work in progress was pushed, no second job started.
     expect(comment).toMatch(/Budget used:\*\* 1\/5 attempts/);
@@ -169,7 +171,9 @@ describe("end to end: budget.* and the branch after a merge", () => {
     await waitForState(e2e, slow, "agent:blocked", undefined, { timeoutMs: 120_000 });
 
     const comment = progressComment(e2e, slow);
-    expect(comment).toContain("the agent was stopped: the job's time budget is spent");
+    expect(comment).toMatch(
+      /budget spent: the job ran [\d.]+ of the 1 minutes the task had left; the agent was stopped/,
+    );
     expect(comment).toMatch(/time budget spent: .* of 1 minutes used/);
     expect(agentLabels(e2e, slow)).toEqual(["agent:blocked"]);
     expect(pullOf(e2e, slow)).toBeUndefined();

@@ -450,6 +450,22 @@ function onJobFailed(
       : note`Blocked (agent failure: auth${said}): ${ownText(message)}.`;
     return block(charged, "running", job, "needs-human", message, event.error, now, [], entry);
   }
+  // The repository's prompt template is broken: no agent can run until a person fixes it.
+  if (failureClass === "config") {
+    const problem = firstLine(event.failureMessage ?? event.error);
+    const message = `the repository's prompt template cannot be used (${problem}); fix it on the base branch, then comment \`/kanbot retry\``;
+    return block(
+      charged,
+      "running",
+      job,
+      "needs-human",
+      message,
+      event.error,
+      now,
+      [],
+      note`Blocked (failure: config): the repository's prompt template cannot be used (${problem}); fix it on the base branch, then comment ${code("/kanbot retry")}.`,
+    );
+  }
   if (failureClass === "quota" && failures <= MAX_FREE_QUOTA_WAITS && step.switched) {
     // Another agent can take the job now: no wait for this one's reset.
     return requeueFree(

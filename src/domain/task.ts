@@ -180,15 +180,18 @@ export interface JobSucceededEvent {
  * - `quota`: a usage or rate limit: queued again until the reset, no attempt spent;
  * - `transient`: the model API or the network failed: retried with backoff, no attempt spent
  *   for the first few in a row;
- * - `task`: anything else: an attempt, retried with backoff while the budget allows.
+ * - `task`: anything else: an attempt, retried with backoff while the budget allows;
+ * - `config`: the repository's prompt template (`.github/kanbot/prompt.md`) does not parse or
+ *   render: blocked at once with the template's line, like an invalid `.github/kanbot.yml`.
  */
-export type AgentFailureClass = "auth" | "quota" | "transient" | "task";
+export type AgentFailureClass = "auth" | "quota" | "transient" | "task" | "config";
 
 export const AGENT_FAILURE_CLASSES = [
   "auth",
   "quota",
   "transient",
   "task",
+  "config",
 ] as const satisfies readonly AgentFailureClass[];
 
 /** The current lease holder reported failure (agent error, validation still failing, timeout). */

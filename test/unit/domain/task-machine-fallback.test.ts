@@ -257,3 +257,29 @@ describe("a person starting the task again", () => {
     );
   });
 });
+
+describe("config: the repository's prompt template is broken", () => {
+  it("blocks at once with the template's line, no retry, no fallback", () => {
+    const task = variant("running:implement", { agent: agent("claude", 1) });
+    const event: JobFailedEvent = {
+      ...EVENTS["job-failed"],
+      error: "`.github/kanbot/prompt.md` line 2: tag {% if %} not closed",
+      failureClass: "config",
+      failureMessage: "`.github/kanbot/prompt.md` line 2: tag {% if %} not closed",
+      availableAgents: ONLINE,
+    };
+
+    const decision = transitionTask(task, event, NOW, FALLBACK);
+
+    if (decision.outcome !== "transition") throw new Error(decision.reason);
+    expect(decision.to).toBe("blocked");
+    expect(enqueued(decision)).toBeUndefined();
+    expect(decision.task.agent?.current).toBe("claude");
+    expect(decision.task.blocker).toMatchObject({ cause: "needs-human", error: event.error });
+    expect(decision.task.blocker?.message).toContain("prompt.md` line 2: tag");
+    expect(decision.task.blocker?.message).toContain("`/kanbot retry`");
+    expect(comment(decision)).toContain("Blocked (failure: config)");
+    expect(comment(decision)).toContain("line 2");
+    expect(decision.task.used.attempts).toBe(1);
+  });
+});

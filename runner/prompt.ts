@@ -112,14 +112,7 @@ const END = UNTRUSTED_END;
 /** Builds the prompt. Deterministic: the same input gives the same text. */
 export function buildPrompt(input: PromptInput): string {
   const parts = promptSections(input);
-  const sections = [
-    parts.intro,
-    parts.rules,
-    parts.issue,
-    parts.job,
-    parts.history,
-    parts.closing,
-  ];
+  const sections = [parts.intro, parts.rules, parts.issue, parts.job, parts.history, parts.closing];
   return `${sections.filter((section) => section !== "").join("\n\n")}\n`;
 }
 

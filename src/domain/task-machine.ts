@@ -871,12 +871,12 @@ function onReviseRequested(
     event.source === "review" ? "A review requested changes" : "A person asked for changes";
   if (task.state === "blocked") {
     const fresh: TaskSnapshot = {
-    ...task,
-    used: noBudgetUsed(),
-    failures: 0,
-    blocker: null,
-    agent: routedAgent(task.agent),
-  };
+      ...task,
+      used: noBudgetUsed(),
+      failures: 0,
+      blocker: null,
+      agent: routedAgent(task.agent),
+    };
     return startJob(
       fresh,
       "blocked",

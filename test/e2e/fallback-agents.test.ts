@@ -66,7 +66,8 @@ describe("end to end: fallback agents", () => {
       {
         report: "fallback-report.json",
         files: {
-          "src/math.js": "export function add(a, b) {\n  return a + b;\n}\n\nexport const zero = 0;\n",
+          "src/math.js":
+            "export function add(a, b) {\n  return a + b;\n}\n\nexport const zero = 0;\n",
         },
         say: "Added zero, after two failed attempts by dud.",
       },

@@ -228,12 +228,21 @@ export async function runJob(
     );
   }
 
-  function failed(error: string): JobResult {
+  function failed(
+    error: string,
+    classified?: { failureClass: "config"; failureMessage: string },
+  ): JobResult {
     return {
       kind: "outcome",
       outcome: {
         status: "failed",
         error,
+        ...(classified === undefined
+          ? {}
+          : {
+              failureClass: classified.failureClass,
+              failureMessage: classified.failureMessage.slice(0, 2_000),
+            }),
         ...(summary !== "" ? { summary } : {}),
         validation,
         ...spend(),
@@ -299,7 +308,10 @@ export async function runJob(
     try {
       basePrompt = await repositoryPrompt(job, workspace);
     } catch (error) {
-      if (error instanceof PromptTemplateError) return failed(error.message);
+      // The repository's template, not the agent: the app blocks the task at once (`config`).
+      if (error instanceof PromptTemplateError) {
+        return failed(error.message, { failureClass: "config", failureMessage: error.message });
+      }
       throw error;
     }
     let prompt = basePrompt;

@@ -44,6 +44,10 @@ export const DEFAULT_TEMPLATE = `{{ sections.intro }}
 
 {{ sections.job }}
 {%- endif %}
+{%- if sections.history != "" %}
+
+{{ sections.history }}
+{%- endif %}
 
 {{ sections.closing }}
 `;
@@ -261,6 +265,18 @@ function templateVariables(input: PromptInput, values: OpaqueValues): Record<str
       job.kind === "rebase"
         ? (job.conflictingFiles ?? []).map((file) => promptSafeLabel(file))
         : [],
+    // The task's earlier jobs (issue 14 part 4); the message is the runners' report: opaque.
+    attempts: (input.history ?? []).map((earlier) => ({
+      attempt: earlier.attempt,
+      kind: earlier.kind,
+      agent: promptSafeLabel(earlier.agent),
+      outcome: earlier.outcome,
+      failure_class: earlier.failureClass ?? null,
+      message:
+        earlier.message === undefined
+          ? null
+          : wrap(`attempt ${earlier.attempt} message`, earlier.message),
+    })),
     validation_commands: [...(input.validationCommands ?? [])],
     forbidden_paths: [...(input.forbiddenPaths ?? [])],
     sections: {
@@ -268,6 +284,7 @@ function templateVariables(input: PromptInput, values: OpaqueValues): Record<str
       rules: values.add(sections.rules),
       issue: values.add(sections.issue),
       job: sections.job === "" ? "" : values.add(sections.job),
+      history: sections.history === "" ? "" : values.add(sections.history),
       closing: values.add(sections.closing),
     },
   };

@@ -92,6 +92,18 @@ export interface PromptInput {
   attempt?: number;
   /** The base branch, for the prompt template. */
   baseBranch?: string;
+  /** The task's earlier jobs, oldest first (a fallback agent learns what came before). */
+  history?: readonly PromptAttempt[];
+}
+
+/** One earlier job of the task, as the app reported it (src/protocol/jobs.ts `JobAttempt`). */
+export interface PromptAttempt {
+  attempt: number;
+  kind: JobKind;
+  agent: string;
+  outcome: "succeeded" | "failed" | "lost" | "canceled";
+  failureClass?: string;
+  message?: string;
 }
 
 const BEGIN = UNTRUSTED_BEGIN;
@@ -100,7 +112,7 @@ const END = UNTRUSTED_END;
 /** Builds the prompt. Deterministic: the same input gives the same text. */
 export function buildPrompt(input: PromptInput): string {
   const parts = promptSections(input);
-  const sections = [parts.intro, parts.rules, parts.issue, parts.job, parts.closing];
+  const sections = [parts.intro, parts.rules, parts.issue, parts.job, parts.history, parts.closing];
   return `${sections.filter((section) => section !== "").join("\n\n")}\n`;
 }
 
@@ -110,6 +122,8 @@ export interface PromptSections {
   rules: string;
   issue: string;
   job: string;
+  /** The task's earlier jobs; empty for a task's first job. */
+  history: string;
   closing: string;
 }
 
@@ -121,6 +135,7 @@ export function promptSections(input: PromptInput): PromptSections {
     rules: rules(input),
     issue: issueSection(input.issue),
     job: jobSection(input.job, input.maxCheckOutputChars ?? 12_000),
+    history: historySection(input.history ?? []),
     closing: closing(job),
   };
 }
@@ -264,6 +279,29 @@ function jobSection(job: PromptJob, maxCheckOutput: number): string {
   }
 }
 
+/**
+ * The task's earlier jobs (issue 14 part 4): one line each, as kanbot recorded the runners'
+ * reports. The messages come from agents' and tools' output, so the list is untrusted text.
+ */
+function historySection(history: readonly PromptAttempt[]): string {
+  if (history.length === 0) return "";
+  return [
+    "## Earlier attempts",
+    "Earlier jobs of this task worked on the same branch, oldest first. Learn from them: do not repeat what failed.",
+    untrusted("earlier attempts", history.map(describeAttempt).join("\n")),
+  ].join("\n\n");
+}
+
+/** `attempt 1: implement job, agent codex: failed (task): <message>` */
+export function describeAttempt(attempt: PromptAttempt): string {
+  const outcome =
+    attempt.outcome === "failed" && attempt.failureClass !== undefined
+      ? `failed (${attempt.failureClass})`
+      : attempt.outcome;
+  const message = attempt.message === undefined ? "" : `: ${attempt.message}`;
+  return `attempt ${attempt.attempt}: ${attempt.kind} job, agent ${attempt.agent}: ${outcome}${message}`;
+}
+
 function closing(job: JobKind): string {
   const what =
     job === "implement"
@@ -302,6 +340,7 @@ export function promptInput(job: JobDescription): PromptInput {
     validationCommands: job.workspace.validationCommands,
     forbiddenPaths: job.workspace.forbiddenPaths,
     attempt: job.attempt,
+    history: job.history ?? [],
     ...(job.workspace.baseBranch !== undefined && job.workspace.baseBranch !== null
       ? { baseBranch: job.workspace.baseBranch }
       : {}),

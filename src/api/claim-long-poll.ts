@@ -11,7 +11,12 @@ import type { Logger } from "pino";
 import { ClaimRequest, type ClaimResponse } from "../protocol/index.js";
 import type { Job, JobStore, Runner, RunnerCapabilities } from "../store/index.js";
 import { redactText } from "../domain/redaction.js";
-import { branchForTask, describeJob, type ResolveJobWorkspace } from "./describe-job.js";
+import {
+  branchForTask,
+  describeJob,
+  jobHistory,
+  type ResolveJobWorkspace,
+} from "./describe-job.js";
 import { ApiHttpError, parseBody, readJsonBody, sendJson, sendNoContent } from "./http.js";
 import { createQueueSignal } from "./queue-signal.js";
 import type { RunnerApiLimits } from "./runner-api.js";
@@ -136,6 +141,7 @@ export function createClaimLongPoll(options: ClaimLongPollOptions): ClaimLongPol
         const description = describeJob(job, task, workspace, {
           githubWebUrl,
           limits: { maxLogBytes: limits.jobLogMaxBytes, maxBodyBytes: limits.maxBodyBytes },
+          history: jobHistory(job, await store.listJobs(task.id)),
         });
         log.info(
           { jobId: job.id, runnerId: runner.id, kind: job.kind, agent: job.agent, repo: job.repo },

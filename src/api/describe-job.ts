@@ -9,7 +9,7 @@ import { extractAcceptanceCriteria } from "../domain/issue-text.js";
 import { taskBranchName } from "../domain/task-branch.js";
 import type { JobKind } from "../domain/types.js";
 import { ISSUE_THREAD_LIMIT, storedIssueText, storedIssueTitle } from "../domain/untrusted-text.js";
-import type { JobDescription, JobWorkspace } from "../protocol/index.js";
+import type { JobAttempt, JobDescription, JobWorkspace } from "../protocol/index.js";
 import type { Job, Task } from "../store/index.js";
 
 /** The workspace settings of a job's repository; every field falls back to kanbot's default. */
@@ -87,11 +87,53 @@ export function continuesTaskBranch(kind: JobKind): boolean {
   return kind !== "implement";
 }
 
+/** Earlier jobs a prompt shows at most (the newest). */
+export const MAX_JOB_HISTORY = 10;
+
+/** How long one earlier job's message may be in the prompt. */
+const MAX_HISTORY_MESSAGE = 500;
+
+/**
+ * The task's earlier jobs that ended, oldest first, for the next agent's prompt (issue 14
+ * part 4): agent, outcome, failure class and the message behind it.
+ */
+export function jobHistory(job: Pick<Job, "id">, jobs: readonly Job[]): JobAttempt[] {
+  return jobs
+    .filter((earlier) => earlier.id < job.id)
+    .filter((earlier) => earlier.status !== "queued" && earlier.status !== "leased")
+    .sort((a, b) => a.id - b.id)
+    .slice(-MAX_JOB_HISTORY)
+    .map((earlier) => {
+      const result = earlier.result;
+      const failed = earlier.status === "failed";
+      const text = failed
+        ? (result?.failureMessage ?? earlier.error)
+        : earlier.status === "succeeded"
+          ? result?.summary
+          : (result?.reason ?? earlier.error);
+      const message = oneLine(text ?? "");
+      const outcome = earlier.status as JobAttempt["outcome"];
+      return {
+        attempt: earlier.attempt,
+        kind: earlier.kind,
+        agent: earlier.agent,
+        outcome,
+        ...(failed ? { failureClass: result?.failureClass ?? "task" } : {}),
+        ...(message === "" ? {} : { message }),
+      };
+    });
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > MAX_HISTORY_MESSAGE ? `${line.slice(0, MAX_HISTORY_MESSAGE - 1)}…` : line;
+}
+
 export function describeJob(
   job: Job,
   task: Task,
   settings: JobWorkspaceSettings,
-  context: { githubWebUrl: string; limits: DescribeJobLimits },
+  context: { githubWebUrl: string; limits: DescribeJobLimits; history?: readonly JobAttempt[] },
 ): JobDescription {
   const [owner = "", name = ""] = job.repo.split("/");
   const web = context.githubWebUrl.replace(/\/+$/, "");
@@ -136,5 +178,8 @@ export function describeJob(
       maxLogBytes: context.limits.maxLogBytes,
       maxBodyBytes: context.limits.maxBodyBytes,
     },
+    ...(context.history === undefined || context.history.length === 0
+      ? {}
+      : { history: [...context.history] }),
   };
 }

@@ -23,6 +23,7 @@ import {
 } from "yaml";
 import { z } from "zod";
 
+import { DEFAULT_FALLBACK_AFTER } from "../domain/task.js";
 import { BUILT_IN_AGENTS, PERMISSIONS, type Budget, type TaskState } from "../domain/types.js";
 import { fieldNamesAt } from "./schema-fields.js";
 import { closestName, describeValue, didYouMean } from "./suggest.js";
@@ -212,6 +213,10 @@ export const RepoConfig = section({
     titlePrefix: yesNo().default(true),
     /** Runner labels every job of this repository requires (added to `runs-on:<label>` labels of the issue). Default: none. */
     runsOn: listOf(runnerLabel, "a list of runner labels, such as [gpu, os:mac]").prefault([]),
+    /** Agents to move a task to, in order, when its agent keeps failing or hits its usage limit (after the routed agent; a runner must offer them). Default: none. */
+    fallback: listOf(agentName, "a list of agent names, such as [codex, gemini]").prefault([]),
+    /** Failed jobs of class `task` or `transient` in a row on one agent before the next fallback agent takes over (a `quota` failure moves at once). Default `2`. */
+    fallbackAfter: wholeNumber(1).default(DEFAULT_FALLBACK_AFTER),
   }).prefault({}),
   /** Preparing each worktree before the agent starts. */
   setup: section({
@@ -494,6 +499,13 @@ function agentErrors(
   const defaultAgent = field(agents, "default");
   if (typeof defaultAgent === "string")
     named.push({ path: ["agents", "default"], name: defaultAgent });
+  const fallback = field(agents, "fallback");
+  if (Array.isArray(fallback)) {
+    fallback.forEach((agent: unknown, index) => {
+      if (typeof agent === "string")
+        named.push({ path: ["agents", "fallback", index], name: agent });
+    });
+  }
   const rules = field(agents, "rules");
   if (Array.isArray(rules)) {
     rules.forEach((rule: unknown, index) => {

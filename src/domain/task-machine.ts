@@ -15,6 +15,12 @@
  *   block at once. By the agent's failure class (issue 14): `auth` blocks at once with the fix;
  *   `quota` queues the job again for the reset without an attempt; the first `transient`
  *   failures in a row spend no attempt (see `MAX_FREE_QUOTA_WAITS`, `MAX_FREE_TRANSIENT_RETRIES`).
+ * - Fallback agents (issue 14 part 4): the task's jobs move along the chain of agents (the
+ *   routed one, then `agents.fallback`) after `fallbackAfter` failed jobs of class `task` or
+ *   `transient` in a row on one agent, or at once on `quota`, and only to an agent a runner can
+ *   take now (`availableAgents`); none available: the same agent goes on. A job moved to another
+ *   agent starts at once (the backoff was for the agent that failed) and is charged as its
+ *   failure class says. At the end of the chain the last agent keeps the task.
  * - A person starting a blocked or canceled task again (label, card, `/kanbot run`,
  *   `/kanbot retry`, or a revise request on a blocked PR) grants a fresh budget: `used` is reset,
  *   `spent` keeps the lifetime totals. The task resumes the job it stopped at; with an open PR
@@ -44,7 +50,9 @@ import {
 } from "./budget.js";
 import { backoffDelaySeconds, retryAt } from "./backoff.js";
 import type {
+  AgentFailureClass,
   BlockCause,
+  FallbackPolicy,
   CancelEvent,
   ChecksFailedEvent,
   ChecksPassedEvent,
@@ -57,6 +65,7 @@ import type {
   ReviseRequestedEvent,
   TaskDecision,
   TaskEffect,
+  TaskAgent,
   TaskEvent,
   TaskIgnored,
   TaskJob,
@@ -179,6 +188,7 @@ function onNoTask(event: TaskEvent, now: Date, policy: TaskPolicy): TaskDecision
     spent: noBudgetUsed(),
     failures: 0,
     blocker: null,
+    agent: null,
   };
   return start(task, null, event.dependenciesOpen, now, policy);
 }
@@ -228,7 +238,13 @@ function rerun(
   now: Date,
   policy: TaskPolicy,
 ): TaskDecision {
-  const fresh: TaskSnapshot = { ...task, used: noBudgetUsed(), failures: 0, blocker: null };
+  const fresh: TaskSnapshot = {
+    ...task,
+    used: noBudgetUsed(),
+    failures: 0,
+    blocker: null,
+    agent: routedAgent(task.agent),
+  };
   if (fresh.pr === null) return start(fresh, task.state, dependenciesOpen, now, policy);
   if (fresh.job !== null) {
     return startJob(
@@ -353,7 +369,9 @@ function onJobClaimed(task: TaskSnapshot, jobId: string, now: Date): TaskDecisio
   return transition("queued", { ...task, state: "running", enteredAt: now, job }, [
     ...mirror(
       "running",
-      note`A runner picked up the ${job.kind} job (attempt ${task.used.attempts}).`,
+      task.agent === null
+        ? note`A runner picked up the ${job.kind} job (attempt ${task.used.attempts}).`
+        : note`A runner picked up the ${job.kind} job (attempt ${task.used.attempts}, agent ${task.agent.current}).`,
     ),
   ]);
 }
@@ -371,6 +389,7 @@ function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date)
     enteredAt: now,
     job: null,
     failures: 0,
+    agent: task.agent === null ? null : { ...task.agent, failures: 0 },
     pr: { headSha: event.headSha, draft: task.pr?.draft ?? true },
   };
   const sha = short(event.headSha);
@@ -413,9 +432,10 @@ function onJobFailed(
   const stale = staleJob(task.job, event.jobId);
   if (stale) return stale;
   const failures = task.failures + 1;
-  const charged: TaskSnapshot = { ...withCost(task, event), failures };
-  const job: TaskJob = { ...task.job, id: null, notBefore: null };
   const failureClass = event.failureClass ?? "task";
+  const step = agentAfterFailure(task.agent, failureClass, policy.fallback, event.availableAgents);
+  const charged: TaskSnapshot = { ...withCost(task, event), failures, agent: step.agent };
+  const job: TaskJob = { ...task.job, id: null, notBefore: null };
   const said =
     event.failureMessage === undefined || event.failureMessage === ""
       ? ""
@@ -429,6 +449,33 @@ function onJobFailed(
       ? note`Blocked: ${ownText(message)}.`
       : note`Blocked (agent failure: auth${said}): ${ownText(message)}.`;
     return block(charged, "running", job, "needs-human", message, event.error, now, [], entry);
+  }
+  // The repository's prompt template is broken: no agent can run until a person fixes it.
+  if (failureClass === "config") {
+    const problem = firstLine(event.failureMessage ?? event.error);
+    const message = `the repository's prompt template cannot be used (${problem}); fix it on the base branch, then comment \`/kanbot retry\``;
+    return block(
+      charged,
+      "running",
+      job,
+      "needs-human",
+      message,
+      event.error,
+      now,
+      [],
+      note`Blocked (failure: config): the repository's prompt template cannot be used (${problem}); fix it on the base branch, then comment ${code("/kanbot retry")}.`,
+    );
+  }
+  if (failureClass === "quota" && failures <= MAX_FREE_QUOTA_WAITS && step.switched) {
+    // Another agent can take the job now: no wait for this one's reset.
+    return requeueFree(
+      charged,
+      job,
+      now,
+      policy,
+      note`The ${job.kind} job hit its agent's usage limit (agent failure: quota${said}); no attempt spent. ${nested(step.note)}.`,
+      event.error,
+    );
   }
   if (failureClass === "quota" && failures <= MAX_FREE_QUOTA_WAITS) {
     const reset = quotaResetAt(event.resetAt, now);
@@ -447,22 +494,26 @@ function onJobFailed(
     );
   }
   if (failureClass === "transient" && failures <= MAX_FREE_TRANSIENT_RETRIES) {
-    const notBefore = retryAt(now, failures, policy.backoff);
+    const notBefore = step.switched ? null : retryAt(now, failures, policy.backoff);
+    const retrying = step.switched
+      ? note`. ${nested(step.note)}.`
+      : note`, retrying at ${formatTime(notBefore ?? now)}.`;
     return requeueFree(
       charged,
       { ...job, notBefore },
       now,
       policy,
-      note`The ${job.kind} job failed on the model API or the network (agent failure: transient${said}); no attempt spent (${failures} of ${MAX_FREE_TRANSIENT_RETRIES} in a row), retrying at ${formatTime(notBefore)}.`,
+      note`The ${job.kind} job failed on the model API or the network (agent failure: transient${said}); no attempt spent (${failures} of ${MAX_FREE_TRANSIENT_RETRIES} in a row)${nested(retrying)}`,
       event.error,
     );
   }
-  const delay = backoffDelaySeconds(failures, policy.backoff);
+  const delay = step.switched ? 0 : backoffDelaySeconds(failures, policy.backoff);
   const retry: TaskJob = {
     ...job,
     notBefore: delay > 0 ? retryAt(now, failures, policy.backoff) : null,
   };
   const classNote = failureClass === "task" ? "" : ` (agent failure: ${failureClass})`;
+  const failed = note`The ${job.kind} job failed${classNote}: ${firstLine(event.error)}`;
   return startJob(
     charged,
     "running",
@@ -470,9 +521,89 @@ function onJobFailed(
     now,
     policy,
     [],
-    note`The ${job.kind} job failed${classNote}: ${firstLine(event.error)}`,
+    step.note === null ? failed : note`${nested(failed)}. ${nested(step.note)}`,
     event.error,
   );
+}
+
+/** The agent after a failed job, whether it changed, and what the progress comment says. */
+type AgentStep =
+  | { agent: TaskAgent; switched: true; note: NoteMarkdown }
+  | {
+      agent: TaskAgent | null;
+      switched: false;
+      /** One sentence (without its full stop), or null when there is nothing to say. */
+      note: NoteMarkdown | null;
+    };
+
+/**
+ * The chain of agents a task's jobs move along: the routed agent, then the fallback agents in
+ * order, each once (names compare case-insensitively).
+ */
+export function fallbackChain(routed: string, fallback: readonly string[]): string[] {
+  const chain: string[] = [];
+  for (const agent of [routed, ...fallback]) {
+    if (!chain.some((known) => known.toLowerCase() === agent.toLowerCase())) chain.push(agent);
+  }
+  return chain;
+}
+
+/**
+ * Fallback (issue 14 part 4): `task` and `transient` failures count against the agent; at
+ * `fallbackAfter` in a row, or at once on `quota`, the next job goes to the first later agent in
+ * the chain that a runner can take now. None: the same agent goes on (and the note says why).
+ */
+function agentAfterFailure(
+  agent: TaskAgent | null,
+  failureClass: AgentFailureClass,
+  policy: FallbackPolicy,
+  available: readonly string[] | undefined,
+): AgentStep {
+  if (agent === null) return { agent, switched: false, note: null };
+  const counted = failureClass === "task" || failureClass === "transient";
+  const failures = agent.failures + (counted ? 1 : 0);
+  const stay: TaskAgent = { ...agent, failures };
+  const wanted = failureClass === "quota" || (counted && failures >= policy.after);
+  const chain = fallbackChain(agent.routed, policy.agents);
+  if (!wanted || chain.length < 2) return { agent: stay, switched: false, note: null };
+  const at = chain.findIndex((name) => name.toLowerCase() === agent.current.toLowerCase());
+  const later = at < 0 ? chain.slice(1) : chain.slice(at + 1);
+  if (later.length === 0) {
+    return {
+      agent: stay,
+      switched: false,
+      note: note`${agent.current} is the last agent in ${code("agents.fallback")} and keeps the task`,
+    };
+  }
+  const online = (available ?? []).map((name) => name.toLowerCase());
+  const next = later.find((name) => online.includes(name.toLowerCase()));
+  if (next === undefined) {
+    return {
+      agent: stay,
+      switched: false,
+      note: note`No runner online offers the fallback agent${later.length === 1 ? "" : "s"} ${later.join(", ")}, so ${agent.current} goes on`,
+    };
+  }
+  const why =
+    failureClass === "quota"
+      ? `${agent.current} hit its usage limit`
+      : `${agent.current} failed ${failures} job${failures === 1 ? "" : "s"} in a row (agents.fallbackAfter: ${policy.after})`;
+  const whyNote =
+    failureClass === "quota"
+      ? note`${agent.current} hit its usage limit`
+      : note`${agent.current} failed ${failures} job${failures === 1 ? "" : "s"} in a row (${code("agents.fallbackAfter")}: ${policy.after})`;
+  return {
+    agent: { routed: agent.routed, current: next, failures: 0, reason: `fallback: ${why}` },
+    switched: true,
+    note: note`Fallback: ${nested(whyNote)}; the next job goes to ${next}, on the same branch, with the earlier attempts in its prompt`,
+  };
+}
+
+/** The routed agent again, with no failures counted (a person started the task again). */
+function routedAgent(agent: TaskAgent | null): TaskAgent | null {
+  return agent === null
+    ? null
+    : { routed: agent.routed, current: agent.routed, failures: 0, reason: null };
 }
 
 /**
@@ -739,7 +870,13 @@ function onReviseRequested(
   const by =
     event.source === "review" ? "A review requested changes" : "A person asked for changes";
   if (task.state === "blocked") {
-    const fresh: TaskSnapshot = { ...task, used: noBudgetUsed(), failures: 0, blocker: null };
+    const fresh: TaskSnapshot = {
+      ...task,
+      used: noBudgetUsed(),
+      failures: 0,
+      blocker: null,
+      agent: routedAgent(task.agent),
+    };
     return startJob(
       fresh,
       "blocked",

@@ -61,6 +61,23 @@ export interface TaskBlocker {
   error: string | null;
 }
 
+/**
+ * Which agent the task's jobs go to (issue 14 part 4, fallback agents). The chain is the routed
+ * agent, then `agents.fallback` in order (without the routed one); the task moves along it and
+ * never back, until a person starts it again (routing then chooses afresh).
+ */
+export interface TaskAgent {
+  /** The agent routing chose at the task's last start: first in the chain. */
+  routed: string;
+  /** The agent the next job goes to: `routed`, or a fallback agent. */
+  current: string;
+  /** Failed jobs of class `task` or `transient` of `current` in a row (since it took over or
+   * last succeeded); at `fallbackAfter` the next job goes to the next agent. */
+  failures: number;
+  /** Why `current` runs instead of `routed`, for people; null while they are the same. */
+  reason: string | null;
+}
+
 /** Everything the machine needs to know about one task (one per issue). */
 export interface TaskSnapshot {
   state: TaskState;
@@ -78,6 +95,8 @@ export interface TaskSnapshot {
   failures: number;
   /** Set exactly while the task is `blocked`. */
   blocker: TaskBlocker | null;
+  /** The agent of the task's jobs; null before routing (a new task: the start facts route it). */
+  agent: TaskAgent | null;
 }
 
 /** The inputs from configuration (`.github/kanbot.yml` and app settings). */
@@ -88,7 +107,20 @@ export interface TaskPolicy {
   backoff: BackoffPolicy;
   /** Delete the task branch once its PR is merged. */
   deleteBranchOnMerge: boolean;
+  /** Fallback agents (`agents.fallback`, `agents.fallbackAfter`). */
+  fallback: FallbackPolicy;
 }
+
+/** When and where a task's jobs move to another agent (issue 14 part 4). */
+export interface FallbackPolicy {
+  /** The agents to try after the routed one, in order; empty: no fallback. */
+  agents: readonly string[];
+  /** Failed jobs of class `task` or `transient` in a row on one agent before the next takes over. */
+  after: number;
+}
+
+/** `agents.fallbackAfter` when the repository does not set it. */
+export const DEFAULT_FALLBACK_AFTER = 2;
 
 export const DEFAULT_MAX_LOST_LEASES = 3;
 
@@ -148,15 +180,18 @@ export interface JobSucceededEvent {
  * - `quota`: a usage or rate limit: queued again until the reset, no attempt spent;
  * - `transient`: the model API or the network failed: retried with backoff, no attempt spent
  *   for the first few in a row;
- * - `task`: anything else: an attempt, retried with backoff while the budget allows.
+ * - `task`: anything else: an attempt, retried with backoff while the budget allows;
+ * - `config`: the repository's prompt template (`.github/kanbot/prompt.md`) does not parse or
+ *   render: blocked at once with the template's line, like an invalid `.github/kanbot.yml`.
  */
-export type AgentFailureClass = "auth" | "quota" | "transient" | "task";
+export type AgentFailureClass = "auth" | "quota" | "transient" | "task" | "config";
 
 export const AGENT_FAILURE_CLASSES = [
   "auth",
   "quota",
   "transient",
   "task",
+  "config",
 ] as const satisfies readonly AgentFailureClass[];
 
 /** The current lease holder reported failure (agent error, validation still failing, timeout). */
@@ -182,6 +217,12 @@ export interface JobFailedEvent {
   agentCli?: string | undefined;
   /** The runner's name, for the same. */
   runner?: string | undefined;
+  /**
+   * Agents a runner could take the task's next job with now: offered by a runner that is not
+   * revoked, was seen lately, serves the repository and has the task's labels (the app's view;
+   * src/tasks/job-events.ts). A fallback goes only to one of these; absent: none.
+   */
+  availableAgents?: readonly string[] | undefined;
 }
 
 /** The job's lease expired before its runner reported (the runner died or lost the network). */

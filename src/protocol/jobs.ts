@@ -105,6 +105,23 @@ export const JobLimits = z.object({
 });
 export type JobLimits = z.infer<typeof JobLimits>;
 
+/**
+ * One earlier job of the task, for the next agent's prompt (issue 14 part 4: a fallback agent
+ * learns what the agents before it did). Its texts are the runners' reports, untrusted.
+ */
+export const JobAttempt = z.object({
+  /** The job's attempt number. */
+  attempt: z.number().int().positive().max(PROTOCOL_BOUNDS.int32),
+  kind: JobKind,
+  agent: AgentName,
+  outcome: z.enum(["succeeded", "failed", "lost", "canceled"]),
+  /** For a failed job: its failure class (`task` when the runner gave none). */
+  failureClass: FailureClass.optional(),
+  /** One line: the CLI's message, else the start of the error; a success's summary start. */
+  message: z.string().max(2_000).optional(),
+});
+export type JobAttempt = z.infer<typeof JobAttempt>;
+
 /** A claimed job: everything the runner needs to work it. */
 export const JobDescription = z.object({
   id: JobId,
@@ -122,6 +139,8 @@ export const JobDescription = z.object({
    */
   input: z.json().nullable(),
   limits: JobLimits,
+  /** The task's earlier jobs that ended, oldest first (at most 10, the newest); absent: none. */
+  history: z.array(JobAttempt).max(50).optional(),
 });
 export type JobDescription = z.infer<typeof JobDescription>;
 

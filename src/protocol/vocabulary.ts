@@ -17,9 +17,10 @@ export type JobOutcomeStatus = z.infer<typeof JobOutcomeStatus>;
 /**
  * Why a failed agent run failed (`AGENT_FAILURE_CLASSES` in src/domain/task.ts, kept equal by test/unit/runner/failure-class.test.ts; the runner uses this one): `auth` (not
  * logged in, invalid key, 401/403), `quota` (usage or rate limit, 429, no credit), `transient`
- * (5xx, overloaded, network), `task` (everything else).
+ * (5xx, overloaded, network), `task` (everything else), and `config`: not the agent's but the
+ * repository's (its prompt template `.github/kanbot/prompt.md` does not parse or render).
  */
-export const FAILURE_CLASSES = ["auth", "quota", "transient", "task"] as const;
+export const FAILURE_CLASSES = ["auth", "quota", "transient", "task", "config"] as const;
 export const FailureClass = z.enum(FAILURE_CLASSES);
 export type FailureClass = z.infer<typeof FailureClass>;
 

@@ -66,6 +66,13 @@ export interface TaskRoutingRecord {
   priorityReason: string;
   /** Requests routing ignored, for the progress comment's notes. */
   notes: string[];
+  /**
+   * Fallback agents (issue 14 part 4): why the task's jobs now go to `Task.agent` instead of
+   * `agent`; absent while they go to the routed agent.
+   */
+  fallbackReason?: string | undefined;
+  /** Failed jobs of class task or transient in a row of `Task.agent`; absent: none. */
+  agentFailures?: number | undefined;
 }
 
 /** The dependencies kanbot last saw in the issue. */
@@ -142,6 +149,8 @@ export const routingSchema = z.object({
   reason: z.string(),
   priorityReason: z.string(),
   notes: z.array(z.string()),
+  fallbackReason: z.string().optional(),
+  agentFailures: z.number().int().min(0).optional(),
 });
 
 export const dependenciesSchema = z.object({

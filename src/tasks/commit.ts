@@ -70,6 +70,7 @@ export async function commit(
   };
   if (decision.task.pr !== null) changes.prDraft = decision.task.pr.draft;
   if (start !== undefined) changes.routing = routingOf(start);
+  else Object.assign(changes, agentChanges(existing, decision));
   if (request.dependencies !== undefined) changes.dependencies = request.dependencies;
   if (existing !== undefined) changes.headSha = decision.task.pr?.headSha ?? null;
   if (existing !== undefined && start !== undefined) {
@@ -94,6 +95,10 @@ export async function commit(
       : {
           enqueue: {
             kind: enqueue.kind,
+            // The agent the machine chose (a fallback moves it); a new task's is its routed one.
+            ...(start === undefined && decision.task.agent !== null
+              ? { agent: decision.task.agent.current }
+              : {}),
             ...(enqueue.instructions === null ? {} : { input: enqueue.instructions }),
             ...(enqueue.notBefore === null ? {} : { notBefore: enqueue.notBefore }),
           },
@@ -126,6 +131,26 @@ export async function commit(
     );
   }
   return committed.task;
+}
+
+/**
+ * The agent of the task's jobs as the decision left it (issue 14 part 4): `Task.agent`, and in
+ * the routing record its failures in a row and why it is a fallback. Nothing when unchanged.
+ */
+function agentChanges(existing: Task | undefined, decision: TaskTransition): TaskChanges {
+  const agent = decision.task.agent;
+  const routing = existing?.routing;
+  if (existing === undefined || agent === null || routing === undefined) return {};
+  const record: TaskRoutingRecord = { ...routing };
+  delete record.fallbackReason;
+  delete record.agentFailures;
+  if (agent.reason !== null) record.fallbackReason = agent.reason;
+  if (agent.failures > 0) record.agentFailures = agent.failures;
+  const same =
+    existing.agent === agent.current &&
+    routing.fallbackReason === record.fallbackReason &&
+    routing.agentFailures === record.agentFailures;
+  return same ? {} : { agent: agent.current, routing: record };
 }
 
 /** The routing decision of a start, as the task record keeps it. */

@@ -7,7 +7,8 @@
  *   accepted the completion only with the current lease token), which opens or updates the PR;
  * - failed: `job-failed` with the runner's real error text and the agent's failure class (auth,
  *   quota, transient, task; issue 14) with the CLI's own message and a quota's reset time, the
- *   job's agent and the runner's name (for the fix an auth failure needs): the machine decides
+ *   job's agent and the runner's name (for the fix an auth failure needs), and the agents a runner
+ *   online could take the task with (for a fallback agent, issue 14 part 4): the machine decides
  *   (blocked at once, a wait without an attempt, or a retry with backoff while the budget
  *   allows);
  * - lost: `job-lost`: queued again, or `blocked` when the repository's lost-lease limit or the
@@ -16,6 +17,7 @@
 import type { JobFailedEvent } from "../domain/task.js";
 import type { Job, Task } from "../store/index.js";
 import { applyToTask } from "./apply.js";
+import { availableAgents } from "./plan.js";
 import { jobResultOf } from "./effects/pull-request.js";
 import type { TaskEventOutcome } from "./request.js";
 import type { TaskContext } from "./context.js";
@@ -85,7 +87,14 @@ async function finished(
     case "failed": {
       const runner =
         job.runnerId === undefined ? undefined : await ctx.store.getRunner(job.runnerId);
-      return applyToTask(ctx, task, failedEvent(job, job.error, runner?.name), actor);
+      // Where a fallback agent could run now (issue 14 part 4): the machine moves only to one.
+      const available = availableAgents(await ctx.store.listRunners(), task, ctx.now());
+      return applyToTask(
+        ctx,
+        task,
+        { ...failedEvent(job, job.error, runner?.name), availableAgents: available },
+        actor,
+      );
     }
     default:
       ctx.log.info({ jobId: job.id, status: job.status }, "job ended without a result to apply");

@@ -43,7 +43,11 @@ export function planDispatch(input: PlanInput): DispatchPlan {
       state: task.state,
       reason,
     });
-    const what = `${job.kind} job #${job.id} (attempt ${job.attempt}, agent ${job.agent}, P${job.priority})`;
+    const fallback =
+      task.routing?.fallbackReason !== undefined && task.agent === job.agent
+        ? ` [${task.routing.fallbackReason}]`
+        : "";
+    const what = `${job.kind} job #${job.id} (attempt ${job.attempt}, agent ${job.agent}${fallback}, P${job.priority})`;
     if (job.status === "leased") {
       plan.others.push(entry(`${what} is running on runner ${job.runnerId ?? "?"}`));
       continue;
@@ -79,7 +83,37 @@ export function planDispatch(input: PlanInput): DispatchPlan {
   return plan;
 }
 
-function canTake(runner: Runner, job: Job): boolean {
+/**
+ * A runner counts as online when it called the app within this time: an idle runner's claims
+ * come at least every claim timeout (at most 10 minutes), a busy one's heartbeats at least every
+ * third of a lease.
+ */
+export const RUNNER_ONLINE_MS = 10 * 60_000;
+
+/**
+ * The agents a runner could take a job of `task` with now (fallback agents, issue 14 part 4):
+ * those offered by a runner that is not revoked, called the app within {@link RUNNER_ONLINE_MS},
+ * serves the task's repository and has every label the task requires. A runner's own quota
+ * pauses are its own and not seen here.
+ */
+export function availableAgents(
+  runners: readonly Runner[],
+  task: Pick<Task, "repo" | "requiredLabels">,
+  now: Date,
+): string[] {
+  const agents = new Set<string>();
+  for (const runner of runners) {
+    if (runner.revokedAt !== undefined || runner.lastSeenAt === undefined) continue;
+    if (now.getTime() - runner.lastSeenAt.getTime() > RUNNER_ONLINE_MS) continue;
+    const probe = { agent: "", requiredLabels: task.requiredLabels, repo: task.repo };
+    for (const agent of runner.agents) {
+      if (canTake(runner, { ...probe, agent })) agents.add(agent);
+    }
+  }
+  return [...agents].sort();
+}
+
+function canTake(runner: Runner, job: Pick<Job, "agent" | "requiredLabels" | "repo">): boolean {
   const agents = runner.agents.map((agent) => agent.toLowerCase());
   const labels = runner.labels.map((label) => label.toLowerCase());
   const repos = runner.repos.map((repo) => repo.toLowerCase());

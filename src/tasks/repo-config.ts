@@ -106,6 +106,7 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
     maxLostLeases: config.budget.lostLeases,
     backoff: DEFAULT_BACKOFF,
     deleteBranchOnMerge: config.merge.deleteBranch,
+    fallback: { agents: config.agents.fallback, after: config.agents.fallbackAfter },
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * The bridge between the store's task record and the state machine's snapshot. The record keeps
  * the facts (state and when it was entered, budget used and spent, the blocker, the PR's head and
- * draft flag); two fields are derived from the jobs: the current job from the newest job row, and
+ * draft flag; the agent of its jobs: `Task.agent`, with the routed one, its failures in a row and
+ * the fallback's reason in the routing record); two fields are derived from the jobs: the current job from the newest job row, and
  * the consecutive failures from the trailing failed jobs.
  */
-import type { TaskJob, TaskSnapshot } from "../domain/task.js";
+import type { TaskAgent, TaskJob, TaskSnapshot } from "../domain/task.js";
 import type { Job, Task } from "../store/index.js";
 
 export function snapshotOf(task: Task, jobs: readonly Job[]): TaskSnapshot {
@@ -30,6 +31,19 @@ export function snapshotOf(task: Task, jobs: readonly Job[]): TaskSnapshot {
     spent: { ...task.spent },
     failures,
     blocker: task.state === "blocked" ? (task.blocker ?? null) : null,
+    agent: agentOf(task),
+  };
+}
+
+/** The agent of the task's jobs: routed (the routing record) and current (`Task.agent`). */
+function agentOf(task: Task): TaskAgent | null {
+  if (task.agent === undefined) return null;
+  const routing = task.routing;
+  return {
+    routed: routing?.agent ?? task.agent,
+    current: task.agent,
+    failures: routing?.agentFailures ?? 0,
+    reason: routing?.fallbackReason ?? null,
   };
 }
 

@@ -44,7 +44,8 @@ export async function progressView(
     agent:
       task.agent === undefined
         ? undefined
-        : { name: task.agent, reason: routing?.reason ?? "stored" },
+        : // A fallback agent says why it took over from the routed one (issue 14 part 4).
+          { name: task.agent, reason: routing?.fallbackReason ?? routing?.reason ?? "stored" },
     runner,
     // The attempt as the budget counts it: a job queued again after a lost lease keeps its
     // attempt, and a fresh budget starts from one (a job's own number keeps counting).

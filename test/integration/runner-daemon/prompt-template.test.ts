@@ -82,6 +82,9 @@ describe("the repository's prompt template", () => {
     const job = await loop.store.getJob(jobId);
     expect(job?.status).toBe("failed");
     expect(job?.error).toMatch(/^`\.github\/kanbot\/prompt\.md` line 2: /);
+    // The repository's template, not the agent: the app blocks the task at once.
+    expect(job?.result?.failureClass).toBe("config");
+    expect(job?.result?.failureMessage).toMatch(/^`\.github\/kanbot\/prompt\.md` line 2: /);
     expect(await loop.storedLog(jobId)).not.toContain("starting agent");
     expect(loop.branchHead("kanbot/1-fix-the-parser")).toBeNull();
   });

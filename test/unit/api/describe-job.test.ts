@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { continuesTaskBranch } from "../../../src/api/describe-job.js";
+import { continuesTaskBranch, jobHistory, MAX_JOB_HISTORY } from "../../../src/api/describe-job.js";
+import type { Job } from "../../../src/store/index.js";
 import { gitHubWebUrl, taskBranchName } from "../../../src/api/index.js";
 
 describe("taskBranchName", () => {
@@ -37,5 +38,81 @@ describe("continuesTaskBranch", () => {
     ["rebase", true],
   ] as const)("%s continues the task branch: %s", (kind, continues) => {
     expect(continuesTaskBranch(kind)).toBe(continues);
+  });
+});
+
+describe("jobHistory", () => {
+  const job = (id: number, fields: Partial<Job>): Job => ({
+    id,
+    taskId: 1,
+    kind: "implement",
+    attempt: id,
+    status: "failed",
+    agent: "codex",
+    requiredLabels: [],
+    repo: "acme/widgets",
+    priority: 2,
+    input: undefined,
+    enqueuedAt: new Date(0),
+    notBefore: new Date(0),
+    runnerId: undefined,
+    leaseExpiresAt: undefined,
+    phase: undefined,
+    cancelRequested: false,
+    result: undefined,
+    error: undefined,
+    startedAt: undefined,
+    finishedAt: undefined,
+    ...fields,
+  });
+
+  it("lists the ended jobs before this one, oldest first, with agent, outcome, class and one line", () => {
+    const jobs = [
+      job(3, { status: "queued", agent: "gemini" }),
+      job(2, {
+        error: "the agent failed:\n  stream   disconnected",
+        result: { validation: [], failureClass: "transient" },
+      }),
+      job(1, {
+        error: "the agent failed: codex reported an error",
+        result: { validation: [], failureClass: "task", failureMessage: "Codex ran out of room" },
+      }),
+    ];
+
+    expect(jobHistory({ id: 3 }, jobs)).toEqual([
+      {
+        attempt: 1,
+        kind: "implement",
+        agent: "codex",
+        outcome: "failed",
+        failureClass: "task",
+        message: "Codex ran out of room",
+      },
+      {
+        attempt: 2,
+        kind: "implement",
+        agent: "codex",
+        outcome: "failed",
+        failureClass: "transient",
+        message: "the agent failed: stream disconnected",
+      },
+    ]);
+  });
+
+  it("a success shows the start of its summary; a failure without a class is `task`; at most the newest ten", () => {
+    const jobs = Array.from({ length: 12 }, (_, index) => job(index + 1, { error: "boom" }));
+    jobs.push(job(13, { status: "succeeded", result: { validation: [], summary: "Did it." } }));
+
+    const history = jobHistory({ id: 14 }, jobs);
+
+    expect(history).toHaveLength(MAX_JOB_HISTORY);
+    expect(history[0]).toMatchObject({ attempt: 4, failureClass: "task", message: "boom" });
+    expect(history.at(-1)).toEqual({
+      attempt: 13,
+      kind: "implement",
+      agent: "codex",
+      outcome: "succeeded",
+      message: "Did it.",
+    });
   });
 });

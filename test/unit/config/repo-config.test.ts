@@ -62,6 +62,8 @@ describe("defaults", () => {
       useLabels: true,
       titlePrefix: true,
       runsOn: [],
+      fallback: [],
+      fallbackAfter: 2,
     });
     expect(config.setup).toEqual({ commands: [], copyFiles: [] });
     expect(config.validation).toEqual({ commands: [], rounds: 2 });
@@ -124,6 +126,8 @@ describe("a full valid file", () => {
       "  useLabels: false",
       "  titlePrefix: false",
       "  runsOn: [linux, os:mac]",
+      "  fallback: [codex, gemini]",
+      "  fallbackAfter: 3",
       "setup:",
       "  commands: [npm ci]",
       "  copyFiles: [.env, config/local.json]",
@@ -169,6 +173,8 @@ describe("a full valid file", () => {
         useLabels: false,
         titlePrefix: false,
         runsOn: ["linux", "os:mac"],
+        fallback: ["codex", "gemini"],
+        fallbackAfter: 3,
       },
       setup: { commands: ["npm ci"], copyFiles: [".env", "config/local.json"] },
       validation: { commands: ["npm run lint", "npm test"], rounds: 0 },

@@ -22,6 +22,7 @@ export const POLICY: TaskPolicy = {
   maxLostLeases: 3,
   backoff: DEFAULT_BACKOFF,
   deleteBranchOnMerge: true,
+  fallback: { agents: [], after: 2 },
 };
 
 export function used(overrides: Partial<BudgetUsed> = {}): BudgetUsed {
@@ -38,6 +39,7 @@ function base(overrides: Partial<TaskSnapshot>): TaskSnapshot {
     spent: used({ attempts: 1, minutes: 10, usd: 1 }),
     failures: 0,
     blocker: null,
+    agent: null,
     ...overrides,
   };
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { kanbotMain } from "../../../src/commands.js";
 import type { Job, Runner, Task } from "../../../src/store/index.js";
-import { formatPlan, planDispatch, type PlanInput } from "../../../src/tasks/plan.js";
+import {
+  availableAgents,
+  formatPlan,
+  planDispatch,
+  RUNNER_ONLINE_MS,
+  type PlanInput,
+} from "../../../src/tasks/plan.js";
 
 const REPO = "octo-org/app";
 const NOW = new Date("2025-06-01T12:00:00Z");
@@ -320,4 +326,49 @@ describe("kanbot plan", () => {
       expect(stderr).toBe("kanbot plan: name the repository: kanbot plan --repo owner/name\n");
     },
   );
+});
+
+describe("fallback agents (issue 14 part 4)", () => {
+  it("a waiting job names its agent and why a fallback agent took over", () => {
+    const fallback = task(7, {
+      agent: "codex",
+      routing: {
+        agent: "claude",
+        reason: "default",
+        priorityReason: "default",
+        notes: [],
+        fallbackReason: "fallback: claude hit its usage limit",
+      },
+    });
+
+    const plan = planDispatch(
+      input({
+        tasks: [fallback],
+        queue: [job(70, 7, { agent: "codex" })],
+        runners: [runner("laptop", { agents: ["codex"] })],
+      }),
+    );
+
+    expect(plan.next?.reason).toContain(
+      "agent codex [fallback: claude hit its usage limit], P2) -> laptop",
+    );
+  });
+
+  it.each<[string, Partial<Runner>, string[]]>([
+    ["online, serving the repo with the labels", {}, ["claude", "codex"]],
+    ["revoked", { revokedAt: EARLIER }, []],
+    ["never seen", { lastSeenAt: undefined }, []],
+    ["seen too long ago", { lastSeenAt: new Date(NOW.getTime() - RUNNER_ONLINE_MS - 1) }, []],
+    ["for other repositories", { repos: ["octo-org/other"] }, []],
+    ["without the task's labels", { labels: [] }, []],
+  ])("availableAgents: a runner %s", (_, fields, agents) => {
+    const online = runner("laptop", {
+      agents: ["codex", "claude"],
+      labels: ["gpu"],
+      lastSeenAt: new Date(NOW.getTime() - 60_000),
+      ...fields,
+    });
+
+    expect(availableAgents([online], { repo: REPO, requiredLabels: ["gpu"] }, NOW)).toEqual(agents);
+  });
 });

@@ -7,6 +7,7 @@
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { extractAcceptanceCriteria } from "../domain/issue-text.js";
 import { taskBranchName } from "../domain/task-branch.js";
+import { parseQuestionInput } from "../domain/question.js";
 import type { JobKind } from "../domain/types.js";
 import { ISSUE_THREAD_LIMIT, storedIssueText, storedIssueTitle } from "../domain/untrusted-text.js";
 import type { JobDescription, JobWorkspace } from "../protocol/index.js";
@@ -81,10 +82,22 @@ export function branchForTask(task: Task, settings: JobWorkspaceSettings): strin
  * Where a job starts, decided here and nowhere else, and carried to the runner as
  * `workspace.continueBranch`: `implement` creates the task branch from the base; the follow-ups
  * (fix-checks, revise, rebase) continue the task branch on the remote, where the pull request's
- * commits are.
+ * commits are. `answer` continues the branch when the task has a PR (a follow-up asked), and
+ * otherwise starts it from the base like the `implement` job that asked (which pushed nothing).
  */
-export function continuesTaskBranch(kind: JobKind): boolean {
+export function continuesTaskBranch(kind: JobKind, hasPullRequest = true): boolean {
+  if (kind === "answer") return hasPullRequest;
   return kind !== "implement";
+}
+
+/**
+ * The job's input as the runner gets it: an `answer` job's question and answer as an object
+ * (the machine keeps them as JSON text, src/domain/question.ts); other inputs as stored.
+ */
+export function jobInput(job: Pick<Job, "kind" | "input">): JobDescription["input"] {
+  if (job.kind !== "answer") return job.input ?? null;
+  const parsed = parseQuestionInput(job.input);
+  return parsed === undefined ? (job.input ?? null) : { ...parsed };
 }
 
 export function describeJob(
@@ -99,7 +112,7 @@ export function describeJob(
   const workspace: JobWorkspace = {
     baseBranch: settings.baseBranch ?? defaults.baseBranch ?? null,
     branch: branchForTask(task, settings),
-    continueBranch: continuesTaskBranch(job.kind),
+    continueBranch: continuesTaskBranch(job.kind, task.prNumber !== undefined),
     setupCommands: [...(settings.setupCommands ?? defaults.setup.commands)],
     copyFiles: [...(settings.copyFiles ?? defaults.setup.copyFiles)],
     validationCommands: [...(settings.validationCommands ?? defaults.validation.commands)],
@@ -129,7 +142,7 @@ export function describeJob(
       url: `${web}/${job.repo}/issues/${task.issueNumber}`,
     },
     workspace,
-    input: job.input ?? null,
+    input: jobInput(job),
     limits: {
       maxMinutes: Math.max(0, task.budget.minutes - task.used.minutes),
       maxUsd: Math.max(0, task.budget.usd - task.used.usd),

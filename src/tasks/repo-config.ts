@@ -105,6 +105,7 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
     maxLostLeases: config.budget.lostLeases,
     backoff: DEFAULT_BACKOFF,
     deleteBranchOnMerge: config.merge.deleteBranch,
+    answerTimeoutHours: config.questions.answerTimeoutHours,
   };
 }
 

@@ -302,10 +302,7 @@ export const QUESTION_MAX_CHARS = 4_000;
 export const NeedsInputOutcome = z.object({
   status: z.literal("needs-input"),
   /** The agent's question as it wrote it (redacted by the app; untrusted text). */
-  question: z
-    .string()
-    .min(1, { error: "expected the agent's question" })
-    .max(QUESTION_MAX_CHARS),
+  question: z.string().min(1, { error: "expected the agent's question" }).max(QUESTION_MAX_CHARS),
   /** The agent's last message before it asked, for the answer job's prompt. */
   summary: z.string().max(65_536).optional(),
   ...Spend,

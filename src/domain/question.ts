@@ -110,6 +110,8 @@ export interface QuestionCommentView {
   minimumPermission: Permission;
   /** When the task is blocked if nobody answers; undefined: it waits as long as it takes. */
   dueAt?: Date | undefined;
+  /** A reminder: nobody answered in time and the task is blocked. */
+  reminder?: boolean | undefined;
 }
 
 /**
@@ -122,6 +124,17 @@ export function renderQuestionComment(view: QuestionCommentView): string {
     view.dueAt === undefined
       ? ""
       : ` Without an answer by ${formatUtc(view.dueAt)} the task is blocked.`;
+  if (view.reminder === true) {
+    return [
+      questionMarker(view.issue, view.jobId),
+      `### kanbot: Reminder: the agent's question is still open`,
+      `Nobody answered in time, so the task is blocked. ${who} asked:`,
+      fencedBlock(cleanQuestion(view.question)),
+      `**To answer**, reply on this issue: a plain comment, or \`/kanbot answer <your answer>\` ` +
+        `(people with at least \`${view.minimumPermission}\` permission); the task then resumes. ` +
+        `To let the agent go on without an answer, comment \`/kanbot retry\`.`,
+    ].join("\n\n");
+  }
   return [
     questionMarker(view.issue, view.jobId),
     `### kanbot: the agent has a question`,

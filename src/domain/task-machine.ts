@@ -1075,7 +1075,8 @@ function onQuestionTimedOut(task: TaskSnapshot, now: Date, policy: TaskPolicy): 
     );
   }
   const message = `nobody who may steer this task answered the agent's question within ${hours} hours; answer it on the issue (a plain comment or \`/kanbot answer …\`) to resume, or comment \`/kanbot retry\` to let the agent go on without an answer`;
-  return block(
+  const asked = parseQuestionInput(task.job?.instructions ?? null);
+  const blocked = block(
     task,
     "needs-input",
     task.job,
@@ -1086,6 +1087,18 @@ function onQuestionTimedOut(task: TaskSnapshot, now: Date, policy: TaskPolicy): 
     [],
     note`Blocked: ${ownText(message)}.`,
   );
+  return {
+    ...blocked,
+    effects: [
+      {
+        type: "post-question",
+        jobId: `reminder-${task.enteredAt.getTime()}`,
+        question: asked?.question ?? "(the question was not kept)",
+        reminder: true,
+      },
+      ...blocked.effects,
+    ],
+  };
 }
 
 function waitingForAnswer(type: TaskEvent["type"]): TaskIgnored {

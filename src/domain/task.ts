@@ -416,9 +416,11 @@ export interface DeleteBranchEffect {
  */
 export interface PostQuestionEffect {
   type: "post-question";
-  /** The job that asked (for the marker). */
+  /** The job that asked (for the marker); for a reminder, `reminder-<time it was asked>`. */
   jobId: string;
   question: string;
+  /** A reminder: nobody answered in time and the task is blocked. */
+  reminder?: boolean;
 }
 
 /** Ask the gate to decide now from the checks already on `headSha` (no new check event will

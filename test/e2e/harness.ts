@@ -109,6 +109,8 @@ export interface AgentStep {
   report?: string;
   /** Worktree paths whose content (or null) the `report` records. */
   look?: string[];
+  /** Writes the prompt the agent got to this worktree path. */
+  prompt?: string;
 }
 
 export interface E2EOptions {
@@ -135,6 +137,8 @@ export interface E2EOptions {
   appEnv?: Record<string, string>;
   /** Extra top-level lines of every kanbot-runner.yml (e.g. `copyFrom:`), before `agents:`. */
   runnerYaml?: string;
+  /** The board's Status columns (default `BOARD_COLUMNS`). */
+  boardColumns?: string[];
 }
 
 export interface RunnerProcess {
@@ -440,7 +444,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     sim.addProject(ORG, {
       number: PROJECT_NUMBER,
       title: "Board",
-      fields: { Status: BOARD_COLUMNS },
+      fields: { Status: options.boardColumns ?? BOARD_COLUMNS },
     });
 
     let appEnded: number | string | undefined;

@@ -34,6 +34,7 @@ export async function postQuestion(
     question: effect.question,
     agent: task.agent,
     minimumPermission: config.minimumPermission,
+    reminder: effect.reminder,
     dueAt:
       task.state === "needs-input"
         ? answerDueAt(task.enteredAt, config.questions.answerTimeoutHours)

@@ -114,12 +114,12 @@ const LEGAL: LegalRow[] = [
   row("review", "needs-human", "blocked", MIRROR),
 
   row("needs-input", "answered", "queued", ["enqueue-job", ...MIRROR]),
-  row("needs-input", "question-timed-out", "blocked", MIRROR),
+  row("needs-input", "question-timed-out", "blocked", ["post-question", ...MIRROR]),
   row("needs-input", "cancel", "canceled", MIRROR_CANCELED),
   row("needs-input", "needs-human", "blocked", MIRROR),
 
   row("needs-input+pr", "answered", "queued", ["enqueue-job", ...MIRROR]),
-  row("needs-input+pr", "question-timed-out", "blocked", MIRROR),
+  row("needs-input+pr", "question-timed-out", "blocked", ["post-question", ...MIRROR]),
   row("needs-input+pr", "head-pushed", "needs-input", [C]),
   row("needs-input+pr", "pr-merged", "done", [...MIRROR, "delete-branch"]),
   row("needs-input+pr", "pr-closed-unmerged", "canceled", MIRROR_CANCELED),

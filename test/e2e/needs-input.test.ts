@@ -99,7 +99,8 @@ describe("end to end: the agent asks a question", () => {
     if (pull === undefined) throw new Error("no PR");
     const gitDir = e2e.sim.state.mustRepo(REPO).gitDir;
     const head = await branchSha(gitDir, pull.head);
-    const prompt = (await readFileAt(gitDir, head as string, "answer-prompt.txt")) ?? "";
+    const prompt =
+      (await readFileAt(gitDir, head as string, "answer-prompt.txt"))?.toString("utf8") ?? "";
     expect(prompt).toContain("You asked a question while working on GitHub issue");
     expect(prompt).toContain(QUESTION);
     expect(prompt).toContain(`answer by @${WRITER}, a maintainer of this repository>>>\n${ANSWER}`);

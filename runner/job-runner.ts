@@ -33,7 +33,7 @@
  * validation, push); each step calls into workspace/, agents/, sandbox/ or process/.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, open as openFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import type { Logger } from "pino";
@@ -59,7 +59,12 @@ import {
   type Workspace,
   type Workspaces,
 } from "./workspace/index.js";
-import type { JobDescription, ValidationResult } from "../src/protocol/index.js";
+import { QUESTION_FILE } from "../src/domain/question.js";
+import {
+  QUESTION_MAX_CHARS,
+  type JobDescription,
+  type ValidationResult,
+} from "../src/protocol/index.js";
 
 export interface JobRunnerOptions {
   loaded: LoadedRunnerConfig;
@@ -357,6 +362,20 @@ export async function runJob(
           adapterFor(job.agent, agentConfig.adapter).name,
         );
       }
+      // The agent asked a question and stopped: nothing is committed or pushed (docs/agents.md).
+      const question = await takeQuestion((workspace as Workspace).path);
+      if (question !== undefined) {
+        control.note("the agent asked a question; the job ends waiting for a person's answer");
+        return {
+          kind: "outcome",
+          outcome: {
+            status: "needs-input",
+            question,
+            ...(summary !== "" ? { summary } : {}),
+            ...spend(),
+          },
+        };
+      }
       if (costUsd >= budgetUsd && job.workspace.validationCommands.length === 0) break;
 
       control.setPhase("validate");
@@ -522,6 +541,35 @@ export async function runJob(
  */
 export function shellCommand(line: string): string[] {
   return ["sh", "-c", line];
+}
+
+/**
+ * The agent's question (`.kanbot/question.md`), read and removed from the worktree; undefined
+ * when there is none or it is empty. Read as a regular file only (a link the agent planted is
+ * refused), at most a few times the protocol's limit, then cut to it.
+ */
+export async function takeQuestion(worktree: string): Promise<string | undefined> {
+  const path = join(worktree, QUESTION_FILE);
+  const info = await lstat(path).catch(() => undefined);
+  if (info === undefined) return undefined;
+  let text = "";
+  if (info.isFile()) {
+    const handle = await openFile(path, "r");
+    try {
+      const buffer = Buffer.alloc(QUESTION_MAX_CHARS * 4);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  }
+  await rm(path, { force: true, recursive: true });
+  await rmdir(join(worktree, ".kanbot")).catch(() => undefined);
+  const question = text.replace(/\r\n?/g, "\n").trim();
+  if (question === "") return undefined;
+  return question.length <= QUESTION_MAX_CHARS
+    ? question
+    : `${question.slice(0, QUESTION_MAX_CHARS - 40).trimEnd()}\n[… the question was cut here …]`;
 }
 
 function commitMessage(job: JobDescription, summary: string): string {

@@ -261,6 +261,20 @@ function templateVariables(input: PromptInput, values: OpaqueValues): Record<str
       job.kind === "revise" && job.instructions !== undefined && job.instructions.trim() !== ""
         ? wrap("instructions from a maintainer", job.instructions.trim())
         : null,
+    question:
+      job.kind === "answer"
+        ? {
+            text: wrap("your earlier question", job.question),
+            answer:
+              job.answer === undefined || job.answer.trim() === ""
+                ? null
+                : wrap(
+                    `answer by @${job.answeredBy ?? "a maintainer"}, a maintainer of this repository`,
+                    stripHtmlComments(job.answer).trim(),
+                  ),
+            answered_by: job.answeredBy === undefined ? null : promptSafeLabel(job.answeredBy),
+          }
+        : null,
     conflicting_files:
       job.kind === "rebase"
         ? (job.conflictingFiles ?? []).map((file) => promptSafeLabel(file))

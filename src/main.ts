@@ -196,6 +196,10 @@ export async function startApp(
     started.internal.resumeOutboxes().catch((error: unknown) => {
       log.error({ err: error }, "outbox resume sweep failed; it runs again in a minute");
     });
+    // Questions nobody answered in time (`questions.answerTimeoutHours`) block their tasks.
+    started.internal.expireQuestions().catch((error: unknown) => {
+      log.error({ err: error }, "question timeout sweep failed; it runs again in a minute");
+    });
   }, GATE_RECHECK_INTERVAL_MS);
   gateTimer.unref();
   // Webhooks GitHub could not deliver while kanbot was down: asked again as the app, at start

@@ -297,7 +297,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       // 3. report
       if (result.kind === "lease-lost" || entry.cause === "lease-lost") {
         // Say so when the job pushed before its lease was lost (paused between push and report).
-        const pushed = result.kind === "outcome" ? result.outcome.headSha : undefined;
+        const pushed =
+          result.kind === "outcome" && "headSha" in result.outcome
+            ? result.outcome.headSha
+            : undefined;
         if (pushed === undefined)
           jobLog.warn("lease lost: the job is not reported and nothing was pushed");
         else jobLog.warn({ headSha: pushed }, "lease lost after the push: the job is not reported");

@@ -43,6 +43,7 @@ import {
   type GitIdentity,
   type LockRetryPolicy,
 } from "./git.js";
+import { QUESTION_FILE } from "../../src/domain/question.js";
 import { pathsMatching } from "./glob.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import {
@@ -549,7 +550,8 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         message,
         trailers: { taskId: workspace.taskId, jobId: workspace.jobId, wip },
         identity,
-        exclude: workspace.copiedFiles,
+        // The agent's question is never committed (runner/job-runner.ts reads and removes it).
+        exclude: [...workspace.copiedFiles, QUESTION_FILE],
       });
       const committed = commit !== null;
       const headSha = commit ?? (await headOf(context, repo));

@@ -7,6 +7,7 @@
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../config/repo-config.js";
 import { extractAcceptanceCriteria } from "../domain/issue-text.js";
 import { taskBranchName } from "../domain/task-branch.js";
+import { parseQuestionInput } from "../domain/question.js";
 import type { JobKind } from "../domain/types.js";
 import { ISSUE_THREAD_LIMIT, storedIssueText, storedIssueTitle } from "../domain/untrusted-text.js";
 import type { JobAttempt, JobDescription, JobWorkspace } from "../protocol/index.js";
@@ -81,9 +82,11 @@ export function branchForTask(task: Task, settings: JobWorkspaceSettings): strin
  * Where a job starts, decided here and nowhere else, and carried to the runner as
  * `workspace.continueBranch`: `implement` creates the task branch from the base; the follow-ups
  * (fix-checks, revise, rebase) continue the task branch on the remote, where the pull request's
- * commits are.
+ * commits are. `answer` continues the branch when the task has a PR (a follow-up asked), and
+ * otherwise starts it from the base like the `implement` job that asked (which pushed nothing).
  */
-export function continuesTaskBranch(kind: JobKind): boolean {
+export function continuesTaskBranch(kind: JobKind, hasPullRequest = true): boolean {
+  if (kind === "answer") return hasPullRequest;
   return kind !== "implement";
 }
 
@@ -110,7 +113,9 @@ export function jobHistory(job: Pick<Job, "id">, jobs: readonly Job[]): JobAttem
         ? (result?.failureMessage ?? earlier.error)
         : earlier.status === "succeeded"
           ? result?.summary
-          : (result?.reason ?? earlier.error);
+          : earlier.status === "needs-input"
+            ? `asked: ${result?.question ?? ""}`
+            : (result?.reason ?? earlier.error);
       const message = oneLine(text ?? "");
       const outcome = earlier.status as JobAttempt["outcome"];
       return {
@@ -129,6 +134,16 @@ function oneLine(text: string): string {
   return line.length > MAX_HISTORY_MESSAGE ? `${line.slice(0, MAX_HISTORY_MESSAGE - 1)}…` : line;
 }
 
+/**
+ * The job's input as the runner gets it: an `answer` job's question and answer as an object
+ * (the machine keeps them as JSON text, src/domain/question.ts); other inputs as stored.
+ */
+export function jobInput(job: Pick<Job, "kind" | "input">): JobDescription["input"] {
+  if (job.kind !== "answer") return job.input ?? null;
+  const parsed = parseQuestionInput(job.input);
+  return parsed === undefined ? (job.input ?? null) : { ...parsed };
+}
+
 export function describeJob(
   job: Job,
   task: Task,
@@ -141,7 +156,7 @@ export function describeJob(
   const workspace: JobWorkspace = {
     baseBranch: settings.baseBranch ?? defaults.baseBranch ?? null,
     branch: branchForTask(task, settings),
-    continueBranch: continuesTaskBranch(job.kind),
+    continueBranch: continuesTaskBranch(job.kind, task.prNumber !== undefined),
     setupCommands: [...(settings.setupCommands ?? defaults.setup.commands)],
     copyFiles: [...(settings.copyFiles ?? defaults.setup.copyFiles)],
     validationCommands: [...(settings.validationCommands ?? defaults.validation.commands)],
@@ -171,7 +186,7 @@ export function describeJob(
       url: `${web}/${job.repo}/issues/${task.issueNumber}`,
     },
     workspace,
-    input: job.input ?? null,
+    input: jobInput(job),
     limits: {
       maxMinutes: Math.max(0, task.budget.minutes - task.used.minutes),
       maxUsd: Math.max(0, task.budget.usd - task.used.usd),

@@ -52,6 +52,13 @@ function positiveAmount() {
   return z.number({ error: message }).positive({ error: message });
 }
 
+/** A number ≥ 0 (decimals allowed). */
+function nonNegativeAmount() {
+  const message = (iss: { input?: unknown }): string =>
+    `expected a number ≥ 0, got ${describeValue(iss.input)}`;
+  return z.number({ error: message }).min(0, { error: message });
+}
+
 /** `true` or `false`. */
 function yesNo() {
   return z.boolean({
@@ -136,6 +143,8 @@ const Labels = section({
   running: labelName.default("agent:working"),
   /** State `checks`: PR open, checks pending on its head. Default `agent:checks`. */
   checks: labelName.default("agent:checks"),
+  /** State `needs-input`: the agent asked a question and waits for an answer on the issue. Default `agent:needs-input`. */
+  "needs-input": labelName.default("agent:needs-input"),
   /** State `review`: checks green, PR awaits human review. Default `agent:review`. */
   review: labelName.default("agent:review"),
   /** State `done`: PR merged. Default `agent:done`. */
@@ -167,6 +176,8 @@ const Columns = section({
   running: columnName.default("In progress"),
   /** Column for `checks` tasks (PR open, checks pending). Default `In progress`. */
   checks: columnName.default("In progress"),
+  /** Column for `needs-input` tasks (the agent asked a question). Default `Needs input`; when the board has no such column the card goes to the `running` column. */
+  "needs-input": columnName.default("Needs input"),
   /** Column for `review` tasks. Default `In review`. */
   review: columnName.default("In review"),
   /** Column for `done` tasks. Default `Done`. */
@@ -289,7 +300,12 @@ export const RepoConfig = section({
     /** Field read for priority (values P0…P3) when the issue has no `priority:` label. Default `Priority`. */
     priorityField: fieldName.default("Priority"),
   }).prefault({}),
-  /** Minimum repository permission to start, retry, cancel or steer a task. Default `write`. */
+  /** Questions the agent asks people (it writes `.kanbot/question.md` and stops; docs/agents.md). */
+  questions: section({
+    /** Hours a question waits for an answer on the issue before the task is blocked with a reminder; `0` waits without end. Decimals allowed. Default `72`. */
+    answerTimeoutHours: nonNegativeAmount().default(72),
+  }).prefault({}),
+  /** Minimum repository permission to start, retry, cancel or steer a task (and to answer an agent's question). Default `write`. */
   minimumPermission: oneOf(PERMISSIONS).default("write"),
   /** Path patterns the agent may not change; a job that does fails, naming the files. Default `[.github/workflows/**]` (kanbot has no `workflows` permission). Setting it replaces the default. */
   forbiddenPaths: listOf(glob, "a list of path patterns").prefault([".github/workflows/**"]),

@@ -13,6 +13,8 @@ export type Command =
   | { kind: "status" }
   /** Mark the task's PR ready for review when no check ran on its head (docs/checks-gate.md). */
   | { kind: "ready" }
+  /** The answer to the agent's question (a `needs-input` task); the text after `answer`. */
+  | { kind: "answer"; text: string }
   /** Free text for the agent (a `revise` job on a pull request). */
   | { kind: "instructions"; text: string };
 
@@ -35,6 +37,8 @@ const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * - `run`, `cancel`, `retry`, `status` and `ready` are keywords (case-insensitive) when they
  *   are the first word. `run` takes one optional agent name as its next word; other words after
  *   a keyword are ignored (`/kanbot cancel, wrong approach` cancels).
+ * - `answer` (case-insensitive) takes the rest of its line and every line after it as the answer
+ *   to the agent's question, trimmed.
  * - Any other text is instructions: the rest of the line and every line after it in the comment
  *   (code blocks included, since they usually carry the error to fix), trimmed.
  */
@@ -61,6 +65,11 @@ export function parseCommand(comment: string): Command | undefined {
         return { kind: "status" };
       case "ready":
         return { kind: "ready" };
+      case "answer": {
+        const following = lines.slice(index + 1).map((next) => next.text);
+        const first = rest.replace(/^answer[.,;:!?]*/i, "");
+        return { kind: "answer", text: [first, ...following].join("\n").trim() };
+      }
       default: {
         const following = lines.slice(index + 1).map((next) => next.text);
         return { kind: "instructions", text: [rest, ...following].join("\n").trim() };

@@ -17,6 +17,7 @@ export const DEFAULT_STATE_LABELS = {
   queued: "agent:queued",
   running: "agent:working",
   checks: "agent:checks",
+  "needs-input": "agent:needs-input",
   review: "agent:review",
   done: "agent:done",
   blocked: "agent:blocked",
@@ -113,6 +114,10 @@ const STATE_LOOKS = {
   queued: { color: "c5def5", description: "kanbot: queued, waiting for a runner" },
   running: { color: "fbca04", description: "kanbot: a coding agent is working on this" },
   checks: { color: "0075ca", description: "kanbot: pull request open, checks running" },
+  "needs-input": {
+    color: "d93f0b",
+    description: "kanbot: the agent asked a question; answer it on the issue",
+  },
   review: { color: "0e8a16", description: "kanbot: checks passed, pull request awaits review" },
   done: { color: "6f42c1", description: "kanbot: pull request merged" },
   blocked: { color: "b60205", description: "kanbot: needs a human (see the progress comment)" },

@@ -76,7 +76,7 @@ export function permissionFromApi(answer: CollaboratorPermissionAnswer): Permiss
 }
 
 /** What the actor tried to do, for the refusal reply. */
-export type GuardedAction = "start" | "cancel" | "retry" | "steer" | "status" | "ready";
+export type GuardedAction = "start" | "cancel" | "retry" | "steer" | "status" | "ready" | "answer";
 
 export interface PermissionRefusal {
   login: string;
@@ -92,6 +92,7 @@ const ACTION_TEXT = {
   steer: "give kanbot instructions",
   status: "ask kanbot for status",
   ready: "mark a kanbot pull request ready without checks",
+  answer: "answer a kanbot agent's question",
 } as const satisfies Record<GuardedAction, string>;
 
 /**

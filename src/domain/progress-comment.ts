@@ -179,6 +179,7 @@ const STATE_TEXT = {
   queued: "Queued, waiting for a runner",
   running: "Working",
   checks: "Checks running on the pull request",
+  "needs-input": "Needs input: the agent asked a question",
   review: "Ready for review",
   done: "Done",
   blocked: "Blocked, needs a human",

@@ -51,6 +51,7 @@ import {
 import { backoffDelaySeconds, retryAt } from "./backoff.js";
 import type {
   AgentFailureClass,
+  AnsweredEvent,
   BlockCause,
   FallbackPolicy,
   CancelEvent,
@@ -60,6 +61,7 @@ import type {
   IgnoreCode,
   JobFailedEvent,
   JobLostEvent,
+  JobNeedsInputEvent,
   JobSucceededEvent,
   RejectCode,
   ReviseRequestedEvent,
@@ -77,6 +79,14 @@ import type {
 } from "./task.js";
 import type { TaskState } from "./types.js";
 import { code, nested, note, ownText, type NoteMarkdown } from "./progress-comment.js";
+import {
+  answerDueAt,
+  cleanAnswer,
+  cleanQuestion,
+  DEFAULT_ANSWER_TIMEOUT_HOURS,
+  parseQuestionInput,
+  questionInstructions,
+} from "./question.js";
 
 /**
  * Decides what `event` does to `task` (null: the issue has no task yet) at time `now`.
@@ -122,6 +132,12 @@ export function transitionTask(
       return onCancel(task, event, now);
     case "needs-human":
       return onNeedsHuman(task, event.reason, now);
+    case "job-needs-input":
+      return onJobNeedsInput(task, event, now, policy);
+    case "answered":
+      return onAnswered(task, event, now, policy);
+    case "question-timed-out":
+      return onQuestionTimedOut(task, now, policy);
   }
 }
 
@@ -786,6 +802,7 @@ function onChecksPassed(task: TaskSnapshot, event: ChecksPassedEvent, now: Date)
   if (isDecision(pr)) return pr;
   if (task.state === "review")
     return ignored("duplicate", "the checks already passed on this head");
+  if (task.state === "needs-input") return waitingForAnswer("checks-passed");
   if (hasLiveJob(task.state) && task.job?.kind !== "fix-checks") {
     return ignored(
       "job-in-progress",
@@ -823,6 +840,7 @@ function onChecksFailed(
 ): TaskDecision {
   const guard = prGuard(task, "checks-failed", event.headSha);
   if (isDecision(guard)) return guard;
+  if (task.state === "needs-input") return waitingForAnswer("checks-failed");
   if (hasLiveJob(task.state)) {
     return ignored(
       "job-in-progress",
@@ -855,6 +873,12 @@ function onReviseRequested(
 ): TaskDecision {
   const guard = prGuard(task, "revise-requested", null, true);
   if (isDecision(guard)) return guard;
+  if (task.state === "needs-input") {
+    return rejected(
+      "illegal-transition",
+      "the agent asked a question on the issue and waits for its answer; answer it there first (a plain comment or `/kanbot answer …`), then ask for changes once the work is pushed",
+    );
+  }
   if (hasLiveJob(task.state)) {
     return rejected(
       "job-in-progress",
@@ -898,6 +922,7 @@ function onBaseMoved(
 ): TaskDecision {
   const guard = prGuard(task, "base-moved-with-conflict", headSha);
   if (isDecision(guard)) return guard;
+  if (task.state === "needs-input") return waitingForAnswer("base-moved-with-conflict");
   if (hasLiveJob(task.state)) {
     return ignored(
       "job-in-progress",
@@ -939,6 +964,13 @@ function onHeadPushed(task: TaskSnapshot, event: HeadPushedEvent, now: Date): Ta
         {
           type: "update-progress-comment",
           note: note`A person pushed ${sha}; waiting for its checks.`,
+        },
+      ]);
+    case "needs-input":
+      return transition("needs-input", { ...task, pr }, [
+        {
+          type: "update-progress-comment",
+          note: note`A person pushed ${sha}; the answer job builds on it once the question is answered.`,
         },
       ]);
     default:
@@ -1024,6 +1056,192 @@ function onNeedsHuman(task: TaskSnapshot, reason: string, now: Date): TaskDecisi
     now,
     cancelLiveJob(task, "the task needs a person"),
     note`Blocked: ${reason}`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Questions to humans (issue 14, part 2)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The agent asked a question and stopped: the task waits for a person's answer, with the
+ * `answer` job planned (the question in its instructions). No attempt is spent: the job that
+ * asked counted one when it was queued, and the answer job goes on under it. Its time and cost
+ * count as for any job.
+ */
+function onJobNeedsInput(
+  task: TaskSnapshot,
+  event: JobNeedsInputEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (task.state !== "running" || task.job === null) {
+    return illegal(task, "job-needs-input", "no job of this task is running");
+  }
+  const stale = staleJob(task.job, event.jobId);
+  if (stale) return stale;
+  const question = cleanQuestion(event.question);
+  const charged = withCost(task, { minutes: event.minutes, usd: event.usd });
+  const asked = task.job.kind;
+  const job: TaskJob = {
+    id: null,
+    kind: "answer",
+    instructions: questionInstructions({
+      question: question === "" ? "(the agent wrote an empty question)" : question,
+      ...(event.summary !== undefined ? { summary: event.summary } : {}),
+      askedBy: asked,
+    }),
+    notBefore: null,
+  };
+  const due = answerDueAt(now, policy.answerTimeoutHours ?? DEFAULT_ANSWER_TIMEOUT_HOURS);
+  const until = due === undefined ? "" : ` (until ${formatTime(due)}, then blocked)`;
+  return transition(
+    "running",
+    { ...charged, state: "needs-input", enteredAt: now, job, failures: 0 },
+    [
+      { type: "post-question", jobId: event.jobId, question: question },
+      ...mirror(
+        "needs-input",
+        note`The ${asked} job stopped with a question for a person (no attempt spent); waiting for an answer on the issue${until}.`,
+      ),
+    ],
+  );
+}
+
+/** Whether the task waits for an answer: `needs-input`, or blocked because nobody answered. */
+export function waitsForAnswer(task: Pick<TaskSnapshot, "state" | "blocker">): boolean {
+  return (
+    task.state === "needs-input" ||
+    (task.state === "blocked" && task.blocker?.cause === "question-unanswered")
+  );
+}
+
+/**
+ * A person with the trigger permission answered: the `answer` job is queued on the same branch
+ * with the question and the answer. From `needs-input` it spends no attempt (the asking job's
+ * covers it; time and cost are still checked); a task blocked for want of an answer starts again
+ * with a fresh budget, as any person's restart does.
+ */
+function onAnswered(
+  task: TaskSnapshot,
+  event: AnsweredEvent,
+  now: Date,
+  policy: TaskPolicy,
+): TaskDecision {
+  if (!waitsForAnswer(task) || task.job?.kind !== "answer") {
+    return rejected(
+      "illegal-transition",
+      `there is no question to answer: the task is ${describeState(task.state)}`,
+    );
+  }
+  const answer = cleanAnswer(event.answer);
+  if (answer === "") {
+    return rejected(
+      "illegal-transition",
+      "the answer is empty; write it after `/kanbot answer`, or as a plain comment",
+    );
+  }
+  const asked = parseQuestionInput(task.job.instructions) ?? {
+    question: "(the question was not kept)",
+  };
+  const job: TaskJob = {
+    id: null,
+    kind: "answer",
+    instructions: questionInstructions({ ...asked, answer, answeredBy: event.author }),
+    notBefore: null,
+  };
+  if (task.state === "blocked") {
+    const fresh: TaskSnapshot = { ...task, used: noBudgetUsed(), failures: 0, blocker: null };
+    return startJob(
+      fresh,
+      "blocked",
+      job,
+      now,
+      policy,
+      [],
+      note`${event.author} answered the agent's question; started again with a fresh budget`,
+    );
+  }
+  const limit = spentLimit(policy.budget, { ...task.used, attempts: 0 });
+  if (limit !== null) {
+    const message = describeSpentLimit(limit, policy.budget, task.used);
+    return block(
+      task,
+      "needs-input",
+      job,
+      limitCause(limit),
+      message,
+      null,
+      now,
+      [],
+      note`${event.author} answered the agent's question; no answer job started: ${ownText(message)}.`,
+    );
+  }
+  return transition("needs-input", { ...task, state: "queued", enteredAt: now, job }, [
+    {
+      type: "enqueue-job",
+      kind: "answer",
+      instructions: job.instructions,
+      notBefore: null,
+      attempt: task.used.attempts,
+      replacesLostJob: false,
+    },
+    ...mirror(
+      "queued",
+      note`${event.author} answered the agent's question; queued an answer job on the same branch (attempt ${task.used.attempts} of ${policy.budget.attempts}, no attempt spent).`,
+    ),
+  ]);
+}
+
+/**
+ * Nobody answered within `answerTimeoutHours`: the task is blocked with a reminder (posted
+ * again on the issue). An answer still resumes it; `/kanbot retry` lets the agent go on without.
+ */
+function onQuestionTimedOut(task: TaskSnapshot, now: Date, policy: TaskPolicy): TaskDecision {
+  if (task.state !== "needs-input") {
+    return illegal(task, "question-timed-out", "only a task waiting for an answer times out");
+  }
+  const hours = policy.answerTimeoutHours ?? DEFAULT_ANSWER_TIMEOUT_HOURS;
+  const due = answerDueAt(task.enteredAt, hours);
+  if (due === undefined || due.getTime() > now.getTime()) {
+    return ignored(
+      "not-due",
+      due === undefined
+        ? "the question waits without end (`questions.answerTimeoutHours: 0`)"
+        : `the question is due at ${formatTime(due)}`,
+    );
+  }
+  const message = `nobody who may steer this task answered the agent's question within ${hours} hours; answer it on the issue (a plain comment or \`/kanbot answer …\`) to resume, or comment \`/kanbot retry\` to let the agent go on without an answer`;
+  const asked = parseQuestionInput(task.job?.instructions ?? null);
+  const blocked = block(
+    task,
+    "needs-input",
+    task.job,
+    "question-unanswered",
+    message,
+    null,
+    now,
+    [],
+    note`Blocked: ${ownText(message)}.`,
+  );
+  return {
+    ...blocked,
+    effects: [
+      {
+        type: "post-question",
+        jobId: `reminder-${task.enteredAt.getTime()}`,
+        question: asked?.question ?? "(the question was not kept)",
+        reminder: true,
+      },
+      ...blocked.effects,
+    ],
+  };
+}
+
+function waitingForAnswer(type: TaskEvent["type"]): TaskIgnored {
+  return ignored(
+    "job-in-progress",
+    `${type} waits: the agent asked a question and the answer job will push a new head`,
   );
 }
 
@@ -1165,6 +1383,7 @@ const STATE_WORDS: Record<TaskState, string> = {
   queued: "queued",
   running: "running",
   checks: "waiting for its PR's checks",
+  "needs-input": "waiting for an answer to the agent's question",
   review: "in review",
   done: "done",
   blocked: "blocked",

@@ -43,7 +43,12 @@ export interface TaskPullRequest {
 
 /** Why a task is blocked. */
 export type BlockCause =
-  "attempts-spent" | "minutes-spent" | "usd-spent" | "lost-leases" | "needs-human";
+  | "attempts-spent"
+  | "minutes-spent"
+  | "usd-spent"
+  | "lost-leases"
+  | "needs-human"
+  | "question-unanswered";
 
 export const BLOCK_CAUSES = [
   "attempts-spent",
@@ -51,6 +56,7 @@ export const BLOCK_CAUSES = [
   "usd-spent",
   "lost-leases",
   "needs-human",
+  "question-unanswered",
 ] as const satisfies readonly BlockCause[];
 
 export interface TaskBlocker {
@@ -109,6 +115,11 @@ export interface TaskPolicy {
   deleteBranchOnMerge: boolean;
   /** Fallback agents (`agents.fallback`, `agents.fallbackAfter`). */
   fallback: FallbackPolicy;
+  /**
+   * Hours a `needs-input` task waits for an answer before it is blocked (`questions.
+   * answerTimeoutHours`); 0 waits without end. Absent: `DEFAULT_ANSWER_TIMEOUT_HOURS`.
+   */
+  answerTimeoutHours?: number;
 }
 
 /** When and where a task's jobs move to another agent (issue 14 part 4). */
@@ -225,6 +236,37 @@ export interface JobFailedEvent {
   availableAgents?: readonly string[] | undefined;
 }
 
+/**
+ * The current lease holder reported that the agent asked a question and stopped (it wrote
+ * `.kanbot/question.md`); nothing was pushed.
+ */
+export interface JobNeedsInputEvent {
+  type: "job-needs-input";
+  jobId: string;
+  /** The agent's question (untrusted; cleaned and capped by the machine). */
+  question: string;
+  /** The agent's last message before it asked, when it gave one. */
+  summary?: string | undefined;
+  minutes: number;
+  usd: number;
+}
+
+/**
+ * A person with the trigger permission answered the question of a `needs-input` task (a plain
+ * comment or `/kanbot answer …`), or of a task blocked because nobody answered in time.
+ */
+export interface AnsweredEvent {
+  type: "answered";
+  answer: string;
+  /** The login of the person who answered. */
+  author: string;
+}
+
+/** The question of a `needs-input` task waited `answerTimeoutHours` without an answer. */
+export interface QuestionTimedOutEvent {
+  type: "question-timed-out";
+}
+
 /** The job's lease expired before its runner reported (the runner died or lost the network). */
 export interface JobLostEvent {
   type: "job-lost";
@@ -296,6 +338,7 @@ export type TaskEvent =
   | JobClaimedEvent
   | JobSucceededEvent
   | JobFailedEvent
+  | JobNeedsInputEvent
   | JobLostEvent
   | ChecksPassedEvent
   | ChecksFailedEvent
@@ -305,7 +348,9 @@ export type TaskEvent =
   | PrMergedEvent
   | PrClosedUnmergedEvent
   | CancelEvent
-  | NeedsHumanEvent;
+  | NeedsHumanEvent
+  | AnsweredEvent
+  | QuestionTimedOutEvent;
 
 export type TaskEventType = TaskEvent["type"];
 
@@ -316,6 +361,7 @@ export const TASK_EVENT_TYPES = [
   "job-claimed",
   "job-succeeded",
   "job-failed",
+  "job-needs-input",
   "job-lost",
   "checks-passed",
   "checks-failed",
@@ -326,6 +372,8 @@ export const TASK_EVENT_TYPES = [
   "pr-closed-unmerged",
   "cancel",
   "needs-human",
+  "answered",
+  "question-timed-out",
 ] as const satisfies readonly TaskEventType[];
 
 // ---------------------------------------------------------------------------------------------
@@ -403,6 +451,19 @@ export interface DeleteBranchEffect {
   type: "delete-branch";
 }
 
+/**
+ * Post the agent's question on the issue (once per job: the comment carries a marker), saying
+ * who can answer and how.
+ */
+export interface PostQuestionEffect {
+  type: "post-question";
+  /** The job that asked (for the marker); for a reminder, `reminder-<time it was asked>`. */
+  jobId: string;
+  question: string;
+  /** A reminder: nobody answered in time and the task is blocked. */
+  reminder?: boolean;
+}
+
 /** Ask the gate to decide now from the checks already on `headSha` (no new check event will
  * come because the head did not change). */
 export interface EvaluateChecksEffect {
@@ -421,7 +482,8 @@ export type TaskEffect =
   | MarkPrReadyEffect
   | RequestReviewEffect
   | DeleteBranchEffect
-  | EvaluateChecksEffect;
+  | EvaluateChecksEffect
+  | PostQuestionEffect;
 
 export type TaskEffectType = TaskEffect["type"];
 
@@ -445,7 +507,7 @@ export interface TaskTransition {
  * that will push a new head is pending.
  */
 export type IgnoreCode =
-  "already-active" | "stale-sha" | "stale-job" | "duplicate" | "job-in-progress";
+  "already-active" | "stale-sha" | "stale-job" | "duplicate" | "job-in-progress" | "not-due";
 
 export interface TaskIgnored {
   outcome: "ignored";

@@ -5,13 +5,22 @@
 
 /** The state of a task: exactly one at a time, mirrored to a label and a board column. */
 export type TaskState =
-  "waiting" | "queued" | "running" | "checks" | "review" | "done" | "blocked" | "canceled";
+  | "waiting"
+  | "queued"
+  | "running"
+  | "checks"
+  | "needs-input"
+  | "review"
+  | "done"
+  | "blocked"
+  | "canceled";
 
 export const TASK_STATES = [
   "waiting",
   "queued",
   "running",
   "checks",
+  "needs-input",
   "review",
   "done",
   "blocked",
@@ -24,30 +33,35 @@ export const ACTIVE_TASK_STATES = [
   "queued",
   "running",
   "checks",
+  "needs-input",
   "review",
 ] as const satisfies readonly TaskState[];
 
-/** What a job (one attempt) asks the agent to do. */
-export type JobKind = "implement" | "fix-checks" | "revise" | "rebase";
+/** What a job (one attempt) asks the agent to do; `answer` resumes after a person's answer. */
+export type JobKind = "implement" | "fix-checks" | "revise" | "rebase" | "answer";
 
 export const JOB_KINDS = [
   "implement",
   "fix-checks",
   "revise",
   "rebase",
+  "answer",
 ] as const satisfies readonly JobKind[];
 
 /**
  * The life of one job. `queued` -> `leased` (a runner holds it) -> one of the terminal
- * outcomes. `lost` means the lease expired before the runner reported.
+ * outcomes. `lost` means the lease expired before the runner reported; `needs-input` means the
+ * agent asked a question and stopped (its text is in the job's result).
  */
-export type JobStatus = "queued" | "leased" | "succeeded" | "failed" | "lost" | "canceled";
+export type JobStatus =
+  "queued" | "leased" | "succeeded" | "failed" | "needs-input" | "lost" | "canceled";
 
 export const JOB_STATUSES = [
   "queued",
   "leased",
   "succeeded",
   "failed",
+  "needs-input",
   "lost",
   "canceled",
 ] as const satisfies readonly JobStatus[];
@@ -55,6 +69,7 @@ export const JOB_STATUSES = [
 export const TERMINAL_JOB_STATUSES = [
   "succeeded",
   "failed",
+  "needs-input",
   "lost",
   "canceled",
 ] as const satisfies readonly JobStatus[];

@@ -1,6 +1,9 @@
 /**
  * `issue_comment.created` with a `/kanbot` command: `run [agent]`, `cancel`, `retry`, `status`,
- * `ready` (the PR ready for review although no check ran, src/tasks/ready.ts).
+ * `ready` (the PR ready for review although no check ran, src/tasks/ready.ts), `answer <text>`
+ * (the answer to the agent's question). A plain comment on an issue whose task waits for an
+ * answer (`needs-input`) is the answer when its author has the trigger permission; anyone else's
+ * comment is ignored there as everywhere, without a reply.
  * On a pull request, the command applies to the task whose PR it is, and free-text instructions
  * (`/kanbot <text>`) start a `revise` job on the PR's branch with them.
  */
@@ -8,7 +11,8 @@ import { DEFAULT_REPO_CONFIG } from "../config/repo-config.js";
 import type { IssueRef } from "../domain/dependencies.js";
 import { parseCommand, type Command } from "../domain/commands.js";
 import { planRevise } from "../domain/review-request.js";
-import type { GuardedAction } from "../domain/permission.js";
+import { hasAtLeast, type GuardedAction } from "../domain/permission.js";
+import { waitsForAnswer } from "../domain/task-machine.js";
 import { BoardLookup } from "../tasks/effects/board.js";
 import { loadRepoConfig, reportInvalidConfig } from "../tasks/repo-config.js";
 import { applyTaskEvent } from "../tasks/apply.js";
@@ -27,14 +31,18 @@ const ACTIONS = {
   retry: "retry",
   status: "status",
   ready: "ready",
+  answer: "answer",
   instructions: "steer",
 } as const satisfies Record<Command["kind"], GuardedAction>;
 
 export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ctx, payload) => {
   // 1. Guard: a command, on an issue or on a task's PR.
   const command = parseCommand(payload.comment.body ?? "");
-  if (command === undefined) return;
   const where = issueRefOf(payload.repository, payload.issue.number);
+  if (command === undefined) {
+    if (payload.issue.pull_request === undefined) await plainAnswer(ctx, payload, where);
+    return;
+  }
   const target = payload.issue.pull_request === undefined ? where : await taskIssueOfPr(ctx, where);
   if (target === undefined) {
     ctx.log.info(
@@ -89,6 +97,15 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ct
     case "ready":
       outcome = await readyWithoutChecks(ctx, { issue, config, actor });
       break;
+    case "answer":
+      outcome = await applyTaskEvent(ctx, {
+        issue,
+        config,
+        actor,
+        event: { type: "answered", answer: command.text, author: actor },
+        board,
+      });
+      break;
     case "instructions": {
       const decision = planRevise(
         { type: "comment", body: payload.comment.body ?? "", author: actor },
@@ -114,6 +131,45 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (ct
   }
   await replyIfRejected(ctx, where, actor, outcome);
 };
+
+/**
+ * A plain comment on an issue whose task waits for an answer: the answer, when its author has the
+ * trigger permission. Bots (kanbot included) and people below it are ignored without a reply, as
+ * any plain comment is.
+ */
+async function plainAnswer(
+  ctx: HandlerContext,
+  payload: Parameters<Handler<"issue_comment.created">>[1],
+  where: IssueRef,
+): Promise<void> {
+  const author = payload.comment.user;
+  if (author === null || author === undefined) return;
+  if (author.type === "Bot" || author.login.toLowerCase() === ctx.botLogin.toLowerCase()) return;
+  const task = await ctx.store.findTask(repoName(where), where.number);
+  if (task === undefined || !waitsForAnswer({ state: task.state, blocker: task.blocker ?? null })) {
+    return;
+  }
+  const loaded = await loadRepoConfig(ctx, where);
+  if (!loaded.ok) return;
+  const level = await ctx.github.permissionOf(where, author.login);
+  if (!hasAtLeast(level, loaded.config.minimumPermission)) {
+    ctx.log.info(
+      { issue: where, login: author.login, level },
+      "reply to the agent's question from someone below the trigger permission; ignored",
+    );
+    return;
+  }
+  const issue = await ctx.github.getIssue(where);
+  if (issue === undefined) return;
+  const outcome = await applyTaskEvent(ctx, {
+    issue,
+    config: loaded.config,
+    actor: author.login,
+    event: { type: "answered", answer: payload.comment.body ?? "", author: author.login },
+    board: new BoardLookup(),
+  });
+  await replyIfRejected(ctx, where, author.login, outcome);
+}
 
 /** The issue of the task whose PR is `pr`, or undefined when kanbot did not open it. */
 async function taskIssueOfPr(ctx: HandlerContext, pr: IssueRef): Promise<IssueRef | undefined> {

@@ -13,7 +13,9 @@ import {
   KANBOT_GATE_EVENT,
   KANBOT_TASK_EVENT,
   TASK_RESUME_ACTION,
+  QUESTION_TIMEOUT_ACTION,
   gateRecheckDeliveryId,
+  questionTimeoutDeliveryId,
   issueOrderingKey,
   jobEventDelivery,
   taskResumeDeliveryId,
@@ -39,6 +41,11 @@ export interface InternalEvents {
    * were newly recorded.
    */
   resumeOutboxes(staleMs?: number): Promise<number>;
+  /**
+   * Records a timeout for each `needs-input` task whose question passed its deadline (the task
+   * record's `questionDueAt`); returns how many were newly recorded.
+   */
+  expireQuestions(): Promise<number>;
 }
 
 export function createInternalEvents(options: {
@@ -111,6 +118,30 @@ export function createInternalEvents(options: {
         if (inserted) queued++;
       }
       if (queued > 0) log.info({ queued }, "tasks with owed effects resumed");
+      return queued;
+    },
+    async expireQuestions() {
+      const now = options.now().getTime();
+      let queued = 0;
+      for (const task of await store.listTasks({ states: ["needs-input"] })) {
+        const due = task.questionDueAt;
+        if (due === undefined || due.getTime() > now) continue;
+        const payload: KanbotTaskPayload = {
+          action: QUESTION_TIMEOUT_ACTION,
+          taskId: task.id,
+          repository: { full_name: task.repo },
+          installation: { id: task.installationId },
+        };
+        const inserted = await record(
+          questionTimeoutDeliveryId(task.id, due.toISOString()),
+          KANBOT_TASK_EVENT,
+          QUESTION_TIMEOUT_ACTION,
+          task,
+          { ...payload },
+        );
+        if (inserted) queued++;
+      }
+      if (queued > 0) log.info({ queued }, "unanswered questions timed out");
       return queued;
     },
     async recheckGates() {

@@ -9,6 +9,8 @@
  * - `kanbot_job.claimed|finished|lost`: a runner claimed, finished or lost a job (the runner
  *   API's hooks, recorded by ./internal-event-recorder.ts; handled by
  *   src/handlers/on-kanbot-job.ts);
+ * - `kanbot_task.question-timeout`: a `needs-input` task whose question passed its deadline
+ *   (the recorder's once-a-minute sweep; src/handlers/on-kanbot-task.ts);
  * - `kanbot_gate.recheck`: a gate whose no-checks wait ended (the recorder's once-a-minute
  *   sweep; src/handlers/on-kanbot-gate.ts);
  * - `kanbot_gate.mergeability`: GitHub was still computing whether a PR merges cleanly (recorded
@@ -31,6 +33,9 @@ export const KANBOT_GATE_EVENT = "kanbot_gate";
 export const KANBOT_TASK_EVENT = "kanbot_task";
 /** The `kanbot_task` action that runs what a task's outbox still owes (src/tasks/outbox.ts). */
 export const TASK_RESUME_ACTION = "resume";
+
+/** The `kanbot_task` action that blocks a task whose question nobody answered in time. */
+export const QUESTION_TIMEOUT_ACTION = "question-timeout";
 
 /** The `kanbot_gate` action of a re-evaluation once the no-checks wait ended. */
 export const GATE_RECHECK_ACTION = "recheck";
@@ -62,9 +67,9 @@ export interface KanbotGatePayload {
   installation: { id: number };
 }
 
-/** The payload of a `kanbot_task.resume` delivery. */
+/** The payload of a `kanbot_task.resume` or `kanbot_task.question-timeout` delivery. */
 export interface KanbotTaskPayload {
-  action: typeof TASK_RESUME_ACTION;
+  action: typeof TASK_RESUME_ACTION | typeof QUESTION_TIMEOUT_ACTION;
   taskId: number;
   repository: { full_name: string };
   installation: { id: number };
@@ -93,6 +98,11 @@ export function jobDeliveryId(jobId: number, action: KanbotJobAction): string {
 /** The delivery id of an outbox resume: one per task and version (the state it owes effects for). */
 export function taskResumeDeliveryId(taskId: number, version: number): string {
   return `kanbot-resume-${taskId}-${version}`;
+}
+
+/** The delivery id of a question's timeout: one per task and deadline. */
+export function questionTimeoutDeliveryId(taskId: number, dueAt: string): string {
+  return `kanbot-question-${taskId}-${dueAt}`;
 }
 
 /** The delivery id of a gate re-evaluation: one per task, head and no-checks deadline. */

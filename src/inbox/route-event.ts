@@ -29,6 +29,7 @@ import {
   KANBOT_GATE_EVENT,
   KANBOT_JOB_EVENT,
   KANBOT_TASK_EVENT,
+  QUESTION_TIMEOUT_ACTION,
   TASK_RESUME_ACTION,
 } from "./internal-events.js";
 
@@ -60,6 +61,7 @@ const HANDLERS: Record<string, AnyHandler> = {
   [`${KANBOT_GATE_EVENT}.${GATE_RECHECK_ACTION}`]: onKanbotGate,
   [`${KANBOT_GATE_EVENT}.${GATE_MERGEABILITY_ACTION}`]: onKanbotMergeability,
   [`${KANBOT_TASK_EVENT}.${TASK_RESUME_ACTION}`]: onKanbotTask,
+  [`${KANBOT_TASK_EVENT}.${QUESTION_TIMEOUT_ACTION}`]: onKanbotTask,
 };
 
 /** The `event.action` keys (or bare events) this version acts on, GitHub's and kanbot's own. */

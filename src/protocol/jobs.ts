@@ -114,7 +114,7 @@ export const JobAttempt = z.object({
   attempt: z.number().int().positive().max(PROTOCOL_BOUNDS.int32),
   kind: JobKind,
   agent: AgentName,
-  outcome: z.enum(["succeeded", "failed", "lost", "canceled"]),
+  outcome: z.enum(["succeeded", "failed", "lost", "canceled", "needs-input"]),
   /** For a failed job: its failure class (`task` when the runner gave none). */
   failureClass: FailureClass.optional(),
   /** One line: the CLI's message, else the start of the error; a success's summary start. */
@@ -135,7 +135,9 @@ export const JobDescription = z.object({
   workspace: JobWorkspace,
   /**
    * Kind-specific input as the app queued it: failing checks' output for `fix-checks`, review
-   * comments or instructions for `revise`; null when there is none.
+   * comments or instructions for `revise`, `{ question, answer, answeredBy, summary, askedBy }`
+   * for `answer` (the agent's question is untrusted, the answer a trusted person's); null when
+   * there is none.
    */
   input: z.json().nullable(),
   limits: JobLimits,
@@ -308,6 +310,24 @@ export const FailedOutcome = z.object({
 });
 export type FailedOutcome = z.infer<typeof FailedOutcome>;
 
+/** Longest question an agent may ask (characters); the runner cuts a longer one. */
+export const QUESTION_MAX_CHARS = 4_000;
+
+/**
+ * The agent asked a question and stopped (it wrote `.kanbot/question.md`, which is never
+ * committed); nothing was pushed. The app posts the question on the issue and waits for a
+ * person's answer; no attempt is spent.
+ */
+export const NeedsInputOutcome = z.object({
+  status: z.literal("needs-input"),
+  /** The agent's question as it wrote it (redacted by the app; untrusted text). */
+  question: z.string().min(1, { error: "expected the agent's question" }).max(QUESTION_MAX_CHARS),
+  /** The agent's last message before it asked, for the answer job's prompt. */
+  summary: z.string().max(65_536).optional(),
+  ...Spend,
+});
+export type NeedsInputOutcome = z.infer<typeof NeedsInputOutcome>;
+
 export const CanceledOutcome = z.object({
   status: z.literal("canceled"),
   /** Why the runner stopped (the app's cancel, a shutdown…). */
@@ -321,6 +341,7 @@ export type CanceledOutcome = z.infer<typeof CanceledOutcome>;
 export const JobOutcome = z.discriminatedUnion("status", [
   SucceededOutcome,
   FailedOutcome,
+  NeedsInputOutcome,
   CanceledOutcome,
 ]);
 export type JobOutcome = z.infer<typeof JobOutcome>;
@@ -335,7 +356,7 @@ export type CompleteJobRequestInput = z.input<typeof CompleteJobRequest>;
 
 export const CompleteJobResponse = z.object({
   jobId: JobId,
-  status: z.enum(["succeeded", "failed", "canceled"]),
+  status: z.enum(["succeeded", "failed", "needs-input", "canceled"]),
   finishedAt: Timestamp,
 });
 export type CompleteJobResponse = z.infer<typeof CompleteJobResponse>;

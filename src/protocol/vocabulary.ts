@@ -5,12 +5,12 @@
 import { z } from "zod";
 
 /** What a job asks the agent to do (`JOB_KINDS` in src/domain/types.ts). */
-export const JOB_KINDS = ["implement", "fix-checks", "revise", "rebase"] as const;
+export const JOB_KINDS = ["implement", "fix-checks", "revise", "rebase", "answer"] as const;
 export const JobKind = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof JobKind>;
 
 /** How a runner may end a job (the store's `JobOutcome` statuses). */
-export const JOB_OUTCOME_STATUSES = ["succeeded", "failed", "canceled"] as const;
+export const JOB_OUTCOME_STATUSES = ["succeeded", "failed", "needs-input", "canceled"] as const;
 export const JobOutcomeStatus = z.enum(JOB_OUTCOME_STATUSES);
 export type JobOutcomeStatus = z.infer<typeof JobOutcomeStatus>;
 

@@ -91,6 +91,7 @@ export class JobLeases {
         current.lease_token === leaseToken &&
         (current.status === "succeeded" ||
           current.status === "failed" ||
+          current.status === "needs-input" ||
           current.status === "canceled") &&
         current.finished_at !== null;
       if (!finishedByThisLease) {

@@ -4,15 +4,20 @@
  * once more where the row is read, so that every reader gets a `JobResult`, never raw JSON.
  */
 import type { z } from "zod";
-import { CanceledOutcome, FailedOutcome, ValidationResult } from "../protocol/index.js";
+import {
+  CanceledOutcome,
+  FailedOutcome,
+  NeedsInputOutcome,
+  ValidationResult,
+} from "../protocol/index.js";
 
 /**
  * The runner's outcome without `status` and `error` (they have their own columns): the widest of
  * the three outcomes, so every field is optional but `validation` (empty when none ran).
  */
-export const JobResult = FailedOutcome.omit({ status: true, error: true }).extend(
-  CanceledOutcome.pick({ reason: true }).shape,
-);
+export const JobResult = FailedOutcome.omit({ status: true, error: true })
+  .extend(CanceledOutcome.pick({ reason: true }).shape)
+  .extend(NeedsInputOutcome.partial().pick({ question: true }).shape);
 export type JobResult = z.infer<typeof JobResult>;
 
 /**

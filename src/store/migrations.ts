@@ -517,6 +517,19 @@ function jobTokens(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Questions to humans (issue 14, part 2): when a `needs-input` task's question is due. The
+ * once-a-minute sweep blocks the tasks whose question passed it (src/inbox/internal-event-recorder.ts).
+ */
+const questionDue: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("tasks").addColumn("question_due_at", "bigint").execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("tasks").dropColumn("question_due_at").execute();
+  },
+};
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -527,6 +540,7 @@ export function storeMigrations(dialect: StoreDialect): MigrationProvider {
     "0005_task_record": taskRecord,
     "0006_delivery_holder": deliveryHolder,
     "0007_job_tokens": jobTokens(dialect),
+    "0008_question_due": questionDue,
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

@@ -69,6 +69,8 @@ export interface TasksTable {
   blocker_error: string | null;
   shown_column: string | null;
   shown_comment: string | null;
+  /** When a `needs-input` task's question is due (ms since the epoch); null otherwise. */
+  question_due_at: number | null;
   version: number;
   created_at: number;
   updated_at: number;

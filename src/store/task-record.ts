@@ -105,6 +105,8 @@ export interface TaskRecordFacts {
   shownColumn: string | undefined;
   /** The progress comment body kanbot last wrote. */
   shownComment: string | undefined;
+  /** While `needs-input`: when the question is due (then the task is blocked); else undefined. */
+  questionDueAt?: Date | undefined;
 }
 
 /** Changes to the typed facts; null clears a fact. */
@@ -122,6 +124,7 @@ export interface TaskRecordChanges {
   blocker?: TaskBlocker | null;
   shownColumn?: string | null;
   shownComment?: string | null;
+  questionDueAt?: Date | null;
 }
 
 /** The facts effects and reads record as they learn them (`JobStore.recordTaskFacts`): not
@@ -229,6 +232,7 @@ export function toTaskRecordFacts(row: Selectable<TasksTable>): TaskRecordFacts 
           },
     shownColumn: row.shown_column ?? undefined,
     shownComment: row.shown_comment ?? undefined,
+    questionDueAt: row.question_due_at == null ? undefined : new Date(Number(row.question_due_at)),
   };
 }
 
@@ -282,5 +286,8 @@ export function taskRecordColumns(changes: TaskRecordChanges): Updateable<TasksT
   }
   if (changes.shownColumn !== undefined) columns.shown_column = changes.shownColumn;
   if (changes.shownComment !== undefined) columns.shown_comment = changes.shownComment;
+  if (changes.questionDueAt !== undefined) {
+    columns.question_due_at = changes.questionDueAt?.getTime() ?? null;
+  }
   return columns;
 }

@@ -166,7 +166,7 @@ export interface HeartbeatResult {
 
 /** What a runner reports when it finishes a job. */
 export interface JobOutcome {
-  status: "succeeded" | "failed" | "canceled";
+  status: "succeeded" | "failed" | "needs-input" | "canceled";
   /** A `JobResult`, or JSON that is read back as one (fields that do not fit are left out). */
   result?: JobResult | JsonValue;
   error?: string;

@@ -29,6 +29,7 @@ import { BoardLookup } from "./effects/board.js";
 import { showIssueView } from "./effects/issue-view.js";
 import { faultPoint } from "./fault-points.js";
 import { recordGateBackstop } from "./facts.js";
+import { postQuestion } from "./effects/question.js";
 import { issueOfTask } from "./effects/progress-comment.js";
 import { autoMergeIfReady, scheduleMergeabilityRecheck } from "./effects/auto-merge.js";
 import {
@@ -414,6 +415,9 @@ async function applyEffect(
       return;
     case "evaluate-checks":
       // Judged once the transition's other effects ran (the state mirror); see `applyOnce`.
+      return;
+    case "post-question":
+      await postQuestion(ctx, task, effect, request.config);
       return;
   }
 }

@@ -3,6 +3,7 @@
  * (`JobStore.commitTransition`): the task's new state, the jobs it cancels and queues, the facts
  * and timeline notes it records, and its outbox of GitHub effects.
  */
+import { answerDueAt } from "../domain/question.js";
 import { taskBranchName } from "../domain/task-branch.js";
 import type { TaskTransition } from "../domain/task.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
@@ -69,6 +70,11 @@ export async function commit(
     pendingEffects: outbox.effects.length === 0 ? null : outboxJson(outbox),
   };
   if (decision.task.pr !== null) changes.prDraft = decision.task.pr.draft;
+  // A question's deadline, from when the task started waiting (durable: the sweep reads it).
+  changes.questionDueAt =
+    decision.to === "needs-input"
+      ? (answerDueAt(decision.task.enteredAt, request.config.questions.answerTimeoutHours) ?? null)
+      : null;
   if (start !== undefined) changes.routing = routingOf(start);
   else Object.assign(changes, agentChanges(existing, decision));
   if (request.dependencies !== undefined) changes.dependencies = request.dependencies;

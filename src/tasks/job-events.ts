@@ -11,6 +11,8 @@
  *   online could take the task with (for a fallback agent, issue 14 part 4): the machine decides
  *   (blocked at once, a wait without an attempt, or a retry with backoff while the budget
  *   allows);
+ * - needs-input: `job-needs-input` with the agent's question (redacted at `complete`): the task
+ *   waits for a person's answer (no attempt spent), the question posted on the issue;
  * - lost: `job-lost`: queued again, or `blocked` when the repository's lost-lease limit or the
  *   budget is reached (the store's sweep only marked the job lost).
  */
@@ -84,6 +86,21 @@ async function finished(
         { job },
       );
     }
+    case "needs-input":
+      // The agent asked a question and stopped: the question is in the result (redacted).
+      return applyToTask(
+        ctx,
+        task,
+        {
+          type: "job-needs-input",
+          jobId: String(job.id),
+          question: job.result?.question ?? "",
+          ...(job.result?.summary !== undefined ? { summary: job.result.summary } : {}),
+          minutes: result.minutes,
+          usd: result.usd,
+        },
+        actor,
+      );
     case "failed": {
       const runner =
         job.runnerId === undefined ? undefined : await ctx.store.getRunner(job.runnerId);

@@ -29,6 +29,7 @@ const OUTBOX_EFFECT_TYPES: ReadonlySet<string> = new Set<OutboxEffect["type"]>([
   "request-review",
   "delete-branch",
   "evaluate-checks",
+  "post-question",
 ]);
 
 export function isOutboxEffect(effect: TaskEffect): effect is OutboxEffect {

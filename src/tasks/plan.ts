@@ -162,6 +162,8 @@ function taskReason(task: Task, input: PlanInput): string {
       return "running";
     case "checks":
       return "its PR waits for checks";
+    case "needs-input":
+      return "the agent asked a question; waiting for an answer on the issue";
     case "review":
       return "its PR waits for review";
     case "done":

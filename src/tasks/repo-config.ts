@@ -107,6 +107,7 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
     backoff: DEFAULT_BACKOFF,
     deleteBranchOnMerge: config.merge.deleteBranch,
     fallback: { agents: config.agents.fallback, after: config.agents.fallbackAfter },
+    answerTimeoutHours: config.questions.answerTimeoutHours,
   };
 }
 

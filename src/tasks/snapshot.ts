@@ -5,6 +5,7 @@
  * the fallback's reason in the routing record); two fields are derived from the jobs: the current job from the newest job row, and
  * the consecutive failures from the trailing failed jobs.
  */
+import { cleanQuestion, questionInstructions } from "../domain/question.js";
 import type { TaskAgent, TaskJob, TaskSnapshot } from "../domain/task.js";
 import type { Job, Task } from "../store/index.js";
 
@@ -61,12 +62,35 @@ function currentJob(task: Task, last: Job | undefined): TaskJob | null {
           };
     case "waiting":
       return { id: null, kind: "implement", instructions: null, notBefore: null };
+    case "needs-input":
+      return plannedAnswer(last);
     case "blocked":
     case "canceled":
+      // Blocked or canceled while waiting for an answer: resuming runs the answer job.
+      if (last?.status === "needs-input") return plannedAnswer(last);
       return last === undefined || task.prNumber === undefined
         ? null
         : { id: null, kind: last.kind, instructions: null, notBefore: null };
     default:
       return null;
   }
+}
+
+/**
+ * The `answer` job a task waiting for an answer plans: the question (and the agent's summary)
+ * from the result of the job that asked; the machine adds the answer when it comes.
+ */
+function plannedAnswer(asked: Job | undefined): TaskJob {
+  const question = asked?.result?.question;
+  const summary = asked?.result?.summary;
+  return {
+    id: null,
+    kind: "answer",
+    instructions: questionInstructions({
+      question: cleanQuestion(question ?? "") || "(the question was not kept)",
+      ...(summary !== undefined ? { summary } : {}),
+      ...(asked !== undefined ? { askedBy: asked.kind } : {}),
+    }),
+    notBefore: null,
+  };
 }

@@ -114,6 +114,8 @@ export interface AgentStep {
   report?: string;
   /** Worktree paths whose content (or null) the `report` records. */
   look?: string[];
+  /** Writes the prompt the agent got to this worktree path. */
+  prompt?: string;
 }
 
 export interface E2EOptions {
@@ -145,6 +147,8 @@ export interface E2EOptions {
    * `true` for GitHub's published limits, or some of them changed. See docs/testing.md.
    */
   limits?: LimitsOption;
+  /** The board's Status columns (default `BOARD_COLUMNS`). */
+  boardColumns?: string[];
 }
 
 export interface RunnerProcess {
@@ -451,7 +455,7 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     sim.addProject(ORG, {
       number: PROJECT_NUMBER,
       title: "Board",
-      fields: { Status: BOARD_COLUMNS },
+      fields: { Status: options.boardColumns ?? BOARD_COLUMNS },
     });
 
     let appEnded: number | string | undefined;

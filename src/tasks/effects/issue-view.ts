@@ -63,14 +63,24 @@ export async function showIssueView(
     await writeLabels(ctx, issue, writes.labels, writes.labels.definition);
   }
   if (writes.column !== null && issue !== undefined && board !== undefined) {
-    const moved = await moveCard(ctx, board, config, issue, {
+    let moved = await moveCard(ctx, board, config, issue, {
       column: writes.column,
       state: record.state,
     });
+    // A board without a "Needs input" column shows such a task In progress (the running column).
+    const fallback = fallbackColumn(record.state, config);
+    if (!moved && fallback !== undefined && fallback !== writes.column) {
+      moved = await moveCard(ctx, board, config, issue, { column: fallback, state: record.state });
+    }
     if (moved) await ctx.store.recordTaskFacts(record.id, { shownColumn: writes.column });
   }
   if (writes.comment !== null && options.comment !== false) {
     await writeProgressComment(ctx, record, writes.comment, options.comments);
     await ctx.store.recordTaskFacts(record.id, { shownComment: writes.comment });
   }
+}
+
+/** The column a state falls back to when the board lacks its own: `needs-input` -> running's. */
+function fallbackColumn(state: Task["state"], config: RepoConfig): string | undefined {
+  return state === "needs-input" ? config.board.columns.running : undefined;
 }

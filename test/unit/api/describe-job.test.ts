@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { continuesTaskBranch, jobHistory, MAX_JOB_HISTORY } from "../../../src/api/describe-job.js";
+import { JobAttempt } from "../../../src/protocol/index.js";
 import type { Job } from "../../../src/store/index.js";
 import { gitHubWebUrl, taskBranchName } from "../../../src/api/index.js";
 
@@ -97,6 +98,28 @@ describe("jobHistory", () => {
         message: "the agent failed: stream disconnected",
       },
     ]);
+  });
+
+  it("a job that asked a question shows it, and the runner's schema accepts the entry", () => {
+    const jobs = [
+      job(1, {
+        status: "needs-input",
+        result: { validation: [], question: "Which locale is the default?" },
+      }),
+    ];
+
+    const history = jobHistory({ id: 2, kind: "answer" } as Job, jobs);
+
+    expect(history).toEqual([
+      {
+        attempt: 1,
+        kind: "implement",
+        agent: "codex",
+        outcome: "needs-input",
+        message: "asked: Which locale is the default?",
+      },
+    ]);
+    expect(JobAttempt.array().parse(history)).toEqual(history);
   });
 
   it("a success shows the start of its summary; a failure without a class is `task`; at most the newest ten", () => {

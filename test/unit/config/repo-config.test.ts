@@ -52,6 +52,7 @@ describe("defaults", () => {
       queued: "agent:queued",
       running: "agent:working",
       checks: "agent:checks",
+      "needs-input": "agent:needs-input",
       review: "agent:review",
       done: "agent:done",
       blocked: "agent:blocked",
@@ -82,11 +83,13 @@ describe("defaults", () => {
         queued: "Ready",
         running: "In progress",
         checks: "In progress",
+        "needs-input": "Needs input",
         review: "In review",
         done: "Done",
         blocked: "Blocked",
       },
     });
+    expect(config.questions).toEqual({ answerTimeoutHours: 72 });
     expect(config.minimumPermission).toBe("write");
     expect(config.forbiddenPaths).toEqual([".github/workflows/**"]);
     expect(config.review).toEqual({ requestFromStarter: true });
@@ -192,6 +195,7 @@ describe("a full valid file", () => {
         columns: { ...DEFAULT_REPO_CONFIG.board.columns, running: "Doing", blocked: "Stuck" },
         priorityField: "Urgency",
       },
+      questions: { answerTimeoutHours: 72 },
       minimumPermission: "maintain",
       forbiddenPaths: [".github/**", "secrets/**"],
       review: { requestFromStarter: false },

@@ -23,7 +23,13 @@ export const POLICY: TaskPolicy = {
   backoff: DEFAULT_BACKOFF,
   deleteBranchOnMerge: true,
   fallback: { agents: [], after: 2 },
+  // One hour: the needs-input snapshots entered their state an hour before NOW, so their
+  // question is due.
+  answerTimeoutHours: 1,
 };
+
+/** The planned answer job of the needs-input snapshots (src/domain/question.ts). */
+export const ASKED = JSON.stringify({ question: "Which database?", askedBy: "implement" });
 
 export function used(overrides: Partial<BudgetUsed> = {}): BudgetUsed {
   return { ...noBudgetUsed(), ...overrides };
@@ -93,6 +99,20 @@ export const SITUATIONS = {
     job: { id: null, kind: "fix-checks", instructions: "lint failed", notBefore: null },
     blocker: { cause: "attempts-spent", message: "attempt budget spent", error: "lint failed" },
   }),
+  "needs-input": base({
+    state: "needs-input",
+    job: { id: null, kind: "answer", instructions: ASKED, notBefore: null },
+  }),
+  "needs-input+pr": base({
+    state: "needs-input",
+    pr: { headSha: HEAD, draft: true },
+    job: { id: null, kind: "answer", instructions: ASKED, notBefore: null },
+  }),
+  "blocked:unanswered": base({
+    state: "blocked",
+    job: { id: null, kind: "answer", instructions: ASKED, notBefore: null },
+    blocker: { cause: "question-unanswered", message: "nobody answered", error: null },
+  }),
   canceled: base({ state: "canceled" }),
   "canceled+pr": base({ state: "canceled", pr: { headSha: HEAD, draft: false } }),
 } satisfies Record<string, TaskSnapshot | null>;
@@ -122,6 +142,13 @@ export const EVENTS = {
     usd: 0.25,
     fatal: false,
   },
+  "job-needs-input": {
+    type: "job-needs-input",
+    jobId: "job-1",
+    question: "Which database should this use?",
+    minutes: 3,
+    usd: 0.1,
+  },
   "job-lost": { type: "job-lost", jobId: "job-1", minutes: 15 },
   "checks-passed": { type: "checks-passed", headSha: HEAD },
   "checks-failed": { type: "checks-failed", headSha: HEAD, summary: "test: 2 failed" },
@@ -132,6 +159,8 @@ export const EVENTS = {
   "pr-closed-unmerged": { type: "pr-closed-unmerged" },
   cancel: { type: "cancel", source: "command" },
   "needs-human": { type: "needs-human", reason: "the branch touches .github/workflows/" },
+  answered: { type: "answered", answer: "Use Postgres.", author: "maintainer" },
+  "question-timed-out": { type: "question-timed-out" },
 } as const satisfies { [K in TaskEventType]: Extract<TaskEvent, { type: K }> };
 
 export function situation(name: Situation): TaskSnapshot | null {

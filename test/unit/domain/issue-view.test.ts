@@ -14,6 +14,7 @@ const COLUMNS: Record<Exclude<TaskState, "canceled">, string> = {
   queued: "Ready",
   running: "In progress",
   checks: "In progress",
+  "needs-input": "Needs input",
   review: "In review",
   done: "Done",
   blocked: "Blocked",

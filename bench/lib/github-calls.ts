@@ -8,7 +8,8 @@
  * - A counted request is every request but a `304 Not Modified` answer to a conditional request
  *   (GitHub does not count those against the primary limit) and but a refusal by a rate limit.
  * - The app's own JWT calls (`/app…`, e.g. an installation token) are not the installation's:
- *   they are kept apart.
+ *   they are kept apart, and so is git over HTTP (`…/info/refs`, `git-upload-pack`,
+ *   `git-receive-pack`): GitHub's API limits are not git's.
  */
 
 export type CallClass =
@@ -18,7 +19,8 @@ export type CallClass =
   | "graphql-mutation"
   | "conditional-304"
   | "limited"
-  | "app";
+  | "app"
+  | "git";
 
 /** What the classifier needs of a recorded call. */
 export interface TracedCall {
@@ -49,7 +51,12 @@ export function isWrite(call: Pick<TracedCall, "method" | "path" | "graphqlKind"
   return !READ_METHODS.has(call.method.toUpperCase());
 }
 
+export function isGit(path: string): boolean {
+  return /\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/.test(path);
+}
+
 export function classify(call: TracedCall): CallClass {
+  if (isGit(call.path)) return "git";
   if (!isGraphql(call.path) && /^\/app(\/|$)/.test(restPath(call.path))) return "app";
   if (call.rateLimited === true) return "limited";
   if (call.status === 304) return "conditional-304";
@@ -75,9 +82,9 @@ export function endpoint(
     const before = parts[index - 1];
     if (parts[1] === "repos" && index === 2) named.push("{owner}");
     else if (parts[1] === "repos" && index === 3) named.push("{repo}");
-    else if (before === "contents" || before === "heads") {
-      // Everything after `contents/` or `refs/heads/` is one path.
-      named.push("{path}");
+    else if (before === "contents" || before === "refs") {
+      // Everything after `contents/` or `refs/` (`heads/x`, `heads%2Fx`) is one path.
+      named.push(before === "refs" ? "{ref}" : "{path}");
       break;
     } else if (/^\d+$/.test(part)) named.push("{n}");
     else if (/^[0-9a-f]{40}$/.test(part)) named.push("{sha}");
@@ -99,6 +106,7 @@ export function emptyCounts(): ClassCounts {
     "conditional-304": 0,
     limited: 0,
     app: 0,
+    git: 0,
   };
 }
 

@@ -379,6 +379,7 @@ async function burst(installations: 1 | 2): Promise<BurstResult> {
       const counts = app.sim.limits.of(client);
       const writes = counts["rest-write"] + counts["graphql-mutation"];
       ceilingSeconds[repo] = minimumSecondsForWrites(writes, CONTENT_PER_MINUTE, CONTENT_PER_HOUR);
+      // With 80 writes or fewer the budget allows them at once (0 s): the ratio is then to 1 s.
       measuredToCeiling[repo] = Number(
         ((allInReviewSeconds[repo] ?? Number.NaN) / Math.max(ceilingSeconds[repo] ?? 1, 1)).toFixed(
           1,

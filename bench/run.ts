@@ -16,6 +16,7 @@ const BENCHMARKS = [
   "memory",
   "overhead",
   "store-queries",
+  "github-budget",
 ];
 
 const args = process.argv.slice(2);

@@ -43,6 +43,12 @@ export interface GitHubCall {
   path: string;
   /** The GraphQL operation name, when there is one. */
   operation?: string;
+  /** GraphQL: whether the document is a mutation (`mutation …`) or a query. */
+  graphqlKind?: "query" | "mutation";
+  /** The answer's status (304 for a conditional request answered Not Modified). */
+  status: number;
+  /** A 403 or 429 carrying `retry-after` or `x-ratelimit-remaining: 0`: a rate limit's refusal. */
+  rateLimited: boolean;
   ms: number;
 }
 
@@ -59,9 +65,17 @@ async function startTracingProxy(
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       let operation: string | undefined;
+      let graphqlKind: "query" | "mutation" | undefined;
       if ((req.url ?? "").includes("graphql")) {
-        const match = /(query|mutation)\s+(\w+)/.exec(body.toString());
+        let document = body.toString();
+        try {
+          document = String((JSON.parse(document) as { query?: unknown }).query ?? document);
+        } catch {
+          // not JSON: look at the raw body
+        }
+        const match = /^\s*(query|mutation)\s*(\w+)?/.exec(document);
         operation = match?.[2];
+        graphqlKind = match?.[1] === "mutation" ? "mutation" : "query";
       }
       const forward = httpRequest(
         {
@@ -80,6 +94,12 @@ async function startTracingProxy(
               method: req.method ?? "",
               path: (req.url ?? "").split("?")[0] ?? "",
               ...(operation ? { operation } : {}),
+              ...(graphqlKind ? { graphqlKind } : {}),
+              status: answer.statusCode ?? 0,
+              rateLimited:
+                (answer.statusCode === 403 || answer.statusCode === 429) &&
+                (answer.headers["retry-after"] !== undefined ||
+                  answer.headers["x-ratelimit-remaining"] === "0"),
               ms: performance.now() - at,
             }),
           );
@@ -163,6 +183,10 @@ export interface StartOptions {
   deliverWebhooks?: boolean;
   /** GitHub's rate limits on the simulator (default off; `true` for GitHub's published ones). */
   limits?: LimitsOption;
+  /** Files of `octo-org/widgets` added to (or replacing) the default README and kanbot.yml. */
+  repoFiles?: Record<string, string>;
+  /** More setup of the simulator (projects, branch rules, other installations) before the app starts. */
+  setup?: (sim: Simulator) => Promise<void> | void;
 }
 
 export async function startBenchApp(options: StartOptions = {}): Promise<BenchApp> {
@@ -195,10 +219,12 @@ export async function startBenchApp(options: StartOptions = {}): Promise<BenchAp
     files: {
       "README.md": "# widgets\n",
       ".github/kanbot.yml": `agents:\n  default: ${AGENT}\n`,
+      ...options.repoFiles,
     },
   });
   sim.addCollaborator(REPO, MAINTAINER, "maintain");
   const installationId = sim.install("octo-org");
+  await options.setup?.(sim);
 
   const githubCalls: GitHubCall[] = [];
   const proxy = options.traceGitHub ? await startTracingProxy(sim.url, githubCalls) : undefined;

@@ -154,11 +154,11 @@ export function budgetLabelOverride(labels: readonly string[]): BudgetOverride {
 
 /**
  * The task's budget: the repository's, with the limits the issue's budget labels set taken from
- * `honoured`. At a start (a person with the trigger permission starts the task with the labels
- * on it) `honoured` is the labels' own values; later, it is the task's stored budget, which only
- * a person with that permission changes (adding a label): a label someone else added leaves the
- * stored value, so it changes nothing. Without budget labels the repository's budget holds, so a
- * change to `.github/kanbot.yml` applies as before.
+ * `honoured`. At a start it is the values of the labels a person with the trigger permission
+ * added (src/tasks/budget-label.ts `honouredBudgetLabels`); later, the task's stored budget,
+ * which only a person with that permission changes (adding a label): a label someone else added
+ * leaves the stored value, so it changes nothing. Without budget labels the repository's budget
+ * holds, so a change to `.github/kanbot.yml` applies as before.
  */
 export function budgetWithLabels(
   repository: Budget,

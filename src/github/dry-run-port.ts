@@ -29,6 +29,7 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     isPullRequestMerged: (pr) => port.isPullRequestMerged(pr),
     listIssuesWithLabels: (repo, labels) => port.listIssuesWithLabels(repo, labels),
     lastLabeler: (issue, label) => port.lastLabeler(issue, label),
+    lastLabelers: (issue, labels) => port.lastLabelers(issue, labels),
     listBlockedBy: (issue) => port.listBlockedBy(issue),
     listSubIssues: (issue) => port.listSubIssues(issue),
     findProject: (owner, number) => port.findProject(owner, number),

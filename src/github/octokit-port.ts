@@ -98,7 +98,7 @@ interface RestComment {
   html_url: string;
 }
 
-/** An entry of `GET …/issues/{n}/events`, as far as `lastLabeler` reads it. */
+/** An entry of `GET …/issues/{n}/events`, as far as `lastLabelers` reads it. */
 interface RestIssueEvent {
   event?: string;
   actor?: RestUser | null;
@@ -396,6 +396,12 @@ class OctokitGitHubPort implements GitHubPort {
   }
 
   async lastLabeler(issue: IssueRef, label: string): Promise<string | undefined> {
+    const [login] = await this.lastLabelers(issue, [label]);
+    return login;
+  }
+
+  async lastLabelers(issue: IssueRef, labels: readonly string[]): Promise<(string | undefined)[]> {
+    if (labels.length === 0) return [];
     let events: RestIssueEvent[];
     try {
       events = await this.#call(`list the events of ${formatRef(issue)}`, () =>
@@ -409,21 +415,24 @@ class OctokitGitHubPort implements GitHubPort {
     } catch (error) {
       if (!isGitHubStatus(error, 404) && !isGitHubStatus(error, 410)) throw error;
       this.#log.debug({ issue: formatRef(issue), status: error.status }, "issue not found");
-      return undefined;
+      return labels.map(() => undefined);
     }
-    // GitHub lists an issue's events oldest first; the last matching one is the newest.
-    const labeled = events.filter(
-      (event) =>
-        event.event === "labeled" &&
-        event.label?.name !== undefined &&
-        sameLabel(event.label.name, label),
-    );
-    const newest = labeled.at(-1);
-    if (newest === undefined) {
-      this.#log.debug({ issue: formatRef(issue), label }, "no labeled event for the label");
-      return undefined;
-    }
-    return newest.actor?.login ?? undefined;
+    return labels.map((label) => {
+      // GitHub lists an issue's events oldest first; the last matching one is the newest.
+      const newest = events
+        .filter(
+          (event) =>
+            event.event === "labeled" &&
+            event.label?.name !== undefined &&
+            sameLabel(event.label.name, label),
+        )
+        .at(-1);
+      if (newest === undefined) {
+        this.#log.debug({ issue: formatRef(issue), label }, "no labeled event for the label");
+        return undefined;
+      }
+      return newest.actor?.login ?? undefined;
+    });
   }
 
   // --- labels ------------------------------------------------------------------------------

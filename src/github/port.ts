@@ -107,6 +107,11 @@ export interface GitHubPort {
    * deleted account, or the issue is gone (reconciliation starts a trigger-labeled issue as them).
    */
   lastLabeler(issue: IssueRef, label: string): Promise<string | undefined>;
+  /**
+   * {@link lastLabeler} for several labels from one read of the issue's events: who last added
+   * each of `labels`, in their order (undefined where `lastLabeler` would say undefined).
+   */
+  lastLabelers(issue: IssueRef, labels: readonly string[]): Promise<(string | undefined)[]>;
 
   // --- labels ----------------------------------------------------------------------------
   /** Creates the labels the repository does not have yet; existing ones are left as they are. */

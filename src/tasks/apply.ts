@@ -115,8 +115,8 @@ async function applyOnce(ctx: TaskContext, request: TaskEventRequest): Promise<A
     }
     const jobs = existing === undefined ? [] : await ctx.store.listJobs(existing.id);
     const snapshot = existing === undefined ? null : snapshotOf(existing, jobs);
-    // The issue's budget labels: their values at a start, the stored ones after (writers only).
-    const policy = taskPolicyFor(config, issue.labels, existing, request.start !== undefined);
+    // The issue's budget labels: the writers' values at a start, the stored ones after.
+    const policy = taskPolicyFor(config, issue.labels, existing, request.start);
     const decision = transitionTask(snapshot, request.event, ctx.now(), policy);
     if (decision.outcome !== "transition") {
       ctx.log.info(

@@ -34,8 +34,8 @@ export async function commit(
   outbox: Outbox,
 ): Promise<Task> {
   const { issue, start } = request;
-  // The budget stored at a (re)start is the repository's with the issue's budget labels.
-  const policy = taskPolicyFor(request.config, issue.labels, existing, start !== undefined);
+  // The budget stored at a (re)start is the repository's with the writers' budget labels.
+  const policy = taskPolicyFor(request.config, issue.labels, existing, start);
   // A new task is created with its first decision, in the same transaction: a crash between
   // the two would leave a task in its new state with nothing behind it (a `queued` task with no
   // job, which no later event would queue again).

@@ -38,14 +38,17 @@ function issueText(text: string): string {
   return storedIssueText(stripHtmlComments(text)).trim();
 }
 
-/** Asks GitHub for each human commenter's permission once and builds the prompt text. */
+/**
+ * Asks GitHub for each human commenter's permission once and builds the prompt text. `levels`
+ * (lower-case login → permission) is filled as they are read, for a caller that needs them again.
+ */
 export async function trustedPromptText(
   ctx: TaskContext,
   issue: IssueFacts,
   comments: readonly IssueComment[],
   minimum: Permission,
+  levels = new Map<string, PermissionLevel>(),
 ): Promise<string> {
-  const levels = new Map<string, PermissionLevel>();
   for (const comment of comments) {
     if (comment.authorType === "Bot" || levels.has(comment.author.toLowerCase())) continue;
     levels.set(

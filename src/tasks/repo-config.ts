@@ -17,7 +17,7 @@ import { workspaceSettingsOf, type ResolveJobWorkspace } from "../api/describe-j
 import type { GitHubPort, IssueComment } from "../github/port.js";
 import { resolveLabelNames, type LabelNames } from "../domain/labels.js";
 import { DEFAULT_BACKOFF } from "../domain/backoff.js";
-import { budgetWithLabels } from "../domain/budget.js";
+import { budgetLabelOverride, budgetWithLabels } from "../domain/budget.js";
 import type { TaskPolicy } from "../domain/task.js";
 import { BUILT_IN_AGENTS } from "../domain/types.js";
 import type { TaskContext } from "./context.js";
@@ -113,22 +113,22 @@ export function taskPolicyOf(config: RepoConfig): TaskPolicy {
 
 /**
  * The policy for one event of a task: the repository's, with the budget the issue's budget
- * labels set (`budget:5usd`, `budget:30m`; src/domain/budget.ts). A start (`starting`: a person
- * with the trigger permission starts the task with the labels on it) takes the labels' values;
- * any other event takes those limits from the task's stored budget, which only a person with the
- * trigger permission changes (src/handlers/on-issues-labeled.ts), so a label added by anyone
- * else changes nothing.
+ * labels set (`budget:5usd`, `budget:30m`; src/domain/budget.ts). A start or re-run (`start`)
+ * takes the values of the labels it honours (those added by someone with the trigger permission,
+ * ./budget-label.ts `honouredBudgetLabels`); any other event takes those limits from the task's
+ * stored budget, which only a person with the trigger permission changes
+ * (src/handlers/on-issues-labeled.ts), so a label added by anyone else changes nothing.
  */
 export function taskPolicyFor(
   config: RepoConfig,
   labels: readonly string[],
   task: { budget: TaskPolicy["budget"] } | undefined,
-  starting: boolean,
+  start: { budgetLabels?: readonly string[] | undefined } | undefined,
 ): TaskPolicy {
   const policy = taskPolicyOf(config);
   const budget =
-    starting || task === undefined
-      ? budgetWithLabels(policy.budget, labels)
+    start !== undefined || task === undefined
+      ? budgetWithLabels(policy.budget, labels, budgetLabelOverride(start?.budgetLabels ?? []))
       : budgetWithLabels(policy.budget, labels, task.budget);
   return { ...policy, budget };
 }

@@ -16,6 +16,11 @@ import type { TaskDependencyRecord } from "../store/index.js";
 export interface StartFacts {
   routing: Routing;
   promptText: string;
+  /**
+   * The issue's budget labels that count (added by someone with the trigger permission;
+   * ./budget-label.ts `honouredBudgetLabels`). None when absent.
+   */
+  budgetLabels?: readonly string[] | undefined;
 }
 
 /** The closed PR's branches, for the branch deletion rule (merge-policy.ts). */

@@ -9,8 +9,10 @@ import { formatCycle, formatIssueRef, type IssueRef } from "../domain/dependenci
 import { routeTask } from "../domain/routing.js";
 import { isActive, transitionTask } from "../domain/task-machine.js";
 import type { TaskEvent, TriggerSource } from "../domain/task.js";
+import type { PermissionLevel } from "../domain/permission.js";
 import type { IssueComment, IssueFacts } from "../github/port.js";
 import { applyTaskEvent } from "./apply.js";
+import { honouredBudgetLabels } from "./budget-label.js";
 import type { TaskContext } from "./context.js";
 import { checkDependencies, tasksWaitingOn, type DependencyCheck } from "./dependencies.js";
 import { boardPriority, type BoardLookup } from "./effects/board.js";
@@ -26,6 +28,7 @@ import { snapshotOf } from "./snapshot.js";
 export interface StartRequest {
   issue: IssueFacts;
   config: RepoConfig;
+  /** Who starts the task; every caller has checked that they have the trigger permission. */
   actor: string;
   /** `retry` for `/kanbot retry`; a trigger source otherwise. */
   source: TriggerSource | "retry";
@@ -72,15 +75,22 @@ export async function startTask(
     }
   }
 
-  // 2. Facts: dependencies, trusted prompt text, routing.
+  // 2. Facts: dependencies, trusted prompt text, routing, the budget labels that count.
+  const levels = new Map<string, PermissionLevel>();
   const facts = await gatherStartFacts(ctx, {
     issue,
     config,
     board: request.board,
     requestedAgent: request.requestedAgent,
     boardPriority: request.boardPriority,
+    levels,
   });
   const { dependencies, comments } = facts;
+  const budgetLabels = await honouredBudgetLabels(ctx, issue, {
+    trusted: request.actor,
+    minimumPermission: config.minimumPermission,
+    levels,
+  });
 
   // 3. Decide and apply.
   const dependenciesOpen = dependencies.readiness.status !== "ready";
@@ -92,7 +102,7 @@ export async function startTask(
       request.source === "retry"
         ? { type: "retry", dependenciesOpen }
         : { type: "triggered", source: request.source, dependenciesOpen },
-    start: facts.start,
+    start: { ...facts.start, budgetLabels },
     dependencies: dependencies.facts,
     comments,
     board: request.board,
@@ -111,6 +121,8 @@ export interface StartFactsRequest {
   board: BoardLookup;
   requestedAgent?: string | undefined;
   boardPriority?: string | undefined;
+  /** The permissions read (lower-case login → level), filled as the commenters' are read. */
+  levels?: Map<string, PermissionLevel> | undefined;
 }
 
 export interface GatheredStartFacts {
@@ -127,7 +139,13 @@ export async function gatherStartFacts(
   const { issue, config } = request;
   const dependencies = await checkDependencies(ctx, issue);
   const comments = await ctx.github.listComments(issue.ref);
-  const text = await trustedPromptText(ctx, issue, comments, config.minimumPermission);
+  const text = await trustedPromptText(
+    ctx,
+    issue,
+    comments,
+    config.minimumPermission,
+    request.levels,
+  );
   const priorityFromBoard =
     request.boardPriority ??
     (issue.labels.some((label) => /^priority:/i.test(label))

@@ -541,6 +541,37 @@ export class GitHubPortMocks {
     return this;
   }
 
+  /**
+   * `lastLabeler` / `lastLabelers`: `GET /repos/{owner}/{repo}/issues/{n}/events` (paginated)
+   * answering `events`, oldest first, as GitHub lists them: label events with their actor.
+   */
+  issueEvents(
+    ref: IssueRef,
+    events: readonly { event: "labeled" | "unlabeled"; label: string; actor: string }[],
+  ): this {
+    const api = `${this.gh.urls.api}/repos/${ref.owner}/${ref.repo}`;
+    const bodies = events.map((spec, index) => {
+      const id = 9_000_000 + ref.number * 100 + index;
+      return {
+        id,
+        node_id: `LE_${id}`,
+        url: `${api}/issues/events/${id}`,
+        actor: fakeUser(spec.actor, this.gh.urls),
+        event: spec.event,
+        commit_id: null,
+        commit_url: null,
+        created_at: FIXTURE_TIME,
+        performed_via_github_app: null,
+        label: { name: spec.label, color: "ededed" },
+      };
+    });
+    return this.list(
+      "/repos/{owner}/{repo}/issues/{issue_number}/events",
+      { owner: ref.owner, repo: ref.repo, issue_number: ref.number },
+      bodies,
+    );
+  }
+
   // --- labels --------------------------------------------------------------------------------
 
   /**

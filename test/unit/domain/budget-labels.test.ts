@@ -8,7 +8,7 @@ import {
   parseBudgetLabel,
 } from "../../../src/domain/budget.js";
 import { DEFAULT_REPO_CONFIG } from "../../../src/config/repo-config.js";
-import { taskPolicyFor } from "../../../src/tasks/repo-config.js";
+import { taskPolicyFor, taskPolicyOf } from "../../../src/tasks/repo-config.js";
 
 const REPOSITORY = { attempts: 3, minutes: 60, usd: 10 };
 
@@ -74,13 +74,25 @@ describe("budgetWithLabels", () => {
 describe("taskPolicyFor", () => {
   const config = DEFAULT_REPO_CONFIG;
 
-  it("a start takes the labels; a later event the stored budget", () => {
+  it("a start takes the labels it honours; a later event the stored budget", () => {
     const task = {
       budget: { attempts: config.budget.attempts, minutes: config.budget.minutes, usd: 1 },
     };
+    const start = { budgetLabels: ["budget:7usd"] };
 
-    expect(taskPolicyFor(config, ["budget:7usd"], task, true).budget.usd).toBe(7);
-    expect(taskPolicyFor(config, ["budget:7usd"], task, false).budget.usd).toBe(1);
-    expect(taskPolicyFor(config, [], task, false).budget.usd).toBe(config.budget.usd);
+    expect(taskPolicyFor(config, ["budget:7usd"], task, start).budget.usd).toBe(7);
+    expect(taskPolicyFor(config, ["budget:7usd"], task, undefined).budget.usd).toBe(1);
+    expect(taskPolicyFor(config, [], task, undefined).budget.usd).toBe(config.budget.usd);
+  });
+
+  it("a start ignores the budget labels it does not honour (a triage user's)", () => {
+    const labels = ["budget:500usd", "budget:30m"];
+
+    const policy = taskPolicyFor(config, labels, undefined, { budgetLabels: ["budget:30m"] });
+    expect(policy.budget.usd).toBe(config.budget.usd);
+    expect(policy.budget.minutes).toBe(30);
+    expect(taskPolicyFor(config, labels, undefined, {}).budget).toEqual(
+      taskPolicyOf(config).budget,
+    );
   });
 });

@@ -71,6 +71,7 @@ function plainPort(): GitHubPort {
       }),
     listIssuesWithLabels: () => Promise.resolve([]),
     lastLabeler: () => Promise.resolve(undefined),
+    lastLabelers: (_issue, labels) => Promise.resolve(labels.map(() => undefined)),
     ensureLabels: () => Promise.resolve(),
     addLabels: () => Promise.resolve(),
     removeLabel: () => Promise.resolve(),

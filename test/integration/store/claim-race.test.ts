@@ -113,6 +113,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           "0005_task_record",
           "0006_delivery_holder",
           "0007_job_tokens",
+          "0008_question_due",
         ]);
       } finally {
         await fresh.drop();

@@ -63,7 +63,7 @@ describe("hard budgets", () => {
     // No price for the model: USD cannot be enforced, and the log says so; minutes still hold.
     const jobId = await loop.queueJob({
       agent: "codex",
-      budget: { attempts: 3, minutes: 0.1, usd: 5 },
+      budget: { attempts: 3, minutes: 0.2, usd: 5 },
     });
     const runner = await loop.addRunner(
       `  codex:\n    command: ${USAGE_AGENT}\n    model: some-unpriced-model\n    env: { USAGE_AGENT_INPUT: "10", USAGE_AGENT_OUTPUT: "1" }\n`,
@@ -75,12 +75,12 @@ describe("hard budgets", () => {
     const job = await loop.store.getJob(jobId);
     expect(job?.status).toBe("failed");
     expect(job?.error).toMatch(
-      /^budget spent: the job ran [\d.]+ of the 0\.10 minutes the task had left/,
+      /^budget spent: the job ran [\d.]+ of the 0\.20 minutes the task had left/,
     );
     const head = loop.branchHead(BRANCH);
     expect(head).not.toBeNull();
     expect(job?.result).toMatchObject({ headSha: head, failureClass: "task" });
-    expect(job?.result?.durationSeconds).toBeGreaterThanOrEqual(6);
+    expect(job?.result?.durationSeconds).toBeGreaterThanOrEqual(12);
     expect(loop.show(head ?? "", "work-in-progress.txt")).toMatch(/^half done/);
     expect(jobProcesses(jobId)).toEqual([]);
     expect(await loop.storedLog(jobId)).toContain(

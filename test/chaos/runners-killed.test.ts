@@ -92,7 +92,7 @@ describe("chaos: runners killed and paused at random while tasks run", () => {
   });
 
   it(
-    `${TASKS} tasks on ${RUNNERS} runners struck at random: each done once, no push after a lost lease`,
+    `${TASKS} tasks on ${RUNNERS} runners struck at random: each done once, a late push never the result`,
     async () => {
       const e2e = harness();
       process.stderr.write(`runners-killed: KANBOT_CHAOS_SEED=${SEED}\n`);

@@ -75,6 +75,7 @@ export function tokenCredential(value: string, state: SimulatorState): Credentia
   if (token === undefined) return { kind: "refused", why: "bad-credentials" };
   if (token.revoked) return { kind: "refused", why: "revoked" };
   if (token.expiresAt <= state.now()) return { kind: "refused", why: "expired" };
+  token.used = true;
   return { kind: "token", token };
 }
 

@@ -292,6 +292,8 @@ export interface SimToken {
   permissions: Record<string, AccessLevel>;
   expiresAt: Date;
   revoked: boolean;
+  /** Whether a request ever authenticated with it (its own revocation included). */
+  used?: boolean;
 }
 
 /** Where a node id points. */

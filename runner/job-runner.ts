@@ -34,11 +34,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open as openFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import { join } from "node:path";
 
 import type { Logger } from "pino";
 
 import { adapterFor, runAgent, type AgentFailure, type AgentRunResult } from "./agents/index.js";
+import { prepareResume, sessionNotFound, type ResumePlan } from "./agents/resume.js";
 import { DEFAULT_PRICES, formatUsd, type PriceTable } from "./agents/usage.js";
 import { LeaseLostError } from "./client.js";
 import type { LoadedRunnerConfig, RunnerAgentConfig } from "./config.js";
@@ -124,6 +126,8 @@ export async function runJob(
   let jobSandbox: JobSandbox | undefined;
   let costUsd = 0;
   let sessionId: string | undefined;
+  /** Round 0 continues the asking job's session (`job.resume`, prepared by `planResume`). */
+  let resumeFirst = false;
   let summary = "";
   let validation: ValidationResult[] = [];
   let succeeded = false;
@@ -319,6 +323,7 @@ export async function runJob(
       }
       throw error;
     }
+    await planResume(workspace.path);
     let prompt = basePrompt;
     for (let round = 0; ; round++) {
       const remainingMs = deadline - now();
@@ -327,7 +332,17 @@ export async function runJob(
 
       control.setPhase("agent");
       control.note(round === 0 ? `starting agent ${job.agent}` : `agent round ${round + 1}`);
-      const result = await runOneAgent(round, prompt, remainingMs);
+      let result = await runOneAgent(round, prompt, remainingMs);
+      if (round === 0 && resumeFirst && !result.success && sessionNotFound(result)) {
+        // The CLI did not find the session after all: the same round in a fresh session.
+        costUsd += result.costUsd ?? 0;
+        resumeFirst = false;
+        sessionId = undefined;
+        control.note(
+          "the agent's CLI did not find the earlier session; starting a fresh session instead",
+        );
+        result = await runOneAgent(round, prompt, Math.max(1, deadline - now()));
+      }
       costUsd += result.costUsd ?? 0;
       if (result.sessionId !== undefined) sessionId = result.sessionId;
       if (result.summary.trim() !== "") summary = result.summary;
@@ -455,6 +470,37 @@ export async function runJob(
     return (agentConfig as RunnerAgentConfig).timeoutMinutes * MINUTE;
   }
 
+  /**
+   * An `answer` job claimed by the runner that ran the asking job continues the agent's session
+   * (issue 14, part 2) when its files can be put where the CLI looks (agents/resume.ts); anything
+   * else starts a fresh session, with the agent's summary in the prompt.
+   */
+  async function planResume(workdir: string): Promise<void> {
+    const agent = agentConfig as RunnerAgentConfig;
+    if (job.resume === undefined) return;
+    const adapter = adapterFor(job.agent, agent.adapter);
+    const plan: ResumePlan = adapter.supportsResume
+      ? await prepareResume({
+          adapter: adapter.name,
+          sessionId: job.resume.sessionId,
+          workdir,
+          stateHome: jobSandbox?.stateHome ?? childEnv.HOME ?? homedir(),
+          env: agent.env ?? {},
+        }).catch((error: unknown) => ({
+          resume: false as const,
+          reason: error instanceof Error ? error.message : String(error),
+        }))
+      : { resume: false, reason: `${adapter.name} cannot continue a session` };
+    if (plan.resume) {
+      sessionId = job.resume.sessionId;
+      resumeFirst = true;
+      control.note(`continuing the agent's session ${sessionId} from the job that asked`);
+    } else {
+      control.note(`starting a fresh agent session: the earlier one ${plan.reason}`);
+      log.info({ reason: plan.reason }, "the asking job's session is not continued");
+    }
+  }
+
   async function runOneAgent(
     round: number,
     prompt: string,
@@ -471,7 +517,7 @@ export async function runJob(
         prompt,
         promptFile,
         workdir: (workspace as Workspace).path,
-        ...(sessionId !== undefined && round > 0 ? { sessionId } : {}),
+        ...(sessionId !== undefined && (round > 0 || resumeFirst) ? { sessionId } : {}),
         ...(Number.isFinite(remainingUsd) ? { maxBudgetUsd: round2(remainingUsd) } : {}),
       },
       config: agent,

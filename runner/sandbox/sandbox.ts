@@ -142,6 +142,11 @@ export interface Sandbox {
 export interface JobSandbox {
   /** What run-command wraps the job's commands with; undefined without a sandbox. */
   readonly commands: CommandSandbox | undefined;
+  /**
+   * Where the agent's per-task state folders (`.claude`, `.codex`…) are, as the runner sees them:
+   * `<workDir>/agent-home/<task>`; undefined without a sandbox (the agent uses HOME's own).
+   */
+  readonly stateHome?: string;
   /** Removes the job's private folders (HOME, /tmp). */
   dispose(): Promise<void>;
 }
@@ -312,6 +317,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
 
     return {
       commands: { wrap },
+      stateHome: taskHome,
       dispose: () => removeTree(jobDir),
     };
   }

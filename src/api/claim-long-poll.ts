@@ -15,6 +15,7 @@ import {
   branchForTask,
   describeJob,
   jobHistory,
+  sessionToResume,
   type ResolveJobWorkspace,
 } from "./describe-job.js";
 import { ApiHttpError, parseBody, readJsonBody, sendJson, sendNoContent } from "./http.js";
@@ -138,10 +139,13 @@ export function createClaimLongPoll(options: ClaimLongPollOptions): ClaimLongPol
           await store.updateTask(task.id, { branch }, { actor: "kanbot" });
           task.branch = branch;
         }
+        const jobs = await store.listJobs(task.id);
+        const resumeSessionId = sessionToResume(job, jobs);
         const description = describeJob(job, task, workspace, {
           githubWebUrl,
           limits: { maxLogBytes: limits.jobLogMaxBytes, maxBodyBytes: limits.maxBodyBytes },
-          history: jobHistory(job, await store.listJobs(task.id)),
+          history: jobHistory(job, jobs),
+          ...(resumeSessionId === undefined ? {} : { resumeSessionId }),
         });
         log.info(
           { jobId: job.id, runnerId: runner.id, kind: job.kind, agent: job.agent, repo: job.repo },

@@ -135,6 +135,26 @@ function oneLine(text: string): string {
 }
 
 /**
+ * The agent session an `answer` job continues (issue 14, part 2): the session of the task's
+ * latest `needs-input` job, only when the runner that claimed the answer job is the runner that
+ * ran the asking job with the same agent, since only that runner keeps the CLI's session files
+ * (`<workDir>/agent-home/<task>`). Undefined otherwise: the agent starts afresh with the summary.
+ */
+export function sessionToResume(
+  job: Pick<Job, "id" | "kind" | "agent" | "runnerId">,
+  jobs: readonly Job[],
+): string | undefined {
+  if (job.kind !== "answer" || job.runnerId === undefined) return undefined;
+  const asker = jobs
+    .filter((earlier) => earlier.id < job.id && earlier.status === "needs-input")
+    .sort((a, b) => b.id - a.id)[0];
+  if (asker === undefined || asker.runnerId !== job.runnerId || asker.agent !== job.agent) {
+    return undefined;
+  }
+  return asker.result?.sessionId;
+}
+
+/**
  * The job's input as the runner gets it: an `answer` job's question and answer as an object
  * (the machine keeps them as JSON text, src/domain/question.ts); other inputs as stored.
  */
@@ -148,7 +168,13 @@ export function describeJob(
   job: Job,
   task: Task,
   settings: JobWorkspaceSettings,
-  context: { githubWebUrl: string; limits: DescribeJobLimits; history?: readonly JobAttempt[] },
+  context: {
+    githubWebUrl: string;
+    limits: DescribeJobLimits;
+    history?: readonly JobAttempt[];
+    /** The CLI session this runner holds for an `answer` job ({@link sessionToResume}). */
+    resumeSessionId?: string;
+  },
 ): JobDescription {
   const [owner = "", name = ""] = job.repo.split("/");
   const web = context.githubWebUrl.replace(/\/+$/, "");
@@ -196,5 +222,8 @@ export function describeJob(
     ...(context.history === undefined || context.history.length === 0
       ? {}
       : { history: [...context.history] }),
+    ...(context.resumeSessionId === undefined
+      ? {}
+      : { resume: { sessionId: context.resumeSessionId } }),
   };
 }

@@ -29,6 +29,14 @@ export const QUESTION_FILE = ".kanbot/question.md";
 /** Hours a question waits for an answer before the task is blocked, unless configured. */
 export const DEFAULT_ANSWER_TIMEOUT_HOURS = 72;
 
+/**
+ * How long an `answer` job waits for the runner that ran the asking job, which holds the agent's
+ * session (its CLI can resume the conversation there). After that any runner may claim the job
+ * and starts a fresh session with the agent's summary. Short: a person who answered should not
+ * wait long for a runner that went away.
+ */
+export const ANSWER_PREFERS_ASKER_MS = 2 * 60_000;
+
 /** What an `answer` job (and the planned one while the task waits) carries. */
 export interface QuestionInput {
   /** The agent's question, cleaned and capped. */

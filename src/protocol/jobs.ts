@@ -143,6 +143,11 @@ export const JobDescription = z.object({
   limits: JobLimits,
   /** The task's earlier jobs that ended, oldest first (at most 10, the newest); absent: none. */
   history: z.array(JobAttempt).max(50).optional(),
+  /**
+   * For an `answer` job claimed by the runner that ran the asking job: the agent CLI's session
+   * to continue (that runner keeps its files). Absent: start a fresh session.
+   */
+  resume: z.object({ sessionId: z.string().min(1).max(200) }).optional(),
 });
 export type JobDescription = z.infer<typeof JobDescription>;
 

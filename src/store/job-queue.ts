@@ -108,14 +108,23 @@ export class JobQueue {
    */
   async nextJobDueInMs(): Promise<number | undefined> {
     const now = this.#ctx.now();
-    const row = await this.#ctx.db
+    const waiting = await this.#ctx.db
       .selectFrom("jobs")
       .select((eb) => eb.fn.min("not_before").as("due"))
       .where("status", "=", "queued")
       .where("not_before", ">", now)
       .executeTakeFirst();
-    const due = row?.due === null || row?.due === undefined ? undefined : Number(row.due);
-    return due === undefined ? undefined : due - now;
+    // A job kept for the runner that holds its session opens to every runner at `prefer_until`.
+    const kept = await this.#ctx.db
+      .selectFrom("jobs")
+      .select((eb) => eb.fn.min("prefer_until").as("due"))
+      .where("status", "=", "queued")
+      .where("prefer_until", ">", now)
+      .executeTakeFirst();
+    const dues = [waiting?.due, kept?.due]
+      .filter((due) => due !== null && due !== undefined)
+      .map(Number);
+    return dues.length === 0 ? undefined : Math.min(...dues) - now;
   }
 
   async claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined> {
@@ -129,6 +138,13 @@ export class JobQueue {
         .select("candidate.id")
         .where("candidate.status", "=", "queued")
         .where("candidate.not_before", "<=", now)
+        .where((eb) =>
+          eb.or([
+            eb("candidate.preferred_runner_id", "is", null),
+            eb("candidate.preferred_runner_id", "=", runner.runnerId),
+            eb("candidate.prefer_until", "<=", now),
+          ]),
+        )
         .where("candidate.agent", "in", [...runner.agents])
         .$if(runner.repos.length > 0, (qb) => qb.where("candidate.repo", "in", [...runner.repos]))
         .where(this.#labelsOfferedBy(runner.labels))
@@ -294,6 +310,11 @@ export async function insertJob(
   if (!task) throw new TaskNotFoundError(job.taskId);
   const agent = job.agent ?? task.agent;
   if (agent === null) throw new MissingAgentError(job.taskId);
+  const notBefore = job.notBefore?.getTime() ?? now;
+  const preferred =
+    job.kind === "answer" && job.preferAskingRunnerMs !== undefined && job.preferAskingRunnerMs > 0
+      ? await askingRunner(trx, task.id)
+      : undefined;
   const row = await trx
     .insertInto("jobs")
     .values({
@@ -309,12 +330,34 @@ export async function insertJob(
       priority: job.priority ?? task.priority,
       input: toJsonText(job.input),
       enqueued_at: now,
-      not_before: job.notBefore?.getTime() ?? now,
+      not_before: notBefore,
       cancel_requested: 0,
+      ...(preferred === undefined
+        ? {}
+        : {
+            preferred_runner_id: preferred,
+            prefer_until: notBefore + (job.preferAskingRunnerMs ?? 0),
+          }),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
   return toJob(row);
+}
+
+/** The runner that ran the task's latest `needs-input` job (it holds the agent's session). */
+async function askingRunner(
+  trx: Transaction<StoreDatabase>,
+  taskId: number,
+): Promise<string | undefined> {
+  const asker = await trx
+    .selectFrom("jobs")
+    .select("runner_id")
+    .where("task_id", "=", taskId)
+    .where("status", "=", "needs-input")
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return asker?.runner_id ?? undefined;
 }
 
 /**

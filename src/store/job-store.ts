@@ -100,14 +100,16 @@ export interface JobStore {
   /**
    * Atomically leases the best eligible job for a runner (its agents include the job's agent,
    * its labels include every required label, its repository allowlist, if any, includes the
-   * job's repository, and the job's backoff is over), or returns undefined. The lease token is
+   * job's repository, the job's backoff is over, and the job is not kept for another runner:
+   * `preferredRunner` until its time), or returns undefined. The lease token is
    * new for every claim: it fences out every earlier holder.
    */
   claimJob(runner: RunnerCapabilities, leaseMs: number): Promise<ClaimedJob | undefined>;
   /**
    * Milliseconds (by the store's clock) until the earliest queued job still waiting out its
-   * backoff becomes claimable; undefined when no queued job waits. A waiting claim sleeps no
-   * longer than this, so a retry is handed out when its time comes.
+   * backoff becomes claimable, or a job kept for one runner opens to all (`preferredRunner`);
+   * undefined when no queued job waits. A waiting claim sleeps no longer than this, so a retry
+   * is handed out when its time comes.
    */
   nextJobDueInMs(): Promise<number | undefined>;
   /** Extends a live lease; throws `StaleLeaseError` when the token no longer holds the job. */

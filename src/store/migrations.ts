@@ -530,6 +530,22 @@ const questionDue: Migration = {
   },
 };
 
+/**
+ * Answer jobs prefer the runner that asked (issue 14, part 2): that runner holds the agent's
+ * session (its `agent-home/<task>` folder), so for `prefer_until` only it may claim the job;
+ * after that any runner may, and starts a fresh session with the summary.
+ */
+const preferredRunner: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("jobs").addColumn("preferred_runner_id", "text").execute();
+    await db.schema.alterTable("jobs").addColumn("prefer_until", "bigint").execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("jobs").dropColumn("prefer_until").execute();
+    await db.schema.alterTable("jobs").dropColumn("preferred_runner_id").execute();
+  },
+};
+
 /** The store's migrations for one dialect, in the order they apply. */
 export function storeMigrations(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
@@ -541,6 +557,7 @@ export function storeMigrations(dialect: StoreDialect): MigrationProvider {
     "0006_delivery_holder": deliveryHolder,
     "0007_job_tokens": jobTokens(dialect),
     "0008_question_due": questionDue,
+    "0009_preferred_runner": preferredRunner,
   };
   return {
     getMigrations: () => Promise.resolve(migrations),

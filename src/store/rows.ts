@@ -137,6 +137,14 @@ export function toJob(row: Selectable<JobsTable>): Job {
     error: optional(row.error),
     startedAt: optionalDate(row.started_at),
     finishedAt: optionalDate(row.finished_at),
+    ...(row.preferred_runner_id === null || row.prefer_until === null
+      ? {}
+      : {
+          preferredRunner: {
+            runnerId: row.preferred_runner_id,
+            until: date(Number(row.prefer_until)),
+          },
+        }),
   };
 }
 

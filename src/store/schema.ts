@@ -101,6 +101,9 @@ export interface JobsTable {
   error: string | null;
   started_at: number | null;
   finished_at: number | null;
+  /** Until `prefer_until`, only this runner may claim the job (it holds the agent's session). */
+  preferred_runner_id: string | null;
+  prefer_until: number | null;
 }
 
 export interface RunnersTable {

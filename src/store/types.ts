@@ -124,6 +124,11 @@ export interface Job {
   error: string | undefined;
   startedAt: Date | undefined;
   finishedAt: Date | undefined;
+  /**
+   * Until `until`, only `runnerId` may claim the job: an `answer` job waits briefly for the
+   * runner that holds the agent's session (issue 14, part 2). Absent: any runner may.
+   */
+  preferredRunner?: { runnerId: string; until: Date };
 }
 
 export interface NewJob {
@@ -138,6 +143,11 @@ export interface NewJob {
   input?: JsonValue;
   /** Defaults to now. */
   notBefore?: Date;
+  /**
+   * For an `answer` job: for this long after it is due, only the runner that ran the task's
+   * latest `needs-input` job may claim it (that runner holds the agent's session).
+   */
+  preferAskingRunnerMs?: number;
   /** Who decided to queue it, for the audit log. Default `kanbot`. */
   actor?: string;
 }

@@ -3,7 +3,7 @@
  * (`JobStore.commitTransition`): the task's new state, the jobs it cancels and queues, the facts
  * and timeline notes it records, and its outbox of GitHub effects.
  */
-import { answerDueAt } from "../domain/question.js";
+import { ANSWER_PREFERS_ASKER_MS, answerDueAt } from "../domain/question.js";
 import { taskBranchName } from "../domain/task-branch.js";
 import type { TaskTransition } from "../domain/task.js";
 import { storedIssueTitle } from "../domain/untrusted-text.js";
@@ -107,6 +107,8 @@ export async function commit(
               : {}),
             ...(enqueue.instructions === null ? {} : { input: enqueue.instructions }),
             ...(enqueue.notBefore === null ? {} : { notBefore: enqueue.notBefore }),
+            // The runner that asked holds the agent's session: it gets the answer job first.
+            ...(enqueue.kind === "answer" ? { preferAskingRunnerMs: ANSWER_PREFERS_ASKER_MS } : {}),
           },
         }),
     audit: decisionFacts(decision, request),

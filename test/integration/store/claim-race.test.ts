@@ -114,6 +114,7 @@ describe.each(STORE_ENGINES)("claims from separate processes on %s", (engine) =>
           "0006_delivery_holder",
           "0007_job_tokens",
           "0008_question_due",
+          "0009_preferred_runner",
         ]);
       } finally {
         await fresh.drop();

@@ -111,6 +111,75 @@ describe.each(STORE_ENGINES)("job store on %s", (engine) => {
       expect([p2a, p3, p0, p2b, p2c].map((job) => job.attempt)).toEqual([1, 2, 3, 4, 5]);
     });
 
+    it("keeps an answer job for the runner that asked, then opens it to every runner", async () => {
+      const { task } = await store.upsertTask(newTask());
+      await store.enqueueJob({ taskId: task.id, kind: "implement" });
+      const asker = runner({ runnerId: "runner-a" });
+      const other = runner({ runnerId: "runner-b" });
+      const asked = await store.claimJob(asker, LEASE_MS);
+      await store.completeJob(asked?.job.id ?? 0, asked?.leaseToken ?? "", {
+        status: "needs-input",
+        result: { question: "Round floats?", sessionId: "s-1", validation: [] },
+      });
+      clock.advance(60_000);
+      const answer = await store.enqueueJob({
+        taskId: task.id,
+        kind: "answer",
+        preferAskingRunnerMs: 120_000,
+      });
+      expect(answer.preferredRunner).toEqual({
+        runnerId: "runner-a",
+        until: new Date(clock.now().getTime() + 120_000),
+      });
+
+      expect(await store.claimJob(other, LEASE_MS)).toBeUndefined();
+      // A waiting claim of runner B wakes when the job opens to it.
+      expect(await store.nextJobDueInMs()).toBe(120_000);
+      clock.advance(119_999);
+      expect(await store.claimJob(other, LEASE_MS)).toBeUndefined();
+      clock.advance(1);
+      const opened = await store.claimJob(other, LEASE_MS);
+      expect(opened?.job.id).toBe(answer.id);
+      expect(opened?.job.runnerId).toBe("runner-b");
+    });
+
+    it("hands the kept answer job to the asking runner at once", async () => {
+      const { task } = await store.upsertTask(newTask());
+      await store.enqueueJob({ taskId: task.id, kind: "implement" });
+      const asker = runner({ runnerId: "runner-a" });
+      const asked = await store.claimJob(asker, LEASE_MS);
+      await store.completeJob(asked?.job.id ?? 0, asked?.leaseToken ?? "", {
+        status: "needs-input",
+        result: { question: "Round floats?", validation: [] },
+      });
+      const answer = await store.enqueueJob({
+        taskId: task.id,
+        kind: "answer",
+        preferAskingRunnerMs: 120_000,
+      });
+      expect((await store.claimJob(asker, LEASE_MS))?.job.id).toBe(answer.id);
+    });
+
+    it("keeps nothing for a job that no runner asked for", async () => {
+      const { task } = await store.upsertTask(newTask());
+      const answer = await store.enqueueJob({
+        taskId: task.id,
+        kind: "answer",
+        preferAskingRunnerMs: 120_000,
+      });
+      const implement = await store.enqueueJob({
+        taskId: task.id,
+        kind: "implement",
+        preferAskingRunnerMs: 120_000,
+      });
+      expect(answer.preferredRunner).toBeUndefined();
+      expect(implement.preferredRunner).toBeUndefined();
+      expect(await store.nextJobDueInMs()).toBeUndefined();
+      expect((await store.claimJob(runner({ runnerId: "runner-b" }), LEASE_MS))?.job.id).toBe(
+        answer.id,
+      );
+    });
+
     it("matches the runner's agents, every required label and the repository allowlist", async () => {
       const widgets = (await store.upsertTask(newTask({ repo: "acme/widgets" }))).task;
       const gadgets = (await store.upsertTask(newTask({ repo: "acme/gadgets" }))).task;

@@ -303,6 +303,7 @@ describe("fixtures name their source", () => {
     "claude/error-not-logged-in.jsonl",
     "claude/error-api-unreachable.jsonl",
     "claude/error-max-turns.jsonl",
+    "claude/error-resume-not-found.jsonl",
     "codex/success.jsonl",
     "codex/turn-failed.jsonl",
     "codex/reconnecting-no-network.jsonl",

@@ -1,3 +1,4 @@
+import { WriteBudgets } from "./github/write-budget.js";
 import { hostname } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -158,7 +159,8 @@ export async function startApp(
         secret: settings.WEBHOOK_SECRET,
         baseUrl: baseUrl(settings),
         log,
-        ...(settings.KANBOT_GITHUB_THROTTLE ? {} : { Octokit: UnthrottledOctokit }),
+        // kanbot paces writes with its own budget per installation (src/github/write-budget.ts).
+        Octokit: UnthrottledOctokit,
       }),
     ),
   });
@@ -172,6 +174,7 @@ export async function startApp(
       concurrency: settings.KANBOT_INBOX_CONCURRENCY,
       holder: settings.KANBOT_REPLICA_ID ?? `${hostname()}:${settings.PORT}`,
       holdMs: settings.KANBOT_INBOX_HOLD_SECONDS * 1000,
+      ...(settings.KANBOT_GITHUB_THROTTLE ? { writeBudgets: new WriteBudgets() } : {}),
       deliveryMaxAttempts: settings.KANBOT_INBOX_MAX_ATTEMPTS,
       onRuntime: (created) => (runtime = created),
       runnerApi: { settings, privateKey, onRunnerApi: (created) => (runnerApi = created) },
@@ -209,7 +212,8 @@ export async function startApp(
     privateKey,
     baseUrl: baseUrl(settings),
     log,
-    ...(settings.KANBOT_GITHUB_THROTTLE ? {} : { Octokit: UnthrottledOctokit }),
+    // kanbot paces writes with its own budget per installation (src/github/write-budget.ts).
+        Octokit: UnthrottledOctokit,
   });
   const redelivery = createRedeliverySweeper({
     port: async () => webhookDeliveriesOn(await appGitHub.auth()),

@@ -3,6 +3,7 @@
  * exist, and the port for one of them. The inbox worker and reconciliation on start use these;
  * handlers get `context.octokit` from Probot instead.
  */
+import { useWriteBudget, type WriteBudgets } from "./write-budget.js";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { toGitHubError } from "./errors.js";
@@ -94,7 +95,7 @@ function accountName(account: unknown): string {
 export async function gitHubPortForInstallation(
   app: Pick<Probot, "auth">,
   installationId: number,
-  options: { log: Logger },
+  options: { log: Logger; writeBudgets?: WriteBudgets },
 ): Promise<GitHubPort> {
   let octokit: InstallationOctokit;
   try {
@@ -102,5 +103,8 @@ export async function gitHubPortForInstallation(
   } catch (error) {
     throw toGitHubError(error, `get a token for installation ${installationId}`);
   }
-  return createGitHubPort(octokit, options);
+  if (options.writeBudgets !== undefined) {
+    useWriteBudget(octokit, options.writeBudgets.of(installationId), options.log);
+  }
+  return createGitHubPort(octokit, { log: options.log });
 }

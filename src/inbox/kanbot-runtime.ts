@@ -3,6 +3,7 @@
  * inbox worker that replays recorded deliveries as their installation, and reconciliation at
  * start. The composition root (src/main.ts) starts and stops them.
  */
+import { useWriteBudget, type WriteBudgets } from "../github/write-budget.js";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { gitHubPortForInstallation, listInstallations } from "../github/installations.js";
@@ -21,6 +22,11 @@ import { createInternalEvents, type InternalEvents } from "./internal-event-reco
 
 export interface RuntimeOptions {
   store: JobStore;
+  /**
+   * GitHub's write budget per installation (src/github/write-budget.ts), on every installation
+   * Octokit the runtime uses; production passes it unless `KANBOT_GITHUB_THROTTLE=false`.
+   */
+  writeBudgets?: WriteBudgets;
   /** `KANBOT_DRY_RUN`. Default false. */
   dryRun?: boolean;
   /** The GitHub host (`github.com`, or GHE_HOST). */
@@ -69,11 +75,19 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
   const portFor =
     options.portFor ??
     ((installationId: number, portLog: Logger) =>
-      gitHubPortForInstallation(app, installationId, { log: portLog }));
+      gitHubPortForInstallation(app, installationId, {
+        log: portLog,
+        ...(options.writeBudgets === undefined ? {} : { writeBudgets: options.writeBudgets }),
+      }));
   const pullRequestPortFor =
     options.pullRequestPortFor ??
-    (async (installationId: number, portLog: Logger) =>
-      createPullRequestPort(await app.auth(installationId), { log: portLog }));
+    (async (installationId: number, portLog: Logger) => {
+      const octokit = await app.auth(installationId);
+      if (options.writeBudgets !== undefined) {
+        useWriteBudget(octokit, options.writeBudgets.of(installationId), portLog);
+      }
+      return createPullRequestPort(octokit, { log: portLog });
+    });
   const sources: TaskContextSources = {
     store: options.store,
     now,

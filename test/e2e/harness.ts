@@ -403,8 +403,11 @@ export async function startE2E(options: E2EOptions = {}): Promise<E2E> {
     KANBOT_LEASE_SECONDS: String(options.leaseSeconds ?? 30),
     KANBOT_INBOX_RETRY_BASE_MS: "250",
     KANBOT_INBOX_RETRY_MAX_MS: "2000",
-    // The simulator has no rate limits, like a GitHub Enterprise Server with them off.
-    KANBOT_GITHUB_THROTTLE: "false",
+    // Without limits the simulator is like a GitHub Enterprise Server with them off: no write
+    // budget. With them on, the app keeps its write budget, as in production.
+    ...(options.limits === undefined || options.limits === false
+      ? { KANBOT_GITHUB_THROTTLE: "false" }
+      : {}),
     ...options.appEnv,
   };
 

@@ -393,12 +393,10 @@ function onJobClaimed(task: TaskSnapshot, jobId: string, now: Date): TaskDecisio
 }
 
 function onJobSucceeded(task: TaskSnapshot, event: JobSucceededEvent, now: Date): TaskDecision {
-  if (task.state !== "running" || task.job === null) {
-    return illegal(task, "job-succeeded", "no job of this task is running");
-  }
-  const stale = staleJob(task.job, event.jobId);
-  if (stale) return stale;
-  const kind = task.job.kind;
+  const running = runningJob(task, event);
+  if ("decision" in running) return running.decision;
+  const current = running.job;
+  const kind = current.kind;
   const next: TaskSnapshot = {
     ...withCost(task, event),
     state: "checks",
@@ -442,16 +440,14 @@ function onJobFailed(
   now: Date,
   policy: TaskPolicy,
 ): TaskDecision {
-  if (task.state !== "running" || task.job === null) {
-    return illegal(task, "job-failed", "no job of this task is running");
-  }
-  const stale = staleJob(task.job, event.jobId);
-  if (stale) return stale;
+  const running = runningJob(task, event);
+  if ("decision" in running) return running.decision;
+  const current = running.job;
   const failures = task.failures + 1;
   const failureClass = event.failureClass ?? "task";
   const step = agentAfterFailure(task.agent, failureClass, policy.fallback, event.availableAgents);
   const charged: TaskSnapshot = { ...withCost(task, event), failures, agent: step.agent };
-  const job: TaskJob = { ...task.job, id: null, notBefore: null };
+  const job: TaskJob = { ...current, id: null, notBefore: null };
   const said =
     event.failureMessage === undefined || event.failureMessage === ""
       ? ""
@@ -1075,14 +1071,12 @@ function onJobNeedsInput(
   now: Date,
   policy: TaskPolicy,
 ): TaskDecision {
-  if (task.state !== "running" || task.job === null) {
-    return illegal(task, "job-needs-input", "no job of this task is running");
-  }
-  const stale = staleJob(task.job, event.jobId);
-  if (stale) return stale;
+  const running = runningJob(task, event);
+  if ("decision" in running) return running.decision;
+  const current = running.job;
   const question = cleanQuestion(event.question);
   const charged = withCost(task, { minutes: event.minutes, usd: event.usd });
-  const asked = task.job.kind;
+  const asked = current.kind;
   const job: TaskJob = {
     id: null,
     kind: "answer",
@@ -1316,6 +1310,21 @@ function prGuard(
 
 function isDecision(value: TaskPullRequest | TaskDecision): value is TaskDecision {
   return "outcome" in value;
+}
+
+/**
+ * The running job an event about a job is for: rejected when no job of the task is running,
+ * ignored when the event is about an earlier job (the success, failure and question handlers).
+ */
+function runningJob(
+  task: TaskSnapshot,
+  event: { type: TaskEvent["type"]; jobId: string },
+): { job: TaskJob } | { decision: TaskRejected | TaskIgnored } {
+  if (task.state !== "running" || task.job === null) {
+    return { decision: illegal(task, event.type, "no job of this task is running") };
+  }
+  const stale = staleJob(task.job, event.jobId);
+  return stale ? { decision: stale } : { job: task.job };
 }
 
 function staleJob(job: TaskJob, jobId: string): TaskIgnored | null {

@@ -6,7 +6,11 @@
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { toGitHubError } from "./errors.js";
-import { createGitHubPort, type InstallationOctokit } from "./octokit-port.js";
+import {
+  createGitHubPort,
+  type GitHubReadCaches,
+  type InstallationOctokit,
+} from "./octokit-port.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import type { GitHubPort } from "./port.js";
 
@@ -89,12 +93,13 @@ function accountName(account: unknown): string {
 
 /**
  * The port for one installation, outside a webhook handler (the inbox worker): Probot mints
- * (and caches) the installation token.
+ * (and caches) the installation token. With `caches` (the process's, keyed by installation),
+ * its rarely changing reads are conditional and its boards are kept (./octokit-port.ts).
  */
 export async function gitHubPortForInstallation(
   app: Pick<Probot, "auth">,
   installationId: number,
-  options: { log: Logger },
+  options: { log: Logger; caches?: GitHubReadCaches },
 ): Promise<GitHubPort> {
   let octokit: InstallationOctokit;
   try {
@@ -102,5 +107,8 @@ export async function gitHubPortForInstallation(
   } catch (error) {
     throw toGitHubError(error, `get a token for installation ${installationId}`);
   }
-  return createGitHubPort(octokit, options);
+  return createGitHubPort(octokit, {
+    log: options.log,
+    ...(options.caches === undefined ? {} : { cache: { installationId, caches: options.caches } }),
+  });
 }

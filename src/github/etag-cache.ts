@@ -150,13 +150,12 @@ export function installEtagCache(
     if (!isCacheableRead(method, url)) return request(options);
     const key = EtagCache.key(installationId, String(headers.accept ?? ""), url);
     const kept = cache.get(key);
-    const sent =
-      kept === undefined
-        ? options
-        : { ...options, headers: { ...options.headers, "if-none-match": kept.etag } };
+    // In place: the hooks inside this one were bound to this very options object
+    // (before-after-hook), so a copy would not reach GitHub.
+    if (kept !== undefined) options.headers["if-none-match"] = kept.etag;
     let response: Awaited<ReturnType<typeof request>>;
     try {
-      response = await request(sent);
+      response = await request(options);
     } catch (error) {
       const status = statusOf(error);
       if (kept !== undefined && status === 304) {

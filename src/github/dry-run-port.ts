@@ -32,7 +32,7 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     lastLabelers: (issue, labels) => port.lastLabelers(issue, labels),
     listBlockedBy: (issue) => port.listBlockedBy(issue),
     listSubIssues: (issue) => port.listSubIssues(issue),
-    findProject: (owner, number) => port.findProject(owner, number),
+    findProject: (owner, number, options) => port.findProject(owner, number, options),
     findProjectItem: (board, nodeId) => port.findProjectItem(board, nodeId),
     resolveProjectItem: (itemNodeId) => port.resolveProjectItem(itemNodeId),
     createComment(issue, body) {

@@ -7,7 +7,11 @@ import { useWriteBudget, type WriteBudgets } from "./write-budget.js";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { toGitHubError } from "./errors.js";
-import { createGitHubPort, type InstallationOctokit } from "./octokit-port.js";
+import {
+  createGitHubPort,
+  type GitHubReadCaches,
+  type InstallationOctokit,
+} from "./octokit-port.js";
 import type { RepoRef } from "../domain/dependencies.js";
 import type { GitHubPort } from "./port.js";
 
@@ -90,12 +94,13 @@ function accountName(account: unknown): string {
 
 /**
  * The port for one installation, outside a webhook handler (the inbox worker): Probot mints
- * (and caches) the installation token.
+ * (and caches) the installation token. With `caches` (the process's, keyed by installation),
+ * its rarely changing reads are conditional and its boards are kept (./octokit-port.ts).
  */
 export async function gitHubPortForInstallation(
   app: Pick<Probot, "auth">,
   installationId: number,
-  options: { log: Logger; writeBudgets?: WriteBudgets },
+  options: { log: Logger; writeBudgets?: WriteBudgets; caches?: GitHubReadCaches },
 ): Promise<GitHubPort> {
   let octokit: InstallationOctokit;
   try {
@@ -106,5 +111,8 @@ export async function gitHubPortForInstallation(
   if (options.writeBudgets !== undefined) {
     useWriteBudget(octokit, options.writeBudgets.of(installationId), options.log);
   }
-  return createGitHubPort(octokit, { log: options.log });
+  return createGitHubPort(octokit, {
+    log: options.log,
+    ...(options.caches === undefined ? {} : { cache: { installationId, caches: options.caches } }),
+  });
 }

@@ -18,6 +18,8 @@ import type { IssueRef, RepoRef } from "../domain/dependencies.js";
 import { sameLabel, type LabelDefinition } from "../domain/labels.js";
 import { permissionFromApi, type PermissionLevel } from "../domain/permission.js";
 import { guardRepoNames } from "./repo-name-guard.js";
+import { EtagCache, installEtagCache } from "./etag-cache.js";
+import { ProjectCache } from "./project-cache.js";
 import {
   GitHubError,
   isGitHubStatus,
@@ -50,6 +52,23 @@ export type InstallationOctokit = ProbotOctokit;
 export interface GitHubPortOptions {
   /** `context.log` in a handler, the worker's logger in the inbox. */
   log: Logger;
+  /**
+   * The process's read caches and the installation the Octokit is authenticated as: conditional
+   * REST reads (./etag-cache.ts) and found boards (./project-cache.ts). Without it nothing is
+   * cached (every read goes to GitHub, as in the port's own tests).
+   */
+  cache?: { installationId: number; caches: GitHubReadCaches };
+}
+
+/** The read caches one process shares across its installations (keyed by installation). */
+export interface GitHubReadCaches {
+  etags: EtagCache;
+  projects: ProjectCache;
+}
+
+/** Fresh read caches with their default bounds; the runtime makes one set per process. */
+export function createGitHubReadCaches(): GitHubReadCaches {
+  return { etags: new EtagCache(), projects: new ProjectCache() };
 }
 
 /** Page size for every paginated REST list (GitHub's maximum). */
@@ -60,8 +79,18 @@ export function createGitHubPort(
   octokit: InstallationOctokit,
   options: GitHubPortOptions,
 ): GitHubPort {
+  if (options.cache !== undefined) {
+    installEtagCache(octokit, options.cache.caches.etags, options.cache.installationId);
+  }
+  const projects =
+    options.cache === undefined
+      ? undefined
+      : { installationId: options.cache.installationId, cache: options.cache.caches.projects };
   // Every repository a call names is checked before a path is built from it.
-  return guardRepoNames<GitHubPort>(new OctokitGitHubPort(octokit, options.log), "GitHubPort");
+  return guardRepoNames<GitHubPort>(
+    new OctokitGitHubPort(octokit, options.log, projects),
+    "GitHubPort",
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,13 +246,33 @@ function isAlreadyExists(error: GitHubError): boolean {
   return (cause.response?.data?.errors ?? []).some((entry) => entry.code === "already_exists");
 }
 
+/** The boards cache as one port sees it: the process's cache and the port's installation. */
+interface PortProjectCache {
+  installationId: number;
+  cache: ProjectCache;
+}
+
 class OctokitGitHubPort implements GitHubPort {
   readonly #octokit: InstallationOctokit;
   readonly #log: Logger;
+  readonly #projects: PortProjectCache | undefined;
 
-  constructor(octokit: InstallationOctokit, log: Logger) {
+  constructor(octokit: InstallationOctokit, log: Logger, projects?: PortProjectCache) {
     this.#octokit = octokit;
     this.#log = log;
+    this.#projects = projects;
+  }
+
+  /** Drops a board from the cache after a mutation on it failed (a field or option may be gone). */
+  #forgetBoard(board: ProjectBoard, error: unknown): never {
+    if (this.#projects !== undefined) {
+      this.#projects.cache.forget(this.#projects.installationId, board.owner, board.number);
+      this.#log.debug(
+        { owner: board.owner, project: board.number },
+        "board mutation failed; cached board dropped",
+      );
+    }
+    throw error;
   }
 
   /** Where Octokit sends GraphQL: `/graphql` on github.com, `/api/graphql` on GHES. */
@@ -553,7 +602,29 @@ class OctokitGitHubPort implements GitHubPort {
 
   // --- the board ---------------------------------------------------------------------------
 
-  async findProject(owner: string, number: number): Promise<ProjectBoard | undefined> {
+  async findProject(
+    owner: string,
+    number: number,
+    options: { fresh?: boolean } = {},
+  ): Promise<ProjectBoard | undefined> {
+    const cached =
+      this.#projects === undefined || options.fresh === true
+        ? undefined
+        : this.#projects.cache.get(this.#projects.installationId, owner, number);
+    if (cached !== undefined) {
+      this.#log.debug({ owner, number }, "board served from the cache");
+      return cached;
+    }
+    const board = await this.#readProject(owner, number);
+    if (board === undefined) {
+      this.#projects?.cache.forget(this.#projects.installationId, owner, number);
+    } else {
+      this.#projects?.cache.set(this.#projects.installationId, owner, number, board);
+    }
+    return board;
+  }
+
+  async #readProject(owner: string, number: number): Promise<ProjectBoard | undefined> {
     let data: FindProjectData;
     try {
       data = await this.#call(`read project ${number} of ${owner}`, () =>
@@ -626,7 +697,7 @@ class OctokitGitHubPort implements GitHubPort {
         projectId: board.id,
         contentId: issueNodeId,
       }),
-    );
+    ).catch((error: unknown) => this.#forgetBoard(board, error));
     const item = data.addProjectV2ItemById?.item;
     if (item === undefined || item === null) {
       throw emptyAnswer(action, "addProjectV2ItemById returned no item", this.#graphqlUrl());
@@ -649,7 +720,7 @@ class OctokitGitHubPort implements GitHubPort {
           fieldId,
           optionId,
         }),
-    );
+    ).catch((error: unknown) => this.#forgetBoard(board, error));
   }
 
   async resolveProjectItem(itemNodeId: string): Promise<ResolvedProjectItem | undefined> {

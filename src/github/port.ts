@@ -61,6 +61,8 @@ export interface ProjectBoard {
   title: string;
   /** The single-select fields by name (Status, Priority…). */
   fields: SingleSelectField[];
+  /** Set when the board came from the process's cache of boards, not from GitHub just now. */
+  cached?: true;
 }
 
 /** An issue's item on a board, with its single-select values by field name. */
@@ -126,8 +128,15 @@ export interface GitHubPort {
   listSubIssues(issue: IssueRef): Promise<LinkedIssueFacts[]>;
 
   // --- the board (organisation Projects v2) ----------------------------------------------
-  /** Undefined when the organisation has no such project or the app cannot see it. */
-  findProject(owner: string, number: number): Promise<ProjectBoard | undefined>;
+  /**
+   * Undefined when the organisation has no such project or the app cannot see it. The board may
+   * come from the process's cache of boards (src/github/project-cache.ts); `fresh` asks GitHub.
+   */
+  findProject(
+    owner: string,
+    number: number,
+    options?: { fresh?: boolean },
+  ): Promise<ProjectBoard | undefined>;
   /** The issue's item on the board, or undefined when the issue is not on it. */
   findProjectItem(board: ProjectBoard, issueNodeId: string): Promise<ProjectItem | undefined>;
   addProjectItem(board: ProjectBoard, issueNodeId: string): Promise<ProjectItem>;

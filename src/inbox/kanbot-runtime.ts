@@ -7,6 +7,7 @@ import { useWriteBudget, type WriteBudgets } from "../github/write-budget.js";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { gitHubPortForInstallation, listInstallations } from "../github/installations.js";
+import { createGitHubReadCaches } from "../github/octokit-port.js";
 import { createPullRequestPort } from "../github/octokit-pull-request-port.js";
 import type { GitHubPort } from "../github/port.js";
 import type { PullRequestPort } from "../github/pull-request-port.js";
@@ -72,11 +73,14 @@ export function createRuntime(app: Probot, options: RuntimeOptions): KanbotRunti
   const now = options.now ?? (() => new Date());
   const host = options.host ?? "github.com";
   const dryRun = options.dryRun ?? false;
+  // The process's read caches (conditional reads, found boards), keyed by installation.
+  const caches = createGitHubReadCaches();
   const portFor =
     options.portFor ??
     ((installationId: number, portLog: Logger) =>
       gitHubPortForInstallation(app, installationId, {
         log: portLog,
+        caches,
         ...(options.writeBudgets === undefined ? {} : { writeBudgets: options.writeBudgets }),
       }));
   const pullRequestPortFor =

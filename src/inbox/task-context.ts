@@ -56,6 +56,8 @@ export async function buildTaskContext(
     installationId,
     host: sources.host,
     ensuredLabels: facts.ensuredLabels,
+    // One context is one delivery (or one reconciliation pass): the config is read once in it.
+    configReads: new Map(),
   };
 }
 

@@ -22,6 +22,12 @@ export interface TaskContext {
   host: string;
   /** Process-wide memo of labels already ensured (`owner/repo:label`, lower-cased). */
   ensuredLabels: Set<string>;
+  /**
+   * The `.github/kanbot.yml` reads of this context (one event), by `owner/repo` lower-cased: the
+   * config is read once per event, not once per step (src/tasks/repo-config.ts). Without it,
+   * every step reads the file.
+   */
+  configReads?: Map<string, Promise<string | undefined>>;
 }
 
 /** The actor recorded for kanbot's own decisions. */

@@ -25,13 +25,34 @@ import type { TaskContext } from "./context.js";
 /** The config, or its errors (with the `board` section when that alone is valid). */
 export type LoadedRepoConfig = RepoConfigResult;
 
-/** The repository's config (defaults when the file is missing), or its errors. */
+/**
+ * The repository's config (defaults when the file is missing), or its errors. The file is read
+ * once per context (one event: `ctx.configReads`); the agents runners offer are asked each time.
+ */
 export async function loadRepoConfig(ctx: TaskContext, repo: RepoRef): Promise<LoadedRepoConfig> {
   const [text, offered] = await Promise.all([
-    ctx.github.readFile(repo, REPO_CONFIG_PATH),
+    readRepoConfigText(ctx, repo),
     ctx.store.listOfferedAgents(),
   ]);
   return parseRepoConfig(text, { knownAgents: offered });
+}
+
+/** `.github/kanbot.yml`'s text, from the context's earlier read when there is one. */
+function readRepoConfigText(ctx: TaskContext, repo: RepoRef): Promise<string | undefined> {
+  const reads = ctx.configReads;
+  if (reads === undefined) return ctx.github.readFile(repo, REPO_CONFIG_PATH);
+  const key = `${repo.owner}/${repo.repo}`.toLowerCase();
+  let read = reads.get(key);
+  if (read === undefined) {
+    read = ctx.github.readFile(repo, REPO_CONFIG_PATH);
+    // A failed read is not remembered: a later step (or the retry) asks again.
+    const pending = read;
+    pending.catch(() => {
+      if (reads.get(key) === pending) reads.delete(key);
+    });
+    reads.set(key, read);
+  }
+  return read;
 }
 
 /**

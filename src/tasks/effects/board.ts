@@ -8,9 +8,14 @@ import type { IssueFacts, ProjectBoard, ProjectItem } from "../../github/port.js
 import type { TaskState } from "../../domain/types.js";
 import type { TaskContext } from "../context.js";
 
-/** Looks each board and item up once per event. */
+/**
+ * Looks each board and item up once per event. A board may come from the process's cache of
+ * boards (src/github/project-cache.ts); `refresh` asks GitHub once per event when the cached
+ * board lacks a field or column the config names.
+ */
 export class BoardLookup {
   readonly #boards = new Map<string, Promise<ProjectBoard | undefined>>();
+  readonly #refreshed = new Set<string>();
   readonly #items = new Map<string, Promise<ProjectItem | undefined>>();
 
   board(ctx: TaskContext, owner: string, number: number): Promise<ProjectBoard | undefined> {
@@ -20,6 +25,19 @@ export class BoardLookup {
       found = ctx.github.findProject(owner, number);
       this.#boards.set(key, found);
     }
+    return found;
+  }
+
+  /**
+   * The board read from GitHub (not the cache), once per event; undefined when it was already
+   * read fresh in this event (nothing new to learn).
+   */
+  refresh(ctx: TaskContext, owner: string, number: number): Promise<ProjectBoard | undefined> {
+    const key = `${owner.toLowerCase()}/${number}`;
+    if (this.#refreshed.has(key)) return Promise.resolve(undefined);
+    this.#refreshed.add(key);
+    const found = ctx.github.findProject(owner, number, { fresh: true });
+    this.#boards.set(key, found);
     return found;
   }
 
@@ -84,9 +102,13 @@ export async function moveCard(
   target: { column: string; state: TaskState },
 ): Promise<boolean> {
   const { column, state } = target;
-  const board = await configuredBoard(ctx, lookup, config, issue);
+  let board = await configuredBoard(ctx, lookup, config, issue);
   if (board === undefined) return false;
   const fieldName = config.board.statusField;
+  if (board.cached === true && statusOption(board, fieldName, column) === undefined) {
+    // A cached board may be from before the field or column was added: ask GitHub.
+    board = (await lookup.refresh(ctx, board.owner, board.number)) ?? board;
+  }
   const field = board.fields.find((candidate) => sameName(candidate.name, fieldName));
   if (field === undefined) {
     ctx.log.warn(
@@ -115,6 +137,16 @@ export async function moveCard(
     values: { ...item.values, [field.name]: option.name },
   });
   return true;
+}
+
+/** The option named `column` of the board's field `fieldName`, if both exist. */
+function statusOption(
+  board: ProjectBoard,
+  fieldName: string,
+  column: string,
+): { id: string; name: string } | undefined {
+  const field = board.fields.find((candidate) => sameName(candidate.name, fieldName));
+  return field?.options.find((candidate) => sameName(candidate.name, column));
 }
 
 function sameName(a: string, b: string): boolean {

@@ -145,7 +145,7 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
       identityKnown: true,
       labelsEnsured: true,
     });
-    ghp.project(board);
+    // The board is not asked for again: the first event's answer is kept (project-cache.ts).
     ghp.projectItem(board, issueNodeId(issueRef(2)), {
       id: "PVTI_2",
       values: { Status: "Ready", Priority: "Urgent" },

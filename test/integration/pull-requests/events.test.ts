@@ -445,7 +445,8 @@ describe("duplicates, out-of-order and stale events", () => {
     // The finish is worked first: running (the claim it implies), then checks with the PR.
     taskEventMocks(ghp, { labels: [stateLabel("queued")] });
     mirrorMocks(ghp, "queued", "running", { comment: /picked up the implement job/ });
-    taskEventMocks(ghp, { labels: [stateLabel("running")] });
+    // The same delivery: `.github/kanbot.yml` was read once already (one read per event).
+    taskEventMocks(ghp, { labels: [stateLabel("running")], configRead: false });
     ghp.defaultBranch(REPO, "main");
     ghpr.createDraftPullRequest(REPO, {
       number: PR_NUMBER,
@@ -567,8 +568,11 @@ describe("the board follows the PR half", () => {
     const config = "board:\n  project: 7\n";
     const board = fakeBoard({ owner: REPO.owner, number: 7 });
     const node = issueNodeId(issueRef(1));
+    let boardRead = false;
     const onBoard = (column: string, moveTo?: string) => {
-      ghp.project(board);
+      // The board is read once; later events take it from the cache of boards.
+      if (!boardRead) ghp.project(board);
+      boardRead = true;
       ghp.projectItem(board, node, { id: "PVTI_1", values: { Status: column } });
       if (moveTo !== undefined) ghp.setStatus(board, "PVTI_1", moveTo);
     };

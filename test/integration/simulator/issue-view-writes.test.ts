@@ -52,7 +52,7 @@ describe("kanbot's issue view against the simulator: writes per state change", (
     const names = labelNamesOf(config);
     await ctx.github.ensureLabels(
       repo,
-      (["queued", "running", "review"] as const).flatMap(
+      (["queued", "running", "review", "needs-input"] as const).flatMap(
         (state) => stateLabelDefinition(state, names) ?? [],
       ),
     );
@@ -71,7 +71,7 @@ describe("kanbot's issue view against the simulator: writes per state change", (
   });
 
   /** A task in `queued` whose issue shows it (label, card, comment): the steady state. */
-  async function queuedTask(title: string, coalesce: boolean): Promise<Task> {
+  async function queuedTask(title: string, coalesce: boolean, on = config): Promise<Task> {
     const number = await fx.sim.actAs(MAINTAINER).createIssue(FULL, { title });
     const { task } = await store.upsertTask({
       repo: FULL,
@@ -82,26 +82,31 @@ describe("kanbot's issue view against the simulator: writes per state change", (
       state: "queued",
       budget: { attempts: 3, minutes: 60, usd: 10 },
     });
-    await show(task, coalesce);
+    await show(task, coalesce, on);
     return task;
   }
 
-  async function show(task: Task, coalesce: boolean): Promise<void> {
+  async function show(task: Task, coalesce: boolean, on = config): Promise<void> {
     const issue = await ctx.github.getIssue({ ...repo, number: task.issueNumber });
-    await showIssueView(ctx, task, { config, issue, board: new BoardLookup(), coalesce });
+    await showIssueView(ctx, task, { config: on, issue, board: new BoardLookup(), coalesce });
   }
 
-  async function moveTo(task: Task, state: Task["state"], coalesce: boolean): Promise<number> {
+  async function moveTo(
+    task: Task,
+    state: Task["state"],
+    coalesce: boolean,
+    on = config,
+  ): Promise<number> {
     const moved = await store.updateTask(task.id, { state });
     fx.sim.limits.reset();
-    await show(moved, coalesce);
+    await show(moved, coalesce, on);
     const counts = fx.sim.limits.of(client);
     return counts["rest-write"] + counts["graphql-mutation"];
   }
 
-  function shown(task: Task) {
+  function shown(task: Task, project = 5) {
     const issue = fx.sim.issue(FULL, task.issueNumber);
-    const board = fx.sim.state.projects.find((project) => project.number === 5);
+    const board = fx.sim.state.projects.find((candidate) => candidate.number === project);
     const item = board?.items.find((candidate) => candidate.contentNodeId === issue.nodeId);
     const options = board?.fields.flatMap((field) => field.options) ?? [];
     return {
@@ -136,5 +141,23 @@ describe("kanbot's issue view against the simulator: writes per state change", (
     expect(writes).toBe(1);
     expect(fx.sim.issue(FULL, task.issueNumber).labels).toEqual(["priority:high", "agent:review"]);
     expect(shown(task).status).toContain("In review");
+  });
+
+  it("a board without a Needs input column shows a needs-input task In progress, in the same one request", async () => {
+    const noNeedsInput = RepoConfig.parse({ board: { project: 6 } });
+    fx.sim.addProject(ORG, {
+      number: 6,
+      title: "Small board",
+      fields: { Status: ["Ready", "In progress", "Done"] },
+    });
+    const task = await queuedTask("Asks a question", true, noNeedsInput);
+
+    const writes = await moveTo(task, "needs-input", true, noNeedsInput);
+
+    expect(writes).toBe(1);
+    expect(shown(task, 6)).toMatchObject({
+      labels: ["agent:needs-input"],
+      status: ["In progress"],
+    });
   });
 });

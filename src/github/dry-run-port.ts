@@ -26,6 +26,8 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     readFile: (repo, path, ref) => port.readFile(repo, path, ref),
     getIssue: (issue) => port.getIssue(issue),
     listComments: (issue) => port.listComments(issue),
+    commentNodeId: (repo, commentId) => port.commentNodeId(repo, commentId),
+    labelNodeIds: (repo) => port.labelNodeIds(repo),
     isPullRequestMerged: (pr) => port.isPullRequestMerged(pr),
     listIssuesWithLabels: (repo, labels) => port.listIssuesWithLabels(repo, labels),
     lastLabeler: (issue, label) => port.lastLabeler(issue, label),
@@ -42,6 +44,16 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     updateComment(repo, commentId, body) {
       skipped("updateComment", { repo, commentId });
       return Promise.resolve(fakeComment(body, commentId));
+    },
+    writeIssueView(issue, write) {
+      skipped("writeIssueView", {
+        issue,
+        removeLabelIds: write.removeLabelIds,
+        addLabelIds: write.addLabelIds,
+        card: write.card === undefined ? undefined : write.card.optionId,
+        comment: write.comment?.nodeId,
+      });
+      return Promise.resolve();
     },
     ensureLabels(repo, labels) {
       skipped("ensureLabels", { repo, labels: labels.map((label) => label.name) });

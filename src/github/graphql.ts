@@ -3,8 +3,10 @@
  * string literals (no interpolation), so `test/unit/graphql-documents.test.ts` can validate each
  * against GitHub's published schema; a document written anywhere else in `src/` fails that test.
  *
- * Only Projects v2 (the board) goes through GraphQL: GitHub has no REST API for organisation
+ * Projects v2 (the board) goes through GraphQL: GitHub has no REST API for organisation
  * projects' items and fields that works for GitHub Apps on every GitHub version kanbot supports.
+ * The issue's view (labels, card, comment) goes through GraphQL too, as one request per change
+ * (`WriteIssueView`).
  */
 
 /**
@@ -118,6 +120,60 @@ export const SET_SINGLE_SELECT = /* GraphQL */ `
 `;
 
 /**
+ * The issue's view in one request (issue 15): its state labels, its card's column and its
+ * progress comment, each an aliased mutation that runs only when its `$with…` flag is true (a
+ * skipped field is not executed; its variables are still sent, as empty values). GitHub's
+ * secondary limit counts content-generating *requests*, so the whole view change costs one, where
+ * the REST calls cost one per label, one for the card and one for the comment. The mutations run
+ * in document order: labels out, labels in, the card, the comment. Only the labels named are
+ * added or removed, so a label a person added meanwhile stays (a REST `PUT …/labels` would drop it).
+ */
+export const WRITE_ISSUE_VIEW = /* GraphQL */ `
+  mutation WriteIssueView(
+    $issueId: ID!
+    $withRemoveLabels: Boolean!
+    $removeLabelIds: [ID!]!
+    $withAddLabels: Boolean!
+    $addLabelIds: [ID!]!
+    $withCard: Boolean!
+    $projectId: ID!
+    $itemId: ID!
+    $fieldId: ID!
+    $optionId: String!
+    $withComment: Boolean!
+    $commentId: ID!
+    $body: String!
+  ) {
+    removeLabels: removeLabelsFromLabelable(
+      input: { labelableId: $issueId, labelIds: $removeLabelIds }
+    ) @include(if: $withRemoveLabels) {
+      clientMutationId
+    }
+    addLabels: addLabelsToLabelable(input: { labelableId: $issueId, labelIds: $addLabelIds })
+      @include(if: $withAddLabels) {
+      clientMutationId
+    }
+    card: updateProjectV2ItemFieldValue(
+      input: {
+        projectId: $projectId
+        itemId: $itemId
+        fieldId: $fieldId
+        value: { singleSelectOptionId: $optionId }
+      }
+    ) @include(if: $withCard) {
+      projectV2Item {
+        id
+      }
+    }
+    comment: updateIssueComment(input: { id: $commentId, body: $body }) @include(if: $withComment) {
+      issueComment {
+        id
+      }
+    }
+  }
+`;
+
+/**
  * What a `projects_v2_item` event's item is: its project (owner login and number), its content
  * (an issue, or a draft issue / pull request kanbot ignores) and its single-select values.
  */
@@ -171,5 +227,6 @@ export const GRAPHQL_DOCUMENTS = {
   IssueProjectItems: ISSUE_PROJECT_ITEMS,
   AddProjectItem: ADD_PROJECT_ITEM,
   SetSingleSelect: SET_SINGLE_SELECT,
+  WriteIssueView: WRITE_ISSUE_VIEW,
   ResolveProjectItem: RESOLVE_PROJECT_ITEM,
 } as const satisfies Record<string, string>;

@@ -33,12 +33,14 @@ import {
   ISSUE_PROJECT_ITEMS,
   RESOLVE_PROJECT_ITEM,
   SET_SINGLE_SELECT,
+  WRITE_ISSUE_VIEW,
 } from "./graphql.js";
 import type {
   GitHubPort,
   IssueComment,
   IssueFacts,
   IssueState,
+  IssueViewWrite,
   LinkedIssueFacts,
   ProjectBoard,
   ProjectItem,
@@ -121,6 +123,7 @@ interface RestIssue {
 
 interface RestComment {
   id: number;
+  node_id?: string;
   body?: string;
   user: RestUser | null;
   created_at: string;
@@ -213,6 +216,7 @@ function toIssueFacts(repo: RepoRef, issue: RestIssue): IssueFacts {
 function toComment(comment: RestComment): IssueComment {
   return {
     id: comment.id,
+    ...(comment.node_id === undefined ? {} : { nodeId: comment.node_id }),
     body: comment.body ?? "",
     author: comment.user?.login ?? "ghost",
     authorType: comment.user?.type ?? "User",
@@ -417,6 +421,46 @@ class OctokitGitHubPort implements GitHubPort {
     return toComment(data);
   }
 
+  async commentNodeId(repo: RepoRef, commentId: number): Promise<string | undefined> {
+    try {
+      const { data } = await this.#call(
+        `read comment ${commentId} in ${repo.owner}/${repo.repo}`,
+        () =>
+          this.#octokit.rest.issues.getComment({
+            owner: repo.owner,
+            repo: repo.repo,
+            comment_id: commentId,
+          }),
+      );
+      return data.node_id;
+    } catch (error) {
+      if (!isGitHubStatus(error, 404)) throw error;
+      this.#log.debug({ ...repo, commentId }, "comment not found");
+      return undefined;
+    }
+  }
+
+  async writeIssueView(issue: IssueRef, write: IssueViewWrite): Promise<void> {
+    const { card, comment } = write;
+    await this.#call(`write the view of ${formatRef(issue)}`, () =>
+      this.#octokit.graphql(WRITE_ISSUE_VIEW, {
+        issueId: write.issueNodeId,
+        withRemoveLabels: write.removeLabelIds.length > 0,
+        removeLabelIds: [...write.removeLabelIds],
+        withAddLabels: write.addLabelIds.length > 0,
+        addLabelIds: [...write.addLabelIds],
+        withCard: card !== undefined,
+        projectId: card?.board.id ?? "",
+        itemId: card?.itemId ?? "",
+        fieldId: card?.fieldId ?? "",
+        optionId: card?.optionId ?? "",
+        withComment: comment !== undefined,
+        commentId: comment?.nodeId ?? "",
+        body: comment?.body ?? "",
+      }),
+    );
+  }
+
   async listIssuesWithLabels(repo: RepoRef, labels: readonly string[]): Promise<IssueFacts[]> {
     const byNumber = new Map<number, IssueFacts>();
     for (const label of uniqueLabels(labels)) {
@@ -515,6 +559,17 @@ class OctokitGitHubPort implements GitHubPort {
         this.#log.debug({ ...repo, label: label.name }, "label created meanwhile by someone else");
       }
     }
+  }
+
+  async labelNodeIds(repo: RepoRef): Promise<Map<string, string>> {
+    const labels = await this.#call(`list the labels of ${repo.owner}/${repo.repo}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.issues.listLabelsForRepo, {
+        owner: repo.owner,
+        repo: repo.repo,
+        per_page: PER_PAGE,
+      }),
+    );
+    return new Map(labels.map((label) => [label.name.toLowerCase(), label.node_id]));
   }
 
   async addLabels(issue: IssueRef, labels: readonly string[]): Promise<void> {

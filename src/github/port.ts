@@ -32,12 +32,31 @@ export interface IssueFacts {
 
 export interface IssueComment {
   id: number;
+  /** GraphQL node id (for `writeIssueView`); absent where a fake or dry run has none. */
+  nodeId?: string;
   body: string;
   author: string;
   /** `User`, `Bot` or `Organization`. */
   authorType: string;
   createdAt: string;
   htmlUrl: string;
+}
+
+/**
+ * One change of an issue's view, written in one request (`writeIssueView`): node ids throughout.
+ * A part that is absent or empty is not written.
+ */
+export interface IssueViewWrite {
+  /** The issue's node id (`IssueFacts.nodeId`). */
+  issueNodeId: string;
+  /** Labels to remove (a label the issue no longer carries is ignored). */
+  removeLabelIds: readonly string[];
+  /** Labels to add (a label the issue already carries is ignored). */
+  addLabelIds: readonly string[];
+  /** The card's single-select value (the board's Status column). */
+  card?: { board: ProjectBoard; itemId: string; fieldId: string; optionId: string } | undefined;
+  /** The progress comment's new body. */
+  comment?: { nodeId: string; body: string } | undefined;
 }
 
 /** A linked issue (dependency or sub-issue) and whether it is still open. */
@@ -96,6 +115,14 @@ export interface GitHubPort {
   listComments(issue: IssueRef): Promise<IssueComment[]>;
   createComment(issue: IssueRef, body: string): Promise<IssueComment>;
   updateComment(repo: RepoRef, commentId: number, body: string): Promise<IssueComment>;
+  /** A comment's GraphQL node id (a read); undefined when the comment is gone. */
+  commentNodeId(repo: RepoRef, commentId: number): Promise<string | undefined>;
+  /**
+   * Brings the issue to a new view in ONE request (a GraphQL document of aliased mutations:
+   * labels removed, labels added, the card's column, the comment's body), so a view change costs
+   * one content-generating request however many parts it changes.
+   */
+  writeIssueView(issue: IssueRef, write: IssueViewWrite): Promise<void>;
   /**
    * Whether the pull request was merged (`GET …/pulls/{n}/merge`: 204 merged, 404 not merged or
    * no such PR). An issue closed while no PR of its task is merged cancels the task.
@@ -121,6 +148,8 @@ export interface GitHubPort {
   addLabels(issue: IssueRef, labels: readonly string[]): Promise<void>;
   /** Removing a label the issue does not carry is not an error. */
   removeLabel(issue: IssueRef, label: string): Promise<void>;
+  /** The repository's labels' GraphQL node ids by lower-cased name (a read). */
+  labelNodeIds(repo: RepoRef): Promise<Map<string, string>>;
 
   // --- dependencies ----------------------------------------------------------------------
   /** GitHub's issue dependencies: the issues this one is blocked by. */

@@ -20,6 +20,8 @@
  * Each helper returns the helpers, for chaining; `ghp.gh` is the underlying mock.
  */
 import { createHash } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
+import { DEFAULT_STATE_LABELS, DEFAULT_TRIGGER_LABEL } from "../../src/domain/labels.js";
 import type { IssueRef, RepoRef } from "../../src/domain/dependencies.js";
 import type { LabelDefinition } from "../../src/domain/labels.js";
 import type { IssueState, ProjectBoard, ProjectItem } from "../../src/github/port.js";
@@ -43,6 +45,9 @@ import {
   type HttpMethod,
 } from "./github-openapi.js";
 import { TEST_INSTALLATION_ID } from "./probot.js";
+
+/** kanbot's default state labels and its trigger label (what {@link GitHubPortMocks.labelNodeIds} lists). */
+const STATE_LABEL_NAMES = [DEFAULT_TRIGGER_LABEL, ...Object.values(DEFAULT_STATE_LABELS)];
 
 /** The page size the port asks for on every REST list. */
 export const PORT_PAGE_SIZE = 100;
@@ -630,6 +635,80 @@ export class GitHubPortMocks {
     options: { remaining?: string[]; absent?: boolean } = {},
   ): this {
     this.gh.removeLabel(repoOf(ref), ref.number, name, options);
+    return this;
+  }
+
+  // --- the issue's view in one request (writeIssueView) --------------------------------------
+
+  /**
+   * `labelNodeIds`: `GET /repos/{owner}/{repo}/labels` (paginated) answering kanbot's default
+   * state and trigger labels and `extra`, with {@link fakeLabel}'s node ids. Read once per
+   * repository per app (the ids are remembered).
+   */
+  labelNodeIds(repo: RepoRef, extra: readonly string[] = []): this {
+    const base = repoOf(repo);
+    const names = [...new Set([...STATE_LABEL_NAMES, ...extra])];
+    return this.list(
+      "/repos/{owner}/{repo}/labels",
+      { ...base },
+      names.map((name) => fakeLabel(base, { name }, this.gh.urls)),
+    );
+  }
+
+  /** `commentNodeId`: `GET …/issues/comments/{comment_id}` (read once per comment per app). */
+  commentNodeId(repo: RepoRef, commentId: number, issueNumber = 1): this {
+    const base = repoOf(repo);
+    const path = expandPath("/repos/{owner}/{repo}/issues/comments/{comment_id}", {
+      ...base,
+      comment_id: commentId,
+    });
+    const body = fakeComment(base, { id: commentId, issueNumber, body: "" }, this.gh.urls);
+    this.#checked("GET", path, 200, body);
+    this.gh.rest("GET", path).reply(200, body);
+    return this;
+  }
+
+  /**
+   * `writeIssueView`: the one `WriteIssueView` request, with exactly these labels removed and
+   * added (by {@link fakeLabel}'s node ids), the card set to `card.option` (absent: no card part)
+   * and the comment's body matching `comment.body` (absent: no comment part).
+   */
+  writeIssueView(
+    ref: IssueRef,
+    parts: {
+      remove?: readonly string[];
+      add?: readonly string[];
+      card?: { board: ProjectBoard; itemId: string; option: string; field?: string };
+      comment?: { id: number; body?: string | RegExp };
+    },
+  ): this {
+    const base = repoOf(ref);
+    const ids = (names: readonly string[] | undefined) =>
+      (names ?? []).map((name) => fakeLabel(base, { name }, this.gh.urls).node_id);
+    const { card, comment } = parts;
+    const matches = (variables: Record<string, unknown>): boolean =>
+      variables.issueId === issueNodeId(ref) &&
+      isDeepStrictEqual(variables.removeLabelIds, ids(parts.remove)) &&
+      isDeepStrictEqual(variables.addLabelIds, ids(parts.add)) &&
+      variables.withRemoveLabels === (parts.remove ?? []).length > 0 &&
+      variables.withAddLabels === (parts.add ?? []).length > 0 &&
+      variables.withCard === (card !== undefined) &&
+      (card === undefined ||
+        (variables.projectId === card.board.id &&
+          variables.itemId === card.itemId &&
+          variables.fieldId === fieldId(card.board, card.field ?? "Status") &&
+          variables.optionId === optionId(card.board, card.field ?? "Status", card.option))) &&
+      variables.withComment === (comment !== undefined) &&
+      (comment === undefined ||
+        (variables.commentId ===
+          fakeComment(base, { id: comment.id, issueNumber: ref.number, body: "" }).node_id &&
+          (comment.body === undefined ||
+            (typeof comment.body === "string"
+              ? variables.body === comment.body
+              : typeof variables.body === "string" && comment.body.test(variables.body)))));
+    this.gh
+      .graphql({ operationName: "WriteIssueView", variables: matches })
+      .reply(200, { data: {} });
     return this;
   }
 

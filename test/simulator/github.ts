@@ -160,7 +160,8 @@ export class SimGitHub {
     const found = repo.labels.get(name.toLowerCase());
     if (found !== undefined) return found;
     const id = this.state.id();
-    const label: SimLabel = { id, nodeId: this.state.nodeId("LA", id), name, color, description };
+    const label: SimLabel = { id, nodeId: "", name, color, description };
+    label.nodeId = this.state.nodeId("LA", id, { kind: "label", repo, label });
     repo.labels.set(name.toLowerCase(), label);
     return label;
   }
@@ -337,7 +338,7 @@ export class SimGitHub {
     const now = this.state.timestamp();
     const comment = {
       id,
-      nodeId: this.state.nodeId("IC", id),
+      nodeId: this.state.nodeId("IC", id, { kind: "comment", repo, commentId: id }),
       issueNumber: number,
       body,
       author: actor,

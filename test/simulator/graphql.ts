@@ -18,7 +18,9 @@ import { GitHubRefusal, type SimGitHub } from "./github.js";
 import type { Violation } from "./rest.js";
 import {
   fullName,
+  type SimComment,
   type SimIssue,
+  type SimLabel,
   type SimProject,
   type SimProjectField,
   type SimProjectItem,
@@ -204,7 +206,72 @@ export class GraphQLApi {
               : null;
           case "account":
             return this.#account(target.account.login);
+          case "label":
+            return this.#canSeeRepo(token, target.repo) ? this.#label(target.label) : null;
+          case "comment": {
+            const found = gh.findComment(target.repo, target.commentId);
+            return found === undefined || !this.#canSeeRepo(token, target.repo)
+              ? null
+              : this.#comment(target.repo, found.comment);
+          }
         }
+      },
+      // The issue's view (kanbot's `WriteIssueView`): the same state changes, events and
+      // webhooks as the REST calls (`issues.labeled`/`unlabeled`, `issue_comment.edited`).
+      addLabelsToLabelable: async ({
+        input,
+      }: {
+        input: { labelableId: string; labelIds: string[]; clientMutationId?: string };
+      }) => {
+        const { repo, issue } = this.#labelable(input.labelableId, token);
+        const labels = input.labelIds.map((id) => this.#labelOf(repo, id).name);
+        await gh.addLabels(token.login, repo, issue.number, labels);
+        return {
+          clientMutationId: input.clientMutationId ?? null,
+          labelable: this.#content(repo, state.mustIssue(repo, issue.number), token),
+        };
+      },
+      removeLabelsFromLabelable: async ({
+        input,
+      }: {
+        input: { labelableId: string; labelIds: string[]; clientMutationId?: string };
+      }) => {
+        const { repo, issue } = this.#labelable(input.labelableId, token);
+        for (const id of input.labelIds) {
+          const label = this.#labelOf(repo, id);
+          // A label the issue does not carry is left out, as GitHub does (no error).
+          if (!issue.labels.some((have) => have.toLowerCase() === label.name.toLowerCase()))
+            continue;
+          await gh.removeLabel(token.login, repo, issue.number, label.name);
+        }
+        return {
+          clientMutationId: input.clientMutationId ?? null,
+          labelable: this.#content(repo, state.mustIssue(repo, issue.number), token),
+        };
+      },
+      updateIssueComment: ({
+        input,
+      }: {
+        input: { id: string; body: string; clientMutationId?: string };
+      }) => {
+        const target = state.nodes.get(input.id);
+        const found =
+          target?.kind === "comment" && this.#canSeeRepo(token, target.repo)
+            ? gh.findComment(target.repo, target.commentId)
+            : undefined;
+        if (target?.kind !== "comment" || found === undefined)
+          throw refusal(
+            `Could not resolve to a node with the global id of '${input.id}'`,
+            "NOT_FOUND",
+          );
+        this.#needIssueWrite(token, target.repo, found.comment.author);
+        const comment = mutate(() =>
+          gh.updateComment(token.login, target.repo, target.commentId, input.body),
+        );
+        return {
+          clientMutationId: input.clientMutationId ?? null,
+          issueComment: this.#comment(target.repo, comment),
+        };
       },
       addProjectV2ItemById: ({
         input,
@@ -283,6 +350,58 @@ export class GraphQLApi {
           "UNPROCESSABLE",
         );
       },
+    };
+  }
+
+  /** The issue or pull request a labelable id names, when the token may write its labels. */
+  #labelable(nodeId: string, token: SimToken): { repo: SimRepo; issue: SimIssue } {
+    const found = this.github.state.content(nodeId);
+    if (found === undefined || !this.#canSeeRepo(token, found.repo)) {
+      throw refusal(`Could not resolve to a node with the global id of '${nodeId}'`, "NOT_FOUND");
+    }
+    this.#needIssueWrite(token, found.repo, undefined);
+    return found;
+  }
+
+  /** Installation tokens need `issues: write`; people triage (or to be the comment's author). */
+  #needIssueWrite(token: SimToken, repo: SimRepo, author: string | undefined): void {
+    if (token.kind === "user") {
+      if (author !== undefined && author.toLowerCase() === token.login.toLowerCase()) return;
+      const permission = this.github.state.permissionOf(repo, token.login);
+      if (permission === undefined || permission === "read")
+        throw refusal("Resource not accessible by user", "FORBIDDEN");
+      return;
+    }
+    if (token.permissions.issues !== "write")
+      throw refusal("Resource not accessible by integration", "FORBIDDEN");
+  }
+
+  #labelOf(repo: SimRepo, nodeId: string): SimLabel {
+    const target = this.github.state.nodes.get(nodeId);
+    if (target?.kind !== "label" || target.repo !== repo) {
+      throw refusal(`Could not resolve to a node with the global id of '${nodeId}'`, "NOT_FOUND");
+    }
+    return target.label;
+  }
+
+  #label(label: SimLabel): Resolved {
+    return {
+      __typename: "Label",
+      id: label.nodeId,
+      name: label.name,
+      color: label.color,
+      description: label.description,
+    };
+  }
+
+  #comment(repo: SimRepo, comment: SimComment): Resolved {
+    return {
+      __typename: "IssueComment",
+      id: comment.nodeId,
+      databaseId: comment.id,
+      body: comment.body,
+      author: this.#account(comment.author),
+      url: `${this.github.shapes.urls.web}/${fullName(repo)}/issues/${comment.issueNumber}#issuecomment-${comment.id}`,
     };
   }
 

@@ -304,7 +304,9 @@ export type NodeTarget =
   | { kind: "item"; project: SimProject; item: SimProjectItem }
   | { kind: "field"; project: SimProject; field: SimProjectField }
   | { kind: "repository"; repo: SimRepo }
-  | { kind: "account"; account: SimAccount };
+  | { kind: "account"; account: SimAccount }
+  | { kind: "label"; repo: SimRepo; label: SimLabel }
+  | { kind: "comment"; repo: SimRepo; commentId: number };
 
 function nodeId(prefix: string, id: number): string {
   return `${prefix}_kwDO${Buffer.from(String(id)).toString("base64url")}`;

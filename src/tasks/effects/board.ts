@@ -88,7 +88,86 @@ export async function boardPriority(
   return item?.values[config.board.priorityField];
 }
 
-/** Sets the issue's card to the column of `state`; adds the issue to the board first if absent. */
+/**
+ * What moving the issue's card to `column` takes: `missing` when the board, its status field or
+ * the column is missing (warned, nothing written), `shown` when the card shows the column already,
+ * else the single-select value to `set` (the issue is added to the board first when absent: that
+ * is the one write this makes).
+ */
+export type CardMove =
+  | { kind: "missing" }
+  | { kind: "shown" }
+  | {
+      kind: "set";
+      board: ProjectBoard;
+      item: ProjectItem;
+      fieldId: string;
+      fieldName: string;
+      optionId: string;
+      optionName: string;
+    };
+
+export async function planCardMove(
+  ctx: TaskContext,
+  lookup: BoardLookup,
+  config: RepoConfig,
+  issue: IssueFacts,
+  target: { column: string; state: TaskState },
+): Promise<CardMove> {
+  const { column, state } = target;
+  let board = await configuredBoard(ctx, lookup, config, issue);
+  if (board === undefined) return { kind: "missing" };
+  const fieldName = config.board.statusField;
+  if (board.cached === true && statusOption(board, fieldName, column) === undefined) {
+    // A cached board may be from before the field or column was added: ask GitHub.
+    board = (await lookup.refresh(ctx, board.owner, board.number)) ?? board;
+  }
+  const field = board.fields.find((candidate) => sameName(candidate.name, fieldName));
+  if (field === undefined) {
+    ctx.log.warn(
+      { project: board.number, field: fieldName },
+      "board has no such status field; board update skipped",
+    );
+    return { kind: "missing" };
+  }
+  const option = field.options.find((candidate) => sameName(candidate.name, column));
+  if (option === undefined) {
+    ctx.log.warn(
+      { project: board.number, field: field.name, column, state },
+      "board has no column for this state; board update skipped",
+    );
+    return { kind: "missing" };
+  }
+  let item = await lookup.item(ctx, board, issue.nodeId);
+  if (item === undefined) {
+    item = await ctx.github.addProjectItem(board, issue.nodeId);
+    lookup.remember(board, issue.nodeId, item);
+    ctx.log.info({ project: board.number, issue: issue.ref }, "issue added to the board");
+  }
+  if (sameName(item.values[field.name] ?? "", option.name)) return { kind: "shown" };
+  return {
+    kind: "set",
+    board,
+    item,
+    fieldId: field.id,
+    fieldName: field.name,
+    optionId: option.id,
+    optionName: option.name,
+  };
+}
+
+/** Remembers that the card shows the move's column (once it was written). */
+export function rememberCardMove(
+  lookup: BoardLookup,
+  issue: IssueFacts,
+  move: CardMove & { kind: "set" },
+): void {
+  lookup.remember(move.board, issue.nodeId, {
+    ...move.item,
+    values: { ...move.item.values, [move.fieldName]: move.optionName },
+  });
+}
+
 /**
  * Moves the issue's card to `column` (adding the issue to the board first when it is not on it).
  * True when the card shows `column` afterwards; false when the board, its status field or the
@@ -101,41 +180,10 @@ export async function moveCard(
   issue: IssueFacts,
   target: { column: string; state: TaskState },
 ): Promise<boolean> {
-  const { column, state } = target;
-  let board = await configuredBoard(ctx, lookup, config, issue);
-  if (board === undefined) return false;
-  const fieldName = config.board.statusField;
-  if (board.cached === true && statusOption(board, fieldName, column) === undefined) {
-    // A cached board may be from before the field or column was added: ask GitHub.
-    board = (await lookup.refresh(ctx, board.owner, board.number)) ?? board;
-  }
-  const field = board.fields.find((candidate) => sameName(candidate.name, fieldName));
-  if (field === undefined) {
-    ctx.log.warn(
-      { project: board.number, field: fieldName },
-      "board has no such status field; board update skipped",
-    );
-    return false;
-  }
-  const option = field.options.find((candidate) => sameName(candidate.name, column));
-  if (option === undefined) {
-    ctx.log.warn(
-      { project: board.number, field: field.name, column, state },
-      "board has no column for this state; board update skipped",
-    );
-    return false;
-  }
-  let item = await lookup.item(ctx, board, issue.nodeId);
-  if (item === undefined) {
-    item = await ctx.github.addProjectItem(board, issue.nodeId);
-    ctx.log.info({ project: board.number, issue: issue.ref }, "issue added to the board");
-  }
-  if (sameName(item.values[field.name] ?? "", option.name)) return true;
-  await ctx.github.setSingleSelect(board, item.id, field.id, option.id);
-  lookup.remember(board, issue.nodeId, {
-    ...item,
-    values: { ...item.values, [field.name]: option.name },
-  });
+  const move = await planCardMove(ctx, lookup, config, issue, target);
+  if (move.kind !== "set") return move.kind === "shown";
+  await ctx.github.setSingleSelect(move.board, move.item.id, move.fieldId, move.optionId);
+  rememberCardMove(lookup, issue, move);
   return true;
 }
 

@@ -5,16 +5,34 @@
  * difference is written: labels, the card, the progress comment. Every transition's `set-label`,
  * `update-board` and `update-progress-comment` effect lands here; the first one writes what
  * changed, the rest find nothing left to write.
+ *
+ * Coalesced (issue 15): GitHub's secondary limit counts content-generating *requests*, so a view
+ * change that would take two or more REST writes (a label out, a label in, the card, the comment)
+ * is written as ONE GraphQL request of aliased mutations (`writeIssueView`, the `WriteIssueView`
+ * document): a state change costs one request instead of four. Steps:
+ * 1. the diff (pure); 2. the one-off writes a part may need first, as before: the state label
+ * created in the repository (REST, once per repository), the issue added to the board
+ * (`AddProjectItem`), the progress comment created (REST, the first time); 3. the node ids (label
+ * ids listed once per repository, the comment's read once; ./node-ids.ts); 4. one request for
+ * every part whose ids are known; a part whose id is unknown (a label GitHub does not list, a
+ * comment it no longer has) and a change of one part alone take the REST calls of before.
  */
 import { issueView, issueViewWrites } from "../../domain/issue-view.js";
-import type { IssueComment, IssueFacts } from "../../github/port.js";
+import type { LabelChange } from "../../domain/labels.js";
+import type { IssueComment, IssueFacts, IssueViewWrite } from "../../github/port.js";
 import type { RepoConfig } from "../../config/repo-config.js";
 import type { Task } from "../../store/index.js";
 import { labelNamesOf } from "../repo-config.js";
 import type { TaskContext } from "../context.js";
-import { moveCard, type BoardLookup } from "./board.js";
-import { writeLabels } from "./labels.js";
-import { progressView, writeProgressComment } from "./progress-comment.js";
+import { planCardMove, rememberCardMove, type BoardLookup, type CardMove } from "./board.js";
+import { ensureStateLabel, labelsWritten, writeLabels } from "./labels.js";
+import { commentNodeId, labelNodeIds, rememberCommentNodeId } from "./node-ids.js";
+import {
+  findProgressCommentOf,
+  issueOfTask,
+  progressView,
+  writeProgressComment,
+} from "./progress-comment.js";
 
 export interface ShowIssueViewOptions {
   config: RepoConfig;
@@ -28,7 +46,20 @@ export interface ShowIssueViewOptions {
   force?: boolean;
   /** Leave the comment alone (labels and card only). */
   comment?: false;
+  /**
+   * Write a change of two or more parts in one request (`writeIssueView`); default
+   * {@link COALESCED_VIEW_WRITES_BY_DEFAULT}.
+   */
+  coalesce?: boolean;
 }
+
+/**
+ * Whether `showIssueView` coalesces when its caller does not say. Off for now: the strict-mock
+ * handler and pull-request tests (test/integration/handlers, test/integration/pull-requests)
+ * still declare the REST calls one by one; turning it on is this line plus their mocks
+ * (`ghp.writeIssueView`, `ghp.labelNodeIds`, `ghp.commentNodeId` in test/helpers).
+ */
+export const COALESCED_VIEW_WRITES_BY_DEFAULT = false;
 
 /** Brings the issue's view of `task` (as the store holds it now) up to date on GitHub. */
 export async function showIssueView(
@@ -59,25 +90,129 @@ export async function showIssueView(
     },
     names,
   );
-  if (writes.labels !== null && issue !== undefined) {
-    await writeLabels(ctx, issue, writes.labels, writes.labels.definition);
+  const labels = writes.labels !== null && issue !== undefined ? writes.labels : null;
+  if (labels !== null && issue !== undefined) {
+    await ensureStateLabel(ctx, issue, labels, labels.definition);
   }
+
+  let card: (CardMove & { kind: "set" }) | undefined;
   if (writes.column !== null && issue !== undefined && board !== undefined) {
-    let moved = await moveCard(ctx, board, config, issue, {
-      column: writes.column,
-      state: record.state,
-    });
+    const target = { column: writes.column, state: record.state };
+    let move = await planCardMove(ctx, board, config, issue, target);
     // A board without a "Needs input" column shows such a task In progress (the running column).
     const fallback = fallbackColumn(record.state, config);
-    if (!moved && fallback !== undefined && fallback !== writes.column) {
-      moved = await moveCard(ctx, board, config, issue, { column: fallback, state: record.state });
+    if (move.kind === "missing" && fallback !== undefined && fallback !== writes.column) {
+      move = await planCardMove(ctx, board, config, issue, { ...target, column: fallback });
     }
-    if (moved) await ctx.store.recordTaskFacts(record.id, { shownColumn: writes.column });
+    if (move.kind === "shown") {
+      await ctx.store.recordTaskFacts(record.id, { shownColumn: writes.column });
+    }
+    if (move.kind === "set") card = move;
   }
+
+  let comment: { id: number; nodeId?: string | undefined } | undefined;
   if (writes.comment !== null && options.comment !== false) {
-    await writeProgressComment(ctx, record, writes.comment, options.comments);
+    comment = await findProgressCommentOf(ctx, record, options.comments);
+    if (comment === undefined) {
+      // The first time: created by REST (GraphQL has no "comment on an issue" for it to save).
+      const created = await writeProgressComment(ctx, record, writes.comment, []);
+      rememberCommentNodeId(ctx, issueOfTask(record), created.id, created.nodeId);
+      await ctx.store.recordTaskFacts(record.id, { shownComment: writes.comment });
+    }
+  }
+
+  const restWrites =
+    (labels === null ? 0 : labels.remove.length + (labels.add.length > 0 ? 1 : 0)) +
+    (card === undefined ? 0 : 1) +
+    (comment === undefined ? 0 : 1);
+  const coalesced =
+    (options.coalesce ?? COALESCED_VIEW_WRITES_BY_DEFAULT) && restWrites >= 2 && issue !== undefined
+      ? await coalescedWrite(ctx, record, issue, {
+          labels,
+          card,
+          comment:
+            comment === undefined || writes.comment === null
+              ? undefined
+              : { ...comment, body: writes.comment },
+        })
+      : undefined;
+  if (coalesced !== undefined && issue !== undefined) {
+    await ctx.github.writeIssueView(issue.ref, coalesced.write);
+    ctx.log.debug(
+      { issue: issue.ref, parts: coalesced.parts },
+      "issue view written in one request",
+    );
+  }
+  const done = coalesced?.parts ?? [];
+
+  if (labels !== null && issue !== undefined) {
+    if (done.includes("labels")) labelsWritten(ctx, issue, labels);
+    else await writeLabels(ctx, issue, labels, undefined);
+  }
+  if (card !== undefined && issue !== undefined && board !== undefined) {
+    if (!done.includes("card")) {
+      await ctx.github.setSingleSelect(card.board, card.item.id, card.fieldId, card.optionId);
+    }
+    rememberCardMove(board, issue, card);
+    await ctx.store.recordTaskFacts(record.id, { shownColumn: writes.column ?? undefined });
+  }
+  if (comment !== undefined && writes.comment !== null) {
+    if (!done.includes("comment")) {
+      await ctx.github.updateComment(issueOfTask(record), comment.id, writes.comment);
+    }
     await ctx.store.recordTaskFacts(record.id, { shownComment: writes.comment });
   }
+}
+
+type ViewPart = "labels" | "card" | "comment";
+
+/**
+ * The one request for the parts whose node ids are known (labels listed once per repository,
+ * the comment's read once); undefined when fewer than two parts' REST writes would be saved.
+ */
+async function coalescedWrite(
+  ctx: TaskContext,
+  record: Task,
+  issue: IssueFacts,
+  parts: {
+    labels: LabelChange | null;
+    card: (CardMove & { kind: "set" }) | undefined;
+    comment: { id: number; nodeId?: string | undefined; body: string } | undefined;
+  },
+): Promise<{ write: IssueViewWrite; parts: ViewPart[] } | undefined> {
+  const write: IssueViewWrite = { issueNodeId: issue.nodeId, removeLabelIds: [], addLabelIds: [] };
+  const done: ViewPart[] = [];
+  let saved = 0;
+  if (parts.labels !== null) {
+    const { remove, add } = parts.labels;
+    const ids = await labelNodeIds(ctx, issue.ref, [...remove, ...add]);
+    if (ids === undefined) {
+      ctx.log.info({ issue: issue.ref, ...parts.labels }, "label node id unknown; labels by REST");
+    } else {
+      write.removeLabelIds = ids.slice(0, remove.length);
+      write.addLabelIds = ids.slice(remove.length);
+      done.push("labels");
+      saved += remove.length + (add.length > 0 ? 1 : 0);
+    }
+  }
+  if (parts.card !== undefined) {
+    const { board, item, fieldId, optionId } = parts.card;
+    write.card = { board, itemId: item.id, fieldId, optionId };
+    done.push("card");
+    saved += 1;
+  }
+  if (parts.comment !== undefined) {
+    const { id, nodeId, body } = parts.comment;
+    const known = await commentNodeId(ctx, issueOfTask(record), id, nodeId);
+    if (known === undefined) {
+      ctx.log.info({ issue: issue.ref, commentId: id }, "comment node id unknown; comment by REST");
+    } else {
+      write.comment = { nodeId: known, body };
+      done.push("comment");
+      saved += 1;
+    }
+  }
+  return saved >= 2 ? { write, parts: done } : undefined;
 }
 
 /** The column a state falls back to when the board lacks its own: `needs-input` -> running's. */

@@ -79,35 +79,47 @@ export async function progressView(
 }
 
 /**
- * Writes the progress comment's `body`: edits the comment, or creates it when the issue has none.
- * The comment's id is remembered in the task record; without it the issue's comments are searched
- * for the marker (`comments`, when the caller already listed them, saves a request).
+ * The progress comment kanbot wrote on the task's issue: its id is remembered in the task record;
+ * without it the issue's comments are searched for the marker (`comments`, when the caller already
+ * listed them, saves a request). Undefined when the issue has none yet. `nodeId` is given when the
+ * listing carried it.
+ */
+export async function findProgressCommentOf(
+  ctx: TaskContext,
+  record: Task,
+  comments?: readonly IssueComment[],
+): Promise<{ id: number; nodeId?: string | undefined } | undefined> {
+  if (record.progressCommentId !== undefined) return { id: record.progressCommentId };
+  const issue = issueOfTask(record);
+  const listed = comments ?? (await ctx.github.listComments(issue));
+  const found = findProgressComment(
+    listed.map((comment) => ({ ...comment, user: { login: comment.author } })),
+    { issue, botLogin: ctx.botLogin },
+  );
+  if (found === undefined) return undefined;
+  await ctx.store.recordTaskFacts(record.id, { progressCommentId: found.id });
+  return { id: found.id, nodeId: listed.find((comment) => comment.id === found.id)?.nodeId };
+}
+
+/**
+ * Writes the progress comment's `body`: edits the comment, or creates it when the issue has none
+ * (see {@link findProgressCommentOf}). Answers the comment as GitHub does after the write.
  */
 export async function writeProgressComment(
   ctx: TaskContext,
   record: Task,
   body: string,
   comments?: readonly IssueComment[],
-): Promise<void> {
+): Promise<IssueComment> {
   const issue = issueOfTask(record);
-  let commentId = record.progressCommentId;
-  if (commentId === undefined) {
-    const listed = comments ?? (await ctx.github.listComments(issue));
-    const found = findProgressComment(
-      listed.map((comment) => ({ ...comment, user: { login: comment.author } })),
-      { issue, botLogin: ctx.botLogin },
-    );
-    commentId = found?.id;
-    if (commentId !== undefined) {
-      await ctx.store.recordTaskFacts(record.id, { progressCommentId: commentId });
-    }
-  }
+  const commentId = (await findProgressCommentOf(ctx, record, comments))?.id;
   if (commentId !== undefined) {
-    await ctx.github.updateComment(issue, commentId, body);
+    const edited = await ctx.github.updateComment(issue, commentId, body);
     ctx.log.debug({ issue, commentId }, "progress comment edited");
-    return;
+    return edited;
   }
   const created = await ctx.github.createComment(issue, body);
   await ctx.store.recordTaskFacts(record.id, { progressCommentId: created.id });
   ctx.log.info({ issue, commentId: created.id }, "progress comment created");
+  return created;
 }

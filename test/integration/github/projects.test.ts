@@ -206,4 +206,37 @@ describe("GitHub port: Projects v2", () => {
       expect(resolved).toBeUndefined();
     });
   });
+  describe("writeIssueView", () => {
+    it("reads the label and comment node ids, then writes labels, card and comment in one request", async () => {
+      const ref = { ...repo, number: 1 };
+      const status = board.fields.find((field) => field.name === "Status");
+      ghp
+        .labelNodeIds(repo)
+        .commentNodeId(repo, 77)
+        .writeIssueView(ref, {
+          remove: ["agent:queued"],
+          add: ["agent:working"],
+          card: { board, itemId: "PVTI_1", option: "In progress" },
+          comment: { id: 77, body: /Running/ },
+        });
+      const port = portFor(gh.baseUrl);
+
+      const labels = await port.labelNodeIds(repo);
+      const commentId = await port.commentNodeId(repo, 77);
+      await port.writeIssueView(ref, {
+        issueNodeId: issueId,
+        removeLabelIds: [labels.get("agent:queued") ?? ""],
+        addLabelIds: [labels.get("agent:working") ?? ""],
+        card: {
+          board,
+          itemId: "PVTI_1",
+          fieldId: status?.id ?? "",
+          optionId: status?.options.find((option) => option.name === "In progress")?.id ?? "",
+        },
+        comment: { nodeId: commentId ?? "", body: "<!-- kanbot -->\nRunning" },
+      });
+
+      expect(gh.requests.map((request) => request.method)).toEqual(["GET", "GET", "POST"]);
+    });
+  });
 });

@@ -147,6 +147,7 @@ describe("GitHub port: REST", () => {
       expect(listed).toHaveLength(150);
       expect(listed[0]).toEqual({
         id: 5000,
+        nodeId: expect.stringMatching(/^IC_/) as unknown as string,
         body: "comment 0",
         author: "alice",
         authorType: "User",

@@ -261,7 +261,7 @@ export const Settings = z.object({
   KANBOT_INBOX_HOLD_SECONDS: wholeNumber(30, 3, 3600),
   /** On SIGTERM or SIGINT, how long deliveries in progress may finish before the app releases them and exits (a second signal exits at once). Default `10`. */
   KANBOT_SHUTDOWN_GRACE_SECONDS: wholeNumber(10, 0, 600),
-  /** Pace GitHub writes with kanbot's write budget per installation (src/github/write-budget.ts: 72 a minute, 450 an hour, urgent writes first, paused when GitHub answers with a rate limit). `false` sends them at once: for GitHub Enterprise Server with rate limiting off (its default) or a local GitHub. Default `true`. */
+  /** Pace GitHub writes with kanbot's write budget per installation (src/github/write-budget.ts: 64 a minute, 420 an hour, urgent writes first, paused when GitHub answers with a rate limit). `false` sends them at once: for GitHub Enterprise Server with rate limiting off (its default) or a local GitHub. Default `true`. */
   KANBOT_GITHUB_THROTTLE: flag(true),
 });
 export type Settings = z.infer<typeof Settings>;

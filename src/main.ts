@@ -213,7 +213,7 @@ export async function startApp(
     baseUrl: baseUrl(settings),
     log,
     // kanbot paces writes with its own budget per installation (src/github/write-budget.ts).
-        Octokit: UnthrottledOctokit,
+    Octokit: UnthrottledOctokit,
   });
   const redelivery = createRedeliverySweeper({
     port: async () => webhookDeliveriesOn(await appGitHub.auth()),

@@ -26,7 +26,9 @@ export function dryRunPort(port: GitHubPort, log: Logger): GitHubPort {
     readFile: (repo, path, ref) => port.readFile(repo, path, ref),
     getIssue: (issue) => port.getIssue(issue),
     listComments: (issue) => port.listComments(issue),
-    commentNodeId: (repo, commentId) => port.commentNodeId(repo, commentId),
+    // The stand-in comment a skipped `createComment` answered (id 0) is not on GitHub: no read.
+    commentNodeId: (repo, commentId) =>
+      commentId === 0 ? Promise.resolve(undefined) : port.commentNodeId(repo, commentId),
     labelNodeIds: (repo) => port.labelNodeIds(repo),
     isPullRequestMerged: (pr) => port.isPullRequestMerged(pr),
     listIssuesWithLabels: (repo, labels) => port.listIssuesWithLabels(repo, labels),

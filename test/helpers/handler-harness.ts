@@ -26,6 +26,7 @@ import { createTestProbot, type TestProbot, type WebhookPayload } from "./probot
 import type { IssueRef } from "../../src/domain/dependencies.js";
 import { stateLabelDefinition, resolveLabelNames } from "../../src/domain/labels.js";
 import type { TaskState } from "../../src/domain/types.js";
+import type { ProjectBoard } from "../../src/github/port.js";
 
 /** kanbot's app slug in tests, and so its bot login. */
 export const TEST_APP_SLUG = "kanbot";
@@ -219,6 +220,10 @@ export interface TriggerMocks extends TriggerIssueFields {
   blockedBy?: { ref: IssueRef; state: "open" | "closed" }[];
   /** Labels the repository has already. */
   existingLabels?: string[];
+  /** Skip the label node ids' read (read earlier in this process). */
+  labelIdsKnown?: boolean;
+  /** The board card's move written with the labels (the test declares the board's reads). */
+  card?: { board: ProjectBoard; itemId: string; option: string; field?: string };
   /** Skip `ensureLabels` (the state label was ensured earlier in this process). */
   labelsEnsured?: boolean;
   /** Skip the token request (Probot cached it earlier in the test). */
@@ -280,8 +285,19 @@ export function triggerMocks(
   if (definition !== undefined && options.labelsEnsured !== true) {
     ghp.ensureLabels(REPO, { existing: options.existingLabels ?? [], create: [definition] });
   }
-  if (labels.includes("agent:ready")) ghp.removeLabel(ref, "agent:ready");
-  if (definition !== undefined) ghp.addLabels(ref, [definition.name]);
+  const remove = labels.includes("agent:ready") ? ["agent:ready"] : [];
+  const add = definition === undefined ? [] : [definition.name];
+  if (remove.length + add.length + (options.card === undefined ? 0 : 1) >= 2) {
+    if (options.labelIdsKnown !== true && remove.length + add.length > 0) ghp.labelNodeIds(REPO);
+    ghp.writeIssueView(ref, {
+      remove,
+      add,
+      ...(options.card === undefined ? {} : { card: options.card }),
+    });
+  } else {
+    for (const name of remove) ghp.removeLabel(ref, name);
+    if (add.length > 0) ghp.addLabels(ref, add);
+  }
   ghp.createComment(ref, {
     body: /^<!-- kanbot:progress /,
     id: options.commentId ?? 1000 + number,

@@ -12,6 +12,7 @@
 import { resolveLabelNames, stateLabelDefinition } from "../../src/domain/labels.js";
 import type { TaskState } from "../../src/domain/types.js";
 import type { ClaimedJob, JsonValue } from "../../src/store/index.js";
+import type { ProjectBoard } from "../../src/github/port.js";
 import type { GitHubMock } from "./github-mock.js";
 import { webhookExample } from "./github-webhooks.js";
 import type { WebhookPayload } from "./probot.js";
@@ -58,6 +59,14 @@ export function taskEventMocks(
   ghp.issue(issueRef(1), { labels: options.labels, title: "Add a widget", body: ISSUE_BODY });
 }
 
+/** A board card's move written with the issue's view (`ghp.writeIssueView`'s card part). */
+export interface ViewCard {
+  board: ProjectBoard;
+  itemId: string;
+  option: string;
+  field?: string;
+}
+
 /**
  * The state mirror of one transition: `from`'s label off, `to`'s on (created the first time in
  * this test, as the label memo is per process), and the progress comment edited.
@@ -66,18 +75,41 @@ export function mirrorMocks(
   ghp: GitHubPortMocks,
   from: TaskState,
   to: TaskState,
-  options: { labelKnown?: boolean; comment?: RegExp } = {},
+  options: {
+    labelKnown?: boolean;
+    comment?: RegExp;
+    /** A new process: the label and comment node ids are read again (their memo died). */
+    nodeIdsRead?: boolean;
+    /** The board card's move, written in the same request (the test declares the board's reads). */
+    card?: ViewCard;
+  } = {},
 ): void {
   const names = resolveLabelNames();
   const definition = stateLabelDefinition(to, names);
   if (definition !== undefined && options.labelKnown !== true) {
     ghp.ensureLabels(REPO, { existing: [], create: [definition] });
   }
-  if (from !== to) ghp.removeLabel(issueRef(1), stateLabel(from));
-  if (definition !== undefined && from !== to) ghp.addLabels(issueRef(1), [definition.name]);
-  ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
-    issueNumber: 1,
-    ...(options.comment === undefined ? {} : { body: options.comment }),
+  const remove = from !== to ? [stateLabel(from)] : [];
+  const add = definition !== undefined && from !== to ? [definition.name] : [];
+  if (remove.length + add.length === 0) {
+    ghp.updateComment(REPO, PROGRESS_COMMENT_ID, {
+      issueNumber: 1,
+      ...(options.comment === undefined ? {} : { body: options.comment }),
+    });
+    return;
+  }
+  if (options.nodeIdsRead === true) {
+    ghp.labelNodeIds(REPO);
+    ghp.commentNodeId(REPO, PROGRESS_COMMENT_ID, 1);
+  }
+  ghp.writeIssueView(issueRef(1), {
+    remove,
+    add,
+    ...(options.card === undefined ? {} : { card: options.card }),
+    comment: {
+      id: PROGRESS_COMMENT_ID,
+      ...(options.comment === undefined ? {} : { body: options.comment }),
+    },
   });
 }
 
@@ -103,6 +135,8 @@ export async function claimStep(
     leaseMs?: number;
     /** The kind of the job claimed (for the progress comment's line). Default `implement`. */
     kind?: string;
+    /** The board card's move to In progress, written with the labels and comment. */
+    card?: ViewCard;
   } = {},
 ): Promise<ClaimedJob> {
   const from = options.from ?? "queued";
@@ -110,6 +144,7 @@ export async function claimStep(
   mirrorMocks(ghp, from, "running", {
     labelKnown: options.labelKnown ?? false,
     comment: new RegExp(`picked up the ${options.kind ?? "implement"} job`),
+    ...(options.card === undefined ? {} : { card: options.card }),
   });
   const claimed = await h.store.claimJob(
     { runnerId: "runner-1", agents: ["claude"], labels: [], repos: [] },
@@ -443,14 +478,22 @@ export async function passGate(
   h: Harness,
   ghp: GitHubPortMocks,
   ghpr: PullRequestPortMocks,
-  options: { config?: string | null; afterPass?: () => void } = {},
+  options: {
+    config?: string | null;
+    afterPass?: () => void;
+    /** The board card's move to In review, written with the labels and comment. */
+    card?: ViewCard;
+  } = {},
 ): Promise<void> {
   ghp.file(REPO, ".github/kanbot.yml", options.config ?? null);
   gateReads(ghpr, HEAD_1, [{ name: "test", conclusion: "success" }]);
   taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
   ghpr.markReady(PR_NODE_ID);
   ghpr.requestReviewers(PR_REF, ["alice"]);
-  mirrorMocks(ghp, "checks", "review", { comment: /ready for review/ });
+  mirrorMocks(ghp, "checks", "review", {
+    comment: /ready for review/,
+    ...(options.card === undefined ? {} : { card: options.card }),
+  });
   options.afterPass?.();
   await h.receive("check_suite", checkSuiteCompleted(HEAD_1));
   await h.drain();

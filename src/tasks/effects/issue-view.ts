@@ -54,12 +54,11 @@ export interface ShowIssueViewOptions {
 }
 
 /**
- * Whether `showIssueView` coalesces when its caller does not say. Off for now: the strict-mock
- * handler and pull-request tests (test/integration/handlers, test/integration/pull-requests)
- * still declare the REST calls one by one; turning it on is this line plus their mocks
- * (`ghp.writeIssueView`, `ghp.labelNodeIds`, `ghp.commentNodeId` in test/helpers).
+ * Whether `showIssueView` coalesces when its caller does not say: yes (issue 15 part 3). The
+ * strict-mock handler and pull-request tests declare the one request (`ghp.writeIssueView`,
+ * `ghp.labelNodeIds`, `ghp.commentNodeId` in test/helpers).
  */
-export const COALESCED_VIEW_WRITES_BY_DEFAULT = false;
+export const COALESCED_VIEW_WRITES_BY_DEFAULT = true;
 
 /** Brings the issue's view of `task` (as the store holds it now) up to date on GitHub. */
 export async function showIssueView(

@@ -23,11 +23,13 @@ describe("the board update", () => {
     const h = await createHarness(gh);
     const board = fakeBoard({ owner: REPO.owner, number: 7 });
     const node = issueNodeId(issueRef(1));
-    triggerMocks(gh, ghp, { config: BOARD_CONFIG });
+    triggerMocks(gh, ghp, {
+      config: BOARD_CONFIG,
+      card: { board, itemId: "PVTI_new", option: "Ready" },
+    });
     ghp.project(board);
     ghp.projectItem(board, node, undefined);
     ghp.addProjectItem(board, node, "PVTI_new");
-    ghp.setStatus(board, "PVTI_new", "Ready");
 
     await h.receive("issues", labeledPayload());
     await h.drain();
@@ -47,10 +49,10 @@ describe("the board update", () => {
     const node = issueNodeId(issueRef(1));
     triggerMocks(gh, ghp, {
       config: `${BOARD_CONFIG}  statusField: Stage\n  columns:\n    queued: Up next\n`,
+      card: { board, itemId: "PVTI_1", option: "Up next", field: "Stage" },
     });
     ghp.project(board);
     ghp.projectItem(board, node, { id: "PVTI_1", values: { Stage: "Inbox" } });
-    ghp.setStatus(board, "PVTI_1", "Up next", "Stage");
 
     await h.receive("issues", labeledPayload());
     await h.drain();

@@ -28,8 +28,10 @@ describe("an issue closed by a person", () => {
     ghp.pullRequestMerged({ ...REPO, number: 20 }, false);
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.issue(ref, { labels: ["agent:queued"], state: "closed" });
-    ghp.removeLabel(ref, "agent:queued");
-    ghp.updateComment(REPO, 301, { body: /kanbot: Canceled[\s\S]*the issue was closed/ });
+    ghp.writeIssueView(ref, {
+      remove: ["agent:queued"],
+      comment: { id: 301, body: /kanbot: Canceled[\s\S]*the issue was closed/ },
+    });
 
     await h.receive("issues", closedPayload(1));
     await h.drain();

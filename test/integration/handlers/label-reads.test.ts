@@ -80,8 +80,8 @@ describe("a trigger label's reads", () => {
     // The writes of an accepted trigger, each noted when it happens.
     const queued = stateLabelDefinition("queued", resolveLabelNames());
     if (queued !== undefined) ghp.ensureLabels(REPO, { existing: [], create: [queued] });
-    ghp.removeLabel(issueRef(1), "agent:ready");
-    if (queued !== undefined) ghp.addLabels(issueRef(1), [queued.name]);
+    ghp.labelNodeIds(REPO);
+    ghp.writeIssueView(issueRef(1), { remove: ["agent:ready"], add: [queued?.name ?? ""] });
     ghp.createComment(issueRef(1), { body: /^<!-- kanbot:progress /, id: 1001 });
 
     await h.receive("issues", labeledPayload());

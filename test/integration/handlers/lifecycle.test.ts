@@ -46,8 +46,10 @@ describe("cancel, status and re-run", () => {
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.permission(REPO, "alice", "write");
     ghp.issue(ref, { labels: ["agent:queued"] });
-    ghp.removeLabel(ref, "agent:queued");
-    ghp.updateComment(REPO, 77, { body: /kanbot: Canceled[\s\S]*Canceled by/ });
+    ghp.writeIssueView(ref, {
+      remove: ["agent:queued"],
+      comment: { id: 77, body: /kanbot: Canceled[\s\S]*Canceled by/ },
+    });
     await h.receive("issue_comment", commentPayload("/kanbot cancel"));
     await h.drain();
     const task = await h.store.findTask("Codertocat/Hello-World", 1);
@@ -68,9 +70,11 @@ describe("cancel, status and re-run", () => {
     ghp.blockedBy(ref, []);
     ghp.subIssues(ref, []);
     ghp.comments(ref, [{ id: 77, body: "<!-- kanbot:progress Codertocat/Hello-World#1 -->\n..." }]);
-    ghp.removeLabel(ref, "agent:ready");
-    ghp.addLabels(ref, ["agent:queued"]);
-    ghp.updateComment(REPO, 77, { body: /Started again by a person with a fresh budget/ });
+    ghp.writeIssueView(ref, {
+      remove: ["agent:ready"],
+      add: ["agent:queued"],
+      comment: { id: 77, body: /Started again by a person with a fresh budget/ },
+    });
     await h.receive("issues", labeledPayload());
     await h.drain();
 
@@ -87,6 +91,7 @@ describe("cancel, status and re-run", () => {
       tokenCached: true,
       identityKnown: true,
       labelsEnsured: true,
+      labelIdsKnown: true,
     });
     await h.receive("issues", labeledPayload({ number: 1 }));
     await h.drain();
@@ -109,8 +114,10 @@ describe("cancel, status and re-run", () => {
 
     ghp.file(REPO, ".github/kanbot.yml", null);
     ghp.issue(issueRef(2), { labels: ["agent:queued"], state: "closed" });
-    ghp.removeLabel(issueRef(2), "agent:queued");
-    ghp.updateComment(REPO, 1002, { body: /the issue was closed/ });
+    ghp.writeIssueView(issueRef(2), {
+      remove: ["agent:queued"],
+      comment: { id: 1002, body: /the issue was closed/ },
+    });
     await h.receive("issues", closedPayload(2));
     await h.drain();
 
@@ -143,9 +150,11 @@ describe("dependencies", () => {
     ghp.subIssues(issueRef(2), []);
     if (queued !== undefined)
       ghp.ensureLabels(REPO, { existing: ["agent:waiting"], create: [queued] });
-    ghp.removeLabel(issueRef(2), "agent:waiting");
-    ghp.addLabels(issueRef(2), ["agent:queued"]);
-    ghp.updateComment(REPO, 1002, { body: /Dependencies closed; queued an implement job/ });
+    ghp.writeIssueView(issueRef(2), {
+      remove: ["agent:waiting"],
+      add: ["agent:queued"],
+      comment: { id: 1002, body: /Dependencies closed; queued an implement job/ },
+    });
     await h.receive("issues", closedPayload(3));
     await h.drain();
 
@@ -173,6 +182,7 @@ describe("dependencies", () => {
       tokenCached: true,
       identityKnown: true,
       labelsEnsured: true,
+      labelIdsKnown: true,
     });
     const blocked = stateLabelDefinition("blocked", names);
     if (blocked !== undefined)
@@ -181,12 +191,13 @@ describe("dependencies", () => {
       /Dependency cycle:\*\* Codertocat\/Hello-World#4 -> Codertocat\/Hello-World#5 -> Codertocat\/Hello-World#4/;
     // The event reads `.github/kanbot.yml` once, for #5 and #4 alike (same repository).
     ghp.issue(issueRef(4), { labels: ["agent:waiting"] });
-    ghp.removeLabel(issueRef(4), "agent:waiting");
-    ghp.addLabels(issueRef(4), ["agent:blocked"]);
-    ghp.updateComment(REPO, 1004, { body: cycle });
-    ghp.removeLabel(issueRef(5), "agent:waiting");
-    ghp.addLabels(issueRef(5), ["agent:blocked"]);
-    ghp.updateComment(REPO, 1005, { body: cycle });
+    for (const number of [4, 5]) {
+      ghp.writeIssueView(issueRef(number), {
+        remove: ["agent:waiting"],
+        add: ["agent:blocked"],
+        comment: { id: 1000 + number, body: cycle },
+      });
+    }
     await h.receive("issues", labeledPayload({ number: 5 }));
     await h.drain();
 

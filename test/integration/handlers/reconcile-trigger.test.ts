@@ -124,8 +124,8 @@ describe("reconciliation starts trigger-labeled issues kanbot never saw", () => 
     ghp.blockedBy(ref, []).subIssues(ref, []).comments(ref, []);
     const queued = stateLabelDefinition("queued", names);
     if (queued !== undefined) ghp.ensureLabels(REPO, { existing: [], create: [queued] });
-    ghp.removeLabel(ref, names.trigger);
-    ghp.addLabels(ref, [names.states.queued]);
+    ghp.labelNodeIds(REPO);
+    ghp.writeIssueView(ref, { remove: [names.trigger], add: [names.states.queued] });
     ghp.createComment(ref, { body: /^<!-- kanbot:progress / });
 
     const reports = await h.runtime.reconcile();

@@ -65,8 +65,11 @@ describe("reconciliation at start", () => {
     // #5 shows Queued now: its label is swapped; each re-created issue gets a progress comment.
     const queued = stateLabelDefinition("queued", names);
     if (queued !== undefined) ghp.ensureLabels(REPO, { existing: [], create: [queued] });
-    ghp.removeLabel(issueRef(5), names.states.running);
-    ghp.addLabels(issueRef(5), [names.states.queued]);
+    ghp.labelNodeIds(REPO);
+    ghp.writeIssueView(issueRef(5), {
+      remove: [names.states.running],
+      add: [names.states.queued],
+    });
     ghp.createComment(issueRef(5), {
       body: /kanbot: Queued[\s\S]*Re-created at start: the issue carried the agent:working label/,
     });

@@ -77,6 +77,7 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
         tokenCached: !first,
         identityKnown: !first,
         labelsEnsured: !first,
+        labelIdsKnown: !first,
       });
       await h.receive("issues", payload);
       await h.drain();
@@ -129,13 +130,16 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
       fields: { Status: [...DEFAULT_STATUS_OPTIONS], Priority: ["Urgent", "High", "Low"] },
     });
     // #1: no priority label; its card says Urgent (P0) and sits in Backlog, so it moves to Ready.
-    const first = triggerMocks(gh, ghp, { number: 1, config: "board:\n  project: 7\n" });
+    const first = triggerMocks(gh, ghp, {
+      number: 1,
+      config: "board:\n  project: 7\n",
+      card: { board, itemId: "PVTI_1", option: "Ready" },
+    });
     ghp.project(board);
     ghp.projectItem(board, issueNodeId(issueRef(1)), {
       id: "PVTI_1",
       values: { Status: "Backlog", Priority: "Urgent" },
     });
-    ghp.setStatus(board, "PVTI_1", "Ready");
     // #2: priority:P3 on the issue wins over the card's Urgent; its card is in Ready already.
     const second = triggerMocks(gh, ghp, {
       number: 2,
@@ -144,6 +148,7 @@ describe("priority order: priority:P0..P3 labels or the board's Priority field, 
       tokenCached: true,
       identityKnown: true,
       labelsEnsured: true,
+      labelIdsKnown: true,
     });
     // The board is not asked for again: the first event's answer is kept (project-cache.ts).
     ghp.projectItem(board, issueNodeId(issueRef(2)), {

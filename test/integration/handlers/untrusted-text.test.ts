@@ -49,8 +49,8 @@ describe("untrusted text at the edge", () => {
     ghp.comments(ref, [{ id: 501, body: comment, author: "bob" }]);
     if (definition !== undefined) {
       ghp.ensureLabels(REPO, { existing: [], create: [definition] });
-      ghp.removeLabel(ref, "agent:ready");
-      ghp.addLabels(ref, [definition.name]);
+      ghp.labelNodeIds(REPO);
+      ghp.writeIssueView(ref, { remove: ["agent:ready"], add: [definition.name] });
     }
     ghp.createComment(ref, { body: /^<!-- kanbot:progress /, id: 1001 });
 

@@ -142,8 +142,12 @@ describe("the app dies between two steps of applying a job's success", () => {
         kanbotCheckRun(ghpr, HEAD_1, 5002);
       }
       if (!viewShown) {
-        // The state label is created again: the label memo died with the process.
-        mirrorMocks(ghp, "running", "checks", { comment: new RegExp(`pull/${PR_NUMBER}`) });
+        // The state label is created again and the node ids read again: the memos died with
+        // the process.
+        mirrorMocks(ghp, "running", "checks", {
+          comment: new RegExp(`pull/${PR_NUMBER}`),
+          nodeIdsRead: true,
+        });
       }
       // The gate is judged unless its effect was ticked off before the crash.
       if (!past(point, "evaluate-checks", "ticked")) {

@@ -47,6 +47,8 @@ describe("dry run (KANBOT_DRY_RUN) for pull requests", () => {
     ghp.blockedBy(issueRef(1), []);
     ghp.subIssues(issueRef(1), []);
     ghp.comments(issueRef(1), []);
+    // The label node ids for the one-request view write (itself skipped): a read.
+    ghp.labelNodeIds(REPO);
     // The issue is the payload's (fresh): not read again.
     await h.receive("issues", labeledPayload({ body: ISSUE_BODY }));
     await h.drain();
@@ -94,8 +96,8 @@ describe("dry run (KANBOT_DRY_RUN) for pull requests", () => {
         "createCheckRun",
         "markReadyForReview",
         "requestReviewers",
-        "addLabels",
-        "removeLabel",
+        // The state labels and the comment's edit in one request (coalesced view writes).
+        "writeIssueView",
         "createComment",
         "updateComment",
       ]),

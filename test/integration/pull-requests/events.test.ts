@@ -569,29 +569,32 @@ describe("the board follows the PR half", () => {
     const board = fakeBoard({ owner: REPO.owner, number: 7 });
     const node = issueNodeId(issueRef(1));
     let boardRead = false;
-    const onBoard = (column: string, moveTo?: string) => {
+    // The card is read where it is; its move is the card part of the one view write.
+    const onBoard = (column: string) => {
       // The board is read once; later events take it from the cache of boards.
       if (!boardRead) ghp.project(board);
       boardRead = true;
       ghp.projectItem(board, node, { id: "PVTI_1", values: { Status: column } });
-      if (moveTo !== undefined) ghp.setStatus(board, "PVTI_1", moveTo);
     };
+    const moveTo = (option: string) => ({ board, itemId: "PVTI_1", option });
     const h = await createHarness(gh);
 
-    onBoard("Backlog", "Ready");
-    onBoard("Ready", "In progress"); // claimed
+    onBoard("Backlog");
+    await queueTask(h, gh, ghp, { config, card: moveTo("Ready") });
+    onBoard("Ready");
+    const lease = await claimStep(h, ghp, { config, card: moveTo("In progress") });
     // The job succeeded: checks is In progress too, where kanbot last put the card, so the
     // board is neither read nor written.
-    await toChecks(h, gh, ghp, ghpr, config);
+    await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1, config });
 
-    onBoard("In progress", "In review");
-    await passGate(h, ghp, ghpr, { config });
+    onBoard("In progress");
+    await passGate(h, ghp, ghpr, { config, card: moveTo("In review") });
     expect((await taskOf(h)).state).toBe("review");
 
-    onBoard("In review", "Done");
+    onBoard("In review");
     ghp.file(REPO, ".github/kanbot.yml", config);
     taskEventMocks(ghp, { labels: [stateLabel("review")], configRead: false });
-    mirrorMocks(ghp, "review", "done", { comment: /merged/ });
+    mirrorMocks(ghp, "review", "done", { comment: /merged/, card: moveTo("Done") });
     ghpr.deleteBranch(REPO, "kanbot/1-add-a-widget");
     await h.receive("pull_request", pullRequestClosed(true));
     await h.drain();

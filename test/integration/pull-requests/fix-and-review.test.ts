@@ -222,12 +222,15 @@ describe("failing checks, failed jobs, reviews and conflicts", () => {
   it("no checks at all after the configured wait, with whenNone: pass: the gate passes, saying so", async () => {
     const config = "checks:\n  whenNone: pass\n  startDeadlineMinutes: 0\n";
     const h = await createHarness(gh);
+    await queueTask(h, gh, ghp, { config });
+    const lease = await claimStep(h, ghp, { config });
     // The gate looks at the head as soon as the job's PR is open; with no wait it passes then.
+    // (Declared after the trigger: the review label's `ensureLabels` listing must not answer the
+    // trigger's read of the label node ids.)
     ghpr.markReady(PR_NODE_ID);
     ghpr.requestReviewers(PR_REF, ["alice"]);
     mirrorMocks(ghp, "checks", "review", { comment: /No checks appeared/ });
-
-    await toChecks(h, gh, ghp, ghpr, config, false);
+    await succeedStep(h, ghp, ghpr, lease, { headSha: HEAD_1, config, waiting: false });
 
     expect((await taskOf(h)).state).toBe("review");
     expect(await h.runtime.internal.recheckGates()).toBe(0);

@@ -88,8 +88,10 @@ describe("the PR half of the loop", () => {
 
     ghp.file(REPO, ".github/kanbot.yml", null);
     taskEventMocks(ghp, { labels: [stateLabel("checks")], configRead: false });
-    ghp.removeLabel(issueRef(1), stateLabel("checks"));
-    ghp.updateComment(REPO, 1001, { issueNumber: 1, body: /closed without merging/ });
+    ghp.writeIssueView(issueRef(1), {
+      remove: [stateLabel("checks")],
+      comment: { id: 1001, body: /closed without merging/ },
+    });
     await h.receive("pull_request", pullRequestClosed(false));
     await h.drain();
 

@@ -291,6 +291,8 @@ interface BurstResult {
   labelSpreadMs: number;
   refusals: number;
   refusalsByLimit: Record<string, number>;
+  /** The refused requests by method and path (numbers made `{n}`), to see whose writes they were. */
+  refusalsByEndpoint: Record<string, number>;
   /** Per installation: the simulator's counts per task (up to review and the writes after it). */
   perInstallation: { client: string; perTask: ClassFigures }[];
   labelToClaimMs: Summary;
@@ -388,8 +390,11 @@ async function burst(installations: 1 | 2): Promise<BurstResult> {
       perInstallation.push({ client, perTask: perTask(app.sim, client, BURST) });
     }
     const refusalsByLimit: Record<string, number> = {};
+    const refusalsByEndpoint: Record<string, number> = {};
     for (const refusal of app.sim.limits.refusals) {
       refusalsByLimit[refusal.limit] = (refusalsByLimit[refusal.limit] ?? 0) + 1;
+      const endpoint = `${refusal.method} ${refusal.path.replace(/\/\d+(?=\/|$)/g, "/{n}")}`;
+      refusalsByEndpoint[endpoint] = (refusalsByEndpoint[endpoint] ?? 0) + 1;
     }
     const traced = tally(app.githubCalls.slice(from) as GitHubCall[]);
     const writesTop = topEndpoints(
@@ -408,6 +413,7 @@ async function burst(installations: 1 | 2): Promise<BurstResult> {
       labelSpreadMs: Math.round(labelSpreadMs),
       refusals: app.sim.limits.refusals.length,
       refusalsByLimit,
+      refusalsByEndpoint,
       perInstallation,
       labelToClaimMs: summarize(claims),
       allInReviewSeconds,
@@ -418,7 +424,7 @@ async function burst(installations: 1 | 2): Promise<BurstResult> {
     };
     console.log(
       `    ${reviewedAt.size}/${issues.length} in review after ${((end - t0) / 1000).toFixed(0)} s; ` +
-        `${result.refusals} refused by the simulator ${JSON.stringify(refusalsByLimit)}; ` +
+        `${result.refusals} refused by the simulator ${JSON.stringify(refusalsByLimit)} ${JSON.stringify(refusalsByEndpoint)}; ` +
         `label->claim p50 ${result.labelToClaimMs.p50} ms, p99 ${result.labelToClaimMs.p99} ms (${claims.length} claimed)`,
     );
     for (const { client, perTask: figures } of perInstallation) {

@@ -59,6 +59,7 @@ export default function kanbotApp(deps: AppDependencies): ApplicationFunction {
           log: app.log,
           // Kept sealed in the store until the lease ends: any replica revokes them.
           keeper: storeTokenKeeper(deps.store, jobTokenKeyFromPrivateKey(privateKey)),
+          ...(deps.writeBudgets === undefined ? {} : { writeBudgets: deps.writeBudgets }),
         }),
         githubWebUrl: gitHubWebUrl(settings),
         events: runtime.internal,

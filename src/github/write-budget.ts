@@ -6,10 +6,10 @@
  * content-generating requests a minute and 500 an hour per installation; GitHub does not say
  * which requests generate content, so every REST POST/PATCH/PUT/DELETE and every GraphQL request
  * holding a mutation counts here. The budget keeps headroom under both (64 a minute, 420 an
- * hour) and sliding windows like GitHub's. The headroom also covers the writes that do not go
- * through an installation's Octokit: the job token broker revokes each job's tokens with the
- * token itself (`DELETE /installation/token`, 2 a task), which GitHub counts against the same
- * installation (measured: with 72 a minute, a burst of 10 tasks drew 16 refusals).
+ * hour) and sliding windows like GitHub's. The job token broker revokes each job's tokens with
+ * the token itself (`DELETE /installation/token`, 2 a task), which GitHub counts against the same
+ * installation: it takes a slot here first (src/tokens/job-token-broker.ts), and the headroom
+ * covers the tokens another replica issued.
  *
  * - **Priorities.** `urgent` writes (open the PR, mark it ready, request review, the check run,
  *   questions and refusals on the issue, token revocation) go first, and only they may use the

@@ -78,6 +78,13 @@ export interface GitHubJobTokenBrokerOptions {
    * sealed; any replica revokes) or, by default, this process's memory.
    */
   keeper?: JobTokenKeeper;
+  /**
+   * GitHub's write budget per installation (src/github/write-budget.ts): a revocation is a write
+   * GitHub counts against the token's installation, though it is sent with the token itself, not
+   * through the installation's Octokit. Revocations of tokens this process issued wait for it
+   * (urgent); a token issued by another replica is revoked at once.
+   */
+  writeBudgets?: { of(installationId: number): { acquire(priority: "urgent"): Promise<void> } };
 }
 
 interface LiveToken {
@@ -101,6 +108,8 @@ export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions)
   // What `redact` and `liveTokens` see (they cannot wait for the store): the tokens this process
   // issued or last read for the job with `refresh`.
   const live = new Map<number, LiveToken[]>();
+  /** The installation of each job this process issued tokens for (for the write budget). */
+  const installationOf = new Map<number, number>();
   const log = options.log;
   const doFetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? (() => new Date());
@@ -132,6 +141,7 @@ export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions)
         { cause: error },
       );
     }
+    installationOf.set(jobId, installationId);
     const minted = readToken(data);
     if (minted === undefined) {
       throw new JobTokenError(repo, undefined, `GitHub's token answer for ${repo} had no token`);
@@ -188,12 +198,21 @@ export function createGitHubJobTokenBroker(options: GitHubJobTokenBrokerOptions)
       return 0;
     }
     const revoked = dropped.filter((id) => revokedIds.has(id)).length;
+    if (done.length === kept.length) installationOf.delete(jobId);
     log.info({ jobId, revoked }, "job tokens revoked");
     return revoked;
   }
 
   /** True when GitHub revoked the token or no longer knows it. Never throws. */
   async function revokeOnGitHub(jobId: number, token: string): Promise<boolean> {
+    const installationId = installationOf.get(jobId);
+    if (installationId !== undefined && options.writeBudgets !== undefined) {
+      // A budget paused for long does not hold a revocation back: it is tried at once.
+      await options.writeBudgets
+        .of(installationId)
+        .acquire("urgent")
+        .catch(() => undefined);
+    }
     try {
       // A replica that never issued a token learns GitHub's URL from the app's Octokit.
       baseUrl ??= (await options.appOctokit()).request.endpoint.DEFAULTS.baseUrl;

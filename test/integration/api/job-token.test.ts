@@ -83,6 +83,38 @@ describe("runner API: job tokens from GitHub", () => {
     ]);
   });
 
+  it("waits for the installation's write budget before it revokes (GitHub counts the revocation)", async () => {
+    const { probot } = await createTestProbot({ baseUrl: gh.baseUrl });
+    const acquired: { installationId: number; priority: string; requestsBefore: number }[] = [];
+    const broker = createGitHubJobTokenBroker({
+      appOctokit: () => probot.auth(),
+      log: pino({ level: "silent" }),
+      writeBudgets: {
+        of: (installationId) => ({
+          acquire: (priority) => {
+            acquired.push({ installationId, priority, requestsBefore: gh.requests.length });
+            return Promise.resolve();
+          },
+        }),
+      },
+    });
+    h = await startHarness({ broker });
+    const runner = await h.registerRunner();
+    const jobId = await h.queueJob();
+    const lease = (await runner.client.claim({ waitSeconds: 0 }))?.lease.token ?? "";
+    mintMock();
+    revokeMock();
+
+    await runner.client.jobToken(jobId, { leaseToken: lease });
+    await runner.client.complete(jobId, { leaseToken: lease, outcome: { status: "canceled" } });
+
+    // One budget slot, taken after the mint and before the DELETE.
+    expect(acquired).toEqual([
+      { installationId: INSTALLATION_ID, priority: "urgent", requestsBefore: 1 },
+    ]);
+    expect(gh.requests.map((request) => request.method)).toEqual(["POST", "DELETE"]);
+  });
+
   it("revokes a lost job's token in the expiry sweep, and refuses the old runner a new one", async () => {
     const app = await harness();
     const runner = await app.registerRunner();

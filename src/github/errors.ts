@@ -159,7 +159,8 @@ export function redactUrl(url: string): string {
   }
 }
 
-function header(
+/** One response header as text (Octokit gives numbers for some). */
+export function header(
   headers: Record<string, string | number | undefined> | undefined,
   name: string,
 ): string | undefined {

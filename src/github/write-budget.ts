@@ -30,6 +30,8 @@
 import type { Octokit } from "@octokit/core";
 import type { Logger } from "pino";
 
+import { header } from "./errors.js";
+
 /** Which writes go first. */
 export type WritePriority = "urgent" | "view";
 
@@ -312,14 +314,6 @@ interface ResponseLike {
 const SECONDARY_MESSAGE = /secondary rate limit/i;
 /** When GitHub says a limit was hit but not until when (the docs: wait at least a minute). */
 const DEFAULT_PAUSE_MS = MINUTE;
-
-function header(
-  headers: Record<string, string | number | undefined> | undefined,
-  name: string,
-): string | undefined {
-  const value = headers?.[name];
-  return value === undefined ? undefined : String(value);
-}
 
 /** How long GitHub asks to wait, from a limit answer's headers. */
 function pauseFromHeaders(

@@ -189,29 +189,23 @@ describe("other agents", () => {
   });
 });
 
+/** Claude Code's parser over a captured fixture, as the runner reads a failed run. */
+function parseClaude(fixture: string) {
+  const parser = claudeAdapter.createParser();
+  for (const line of readFileSync(join(FIXTURES, fixture), "utf8").split("\n")) {
+    parser.line(line, "stdout");
+  }
+  return parser.finish({ exitCode: 1, signal: null, reason: "exit", stderrTail: "" });
+}
+
 describe("a session the CLI did not find", () => {
   it("is recognised in Claude Code's real output (captured from 2.1.197)", () => {
-    const parser = claudeAdapter.createParser();
-    for (const line of readFileSync(
-      join(FIXTURES, "claude/error-resume-not-found.jsonl"),
-      "utf8",
-    ).split("\n")) {
-      parser.line(line, "stdout");
-    }
-    const result = parser.finish({ exitCode: 1, signal: null, reason: "exit", stderrTail: "" });
+    const result = parseClaude("claude/error-resume-not-found.jsonl");
     expect(result.success).toBe(false);
     expect(sessionNotFound(result)).toBe(true);
   });
 
   it("is not claimed for another failure", () => {
-    const parser = claudeAdapter.createParser();
-    for (const line of readFileSync(
-      join(FIXTURES, "claude/error-not-logged-in.jsonl"),
-      "utf8",
-    ).split("\n")) {
-      parser.line(line, "stdout");
-    }
-    const result = parser.finish({ exitCode: 1, signal: null, reason: "exit", stderrTail: "" });
-    expect(sessionNotFound(result)).toBe(false);
+    expect(sessionNotFound(parseClaude("claude/error-not-logged-in.jsonl"))).toBe(false);
   });
 });
